@@ -1,0 +1,46 @@
+"""Grant and revoke entity roles (guardian object permissions). Deny unless granted."""
+from __future__ import annotations
+
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from sheshi.access.roles import ROLE_PERMISSIONS, Role, codename
+from sheshi.errors import PermissionDenied, ValidationFailed
+from sheshi.tenancy.models import Entity, Membership
+
+
+def _check_can_manage(actor, entity: Entity) -> None:
+    if actor is None or actor.is_superuser:
+        return
+    from sheshi.tenancy.scoping import is_org_admin
+
+    if not (is_org_admin(actor, entity.organisation_id) or actor.has_perm("tenancy.manage_roles", entity)):
+        raise PermissionDenied("Only an organisation admin can grant or revoke roles.")
+
+
+@transaction.atomic
+def role_grant(*, actor, user, entity: Entity, role: Role | str) -> None:
+    """Give ``user`` the permissions of ``role`` on ``entity``. The user must be a member of the
+    entity's organisation: a grant can never reach across tenants."""
+    role = Role(role)
+    _check_can_manage(actor, entity)
+    if not Membership.objects.filter(user=user, organisation_id=entity.organisation_id, is_active=True).exists():
+        raise ValidationFailed(f"{user} is not a member of organisation {entity.organisation_id}.")
+    for perm in ROLE_PERMISSIONS[role]:
+        assign_perm(codename(perm), user, entity)
+
+
+@transaction.atomic
+def role_revoke(*, actor, user, entity: Entity, role: Role | str) -> None:
+    """Remove the role's permissions. Guardian stores permissions, not roles: a permission shared
+    with another role the user still holds must be granted again through that role."""
+    role = Role(role)
+    _check_can_manage(actor, entity)
+    for perm in ROLE_PERMISSIONS[role]:
+        remove_perm(codename(perm), user, entity)
+
+
+def entity_permission_codenames() -> list[str]:
+    return list(Permission.objects.filter(content_type__app_label="tenancy", content_type__model="entity")
+                .values_list("codename", flat=True))

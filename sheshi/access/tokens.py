@@ -1,0 +1,81 @@
+"""Issue and authenticate hashed, expiring, scoped API tokens.
+
+A token reads ``shs_<prefix>_<secret>``. The prefix finds the row; the secret is compared by
+its SHA-256 in constant time. SHA-256 (not a slow password hash) is right here: the secret is
+32 random bytes, so there is nothing to brute-force, and every API call must verify quickly.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from sheshi.access.models import ApiToken, TokenScope
+from sheshi.request_context import apply_user_context
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tuple[ApiToken, str]:
+    """Create a token; the plain value is returned once and never stored."""
+    unknown = set(scopes) - set(TokenScope.values)
+    if unknown or not scopes:
+        from sheshi.errors import FieldError, ValidationFailed
+
+        raise ValidationFailed("Unknown or missing token scopes.",
+                               errors=[FieldError("scopes", f"Allowed: {', '.join(TokenScope.values)}")])
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    now = timezone.now()
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=_hash(secret),
+                                    scopes=sorted(set(scopes)), expires_at=now + timedelta(days=days))
+    return token, f"shs_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_token_revoke(*, token_id: int, user) -> None:
+    token = ApiToken.objects.select_for_update().get(pk=token_id, user=user)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header.startswith(self.keyword + " "):
+            return None
+        raw = header[len(self.keyword) + 1:].strip()
+        parts = raw.split("_", 2)
+        if len(parts) != 3 or parts[0] != "shs":
+            raise exceptions.AuthenticationFailed("Malformed API token.")
+        token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+        if token is None or not hmac.compare_digest(token.key_hash, _hash(parts[2])):
+            raise exceptions.AuthenticationFailed("Invalid API token.")
+        now = timezone.now()
+        if token.revoked_at is not None or token.expires_at <= now:
+            raise exceptions.AuthenticationFailed("API token expired or revoked.")
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive.")
+        if request.method not in SAFE_METHODS and TokenScope.WRITE not in token.scopes:
+            raise exceptions.PermissionDenied("This API token is read-only.")
+        # Coarse last-use stamp: at most one write a minute per token keeps reads cheap.
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        apply_user_context(request._request, token.user)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

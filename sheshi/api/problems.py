@@ -1,0 +1,109 @@
+"""One error shape for every API failure: RFC 7807 application/problem+json.
+
+{"type": "https://sheshi.dev/problems/<code>", "title", "status", "detail", "code",
+ "errors": [{"field", "message", "code", "row"?, "value"?}], "request_id"}
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_default_handler
+
+from sheshi.errors import SheshiError, from_db_error
+from sheshi.request_context import request_id_var
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://sheshi.dev/problems/"
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """DRF's nested ValidationError detail → a flat list of field errors."""
+    out: list[dict[str, Any]] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = "" if key == "non_field_errors" else str(key)
+            out += _flatten(value, f"{prefix}.{name}" if prefix and name else (prefix or name))
+    elif isinstance(detail, list):
+        if all(isinstance(v, (str, drf.ErrorDetail)) for v in detail):
+            for v in detail:
+                out.append({"field": prefix or "non_field_errors", "message": str(v),
+                            "code": getattr(v, "code", "invalid")})
+        else:
+            for i, v in enumerate(detail):
+                out += _flatten(v, f"{prefix}[{i}]")
+    else:
+        out.append({"field": prefix or "non_field_errors", "message": str(detail),
+                    "code": getattr(detail, "code", "invalid")})
+    return out
+
+
+def problem_body(status: int, code: str, title: str, detail: str,
+                 errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": errors or [],
+        "request_id": request_id_var.get(),
+    }
+
+
+def problem_response(status: int, code: str, title: str, detail: str,
+                     errors: list[dict[str, Any]] | None = None, headers: dict | None = None) -> Response:
+    resp = Response(problem_body(status, code, title, detail, errors), status=status, headers=headers)
+    resp.content_type = PROBLEM_CONTENT_TYPE
+    return resp
+
+
+def problem_exception_handler(exc, context):
+    if isinstance(exc, SheshiError):
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, [e.as_dict() for e in exc.errors])
+    if isinstance(exc, DatabaseError):
+        mapped = from_db_error(exc)
+        if mapped is None:
+            raise exc
+        return problem_response(mapped.status, mapped.code, mapped.title, mapped.detail)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    response = drf_default_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, drf.ValidationError):
+        code, title, detail = "validation_failed", "The input is not valid.", "See errors for each field."
+        errors = _flatten(exc.detail)
+    else:
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        title = str(exc.default_detail)
+        detail = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else title
+        errors = []
+    headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Allow", "Retry-After")}
+    return problem_response(response.status_code, code, title, detail, errors, headers=headers)
+
+
+def _json_problem(status: int, code: str, title: str, detail: str) -> JsonResponse:
+    return JsonResponse(problem_body(status, code, title, detail), status=status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def handler404(request, exception=None):
+    return _json_problem(404, "not_found", "Not found.", "No such resource.")
+
+
+def handler500(request):
+    return _json_problem(500, "server_error", "Internal error.", "The error was logged with this request id.")
+
+
+def handler403(request, exception=None):
+    return _json_problem(403, "permission_denied", "Permission denied.", "You do not have permission to do this.")
+
+
+def handler400(request, exception=None):
+    return _json_problem(400, "bad_request", "Bad request.", "The request could not be understood.")

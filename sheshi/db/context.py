@@ -1,0 +1,93 @@
+"""Per-connection context that PostgreSQL itself enforces.
+
+Three custom settings travel with every database session:
+
+* ``sheshi.org_ids`` – the organisations this session may see. Row-level security policies on
+  tenant-owned tables compare against it, so a query that forgets its tenant filter still returns
+  nothing of another organisation. ``''`` sees nothing (the default), ``'*'`` is the system scope
+  that management commands and jobs opt into explicitly.
+* ``sheshi.actor_id`` / ``sheshi.actor_label`` – who is acting. Audit triggers refuse a write
+  when no actor is set, so no change can be made anonymously, whatever the code path.
+* ``sheshi.request_id`` / ``sheshi.client_addr`` – carried into audit events.
+
+Values are set at session level (not ``SET LOCAL``) because Django runs most requests in
+autocommit; every context restores what it found on exit so a reused connection never leaks
+one request's scope into the next.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+
+from django.db import connections
+
+ALL_ORGS = "*"
+KEYS = ("sheshi.org_ids", "sheshi.actor_id", "sheshi.actor_label", "sheshi.request_id", "sheshi.client_addr")
+
+
+def _format_orgs(org_ids: Iterable[int] | str | None) -> str | None:
+    if org_ids is None:
+        return None
+    if isinstance(org_ids, str):
+        if org_ids not in ("", ALL_ORGS):
+            raise ValueError("org_ids must be ids, '' or '*'")
+        return org_ids
+    return ",".join(str(int(i)) for i in sorted(set(org_ids)))
+
+
+def current_context(using: str = "default") -> dict[str, str]:
+    with connections[using].cursor() as cur:
+        cur.execute("SELECT " + ", ".join("coalesce(current_setting(%s, true), '')" for _ in KEYS), KEYS)
+        return dict(zip(KEYS, cur.fetchone(), strict=True))
+
+
+def set_context(values: dict[str, str], using: str = "default") -> None:
+    if not values:
+        return
+    keys = list(values)
+    sql = "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in keys)
+    params: list[str] = []
+    for k in keys:
+        params += [k, values[k]]
+    with connections[using].cursor() as cur:
+        cur.execute(sql, params)
+
+
+@contextlib.contextmanager
+def db_context(
+    *,
+    org_ids: Iterable[int] | str | None = None,
+    actor_id: int | None = None,
+    actor_label: str | None = None,
+    request_id: str | None = None,
+    client_addr: str | None = None,
+    using: str = "default",
+) -> Iterator[None]:
+    """Set the given parts of the session context for the block, restoring the previous values."""
+    wanted: dict[str, str] = {}
+    orgs = _format_orgs(org_ids)
+    if orgs is not None:
+        wanted["sheshi.org_ids"] = orgs
+    if actor_id is not None or actor_label is not None:
+        wanted["sheshi.actor_id"] = "" if actor_id is None else str(int(actor_id))
+        wanted["sheshi.actor_label"] = actor_label or ""
+    if request_id is not None:
+        wanted["sheshi.request_id"] = request_id
+    if client_addr is not None:
+        wanted["sheshi.client_addr"] = client_addr
+    previous = current_context(using)
+    set_context(wanted, using)
+    try:
+        yield
+    finally:
+        conn = connections[using]
+        # In a failed transaction the restore cannot run; the rollback reverts what this block set
+        # inside the transaction, and the connection is discarded or reset on the next request.
+        if not (conn.in_atomic_block and conn.needs_rollback) and conn.connection is not None:
+            with contextlib.suppress(Exception):
+                set_context({k: previous[k] for k in wanted}, using)
+
+
+def system_context(label: str, *, actor_id: int | None = None, using: str = "default"):
+    """Scope for management commands and jobs: every organisation, acting as a named system actor."""
+    return db_context(org_ids=ALL_ORGS, actor_id=actor_id, actor_label=f"system:{label}", using=using)

@@ -1,0 +1,25 @@
+"""Configuration from the environment only (12-factor). Nothing secret has a default here."""
+from __future__ import annotations
+
+import environ
+
+env = environ.Env()
+
+
+def database_config(url_var: str = "DATABASE_URL") -> dict:
+    """Django DATABASES entry for a postgres:// URL; psycopg 3, server-side binding off."""
+    config = env.db_url(url_var)
+    config["ENGINE"] = "django.db.backends.postgresql"
+    config.setdefault("OPTIONS", {})
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    config["ATOMIC_REQUESTS"] = False
+    return config
+
+
+def owner_database_config() -> dict:
+    """The migration owner's connection: DATABASE_OWNER_URL, or the app's own URL when a
+    deployment does not split the roles (then the role-split guarantees do not hold)."""
+    if env.str("DATABASE_OWNER_URL", default=""):
+        return database_config("DATABASE_OWNER_URL")
+    return database_config("DATABASE_URL")

@@ -1,0 +1,47 @@
+"""Money and currency primitives. Money is Decimal everywhere; rounding is explicit."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 currency code (three upper-case letters).")
+
+# ISO 4217 active codes (2024). Kept here rather than a dependency: it changes rarely and a
+# validation table must not change under historic data without a migration.
+ISO_4217 = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD
+CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD
+GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT
+LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR
+NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD
+SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD
+XOF XPF YER ZAR ZMW ZWL
+""".split())
+
+AMOUNT_DIGITS, AMOUNT_PLACES = 20, 4
+RATE_DIGITS, RATE_PLACES = 24, 12
+CENT = Decimal("0.01")
+AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
+def amount_field(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kw)
+
+
+def rate_field(**kw) -> models.DecimalField:
+    return models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, **kw)
+
+
+def quantize_amount(value: Decimal) -> Decimal:
+    """Round to the stored precision, half-even (banker's rounding), explicitly."""
+    return value.quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def round_report(value: Decimal, places: Decimal = CENT) -> Decimal:
+    return value.quantize(places, rounding=ROUND_HALF_EVEN)
+
+
+def is_iso_currency(code: str) -> bool:
+    return code in ISO_4217

@@ -1,0 +1,85 @@
+"""Request id and database context for every request (see sheshi/db/context.py)."""
+from __future__ import annotations
+
+import contextvars
+import re
+import uuid
+
+from sheshi.db.context import current_context, set_context
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def client_addr(request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it,
+    # and the deployment's nginx sets REMOTE_ADDR via the proxy protocol of gunicorn.
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
+class RequestIdMiddleware:
+    """Accept a well-formed X-Request-ID or make one; echo it on the response and in logs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = rid
+        token = request_id_var.set(rid)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+def user_org_ids(user) -> str:
+    if not getattr(user, "is_authenticated", False):
+        return ""
+    if user.is_superuser:
+        return "*"
+    from django.db import connection
+
+    # Membership rows are tenant-owned (row-level security), so the lookup that decides the scope
+    # goes through a SECURITY DEFINER function that returns only this user's organisation ids.
+    with connection.cursor() as cur:
+        cur.execute("SELECT sheshi_user_org_ids(%s)", [user.pk])
+        return cur.fetchone()[0] or ""
+
+
+def apply_user_context(request, user) -> None:
+    """Point the session's tenant scope and actor at this user for the rest of the request."""
+    orgs = user_org_ids(user)
+    set_context({
+        "sheshi.org_ids": orgs,
+        "sheshi.actor_id": str(user.pk) if getattr(user, "is_authenticated", False) else "",
+        "sheshi.actor_label": f"user:{user.get_username()}" if getattr(user, "is_authenticated", False) else "",
+        "sheshi.request_id": getattr(request, "request_id", ""),
+        "sheshi.client_addr": client_addr(request),
+    })
+
+
+class DatabaseContextMiddleware:
+    """Set tenant scope and actor for session-authenticated requests; restore afterwards.
+
+    Token-authenticated API requests are only known inside DRF; its authentication classes call
+    apply_user_context again once the user is known (sheshi/api/authentication.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        previous = current_context()
+        apply_user_context(request, request.user)
+        try:
+            return self.get_response(request)
+        finally:
+            try:
+                set_context(previous)
+            except Exception:  # noqa: BLE001 - a broken connection is closed by Django anyway
+                from django.db import connection
+
+                connection.close()

@@ -1,0 +1,16 @@
+"""Local development: debug on, loopback only. Never used in production."""
+from sheshi.env import env
+
+env.ENVIRON.setdefault("SECRET_KEY", "dev-only-not-secret-" + "x" * 40)
+env.ENVIRON.setdefault("DEBUG", "true")
+env.ENVIRON.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+
+from sheshi.settings.base import *  # noqa: E402,F403
+
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [  # noqa: F405
+    "rest_framework.renderers.JSONRenderer",
+    "rest_framework.renderers.BrowsableAPIRenderer",
+]
+
+# Static files come from the app directories (runserver); WhiteNoise serves collected files in prod.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405

@@ -1,0 +1,24 @@
+"""Test profile: real PostgreSQL (never SQLite), fast hashing, jobs run inline."""
+import os
+
+from sheshi.env import env
+
+env.ENVIRON.setdefault("SECRET_KEY", "test-only-not-secret-" + "y" * 40)
+env.ENVIRON.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+env.ENVIRON.setdefault("Q_SYNC", "true")
+env.ENVIRON.setdefault("SHESHI_AUDIT_SIGNING_KEY", "test-signing-key-not-secret")
+env.ENVIRON.setdefault("THROTTLE_USER", "100000/min")
+env.ENVIRON.setdefault("THROTTLE_ANON", "100000/min")
+
+from sheshi.settings.base import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; tests only
+MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# Static files come from the app directories (runserver); WhiteNoise serves collected files in prod.
+MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+
+# One test database per pytest process, so several runs can share the private cluster.
+DATABASES["default"]["TEST"] = {"NAME": env.str("SHESHI_TEST_DB", default=f"test_sheshi_{os.getpid()}")}  # noqa: F405

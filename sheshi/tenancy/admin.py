@@ -1,0 +1,41 @@
+from django.contrib import admin
+from guardian.admin import GuardedModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from sheshi.tenancy.models import Entity, Membership, Organisation
+from sheshi.tenancy.scoping import entity_ids_for, organisation_ids_for
+
+
+class OrgScopedAdmin(SimpleHistoryAdmin):
+    """Admin pages list only the caller's organisations (the same helper the API uses)."""
+
+    organisation_field = "organisation_id"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.filter(**{f"{self.organisation_field}__in": organisation_ids_for(request.user)})
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(OrgScopedAdmin):
+    organisation_field = "id"
+    list_display = ["code", "name", "group_currency", "fiscal_year_start_month"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Entity)
+class EntityAdmin(OrgScopedAdmin, GuardedModelAdmin):
+    list_display = ["code", "name", "organisation", "functional_currency", "country", "is_active"]
+    list_filter = ["organisation", "functional_currency", "is_active"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs.filter(id__in=entity_ids_for(request.user))
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrgScopedAdmin):
+    list_display = ["user", "organisation", "is_org_admin", "is_active"]
+    list_filter = ["organisation", "is_org_admin", "is_active"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,45 @@
+"""The one place that decides what a user may see: organisations, then entities by permission.
+
+API views and admin pages scope their querysets through these helpers, never by hand. Row-level
+security in PostgreSQL repeats the organisation rule underneath (sheshi/db/rls.py).
+"""
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from sheshi.access.roles import VIEW
+from sheshi.tenancy.models import Entity, Membership, Organisation
+
+
+def organisation_ids_for(user) -> list[int]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.is_superuser:
+        return list(Organisation.objects.values_list("id", flat=True))
+    return list(Membership.objects.filter(user=user, is_active=True).values_list("organisation_id", flat=True))
+
+
+def organisations_for(user) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(id__in=organisation_ids_for(user))
+
+
+def entities_for(user, perm: str = VIEW) -> QuerySet[Entity]:
+    """Entities of the user's organisations on which the user holds ``perm`` (superusers: all)."""
+    base = Entity.objects.filter(organisation_id__in=organisation_ids_for(user))
+    if getattr(user, "is_superuser", False):
+        return base
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    return get_objects_for_user(user, perm, klass=base, accept_global_perms=False)
+
+
+def entity_ids_for(user, perm: str = VIEW) -> list[int]:
+    return list(entities_for(user, perm).values_list("id", flat=True))
+
+
+def is_org_admin(user, organisation_id: int) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return Membership.objects.filter(user=user, organisation_id=organisation_id, is_active=True,
+                                     is_org_admin=True).exists()
