@@ -5,8 +5,8 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
-from simple_history.models import HistoricalRecords
 
+from sheshi.history import history
 from sheshi.money import CURRENCY_VALIDATOR
 
 CODE_VALIDATOR = RegexValidator(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$", "Use 1-32 upper-case letters, digits, '_', '.' or '-'.")
@@ -22,7 +22,7 @@ class Organisation(models.Model):
     fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = history()
 
     class Meta:
         ordering = ["code"]
@@ -50,7 +50,7 @@ class Entity(models.Model):
     approval_required_sources = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = history()
 
     class Meta:
         ordering = ["organisation_id", "code"]
@@ -86,7 +86,7 @@ class Membership(models.Model):
     is_org_admin = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = history()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="membership_unique")]

@@ -1,0 +1,27 @@
+"""simple-history with the request id on every historical row, so a history entry, its audit
+event and the request's log lines can be joined."""
+from __future__ import annotations
+
+from django.db import models
+from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
+from simple_history.signals import pre_create_historical_record
+
+from sheshi.request_context import request_id_var
+
+
+class RequestContextHistory(models.Model):
+    request_id = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+def history() -> HistoricalRecords:
+    """HistoricalRecords for a domain model (actor, change reason, request id)."""
+    return HistoricalRecords(bases=[RequestContextHistory], cascade_delete_history=False)
+
+
+@receiver(pre_create_historical_record)
+def _stamp_request_id(sender, instance, history_instance, **kwargs):
+    history_instance.request_id = request_id_var.get()[:64]
