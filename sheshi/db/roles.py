@@ -12,11 +12,17 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 # Tables the app may only read and append to. Apps add theirs at import time.
-APPEND_ONLY_TABLES: set[str] = set()
+APPEND_ONLY_TABLES: set[str] = {"periods_periodlocksnapshot"}
+# Tables the app may only read: PostgreSQL functions owned by the schema owner write them.
+READ_ONLY_TABLES: set[str] = {"ledger_balance"}
 
 
 def register_append_only(*tables: str) -> None:
     APPEND_ONLY_TABLES.update(tables)
+
+
+def register_read_only(*tables: str) -> None:
+    READ_ONLY_TABLES.update(tables)
 
 
 def grant_app_privileges(using_connection=connection) -> None:
@@ -39,6 +45,10 @@ def grant_app_privileges(using_connection=connection) -> None:
         )
         for (table,) in cur.fetchall():
             cur.execute(f"REVOKE UPDATE, DELETE ON {using_connection.ops.quote_name(table)} FROM {q}")
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(%s)",
+                    [sorted(READ_ONLY_TABLES)])
+        for (table,) in cur.fetchall():
+            cur.execute(f"REVOKE INSERT, UPDATE, DELETE ON {using_connection.ops.quote_name(table)} FROM {q}")
 
 
 @receiver(post_migrate)

@@ -1,0 +1,41 @@
+"""Ledger refusals. Database rule names map to the same codes (sheshi.errors.DB_RULES)."""
+from sheshi.errors import Conflict, DbRule, RuleViolation, register_db_rules
+
+
+class EntryNotInStateError(RuleViolation):
+    code, title, status = "entry_wrong_status", "The journal entry is not in the required status.", 409
+
+
+class SegregationOfDutiesError(RuleViolation):
+    code, title, status = "segregation_of_duties", "The preparer of an entry cannot approve it.", 403
+
+
+class IdempotencyConflictError(Conflict):
+    code, title = "idempotency_key_reused", "This Idempotency-Key was used with a different request body."
+
+
+class AlreadyReversedError(Conflict):
+    code, title = "entry_already_reversed", "The entry has already been reversed."
+
+
+register_db_rules({
+    "ledger_line_entry_not_draft": DbRule("entry_not_draft", "Lines change only while their entry is a draft.", 409),
+    "ledger_posted_entry_immutable": DbRule("posted_entry_immutable", "A posted entry cannot change.", 409),
+    "ledger_entry_entity_fixed": DbRule("entry_entity_fixed", "An entry cannot move to another entity.", 422),
+    "ledger_entry_transition_invalid": DbRule("entry_transition_invalid", "That status change is not allowed.", 409),
+    "ledger_period_locked": DbRule("period_locked", "The period is locked.", 422),
+    "ledger_period_soft_closed": DbRule("period_soft_closed", "The period is soft-closed.", 422),
+    "ledger_period_not_open": DbRule("period_not_open", "The period is not open for this entity or date.", 422),
+    "ledger_entry_needs_approval": DbRule("entry_needs_approval", "The entry needs a second person's approval.", 422),
+    "ledger_entry_unbalanced": DbRule("entry_unbalanced", "The entry does not balance.", 422),
+    "ledger_line_invalid": DbRule("line_invalid", "A line is not valid for this entry.", 422),
+    "ledger_account_parent_invalid": DbRule("account_parent_invalid", "The account's parent is not valid.", 422),
+    "ledger_account_kind_invalid": DbRule("account_kind_invalid", "The account's kind cannot change.", 422),
+    "entry_approver_not_preparer": DbRule("segregation_of_duties", "The preparer of an entry cannot approve it.", 403),
+    "entry_idempotency_key_unique": DbRule("idempotency_key_reused", "This Idempotency-Key was already used.", 409),
+    "account_code_unique_in_org": DbRule("account_code_taken", "That account code is already used.", 409),
+    "line_amount_signs_agree": DbRule("line_signs_disagree", "Amount and functional amount differ in sign.", 422),
+    "periods_state_transition_invalid": DbRule("period_transition_invalid", "Period state change refused.", 409),
+    "periods_reopen_reason_required": DbRule("reason_required", "Reopening a locked period needs a reason.", 422),
+    "periods_snapshot_append_only": DbRule("snapshot_append_only", "Lock snapshots cannot change.", 409),
+})

@@ -1,0 +1,129 @@
+"""Journal entries and their lines. Posted entries and their lines never change (PostgreSQL
+refuses it); a posted entry is corrected only by a reversal that points to it."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import BTreeIndex
+from django.db import models
+
+from ledger.models.accounts import Account
+from periods.models import Period
+from sheshi.history import history
+from sheshi.money import amount_field, rate_field
+from sheshi.tenancy.models import Entity, Organisation
+
+
+class EntrySource(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    IMPORT = "import", "Import"
+    CLOSING = "closing", "System: closing"
+    ELIMINATION = "elimination", "System: elimination"
+    REVALUATION = "revaluation", "System: revaluation"
+    TRANSLATION = "translation", "System: translation"
+    REVERSAL = "reversal", "System: reversal"
+
+
+class EntryStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    POSTED = "posted", "Posted"
+
+
+class JournalEntry(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="journal_entries")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="journal_entries")
+    entry_date = models.DateField()
+    description = models.CharField(max_length=500)
+    source = models.CharField(max_length=16, choices=EntrySource.choices, default=EntrySource.MANUAL)
+    status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversed_by")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    posted_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    import_batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    history = history()
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+        ordering = ["-entry_date", "-id"]
+        indexes = [models.Index(fields=["entity", "period", "status"], name="entry_entity_period_status")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=EntryStatus.values), name="entry_status_valid"),
+            models.CheckConstraint(condition=models.Q(source__in=EntrySource.values), name="entry_source_valid"),
+            # Segregation of duties: the approver is never the preparer.
+            models.CheckConstraint(
+                condition=models.Q(approved_by__isnull=True) | ~models.Q(approved_by=models.F("created_by")),
+                name="entry_approver_not_preparer"),
+            models.CheckConstraint(
+                condition=models.Q(source=EntrySource.REVERSAL, reverses__isnull=False)
+                | (~models.Q(source=EntrySource.REVERSAL) & models.Q(reverses__isnull=True)),
+                name="entry_reversal_points_to_original"),
+            models.CheckConstraint(
+                condition=~models.Q(status=EntryStatus.POSTED) | models.Q(posted_at__isnull=False),
+                name="entry_posted_has_time"),
+            models.UniqueConstraint(fields=["organisation", "created_by", "idempotency_key"],
+                                    condition=models.Q(idempotency_key__isnull=False),
+                                    name="entry_idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"JE{self.pk} {self.description[:40]}"
+
+
+class JournalLine(models.Model):
+    """Amounts are signed: debit positive, credit negative. ``functional_amount`` is in the
+    entity's functional currency; an entry balances when its functional amounts sum to zero.
+
+    organisation/entity/period repeat the entry's so reports and row-level security need no
+    join; the posting trigger refuses a line whose copies disagree with its entry."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, db_constraint=False, related_name="+")
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    line_no = models.PositiveIntegerField()
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    currency = models.CharField(max_length=3)
+    amount = amount_field()
+    rate = rate_field(default=1)
+    functional_amount = amount_field()
+    counterparty = models.ForeignKey(Entity, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False,
+                                     related_name="+")
+    dimensions = models.JSONField(default=dict, blank=True)
+    memo = models.CharField(max_length=500, blank=True, default="")
+    import_batch_id = models.BigIntegerField(null=True, blank=True)
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    source_raw = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["entry_id", "line_no"]
+        indexes = [
+            BTreeIndex(fields=["entry", "line_no"], name="line_entry_line_no"),
+            BTreeIndex(fields=["account", "period", "entity"], name="line_account_period_entity"),
+            models.Index(fields=["import_batch_id", "source_row"], name="line_import_lineage",
+                         condition=models.Q(import_batch_id__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="line_rate_positive"),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="line_currency_iso"),
+            models.CheckConstraint(
+                condition=(models.Q(amount__gte=0) & models.Q(functional_amount__gte=0))
+                | (models.Q(amount__lte=0) & models.Q(functional_amount__lte=0)),
+                name="line_amount_signs_agree"),
+        ]
+
+    def __str__(self) -> str:
+        return f"JE{self.entry_id}#{self.line_no}"

@@ -1,0 +1,283 @@
+"""Ledger writes: one function per state transition, each atomic, locking what it depends on.
+
+PostgreSQL re-checks every rule (ledger/sql); the checks here take the locks and give the
+friendly, field-level errors."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from ledger import locks
+from ledger.errors import (
+    AlreadyReversedError,
+    EntryNotInStateError,
+    IdempotencyConflictError,
+    SegregationOfDutiesError,
+)
+from ledger.inputs import EntryInput, LineInput
+from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
+from periods.models import Period, PeriodState
+from sheshi.access.roles import APPROVE, CLOSE, PREPARE
+from sheshi.errors import FieldError, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from sheshi.money import is_iso_currency, quantize_amount
+from sheshi.tenancy.models import Entity
+
+SYSTEM_SOURCES = {EntrySource.CLOSING, EntrySource.ELIMINATION, EntrySource.REVALUATION, EntrySource.TRANSLATION}
+
+
+def _require(actor, perm: str, entity: Entity) -> None:
+    """Deny unless granted. ``actor=None`` is the system (commands and jobs in system_context)."""
+    if actor is None or actor.is_superuser:
+        return
+    if not actor.has_perm(perm, entity):
+        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+
+
+def request_fingerprint(payload: dict) -> str:
+    """Stable hash of a request body, to tell a retry from a different request with the same key."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _period_for(entity: Entity, entry: EntryInput) -> Period:
+    qs = Period.objects.filter(organisation_id=entity.organisation_id)
+    if entry.period_id is not None:
+        period = qs.filter(pk=entry.period_id).first()
+        if period is None:
+            raise ValidationFailed("Unknown period.", errors=[FieldError("period", "No such period.")])
+        return period
+    period = qs.filter(start_date__lte=entry.entry_date, end_date__gte=entry.entry_date, number__lte=12).first()
+    if period is None:
+        raise ValidationFailed("No period contains the entry date.",
+                               errors=[FieldError("entry_date", "No fiscal period contains this date.",
+                                                  value=entry.entry_date)])
+    return period
+
+
+def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
+    errors: list[FieldError] = []
+    if len(entry.lines) < 2:
+        errors.append(FieldError("lines", "An entry needs at least two lines.", code="too_few_lines"))
+    account_ids = {li.account_id for li in entry.lines}
+    accounts = {a.pk: a for a in Account.objects.filter(pk__in=account_ids, organisation_id=entity.organisation_id)}
+    counterparty_ids = {li.counterparty_id for li in entry.lines if li.counterparty_id}
+    counterparties = set(Entity.objects.filter(pk__in=counterparty_ids, organisation_id=entity.organisation_id)
+                         .exclude(pk=entity.pk).values_list("pk", flat=True))
+    built: list[JournalLine] = []
+    total = Decimal(0)
+    for i, li in enumerate(entry.lines):
+        f = f"lines[{i}]"
+        account = accounts.get(li.account_id)
+        if account is None:
+            errors.append(FieldError(f"{f}.account", "Unknown account.", code="unknown_account", value=li.account_id))
+        elif account.kind != AccountKind.POSTING or not account.is_active:
+            errors.append(FieldError(f"{f}.account", f"Account {account.code} does not take postings "
+                                     "(group or inactive account).", code="not_postable", value=account.code))
+        currency = li.currency or entity.functional_currency
+        if not is_iso_currency(currency):
+            errors.append(FieldError(f"{f}.currency", "Not an ISO 4217 currency.", code="invalid_currency",
+                                     value=currency))
+        if li.rate <= 0:
+            errors.append(FieldError(f"{f}.rate", "The rate must be positive.", code="invalid_rate", value=li.rate))
+        if currency == entity.functional_currency and li.rate != 1:
+            errors.append(FieldError(f"{f}.rate", "Lines in the functional currency have rate 1.",
+                                     code="invalid_rate", value=li.rate))
+        if li.counterparty_id and li.counterparty_id not in counterparties:
+            errors.append(FieldError(f"{f}.counterparty", "The counterparty must be another entity of the "
+                                     "same organisation.", code="invalid_counterparty", value=li.counterparty_id))
+        functional = quantize_amount(li.functional_amount if li.functional_amount is not None
+                                     else li.amount * li.rate)
+        if li.amount == 0 and functional == 0:
+            errors.append(FieldError(f"{f}.amount", "A line cannot be zero.", code="zero_line"))
+        total += functional
+        built.append(JournalLine(
+            organisation_id=entity.organisation_id, entity_id=entity.pk, account_id=li.account_id,
+            line_no=i + 1, currency=currency, amount=quantize_amount(li.amount), rate=li.rate,
+            functional_amount=functional, counterparty_id=li.counterparty_id, dimensions=li.dimensions or {},
+            memo=li.memo, source_row=li.source_row, source_raw=li.source_raw,
+        ))
+    if not errors and total != 0:
+        errors.append(FieldError("lines", f"Functional amounts sum to {total}, not 0.", code="unbalanced",
+                                 value=total))
+    if errors:
+        raise ValidationFailed("The journal entry is not valid.", errors=errors)
+    return built
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    entry: JournalEntry
+    replayed: bool  # True when an Idempotency-Key retry returned the original entry
+
+
+@transaction.atomic
+def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: str = EntrySource.MANUAL,
+                         idempotency_key: str | None = None, request_hash: str = "",
+                         reverses: JournalEntry | None = None) -> CreateResult:
+    """Create a draft entry with its lines. With an Idempotency-Key, a retry with the same body
+    returns the original entry; the same key with a different body is refused."""
+    _require(actor, PREPARE, entity)
+    if idempotency_key:
+        existing = JournalEntry.objects.filter(organisation_id=entity.organisation_id, created_by=actor,
+                                               idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, request_hash)
+    period = _period_for(entity, entry)
+    lines = _build_lines(entity, entry)
+    try:
+        with transaction.atomic():
+            je = JournalEntry.objects.create(
+                organisation_id=entity.organisation_id, entity=entity, period=period, entry_date=entry.entry_date,
+                description=entry.description, source=source, created_by=actor, reverses=reverses,
+                idempotency_key=idempotency_key or None, request_hash=request_hash)
+    except IntegrityError as exc:
+        if idempotency_key and "entry_idempotency_key_unique" in str(exc):
+            # A concurrent retry with the same key won the race: answer as a replay.
+            existing = JournalEntry.objects.get(organisation_id=entity.organisation_id, created_by=actor,
+                                                idempotency_key=idempotency_key)
+            return _replay(existing, request_hash)
+        raise
+    for line in lines:
+        line.entry_id, line.period_id = je.pk, period.pk
+    JournalLine.objects.bulk_create(lines)
+    return CreateResult(entry=je, replayed=False)
+
+
+def _replay(existing: JournalEntry, request_hash: str) -> CreateResult:
+    if existing.request_hash != request_hash:
+        raise IdempotencyConflictError(f"Idempotency-Key already used for entry {existing.pk} with another body.")
+    return CreateResult(entry=existing, replayed=True)
+
+
+def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
+    entity_id, period_id = JournalEntry.objects.filter(pk=entry_id).values_list("entity_id", "period_id").first() \
+        or (None, None)
+    if entity_id is None:
+        raise NotFound(f"Journal entry {entry_id} not found.")
+    state = locks.entity_period_share_lock(entity_id=entity_id, period_id=period_id)
+    entry = locks.journal_entries_for_update().select_related("entity", "period").get(pk=entry_id)
+    if perm is not None:
+        _require(actor, perm, entry.entity)
+    entry._period_state = state
+    return entry
+
+
+def _expect(entry: JournalEntry, *allowed: str) -> None:
+    if entry.status not in allowed:
+        raise EntryNotInStateError(f"Entry {entry.pk} is {entry.status}; expected {' or '.join(allowed)}.")
+
+
+@transaction.atomic
+def journal_entry_submit(*, actor, entry_id: int) -> JournalEntry:
+    entry = _locked_entry(entry_id, actor, PREPARE)
+    _expect(entry, EntryStatus.DRAFT)
+    entry.status, entry.submitted_by, entry.submitted_at = EntryStatus.SUBMITTED, actor, timezone.now()
+    entry.save(update_fields=["status", "submitted_by", "submitted_at"])
+    return entry
+
+
+@transaction.atomic
+def journal_entry_approve(*, actor, entry_id: int) -> JournalEntry:
+    entry = _locked_entry(entry_id, actor, APPROVE)
+    _expect(entry, EntryStatus.SUBMITTED)
+    if actor is not None and entry.created_by_id == actor.pk:
+        raise SegregationOfDutiesError(f"You prepared entry {entry.pk}; someone else must approve it.")
+    entry.status, entry.approved_by, entry.approved_at = EntryStatus.APPROVED, actor, timezone.now()
+    entry.save(update_fields=["status", "approved_by", "approved_at"])
+    return entry
+
+
+@transaction.atomic
+def journal_entry_reject(*, actor, entry_id: int) -> JournalEntry:
+    """Send a submitted or approved entry back to draft for correction."""
+    entry = _locked_entry(entry_id, actor, APPROVE)
+    _expect(entry, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
+    entry.status, entry.approved_by, entry.approved_at = EntryStatus.DRAFT, None, None
+    entry.save(update_fields=["status", "approved_by", "approved_at"])
+    return entry
+
+
+def _needs_approval(entry: JournalEntry) -> bool:
+    return entry.source in (entry.entity.approval_required_sources or [])
+
+
+def _allow_soft_closed(actor, entry: JournalEntry) -> None:
+    """In a soft-closed period only users with the close permission post (adjustments). The
+    database checks a transaction-local flag that only this path sets."""
+    if entry._period_state == PeriodState.SOFT_CLOSED:
+        _require(actor, CLOSE, entry.entity)
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('sheshi.close_privilege', 'on', true)")
+
+
+def _friendly_period_check(entry: JournalEntry) -> None:
+    state = entry._period_state
+    if state is None:
+        raise RuleViolation(f"Period {entry.period.code} is not open for entity {entry.entity.code}.",
+                            code="period_not_open")
+    if state == PeriodState.LOCKED:
+        raise RuleViolation(f"Period {entry.period.code} is locked for entity {entry.entity.code}.",
+                            code="period_locked")
+
+
+@transaction.atomic
+def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
+    """Post an entry: approved entries, or drafts/submitted ones whose source needs no approval.
+    PostgreSQL checks balance, accounts, period state and updates balances in this transaction."""
+    entry = _locked_entry(entry_id, actor, None)
+    if _needs_approval(entry):
+        _require(actor, APPROVE, entry.entity)
+        _expect(entry, EntryStatus.APPROVED)
+    else:
+        _require(actor, PREPARE, entry.entity)
+        _expect(entry, EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
+    _friendly_period_check(entry)
+    _allow_soft_closed(actor, entry)
+    entry.status, entry.posted_by, entry.posted_at = EntryStatus.POSTED, actor, timezone.now()
+    entry.save(update_fields=["status", "posted_by", "posted_at"])
+    return entry
+
+
+@transaction.atomic
+def journal_entry_reverse(*, actor, entry_id: int, entry_date=None, description: str = "") -> JournalEntry:
+    """Correct a posted entry: a new posted entry with every line negated, pointing to it."""
+    original = _locked_entry(entry_id, actor, PREPARE)
+    _expect(original, EntryStatus.POSTED)
+    if JournalEntry.objects.filter(reverses=original).exists():
+        raise AlreadyReversedError(f"Entry {original.pk} is already reversed.")
+    lines = [LineInput(account_id=ln.account_id, amount=-ln.amount, currency=ln.currency, rate=ln.rate,
+                       functional_amount=-ln.functional_amount, counterparty_id=ln.counterparty_id,
+                       dimensions=ln.dimensions, memo=ln.memo) for ln in original.lines.all()]
+    reversal = journal_entry_create(
+        actor=actor, entity=original.entity, source=EntrySource.REVERSAL, reverses=original,
+        entry=EntryInput(entry_date=entry_date or original.entry_date, lines=lines,
+                         description=description or f"Reversal of entry {original.pk}: {original.description}"[:500],
+                         period_id=None if entry_date else original.period_id)).entry
+    reversal.status, reversal.posted_by, reversal.posted_at = EntryStatus.POSTED, actor, timezone.now()
+    state = locks.entity_period_share_lock(entity_id=reversal.entity_id, period_id=reversal.period_id)
+    reversal._period_state = state
+    _friendly_period_check(reversal)
+    _allow_soft_closed(actor, reversal)
+    reversal.save(update_fields=["status", "posted_by", "posted_at"])
+    return reversal
+
+
+@transaction.atomic
+def journal_entry_create_and_post(*, actor, entity: Entity, entry: EntryInput, source: str = EntrySource.MANUAL,
+                                  idempotency_key: str | None = None, request_hash: str = "") -> CreateResult:
+    """Create and post in one transaction, for sources that need no approval (API and system)."""
+    result = journal_entry_create(actor=actor, entity=entity, entry=entry, source=source,
+                                  idempotency_key=idempotency_key, request_hash=request_hash)
+    if result.replayed:
+        return result
+    return CreateResult(entry=journal_entry_post(actor=actor, entry_id=result.entry.pk), replayed=False)
+
+
+def account_ids_by_code(organisation_id: int, codes: Sequence[str]) -> dict[str, int]:
+    return dict(Account.objects.filter(organisation_id=organisation_id, code__in=list(codes))
+                .values_list("code", "id"))

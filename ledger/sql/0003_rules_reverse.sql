@@ -1,0 +1,11 @@
+DROP TRIGGER IF EXISTS ledger_lines_guard_insert ON ledger_journalline;
+DROP TRIGGER IF EXISTS ledger_lines_guard_update ON ledger_journalline;
+DROP TRIGGER IF EXISTS ledger_lines_guard_delete ON ledger_journalline;
+DROP TRIGGER IF EXISTS ledger_entry_guard ON ledger_journalentry;
+DROP TRIGGER IF EXISTS ledger_entries_posted_insert ON ledger_journalentry;
+DROP TRIGGER IF EXISTS ledger_entries_posted_update ON ledger_journalentry;
+DROP TRIGGER IF EXISTS ledger_account_guard ON ledger_account;
+DROP FUNCTION IF EXISTS ledger_lines_guard();
+DROP FUNCTION IF EXISTS ledger_entry_guard();
+DROP FUNCTION IF EXISTS ledger_entries_posted();
+DROP FUNCTION IF EXISTS ledger_account_guard();

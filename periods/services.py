@@ -1,0 +1,160 @@
+"""Calendars and period state transitions: one service per transition, each audited by the
+database triggers and recorded in history, each locking the entity-period row FOR UPDATE so
+it serialises with postings (which hold FOR SHARE on the same row)."""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+from datetime import date
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ledger.models import EntryStatus, JournalEntry
+from periods.errors import PeriodStateError, ReasonRequiredError, UnpostedEntriesError
+from periods.models import EntityPeriod, FiscalYear, Period, PeriodLockSnapshot, PeriodState
+from sheshi.access.roles import CLOSE, REOPEN
+from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.tenancy.models import Entity, Organisation
+
+
+def _require(actor, perm: str, entity: Entity) -> None:
+    if actor is None or actor.is_superuser:
+        return
+    if not actor.has_perm(perm, entity):
+        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+
+
+def _add_months(d: date, months: int) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return date(d.year + y, m + 1, 1)
+
+
+@transaction.atomic
+def fiscal_year_generate(*, organisation: Organisation, year: int, adjustment_period: bool = True) -> FiscalYear:
+    """Create fiscal year ``FY<year>`` (the year it ends in) with twelve monthly periods and an
+    optional adjustment period 13, and open every active entity's periods. Idempotent."""
+    start_month = organisation.fiscal_year_start_month
+    start = date(year if start_month == 1 else year - 1, start_month, 1)
+    end_first = _add_months(start, 12)
+    end = date.fromordinal(end_first.toordinal() - 1)
+    fy, _ = FiscalYear.objects.get_or_create(organisation=organisation, code=f"FY{year}",
+                                             defaults={"start_date": start, "end_date": end})
+    for n in range(12):
+        first = _add_months(start, n)
+        last = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+        Period.objects.get_or_create(organisation=organisation, fiscal_year=fy, number=n + 1,
+                                     defaults={"code": f"{first:%Y-%m}", "start_date": first, "end_date": last})
+    if adjustment_period:
+        Period.objects.get_or_create(organisation=organisation, fiscal_year=fy, number=13,
+                                     defaults={"code": f"FY{year}-13", "start_date": end, "end_date": end})
+    entity_periods_open(organisation=organisation)
+    return fy
+
+
+def entity_periods_open(*, organisation: Organisation) -> int:
+    """Every active entity follows its organisation's calendar: create missing entity-period rows
+    (open), set-based."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            INSERT INTO periods_entityperiod (organisation_id, entity_id, period_id, state, reason)
+            SELECT e.organisation_id, e.id, p.id, 'open', ''
+              FROM tenancy_entity e JOIN periods_period p ON p.organisation_id = e.organisation_id
+             WHERE e.organisation_id = %s AND e.is_active
+            ON CONFLICT (entity_id, period_id) DO NOTHING""", [organisation.pk])
+        return cur.rowcount
+
+
+def entity_period_get(*, entity: Entity, period_code: str) -> EntityPeriod:
+    ep = EntityPeriod.objects.select_related("entity", "period").filter(
+        entity=entity, period__code=period_code).first()
+    if ep is None:
+        raise NotFound(f"Period {period_code} does not exist for entity {entity.code}.")
+    return ep
+
+
+def _lock_row(entity_period_id: int) -> EntityPeriod:
+    return (EntityPeriod.objects.select_for_update(of=("self",)).select_related("entity", "period")
+            .get(pk=entity_period_id))
+
+
+def _transition(ep: EntityPeriod, actor, to: str, reason: str) -> EntityPeriod:
+    ep.state, ep.changed_by, ep.changed_at, ep.reason = to, actor, timezone.now(), reason
+    ep._change_reason = reason or f"→ {to}"
+    ep.save(update_fields=["state", "changed_by", "changed_at", "reason"])
+    return ep
+
+
+@transaction.atomic
+def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "") -> EntityPeriod:
+    ep = _lock_row(entity_period_id)
+    _require(actor, CLOSE, ep.entity)
+    if ep.state != PeriodState.OPEN:
+        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is {ep.state}, not open.")
+    return _transition(ep, actor, PeriodState.SOFT_CLOSED, reason)
+
+
+def trial_balance_rows(*, entity_id: int, period_id: int) -> list[list[str]]:
+    """The entity-period's balances as canonical rows: account code, currency, net amount in the
+    transaction currency, net functional amount — sorted, as strings, for hashing."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT a.code, b.currency, b.amount::text, (b.functional_debit - b.functional_credit)::text,
+                   b.line_count
+              FROM ledger_balance b JOIN ledger_account a ON a.id = b.account_id
+             WHERE b.entity_id = %s AND b.period_id = %s
+             ORDER BY a.code, b.currency""", [entity_id, period_id])
+        return [list(r) for r in cur.fetchall()]
+
+
+def snapshot_hash(rows: list[list]) -> str:
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+@transaction.atomic
+def entity_period_lock(*, actor, entity_period_id: int, reason: str = "") -> PeriodLockSnapshot:
+    """Lock: nothing posts into the period any more. Waits for postings in flight (they hold
+    FOR SHARE), then records the trial balance and its hash, so the locked figures can later be
+    shown never to have changed."""
+    ep = _lock_row(entity_period_id)
+    _require(actor, CLOSE, ep.entity)
+    if ep.state == PeriodState.LOCKED:
+        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already locked.")
+    unposted = list(JournalEntry.objects.filter(entity_id=ep.entity_id, period_id=ep.period_id)
+                    .exclude(status=EntryStatus.POSTED).values_list("pk", flat=True)[:100])
+    if unposted:
+        raise UnpostedEntriesError(
+            f"{len(unposted)} unposted entries remain in {ep.period.code}: post or delete them first.",
+            errors=[FieldError("entries", f"Entry {pk} is not posted.", code="unposted", value=pk)
+                    for pk in unposted])
+    _transition(ep, actor, PeriodState.LOCKED, reason)
+    rows = trial_balance_rows(entity_id=ep.entity_id, period_id=ep.period_id)
+    return PeriodLockSnapshot.objects.create(
+        organisation_id=ep.organisation_id, entity_period=ep, taken_by=actor, trial_balance=rows,
+        line_count=sum(int(r[4]) for r in rows), sha256=snapshot_hash(rows))
+
+
+@transaction.atomic
+def entity_period_reopen(*, actor, entity_period_id: int, reason: str, to: str = PeriodState.OPEN) -> EntityPeriod:
+    """Reopen a soft-closed or locked period: a separate permission and a written reason."""
+    if not reason or not reason.strip():
+        raise ReasonRequiredError("Reopening a period needs a written reason.",
+                                  errors=[FieldError("reason", "Required.", code="required")])
+    if to not in (PeriodState.OPEN, PeriodState.SOFT_CLOSED):
+        raise ValidationFailed("A period reopens to open or soft_closed.", errors=[FieldError("to", "Invalid.")])
+    ep = _lock_row(entity_period_id)
+    _require(actor, REOPEN, ep.entity)
+    if ep.state == PeriodState.OPEN or ep.state == to:
+        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already {ep.state}.")
+    return _transition(ep, actor, to, reason.strip())
+
+
+def lock_snapshot_verify(*, entity_period_id: int) -> tuple[bool, str, str]:
+    """Recompute the locked figures now and compare with the latest lock snapshot."""
+    snap = PeriodLockSnapshot.objects.filter(entity_period_id=entity_period_id).order_by("-taken_at").first()
+    if snap is None:
+        raise NotFound("No lock snapshot for this period.")
+    ep = EntityPeriod.objects.get(pk=entity_period_id)
+    now = snapshot_hash(trial_balance_rows(entity_id=ep.entity_id, period_id=ep.period_id))
+    return now == snap.sha256, snap.sha256, now
