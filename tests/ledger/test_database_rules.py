@@ -1,0 +1,205 @@
+"""Every ledger rule, attacked with raw SQL as the application's role. PostgreSQL must refuse
+each attempt with its named rule, and nothing may change."""
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from ledger.models import Balance, JournalEntry, JournalLine
+from ledger.services import journal_entry_create, journal_entry_create_and_post
+from periods.services import entity_period_lock, entity_period_soft_close
+
+
+def raw(sql: str, params=None):
+    with connection.cursor() as cur:
+        cur.execute(sql, params or [])
+        return cur.fetchall() if cur.description else None
+
+
+def refused(rule: str, sql: str, params=None):
+    """Run raw SQL in a savepoint and assert PostgreSQL refused it with ``rule``."""
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        raw(sql, params)
+    diag = exc.value.__cause__.diag
+    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
+    return diag.message_primary
+
+
+def snapshot():
+    return (list(JournalEntry.objects.order_by("pk").values_list("pk", "status", "description")),
+            list(JournalLine.objects.order_by("pk").values_list("pk", "account_id", "functional_amount")),
+            list(Balance.objects.order_by("pk").values_list("pk", "functional_debit", "functional_credit")))
+
+
+@pytest.fixture
+def posted(world):
+    return journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100")).entry
+
+
+@pytest.fixture
+def draft(world):
+    return journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
+
+
+def test_updating_a_posted_line_is_refused(posted):
+    before = snapshot()
+    refused("ledger_line_entry_not_draft",
+            "UPDATE ledger_journalline SET functional_amount = functional_amount * 2 WHERE entry_id = %s",
+            [posted.pk])
+    assert snapshot() == before
+
+
+def test_deleting_a_posted_line_is_refused(posted):
+    before = snapshot()
+    refused("ledger_line_entry_not_draft", "DELETE FROM ledger_journalline WHERE entry_id = %s", [posted.pk])
+    assert snapshot() == before
+
+
+def test_adding_a_line_to_a_posted_entry_is_refused(world, posted):
+    before = snapshot()
+    refused("ledger_line_entry_not_draft", """
+        INSERT INTO ledger_journalline (organisation_id, entity_id, period_id, entry_id, line_no, account_id,
+            currency, amount, rate, functional_amount, dimensions, memo, source_raw)
+        SELECT organisation_id, entity_id, period_id, id, 9, %s, 'EUR', 1, 1, 1, '{}', '', ''
+          FROM ledger_journalentry WHERE id = %s""", [world.acc("1100"), posted.pk])
+    assert snapshot() == before
+
+
+def test_changing_or_deleting_a_posted_entry_is_refused(posted):
+    before = snapshot()
+    refused("ledger_posted_entry_immutable",
+            "UPDATE ledger_journalentry SET description = 'rewritten' WHERE id = %s", [posted.pk])
+    refused("ledger_posted_entry_immutable",
+            "UPDATE ledger_journalentry SET status = 'draft' WHERE id = %s", [posted.pk])
+    refused("ledger_posted_entry_immutable", "DELETE FROM ledger_journalentry WHERE id = %s", [posted.pk])
+    assert snapshot() == before
+
+
+def test_posting_an_unbalanced_entry_by_sql_is_refused(world, draft):
+    raw("UPDATE ledger_journalline SET amount = 31, functional_amount = 31 WHERE entry_id = %s AND line_no = 1",
+        [draft.pk])
+    before = snapshot()
+    msg = refused("ledger_entry_unbalanced",
+                  "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+    assert f"journal entry {draft.pk} does not balance" in msg
+    assert snapshot() == before
+
+
+def test_inserting_an_entry_as_posted_without_lines_is_refused(world):
+    before = snapshot()
+    refused("ledger_entry_unbalanced", """
+        INSERT INTO ledger_journalentry (organisation_id, entity_id, period_id, entry_date, description, source,
+            status, created_at, posted_at, request_hash)
+        VALUES (%s, %s, %s, '2026-03-03', 'empty', 'manual', 'posted', now(), now(), '')""",
+            [world.org.pk, world.entity.pk, world.period("2026-03").pk])
+    assert snapshot() == before
+
+
+def test_lines_on_a_group_account_cannot_post(world, draft):
+    raw("UPDATE ledger_journalline SET account_id = %s WHERE entry_id = %s AND line_no = 1",
+        [world.acc("1000"), draft.pk])
+    refused("ledger_line_invalid",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+
+
+def test_lines_on_another_organisations_account_cannot_post(world, draft):
+    from tests.ledger.helpers import build_world
+
+    foreign = build_world("OTHER")
+    raw("UPDATE ledger_journalline SET account_id = %s WHERE entry_id = %s AND line_no = 1",
+        [foreign.acc("1200"), draft.pk])
+    refused("ledger_line_invalid",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+
+
+def test_line_copied_fields_must_agree_with_entry(world, draft):
+    raw("UPDATE ledger_journalline SET entity_id = %s WHERE entry_id = %s AND line_no = 1",
+        [world.other.pk, draft.pk])
+    refused("ledger_line_invalid",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+
+
+def test_posting_into_a_locked_period_is_refused(world, draft):
+    ep = world.entity_period("2026-03")
+    with transaction.atomic():
+        raw("DELETE FROM ledger_journalline WHERE entry_id = %s", [draft.pk])
+        raw("DELETE FROM ledger_journalentry WHERE id = %s", [draft.pk])
+    entity_period_lock(actor=None, entity_period_id=ep.pk, reason="March closed")
+    fresh = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
+    before = snapshot()
+    refused("ledger_period_locked",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [fresh.pk])
+    assert snapshot() == before
+
+
+def test_posting_into_a_soft_closed_period_needs_the_close_privilege(world, draft):
+    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    refused("ledger_period_soft_closed",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+
+
+def test_entry_date_outside_its_period_is_refused(world, draft):
+    raw("UPDATE ledger_journalentry SET entry_date = '2026-04-01' WHERE id = %s", [draft.pk])
+    refused("ledger_period_not_open",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+
+
+def test_approval_is_enforced_when_the_entity_requires_it(world, draft):
+    raw("UPDATE tenancy_entity SET approval_required_sources = '[\"manual\"]' WHERE id = %s", [world.entity.pk])
+    refused("ledger_entry_needs_approval",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+
+
+def test_preparer_cannot_be_recorded_as_approver(world, django_user_model):
+    user = django_user_model.objects.create_user("prep", password="x" * 12)
+    entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("3")).entry
+    raw("UPDATE ledger_journalentry SET created_by_id = %s WHERE id = %s", [user.pk, entry.pk])
+    with pytest.raises(DatabaseError, match="entry_approver_not_preparer"), transaction.atomic():
+        raw("UPDATE ledger_journalentry SET approved_by_id = %s WHERE id = %s", [user.pk, entry.pk])
+
+
+def test_illegal_status_jump_is_refused(draft):
+    refused("ledger_entry_transition_invalid",
+            "UPDATE ledger_journalentry SET status = 'approved' WHERE id = %s", [draft.pk])
+    assert JournalEntry.objects.get(pk=draft.pk).status == "draft"
+
+
+def test_app_role_cannot_write_balances(posted, app_sql):
+    for sql in ("UPDATE ledger_balance SET functional_debit = 0",
+                "DELETE FROM ledger_balance",
+                "INSERT INTO ledger_balance (organisation_id, entity_id, account_id, period_id, currency, amount,"
+                " functional_debit, functional_credit, line_count) VALUES (1,1,1,1,'EUR',0,0,0,0)"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app_sql.execute(sql)
+
+
+def test_a_posting_account_cannot_have_children_and_the_tree_has_no_cycles(world):
+    refused("ledger_account_parent_invalid",
+            "UPDATE ledger_account SET parent_id = %s WHERE id = %s", [world.acc("1100"), world.acc("1200")])
+    raw("""INSERT INTO ledger_account (organisation_id, code, name, parent_id, kind, type, normal_balance,
+               is_intercompany, role, is_active, created_at, updated_at)
+           VALUES (%s, '1050', 'Current assets', %s, 'group', 'asset', 'debit', false, '', true, now(), now())""",
+        [world.org.pk, world.acc("1000")])
+    child = raw("SELECT id FROM ledger_account WHERE code = '1050' AND organisation_id = %s", [world.org.pk])[0][0]
+    refused("ledger_account_parent_invalid",
+            "UPDATE ledger_account SET parent_id = %s WHERE id = %s", [child, world.acc("1000")])
+
+
+def test_account_with_lines_cannot_become_a_group(world, posted):
+    refused("ledger_account_kind_invalid", "UPDATE ledger_account SET kind = 'group' WHERE id = %s",
+            [world.acc("1200")])
+
+
+def test_balances_equal_recomputation_after_mixed_work(world):
+    for amount in ("1.0001", "2", "3.5"):
+        journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale(amount))
+    journal_entry_create(actor=None, entity=world.entity, entry=world.sale("999"))  # draft: not in balances
+    rows = raw("""
+        SELECT l.account_id, sum(l.functional_amount)
+          FROM ledger_journalline l JOIN ledger_journalentry e ON e.id = l.entry_id
+         WHERE e.status = 'posted' GROUP BY 1 ORDER BY 1""")
+    stored = raw("SELECT account_id, sum(functional_debit - functional_credit) FROM ledger_balance "
+                 "GROUP BY 1 ORDER BY 1")
+    assert rows == stored
+    assert dict(stored)[world.acc("1200")] == Decimal("6.5001")
