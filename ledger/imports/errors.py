@@ -1,0 +1,23 @@
+"""Refusals of an import file. Each carries a stable code; row-level problems travel as
+``FieldError`` (row, column, value, reason) exactly as the API renders them."""
+from __future__ import annotations
+
+from sheshi.errors import FieldError, SheshiError
+
+
+class ImportFileError(SheshiError):
+    """The file cannot be read at all (size, encoding, structure, hostile content)."""
+
+    code, title, status = "import_file_invalid", "The file cannot be imported.", 422
+
+    def __init__(self, detail: str, *, code: str, row: int | None = None, status: int | None = None,
+                 value: object = None):
+        errors = [FieldError(field="file", message=detail, code=code, row=row, value=value)]
+        super().__init__(detail, errors=errors, code=code, status=status)
+        self.row = row
+
+
+class ImportValidationError(SheshiError):
+    """The file was read but some rows are wrong; ``errors`` lists every problem found."""
+
+    code, title, status = "import_rows_invalid", "The file has problems; nothing was imported.", 422
