@@ -1,0 +1,114 @@
+"""One consolidation: translate, match intercompany, eliminate investments and unrealised
+profit, attribute NCI, then sum, check and round once."""
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal, FloatOperation, localcontext
+
+from consolidation.engine.eliminations import investment_eliminate, role_account, unrealised_profit_eliminate
+from consolidation.engine.errors import ConsolidationUnbalancedError, EngineInputError
+from consolidation.engine.fingerprint import fingerprint, fingerprint_sections
+from consolidation.engine.intercompany import ic_match
+from consolidation.engine.journal import EXACT_TOLERANCE, Elimination
+from consolidation.engine.nci import nci_eliminate
+from consolidation.engine.ownership import ONE, structure_build
+from consolidation.engine.result import Component, ConsolidationResult
+from consolidation.engine.rounding import apportion
+from consolidation.engine.translation import RateBook, TranslatedMember, rate_kind, translate_member
+from consolidation.engine.types import EngineInputs, Role, TBLine
+
+PRECISION = 60  # significant digits: exact for every product of amounts and rates we meet
+
+def consolidate(inputs: EngineInputs) -> ConsolidationResult:
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = PRECISION, ROUND_HALF_EVEN
+        ctx.traps[FloatOperation] = True  # no float may sneak into a Decimal
+        return _consolidate(inputs)
+
+
+def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
+    structure = structure_build(inputs.members)
+    accounts = {a.code: a for a in inputs.accounts}
+    for m in inputs.members:
+        if m.acquired_on and m.acquired_on > inputs.period_end:
+            raise EngineInputError(f"Member {m.code} is acquired after the period end.")
+    kinds = {code: rate_kind(a.type, a.role) for code, a in accounts.items()}
+    by_member: dict[str, list[TBLine]] = defaultdict(list)
+    for line in inputs.lines:
+        if line.entity not in structure.members:
+            raise EngineInputError(f"Trial balance line for {line.entity}, which is not a member.")
+        if line.account not in accounts:
+            raise EngineInputError(f"Trial balance of {line.entity}: account {line.account} is not in the group chart.")
+        by_member[line.entity].append(line)
+
+    book = RateBook(inputs.rates, inputs.group_currency)
+    translated: dict[str, TranslatedMember] = {
+        code: translate_member(structure.members[code], by_member[code], kinds, book, inputs.period_end)
+        for code in structure.order
+    }
+
+    eliminations, differences = ic_match(translated, accounts, inputs.ic_tolerance)
+    goodwill_by_member = {}
+    for sub in structure.subsidiaries():
+        elim = investment_eliminate(sub, structure, translated, accounts, inputs.adjustments, book)
+        eliminations.append(elim)
+        goodwill_by_member[sub] = {k: elim.details[k] for k in (
+            "net_assets_at_acquisition", "cost_at_acquisition", "goodwill_at_acquisition", "goodwill_closing",
+            "goodwill_fx", "nci_at_acquisition", "nci_share_of_cost")}
+    eliminations.extend(unrealised_profit_eliminate(inputs.adjustments))
+    nci_by_member = {}
+    prior = list(eliminations)
+    for sub in structure.subsidiaries():
+        if structure.effective[sub] == ONE:
+            continue
+        entries, summary = nci_eliminate(sub, structure, translated[sub], accounts, inputs.adjustments, prior)
+        eliminations.extend(entries)
+        gw = goodwill_by_member[sub]
+        summary["at_acquisition"] = gw["nci_at_acquisition"] - gw["nci_share_of_cost"]
+        summary["closing"] = (summary["at_acquisition"] + summary["post_acquisition_reserves"]
+                              + summary["nci_profit"] + summary["nci_cta"] - summary["dividends_to_nci"])
+        nci_by_member[sub] = summary
+
+    components = _components(translated, eliminations, accounts)
+    exact_tb: dict[str, Decimal] = defaultdict(Decimal)
+    for account, comps in components.items():
+        for c in comps:
+            exact_tb[account] += c.amount
+    total = sum(exact_tb.values(), Decimal(0))
+    if abs(total) > EXACT_TOLERANCE:
+        raise ConsolidationUnbalancedError(f"The consolidated trial balance sums to {total}, not zero.")
+    tb, rounding = apportion(dict(exact_tb))
+    if sum(tb.values(), Decimal(0)) != 0:
+        raise ConsolidationUnbalancedError("The rounded consolidated trial balance does not sum to zero.")
+
+    sections = fingerprint_sections(inputs)
+    return ConsolidationResult(
+        group_currency=inputs.group_currency, period_end=inputs.period_end.isoformat(), accounts=accounts,
+        exact_tb=dict(exact_tb), tb=tb, rounding_adjustments=rounding, components=components,
+        eliminations=eliminations, translated=translated, ic_differences=differences,
+        effective_interest=dict(structure.effective), nci_by_member=nci_by_member,
+        goodwill_by_member=goodwill_by_member, fingerprint=fingerprint(sections),
+        fingerprint_sections=sections, members_order=structure.order,
+    )
+
+
+def _components(translated: dict[str, TranslatedMember], eliminations: list[Elimination],
+                accounts) -> dict[str, list[Component]]:
+    comps: dict[str, list[Component]] = defaultdict(list)
+    cta_account = None
+    for code, tm in translated.items():
+        per_account: dict[str, list[Decimal]] = {}
+        for (account, _), (local, amount) in tm.balances.items():
+            acc = per_account.setdefault(account, [Decimal(0), Decimal(0)])
+            acc[0] += local
+            acc[1] += amount
+        for account, (local, amount) in sorted(per_account.items()):
+            kind = rate_kind(accounts[account].type, accounts[account].role)
+            comps[account].append(Component(account, code, "trial_balance", code, amount, local, tm.rate_for(kind)))
+        if tm.cta:
+            cta_account = cta_account or role_account(accounts, Role.CTA)
+            comps[cta_account].append(Component(cta_account, code, "translation_difference", code, tm.cta))
+    for elim in eliminations:
+        for p in elim.postings:
+            comps[p.account].append(Component(p.account, p.entity, elim.kind, elim.ref, p.amount))
+    return dict(comps)

@@ -1,0 +1,30 @@
+"""Rounding happens once, at the end, half-even to the cent."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+
+CENT = Decimal("0.01")
+
+
+def r2(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def apportion(exact: dict[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Round each amount half-even; if the rounded amounts no longer sum to zero (fractions of a
+    cent from translation or ownership shares), move the residual cents one at a time onto the
+    amounts whose rounding moved them furthest from the exact value (largest remainder, ties
+    by key). Returns (rounded, adjustments); every adjustment is one cent per key and is reported."""
+    rounded = {k: r2(v) for k, v in exact.items()}
+    residual = sum(rounded.values(), Decimal(0))
+    adjustments: dict[str, Decimal] = {}
+    if residual == 0:
+        return rounded, adjustments
+    cents = int((residual / CENT).to_integral_value())
+    step = -CENT if cents > 0 else CENT
+    # rounding error of each key, in the direction the fix needs: the largest first
+    candidates = sorted(exact, key=lambda k: (-((rounded[k] - exact[k]) * (1 if cents > 0 else -1)), k))
+    for key in candidates[: abs(cents)]:
+        rounded[key] += step
+        adjustments[key] = step
+    return rounded, adjustments
