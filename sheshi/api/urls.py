@@ -3,15 +3,29 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from ledger.api.views import (
+    AccountViewSet,
+    BalanceSheetView,
+    GeneralLedgerView,
+    IncomeStatementView,
+    JournalEntryViewSet,
+    TrialBalanceView,
+)
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
 
 router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("entities", EntityViewSet, basename="entity")
+router.register("accounts", AccountViewSet, basename="account")
+router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("reports/trial-balance/", TrialBalanceView.as_view(), name="report-trial-balance"),
+    path("reports/balance-sheet/", BalanceSheetView.as_view(), name="report-balance-sheet"),
+    path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),
+    path("reports/general-ledger/", GeneralLedgerView.as_view(), name="report-general-ledger"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,145 @@
+"""Shapes only: money stays Decimal and travels as strings; no arithmetic here."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ledger.models import Account, AccountKind, AccountRole, AccountType, EntrySource, JournalEntry, JournalLine
+from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
+
+
+def money(**kw):
+    return serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kw)
+
+
+class AccountOutput(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    ic_pair = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Account
+        fields = ["id", "code", "name", "parent", "kind", "type", "normal_balance", "is_intercompany", "role",
+                  "ic_pair", "is_active"]
+
+
+class AccountInput(serializers.Serializer):
+    code = serializers.RegexField(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$", max_length=32)
+    name = serializers.CharField(max_length=200)
+    parent = serializers.CharField(max_length=32, required=False, allow_null=True)
+    kind = serializers.ChoiceField(AccountKind.choices, default=AccountKind.POSTING)
+    type = serializers.ChoiceField(AccountType.choices)
+    is_intercompany = serializers.BooleanField(default=False)
+    role = serializers.ChoiceField(AccountRole.choices, default="", allow_blank=True)
+    ic_pair = serializers.CharField(max_length=32, required=False, allow_null=True)
+
+
+class AccountMoveInput(serializers.Serializer):
+    parent = serializers.CharField(max_length=32, allow_null=True)
+
+
+class LineInputSerializer(serializers.Serializer):
+    account = serializers.CharField(max_length=32, help_text="Group account code (a posting account).")
+    amount = money(help_text="Signed: debit positive, credit negative, in `currency`.")
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False,
+                                      help_text="ISO 4217; defaults to the entity's functional currency.")
+    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, required=False,
+                                    min_value=0)
+    functional_amount = money(required=False)
+    counterparty = serializers.CharField(max_length=32, required=False, allow_null=True,
+                                         help_text="Entity code of the intercompany counterparty.")
+    dimensions = serializers.DictField(child=serializers.CharField(max_length=64), required=False)
+    memo = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class JournalEntryCreateInput(serializers.Serializer):
+    entity = serializers.CharField(max_length=32, help_text="Entity code.")
+    entry_date = serializers.DateField()
+    period = serializers.CharField(max_length=16, required=False,
+                                   help_text="Period code; defaults to the regular period containing entry_date.")
+    description = serializers.CharField(max_length=500)
+    source = serializers.ChoiceField([EntrySource.MANUAL], default=EntrySource.MANUAL)
+    lines = LineInputSerializer(many=True, min_length=2, max_length=10_000)
+    post = serializers.BooleanField(default=False, help_text="Post at once (sources that need no approval).")
+
+
+class JournalLineOutput(serializers.ModelSerializer):
+    account = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = JournalLine
+        fields = ["line_no", "account", "currency", "amount", "rate", "functional_amount", "counterparty",
+                  "dimensions", "memo", "import_batch_id", "source_row"]
+
+
+class JournalEntryOutput(serializers.ModelSerializer):
+    entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    period = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lines = JournalLineOutput(many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = JournalEntry
+        fields = ["id", "entity", "period", "entry_date", "description", "source", "status", "reverses",
+                  "created_by", "created_at", "approved_by", "approved_at", "posted_by", "posted_at",
+                  "import_batch_id", "lines"]
+
+
+class ReverseInput(serializers.Serializer):
+    entry_date = serializers.DateField(required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ReportRowOutput(serializers.Serializer):
+    account_id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    kind = serializers.CharField()
+    depth = serializers.IntegerField()
+    debit = money()
+    credit = money()
+    net = money()
+
+
+class TrialBalanceOutput(serializers.Serializer):
+    entity = serializers.CharField(source="entity.code")
+    period = serializers.CharField(source="period.code")
+    period_from = serializers.CharField(source="period_from.code", allow_null=True)
+    as_of = serializers.DateField(allow_null=True)
+    currency = serializers.CharField(source="entity.functional_currency")
+    rows = ReportRowOutput(many=True)
+    total_debit = money()
+    total_credit = money()
+    reconciles = serializers.BooleanField()
+
+
+class StatementOutput(serializers.Serializer):
+    title = serializers.CharField()
+    sections = serializers.DictField(child=ReportRowOutput(many=True))
+    totals = serializers.DictField(child=money())
+    reconciles = serializers.BooleanField()
+
+
+class GeneralLedgerLineOutput(serializers.Serializer):
+    line_id = serializers.IntegerField()
+    entry_id = serializers.IntegerField()
+    entry_date = serializers.DateField()
+    period = serializers.CharField()
+    description = serializers.CharField()
+    source = serializers.CharField()
+    line_no = serializers.IntegerField()
+    currency = serializers.CharField()
+    amount = money()
+    functional_amount = money()
+    memo = serializers.CharField()
+    counterparty_id = serializers.IntegerField(allow_null=True)
+    import_batch_id = serializers.IntegerField(allow_null=True)
+    source_row = serializers.IntegerField(allow_null=True)
+    running_balance = money()
+
+
+class GeneralLedgerOutput(serializers.Serializer):
+    opening_balance = money()
+    lines = GeneralLedgerLineOutput(many=True)

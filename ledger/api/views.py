@@ -1,0 +1,260 @@
+"""Ledger API: parse → one service call → output. Scoping comes from sheshi/api/viewsets.py."""
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledger import reports, services
+from ledger.api.serializers import (
+    AccountInput,
+    AccountMoveInput,
+    AccountOutput,
+    GeneralLedgerOutput,
+    JournalEntryCreateInput,
+    JournalEntryOutput,
+    ReverseInput,
+    StatementOutput,
+    TrialBalanceOutput,
+)
+from ledger.chart import account_create, account_move
+from ledger.inputs import EntryInput, LineInput
+from ledger.models import Account, JournalEntry
+from periods.models import Period
+from sheshi.access.roles import VIEW
+from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
+from sheshi.errors import FieldError, NotFound, ValidationFailed
+from sheshi.exports import export
+from sheshi.tenancy.models import Entity
+from sheshi.tenancy.scoping import entities_for, organisation_ids_for
+
+
+class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The group chart of accounts of the caller's organisations. Organisation admins maintain it."""
+
+    queryset = Account.objects.select_related("parent", "ic_pair")
+    serializer_class = AccountOutput
+    filterset_fields = ["code", "type", "kind", "role", "is_intercompany", "is_active", "organisation"]
+
+    @extend_schema(request=AccountInput, responses={201: AccountOutput},
+                   parameters=[OpenApiParameter("organisation", int, required=True)])
+    def create(self, request, *args, **kwargs):
+        data = AccountInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_id = request.query_params.get("organisation") or request.data.get("organisation")
+        if not org_id or not str(org_id).isdigit() or int(org_id) not in organisation_ids_for(request.user):
+            raise NotFound("Unknown organisation.")
+        account = account_create(actor=request.user, organisation_id=int(org_id), **data.validated_data)
+        return Response(AccountOutput(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AccountMoveInput, responses=AccountOutput)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        account = self.get_object()
+        data = AccountMoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = account_move(actor=request.user, account_id=account.pk, parent_code=data.validated_data["parent"])
+        return Response(AccountOutput(moved).data)
+
+
+def _entity_for(user, code: str, perm: str = VIEW) -> Entity:
+    entity = entities_for(user, perm).filter(code=code).first() or entities_for(user, VIEW).filter(code=code).first()
+    if entity is None:
+        raise NotFound(f"Entity {code} not found.")
+    return entity
+
+
+def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
+    codes = {line["account"] for line in data["lines"]}
+    ids = services.account_ids_by_code(entity.organisation_id, sorted(codes))
+    cps = {line.get("counterparty") for line in data["lines"] if line.get("counterparty")}
+    cp_ids = dict(Entity.objects.filter(organisation_id=entity.organisation_id, code__in=cps)
+                  .values_list("code", "id"))
+    errors = [FieldError(f"lines[{i}].account", "Unknown account code.", code="unknown_account", value=line["account"])
+              for i, line in enumerate(data["lines"]) if line["account"] not in ids]
+    errors += [FieldError(f"lines[{i}].counterparty", "Unknown entity code.", code="unknown_counterparty",
+                          value=line["counterparty"])
+               for i, line in enumerate(data["lines"])
+               if line.get("counterparty") and line["counterparty"] not in cp_ids]
+    period_id = None
+    if data.get("period"):
+        period_id = Period.objects.filter(organisation_id=entity.organisation_id, code=data["period"]) \
+            .values_list("pk", flat=True).first()
+        if period_id is None:
+            errors.append(FieldError("period", "Unknown period code.", code="unknown_period", value=data["period"]))
+    if errors:
+        raise ValidationFailed("The journal entry is not valid.", errors=errors)
+    lines = [LineInput(account_id=ids[line["account"]], amount=line["amount"], currency=line.get("currency"),
+                       rate=line.get("rate") or 1, functional_amount=line.get("functional_amount"),
+                       counterparty_id=cp_ids.get(line.get("counterparty")), dimensions=line.get("dimensions") or {},
+                       memo=line.get("memo", "")) for line in data["lines"]]
+    return EntryInput(entry_date=data["entry_date"], description=data["description"], lines=lines,
+                      period_id=period_id)
+
+
+class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Journal entries of entities the caller may view. Writes go through the workflow actions."""
+
+    queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by") \
+        .prefetch_related("lines__account", "lines__counterparty")
+    serializer_class = JournalEntryOutput
+    filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
+
+    @extend_schema(
+        request=JournalEntryCreateInput, responses={201: JournalEntryOutput, 200: JournalEntryOutput},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Retries with the same key and body return the original entry.")])
+    def create(self, request):
+        data = JournalEntryCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        entity = _entity_for(request.user, v["entity"])
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and len(key) > 128:
+            raise ValidationFailed("Idempotency-Key is too long.", errors=[FieldError("Idempotency-Key", "Max 128.")])
+        create = services.journal_entry_create_and_post if v["post"] else services.journal_entry_create
+        result = create(actor=request.user, entity=entity, entry=_to_entry_input(entity, v), source=v["source"],
+                        idempotency_key=key, request_hash=services.request_fingerprint(request.data))
+        entry = self.get_queryset().get(pk=result.entry.pk)
+        return Response(JournalEntryOutput(entry).data,
+                        status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+                        headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+
+    def _transition(self, request, pk, service, **kw):
+        entry = self.get_object()  # 404 outside the caller's view
+        service(actor=request.user, entry_id=entry.pk, **kw)
+        return Response(JournalEntryOutput(self.get_queryset().get(pk=entry.pk)).data)
+
+    @extend_schema(request=None, responses=JournalEntryOutput)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        return self._transition(request, pk, services.journal_entry_submit)
+
+    @extend_schema(request=None, responses=JournalEntryOutput)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._transition(request, pk, services.journal_entry_approve)
+
+    @extend_schema(request=None, responses=JournalEntryOutput)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._transition(request, pk, services.journal_entry_reject)
+
+    @extend_schema(request=None, responses=JournalEntryOutput)
+    # Not named `post`: a view method with an HTTP verb's name would answer POST on every route.
+    @action(detail=True, methods=["post"], url_path="post", url_name="post")
+    def post_entry(self, request, pk=None):
+        return self._transition(request, pk, services.journal_entry_post)
+
+    @extend_schema(request=ReverseInput, responses={201: JournalEntryOutput})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        entry = self.get_object()
+        data = ReverseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reversal = services.journal_entry_reverse(actor=request.user, entry_id=entry.pk, **data.validated_data)
+        return Response(JournalEntryOutput(self.get_queryset().get(pk=reversal.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+REPORT_PARAMS = [
+    OpenApiParameter("entity", str, required=True, description="Entity code"),
+    OpenApiParameter("period", str, required=True, description="Period code, e.g. 2026-03"),
+    OpenApiParameter("period_from", str, description="First period of a range (movements only)"),
+    OpenApiParameter("export", str, enum=["csv", "xlsx"], description="Download instead of JSON"),
+]
+
+
+class ReportView(APIView):
+    def _args(self, request, *, needs=("entity", "period")):
+        q = request.query_params
+        missing = [FieldError(k, "Required.", code="required") for k in needs if not q.get(k)]
+        if missing:
+            raise ValidationFailed("Missing report parameters.", errors=missing)
+        entity = _entity_for(request.user, q["entity"])
+
+        def period(code):
+            p = Period.objects.select_related("fiscal_year").filter(organisation_id=entity.organisation_id,
+                                                                  code=code).first()
+            if p is None:
+                raise ValidationFailed("Unknown period.", errors=[FieldError("period", "Unknown period code.",
+                                                                             value=code)])
+            return p
+
+        return entity, period(q["period"]), period(q["period_from"]) if q.get("period_from") else None
+
+    @staticmethod
+    def _rows(rows):
+        return [[r.code, r.name, r.type, r.kind, r.depth, r.debit, r.credit, r.net] for r in rows]
+
+
+class TrialBalanceView(ReportView):
+    @extend_schema(parameters=[*REPORT_PARAMS, OpenApiParameter("as_of", OpenApiTypes.DATE)],
+                   responses=TrialBalanceOutput)
+    def get(self, request):
+        entity, period, period_from = self._args(request)
+        as_of = request.query_params.get("as_of")
+        if as_of:
+            from django.utils.dateparse import parse_date
+
+            as_of = parse_date(as_of)
+            if as_of is None:
+                raise ValidationFailed("Bad date.", errors=[FieldError("as_of", "Use YYYY-MM-DD.")])
+        tb = reports.trial_balance(entity=entity, period=period, period_from=period_from, as_of=as_of)
+        if request.query_params.get("export") in ("csv", "xlsx"):
+            return export(request.query_params["export"], f"trial-balance-{entity.code}-{period.code}",
+                          ["code", "name", "type", "kind", "depth", "debit", "credit", "net"], self._rows(tb.rows))
+        return Response(TrialBalanceOutput(tb).data)
+
+
+class IncomeStatementView(ReportView):
+    @extend_schema(parameters=REPORT_PARAMS, responses=StatementOutput)
+    def get(self, request):
+        entity, period, period_from = self._args(request)
+        st = reports.income_statement(entity=entity, period=period, period_from=period_from)
+        if request.query_params.get("export") in ("csv", "xlsx"):
+            return export(request.query_params["export"], f"income-statement-{entity.code}-{period.code}",
+                          ["code", "name", "type", "kind", "depth", "debit", "credit", "net"],
+                          self._rows([r for rows in st.sections.values() for r in rows]))
+        return Response(StatementOutput(st).data)
+
+
+class BalanceSheetView(ReportView):
+    @extend_schema(parameters=REPORT_PARAMS[:2] + REPORT_PARAMS[3:], responses=StatementOutput)
+    def get(self, request):
+        entity, period, _ = self._args(request)
+        st = reports.balance_sheet(entity=entity, period=period)
+        if request.query_params.get("export") in ("csv", "xlsx"):
+            return export(request.query_params["export"], f"balance-sheet-{entity.code}-{period.code}",
+                          ["code", "name", "type", "kind", "depth", "debit", "credit", "net"],
+                          self._rows([r for rows in st.sections.values() for r in rows]))
+        return Response(StatementOutput(st).data)
+
+
+class GeneralLedgerView(ReportView):
+    """Posted lines of one account with a running balance; each line links to its entry and,
+    for imported lines, to its import batch and source row."""
+
+    @extend_schema(parameters=[*REPORT_PARAMS, OpenApiParameter("account", str, required=True),
+                               OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
+                   responses=GeneralLedgerOutput)
+    def get(self, request):
+        entity, period, period_from = self._args(request, needs=("entity", "period", "account"))
+        account = get_object_or_404(Account, organisation_id=entity.organisation_id,
+                                    code=request.query_params["account"])
+        try:
+            limit = min(int(request.query_params.get("limit", 1000)), 10_000)
+            offset = max(int(request.query_params.get("offset", 0)), 0)
+        except ValueError as exc:
+            raise ValidationFailed("limit and offset are integers.", errors=[FieldError("limit", str(exc))]) from exc
+        data = reports.general_ledger(entity=entity, account_id=account.pk, period_from=period_from or period,
+                                      period_to=period, limit=limit, offset=offset)
+        if request.query_params.get("export") in ("csv", "xlsx"):
+            keys = list(data["lines"][0]) if data["lines"] else ["line_id"]
+            return export(request.query_params["export"], f"general-ledger-{entity.code}-{account.code}", keys,
+                          [list(r.values()) for r in data["lines"]])
+        return Response(GeneralLedgerOutput(data).data)

@@ -1,0 +1,190 @@
+"""The ledger over the API: decimal strings, idempotency, workflow, reports, scoping."""
+from decimal import Decimal
+
+import pytest
+
+from ledger.models import JournalEntry
+from tests.factories import member, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+
+def body(world, amount="125.5000", **kw):
+    return {"entity": world.entity.code, "entry_date": "2026-03-10", "description": "API sale",
+            "lines": [{"account": "1200", "amount": amount}, {"account": "4100", "amount": f"-{amount}"}], **kw}
+
+
+@pytest.fixture
+def preparer(world):
+    return user_with_role(world.entity, "preparer")
+
+
+def test_create_and_post_returns_decimal_strings(client, world, preparer):
+    client.force_login(preparer)
+    resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    assert resp.status_code == 201, resp.json()
+    data = resp.json()
+    assert data["status"] == "posted" and data["period"] == "2026-03"
+    assert [ln["functional_amount"] for ln in data["lines"]] == ["125.5000", "-125.5000"]
+
+
+def test_json_number_amounts_keep_every_digit(client, world, preparer):
+    client.force_login(preparer)
+    raw = ('{"entity": "ENTITY", "entry_date": "2026-03-10", "description": "big", "post": true, "lines": ['
+           '{"account": "1200", "amount": 123456789012345.6789}, {"account": "4100", "amount": -123456789012345.6789}'
+           ']}').replace("ENTITY", world.entity.code)
+    resp = client.post("/api/v1/journal-entries/", raw, content_type="application/json")
+    assert resp.status_code == 201, resp.json()
+    assert resp.json()["lines"][0]["amount"] == "123456789012345.6789"
+
+
+def test_idempotency_key_replay_and_conflict(client, world, preparer):
+    client.force_login(preparer)
+    first = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="abc")
+    again = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="abc")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"] and again["Idempotent-Replayed"] == "true"
+    other = client.post("/api/v1/journal-entries/", body(world, amount="1.0000"), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="abc")
+    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    assert JournalEntry.objects.count() == 1
+
+
+def test_unbalanced_entry_is_a_400_problem_with_field_errors(client, world, preparer):
+    client.force_login(preparer)
+    bad = body(world)
+    bad["lines"][1]["amount"] = "-125.4999"
+    resp = client.post("/api/v1/journal-entries/", bad, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.json()["errors"] == [{"field": "lines", "message": "Functional amounts sum to 0.0001, not 0.",
+                                      "code": "unbalanced", "value": "0.0001"}]
+    assert JournalEntry.objects.count() == 0
+
+
+def test_unknown_account_code_is_reported_per_line(client, world, preparer):
+    client.force_login(preparer)
+    bad = body(world)
+    bad["lines"][0]["account"] = "9999"
+    resp = client.post("/api/v1/journal-entries/", bad, content_type="application/json")
+    assert resp.status_code == 400
+    assert resp.json()["errors"][0]["field"] == "lines[0].account"
+
+
+def test_workflow_actions_and_segregation_of_duties(client, world, preparer):
+    world.entity.approval_required_sources = ["manual"]
+    world.entity.save()
+    approver = user_with_role(world.entity, "approver")
+    client.force_login(preparer)
+    entry_id = client.post("/api/v1/journal-entries/", body(world), content_type="application/json").json()["id"]
+    assert client.post(f"/api/v1/journal-entries/{entry_id}/submit/").json()["status"] == "submitted"
+    assert client.post(f"/api/v1/journal-entries/{entry_id}/approve/").status_code == 403
+    client.force_login(approver)
+    assert client.post(f"/api/v1/journal-entries/{entry_id}/approve/").json()["status"] == "approved"
+    assert client.post(f"/api/v1/journal-entries/{entry_id}/post/").json()["status"] == "posted"
+    reversal = client.post(f"/api/v1/journal-entries/{entry_id}/reverse/", {}, content_type="application/json")
+    assert reversal.status_code == 403  # approver may not prepare the reversal
+    client.force_login(preparer)
+    reversal = client.post(f"/api/v1/journal-entries/{entry_id}/reverse/", {}, content_type="application/json")
+    assert reversal.status_code == 201 and reversal.json()["reverses"] == entry_id
+
+
+def test_posting_into_a_locked_period_is_a_422(client, world, preparer):
+    from periods.services import entity_period_lock
+
+    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    client.force_login(preparer)
+    resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    assert resp.status_code == 422 and resp.json()["code"] == "period_locked"
+    assert JournalEntry.objects.count() == 0
+
+
+def test_entries_of_other_entities_are_404(client, world, preparer):
+    from ledger.services import journal_entry_create_and_post
+
+    other = journal_entry_create_and_post(actor=None, entity=world.other,
+                                          entry=world.sale("5")).entry
+    client.force_login(preparer)
+    assert client.get(f"/api/v1/journal-entries/{other.pk}/").status_code == 404
+    assert client.post(f"/api/v1/journal-entries/{other.pk}/reverse/", {}, content_type="application/json"
+                       ).status_code == 404
+    assert client.get("/api/v1/journal-entries/").json()["count"] == 0
+
+
+def test_trial_balance_rolls_up_and_reconciles(client, world, preparer):
+    client.force_login(preparer)
+    client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    resp = client.get(f"/api/v1/reports/trial-balance/?entity={world.entity.code}&period=2026-03")
+    assert resp.status_code == 200
+    tb = resp.json()
+    rows = {r["code"]: (r["debit"], r["credit"]) for r in tb["rows"]}
+    assert rows == {"1000": ("125.5000", "0.0000"), "1200": ("125.5000", "0.0000"),
+                    "4000": ("0.0000", "125.5000"), "4100": ("0.0000", "125.5000")}
+    assert tb["reconciles"] is True and tb["total_debit"] == tb["total_credit"] == "125.5000"
+
+
+def test_balance_sheet_balances_with_current_year_earnings(client, world, preparer):
+    client.force_login(preparer)
+    client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    bs = client.get(f"/api/v1/reports/balance-sheet/?entity={world.entity.code}&period=2026-12").json()
+    assert bs["reconciles"] is True
+    assert bs["totals"]["asset"] == bs["totals"]["current_year_earnings"] == "125.5000"
+    pl = client.get(f"/api/v1/reports/income-statement/?entity={world.entity.code}&period=2026-03").json()
+    assert pl["totals"]["net_income"] == "125.5000"
+
+
+def test_general_ledger_has_running_balance(client, world, preparer):
+    client.force_login(preparer)
+    for amount in ("10.0000", "5.5000"):
+        client.post("/api/v1/journal-entries/", body(world, amount=amount, post=True), content_type="application/json")
+    gl = client.get(f"/api/v1/reports/general-ledger/?entity={world.entity.code}&period=2026-03&account=1200").json()
+    assert [ln["running_balance"] for ln in gl["lines"]] == ["10.0000", "15.5000"]
+
+
+def test_report_csv_export_escapes_text_and_keeps_numbers(client, world, preparer):
+    from ledger.models import Account
+
+    Account.objects.filter(organisation=world.org, code="4100").update(name="=HYPERLINK(\"x\")")
+    client.force_login(preparer)
+    client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    resp = client.get(f"/api/v1/reports/trial-balance/?entity={world.entity.code}&period=2026-03&export=csv")
+    text = resp.content.decode()
+    assert resp["Content-Type"].startswith("text/csv")
+    assert "'=HYPERLINK" in text and ",125.5000," in text
+
+
+def test_report_for_an_entity_without_role_is_404(client, world):
+    stranger = user_with_role(world.other, "viewer")
+    client.force_login(stranger)
+    assert client.get(f"/api/v1/reports/trial-balance/?entity={world.entity.code}&period=2026-03").status_code == 404
+
+
+def test_chart_maintenance_needs_org_admin(client, world, preparer):
+    client.force_login(preparer)
+    payload = {"code": "1300", "name": "Inventory", "type": "asset", "parent": "1000"}
+    assert client.post(f"/api/v1/accounts/?organisation={world.org.pk}", payload,
+                       content_type="application/json").status_code == 403
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_user("orgadmin", password="x" * 12)
+    member(admin, world.org, org_admin=True)
+    client.force_login(admin)
+    resp = client.post(f"/api/v1/accounts/?organisation={world.org.pk}", payload, content_type="application/json")
+    assert resp.status_code == 201 and resp.json()["parent"] == "1000" and resp.json()["normal_balance"] == "debit"
+    moved = client.post(f"/api/v1/accounts/{resp.json()['id']}/move/", {"parent": None},
+                        content_type="application/json")
+    assert moved.status_code == 200 and moved.json()["parent"] is None
+
+
+def test_verify_balances_finds_no_difference_after_api_work(client, world, preparer):
+    from ledger.reports import balances_verify
+
+    client.force_login(preparer)
+    for amount in ("1.0000", "2.2500", "3.0001"):
+        client.post("/api/v1/journal-entries/", body(world, amount=amount, post=True), content_type="application/json")
+    assert balances_verify(organisation_id=world.org.pk) == []
+    from ledger.models import Balance
+
+    assert Balance.objects.get(entity_id=world.entity.pk, account_id=world.acc("1200")).functional_debit \
+        == Decimal("6.2501")
