@@ -21,6 +21,7 @@ CURRENCY_SYMBOLS = frozenset("$€£¥₹₽₺₩₪₫₴₦₱₲₵¢₡₭�
 GROUP_SPACES = " \u00a0\u202f\u2009'’"  # space, no-break space, narrow no-break, thin space, apostrophes
 MINUS_SIGNS = "-\u2212\u2013"  # hyphen-minus, minus sign, en dash (what some ERPs export)
 EXCEL_DIGITS = 15  # significant digits Excel keeps; beyond this an XLSX number is binary noise
+_AMOUNT_LIMIT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES)
 
 _CORE = re.compile(r"[.,]?[0-9](?:[0-9.,\s'’]*[0-9])?")
 _EXPONENT = re.compile(r"[0-9.][eE][+\-]?[0-9]")
@@ -141,8 +142,11 @@ def check_amount_precision(value: Decimal) -> Decimal:
     Never rounds: a statutory number that needs rounding is a question for a person."""
     if not value.is_finite():
         raise AmountError("not a finite number")
-    if abs(value) >= Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES):
+    if abs(value) >= _AMOUNT_LIMIT:
         raise AmountError(f"too large (more than {AMOUNT_DIGITS - AMOUNT_PLACES} digits before the decimal point)")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -AMOUNT_PLACES:
+        return value
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -AMOUNT_PLACES:
         raise AmountError(f"more than {AMOUNT_PLACES} decimal places")

@@ -32,7 +32,7 @@ from .errors import ImportFileError
 from .mapping import DELIMITERS
 from .numbers import AmountError, decimal_from_excel
 
-CHUNK = 1 << 20
+CHUNK = 256 * 1024
 SNIFF_BYTES = 64 * 1024
 Cell = str | Decimal | datetime | date
 

@@ -130,6 +130,7 @@ class RowValidator:
         self.index: dict[str, int] = {}
         self._accounts: dict[str, AccountMatch | Refusal | None] = {}
         self._entities: dict[str, Any] = {}
+        self._dates: dict[str, date | str] = {}  # text -> date, or the reason it is refused
         self._group: tuple[str, int, Decimal] | None = None  # reference, first row, running sum
 
     def bind_header(self, row: SourceRow) -> bool:
@@ -148,13 +149,13 @@ class RowValidator:
                                 "column_ambiguous")
                 ok = False
             else:
-                self.index[header_key(name)] = found[0]
+                self.index[name] = found[0]
         return ok
 
     def _get(self, cells: tuple[Cell, ...], column: str | None) -> Cell:
         if not column:
             return ""
-        i = self.index[header_key(column)]
+        i = self.index[column]
         return cells[i] if i < len(cells) else ""
 
     def validate(self, row: SourceRow) -> ImportRecord | None:
@@ -294,16 +295,28 @@ class RowValidator:
                 self.report.add(n, column, "", "the date is blank", "date_missing")
             return None
         else:
-            try:
-                value = datetime.strptime(cell.strip(), self.m.date_format).date()
-            except ValueError:
-                self.report.add(n, column, cell, f"not a date in the format {self.m.date_format}", "date_invalid")
+            parsed = self._dates.get(cell)
+            if parsed is None:
+                parsed = self._parse_date(cell)
+                if len(self._dates) < LOOKUP_CACHE_MAX:
+                    self._dates[cell] = parsed
+            if isinstance(parsed, str):
+                self.report.add(n, column, cell, parsed, "date_invalid")
                 return None
+            value = parsed
         if not self.ctx.period_start <= value <= self.ctx.period_end:
             start, end = self.ctx.period_start.isoformat(), self.ctx.period_end.isoformat()
             self.report.add(n, column, cell_text(cell), f"outside the period {start} to {end}", "date_outside_period")
             return None
         return value
+
+    def _parse_date(self, text: str) -> date | str:
+        """A date from text in the mapping's format, or the reason it is not one. Cached per text:
+        a period has few distinct dates, and strptime is the slowest step of a row."""
+        try:
+            return datetime.strptime(text.strip(), self.m.date_format).date()
+        except ValueError:
+            return f"not a date in the format {self.m.date_format}"
 
     def _counterparty(self, n: int, code: str) -> Any:
         if not code or self.ctx.entity_lookup is None:
