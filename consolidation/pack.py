@@ -160,6 +160,7 @@ def pack_parse(source: str | bytes | dict) -> GroupPack:
 
 def _entities(errs: _Errors, data: dict, period_end: date | None) -> dict[str, Member]:
     members: dict[str, Member] = {}
+    index: dict[str, int] = {}  # code -> position in the pack, for error paths
     raw = _list(errs, data, "entities")
     for i, item in enumerate(raw):
         p = f"entities[{i}]"
@@ -190,6 +191,7 @@ def _entities(errs: _Errors, data: dict, period_end: date | None) -> dict[str, M
             if acquired and period_end and acquired > period_end:
                 errs.add(f"{p}.acquired_on", item.get("acquired_on"), "acquired after the end of the period",
                          "out_of_range")
+        index[code] = i
         members[code] = Member(code=code, functional_currency=ccy if isinstance(ccy, str) else "", parent=parent,
                                ownership_pct=pct, acquired_on=acquired, name=str(item.get("name") or code))
     if not raw:
@@ -198,7 +200,6 @@ def _entities(errs: _Errors, data: dict, period_end: date | None) -> dict[str, M
     tops = [c for c, mem in members.items() if mem.parent is None]
     if len(tops) != 1:
         errs.add("entities", tops, "exactly one entity must have parent null (the top parent)", "top_parent")
-    index = {mem.code: i for i, mem in enumerate(members.values())}
     for code, mem in members.items():
         if mem.parent is not None and mem.parent not in members:
             errs.add(f"entities[{index[code]}].parent", mem.parent, "unknown entity", "unknown_entity")

@@ -65,7 +65,7 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
         eliminations.extend(entries)
         gw = goodwill_by_member[sub]
         summary["at_acquisition"] = gw["nci_at_acquisition"] - gw["nci_share_of_cost"]
-        summary["closing"] = (summary["at_acquisition"] + summary["post_acquisition_reserves"]
+        summary["closing"] = (summary["at_acquisition"] + summary["nci_reserves"]
                               + summary["nci_profit"] + summary["nci_cta"] - summary["dividends_to_nci"])
         nci_by_member[sub] = summary
 

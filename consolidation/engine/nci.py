@@ -85,7 +85,8 @@ def nci_eliminate(sub: str, structure: Structure, tm: TranslatedMember, accounts
             out.append(elim.check_balanced())
     dividends_to_nci = sum((p.amount for p in dividends.postings if p.account == nci), ZERO)
     summary = {
-        "nci_pct": q, "post_acquisition_reserves": -post_acquisition_reserves, "own_profit": own_profit,
+        "nci_pct": q, "post_acquisition_reserves": -post_acquisition_reserves,
+        "nci_reserves": -q * post_acquisition_reserves, "own_profit": own_profit,
         "adjusted_profit": adjusted_profit, "nci_profit": nci_profit, "nci_cta": -q * tm.cta,
         "dividends_to_nci": dividends_to_nci,
     }

@@ -37,10 +37,18 @@ def _s(value: Decimal) -> str:
     return str(r2(value))
 
 
+def num(value: Decimal) -> str:
+    """An exact number as written the same way whatever its input spelling: at least two places,
+    no trailing zeros beyond ("1300" and "1300.0000" both give "1300.00"; 0.95 stays "0.95")."""
+    n = value.normalize()
+    if n.as_tuple().exponent >= -2:
+        n = n.quantize(Decimal("0.01"))
+    return format(n.copy_abs() if n == 0 else n, "f")
+
+
 def pct(value: Decimal) -> str:
     """A fraction as a percentage string, at least two places, exact otherwise."""
-    p = (value * 100).normalize()
-    return str(p.quantize(Decimal("0.01"))) if p.as_tuple().exponent >= -2 else format(p, "f")
+    return num(value * 100)
 
 
 @dataclass
@@ -120,7 +128,7 @@ class ConsolidationResult:
         return {
             "account": account,
             "amount": _s(self.tb.get(account, ZERO)),
-            "exact": format(self.exact_tb.get(account, ZERO), "f"),
+            "exact": num(self.exact_tb.get(account, ZERO)),
             "rounding_adjustment": _s(self.rounding_adjustments.get(account, ZERO)),
             "components": [self._component_dict(c) for c in comps],
         }
@@ -129,10 +137,10 @@ class ConsolidationResult:
     def _component_dict(c: Component) -> dict[str, Any]:
         d: dict[str, Any] = {"entity": c.entity, "source": c.source, "ref": c.ref, "amount": _s(c.amount)}
         if r2(c.amount) != c.amount:
-            d["exact"] = format(c.amount, "f")
+            d["exact"] = num(c.amount)
         if c.local_amount is not None:
-            d["local_amount"] = format(c.local_amount, "f")
-            d["rate"] = format(c.rate, "f")
+            d["local_amount"] = num(c.local_amount)
+            d["rate"] = num(c.rate)
         return d
 
     def to_dict(self, *, include_components: bool = True) -> dict[str, Any]:
@@ -176,8 +184,8 @@ class ConsolidationResult:
     def _translation_dict(tm: TranslatedMember) -> dict[str, Any]:
         return {
             "currency": tm.currency,
-            "closing_rate": format(tm.rates.closing, "f"), "average_rate": format(tm.rates.average, "f"),
-            "historical_rate": format(tm.rates.historical, "f"),
+            "closing_rate": num(tm.rates.closing), "average_rate": num(tm.rates.average),
+            "historical_rate": num(tm.rates.historical),
             "equity_at_historical_local": _s(tm.equity_local),
             "profit_and_dividends_local": _s(tm.profit_local),
             "cta_from_equity": _s(tm.cta_equity_part),

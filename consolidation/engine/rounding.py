@@ -7,7 +7,8 @@ CENT = Decimal("0.01")
 
 
 def r2(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    rounded = value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return rounded.copy_abs() if rounded == 0 else rounded  # never "-0.00"
 
 
 def apportion(exact: dict[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
