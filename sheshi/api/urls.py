@@ -1,6 +1,6 @@
 """/api/v1/ — every app registers its routes on one router here."""
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from ledger.api.views import (
@@ -11,17 +11,19 @@ from ledger.api.views import (
     JournalEntryViewSet,
     TrialBalanceView,
 )
+from sheshi.security.api.views import EntityBankDetailsViewSet
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
 
 router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("entities", EntityViewSet, basename="entity")
+router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entity-bank-details")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),  # no inline JS (CSP)
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("reports/trial-balance/", TrialBalanceView.as_view(), name="report-trial-balance"),
     path("reports/balance-sheet/", BalanceSheetView.as_view(), name="report-balance-sheet"),

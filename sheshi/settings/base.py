@@ -4,16 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from sheshi.env import database_config, env, owner_database_config
+from sheshi.security.secrets import get_secret, get_secret_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env.str("SECRET_KEY")
+SECRET_KEY = get_secret("SECRET_KEY")  # environment, or the secrets provider (sheshi/security/secrets.py)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "sheshi.security.admin_config.SheshiAdminConfig",  # django.contrib.admin with the OTP-aware site (sheshi/security)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -27,9 +28,15 @@ INSTALLED_APPS = [
     "simple_history",
     "guardian",
     "django_q",
+    "axes",  # login lockout (security block at the end of this file)
+    "django_otp",  # optional TOTP second factor for the admin
+    "django_otp.plugins.otp_totp",
+    "csp",  # Content-Security-Policy (enabled in prod.py)
     "sheshi.api",
     "sheshi.tenancy",
     "sheshi.access",
+    "sheshi.observability",  # /metrics, request timing in logs, request ids in jobs
+    "sheshi.security",
     "audit",
     "ledger",
     "periods",
@@ -40,14 +47,18 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sheshi.request_context.RequestIdMiddleware",
+    "sheshi.observability.middleware.RequestMetricsMiddleware",  # latency histogram + one log line per request
+    "sheshi.security.middleware.RequestSizeLimitMiddleware",  # 413 before any body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified() for the admin site
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sheshi.request_context.DatabaseContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: renders the lockout response
 ]
 
 ROOT_URLCONF = "sheshi.urls"
@@ -77,6 +88,7 @@ SHESHI_APP_DB_ROLE = env.str("SHESHI_APP_DB_ROLE", default="")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out credentials before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -175,3 +187,27 @@ LOGGING = {
 SHESHI_AUDIT_SIGNING_KEY = env.str("SHESHI_AUDIT_SIGNING_KEY", default="")
 SHESHI_IMPORT_MAX_BYTES = env.int("SHESHI_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 SHESHI_IMPORT_MAX_ROWS = env.int("SHESHI_IMPORT_MAX_ROWS", default=2_000_000)
+
+# --- Security defaults (sheshi/security, SECURITY.md) -----------------------------------------
+# Login lockout (django-axes): 5 failures for the same username from the same address lock that
+# pair out for 15 minutes. Keyed on the pair so nobody can lock a colleague out from elsewhere.
+# The client address is REMOTE_ADDR only (axes' default), never a client-supplied header.
+# Tests: use client.force_login — axes refuses authenticate() calls that carry no request.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# Throttling keys on REMOTE_ADDR: with NUM_PROXIES unset DRF would trust a client's X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
+# Admin second factor (django-otp): users with a confirmed TOTP device must enter a code.
+SHESHI_ADMIN_REQUIRE_OTP = env.bool("SHESHI_ADMIN_REQUIRE_OTP", default=True)
+OTP_TOTP_ISSUER = "Sheshi"
+# Request bodies: JSON and forms up to DATA_UPLOAD_MAX_MEMORY_SIZE, multipart uploads up to the
+# import limit; anything larger is refused with 413 before it is read.
+SHESHI_MAX_BODY_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+SHESHI_MAX_UPLOAD_BYTES = SHESHI_IMPORT_MAX_BYTES
+# Field encryption keys (Fernet, comma-separated, first = current). No default: see SECURITY.md.
+SHESHI_FIELD_KEYS = get_secret_list("SHESHI_FIELD_KEYS")
+LOGGING["filters"]["redact"] = {"()": "sheshi.security.redaction.RedactSecretsFilter"}
+LOGGING["handlers"]["console"]["filters"].append("redact")

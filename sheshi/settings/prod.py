@@ -17,3 +17,7 @@ CSRF_COOKIE_SECURE = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Pitfall: Django's pool breaks forked qcluster workers; keep it off (CONN_MAX_AGE reuse instead).
+
+# Content-Security-Policy: same-origin only (sheshi/security/csp.py); right after SecurityMiddleware.
+MIDDLEWARE = [*MIDDLEWARE[:1], "sheshi.security.csp.SheshiCSPMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+from sheshi.security.csp import POLICY as CONTENT_SECURITY_POLICY  # noqa: E402,F401

@@ -1,0 +1,29 @@
+"""Deployment checks (``manage.py check --deploy``) for Sheshi's own secure defaults."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def security_deploy_checks(app_configs, **kwargs):
+    from sheshi.security.crypto import FieldKeyError, cipher, field_keys
+
+    problems = []
+    if not field_keys():
+        problems.append(Error("SHESHI_FIELD_KEYS is not set: encrypted fields (bank details, tax ids) cannot work.",
+                              hint="Generate one with `manage.py rotate_field_keys --generate`.", id="sheshi.E001"))
+    else:
+        try:
+            cipher()
+        except FieldKeyError as exc:
+            problems.append(Error(str(exc), id="sheshi.E002"))
+    if "csp.middleware.CSPMiddleware" not in settings.MIDDLEWARE and \
+            "sheshi.security.csp.SheshiCSPMiddleware" not in settings.MIDDLEWARE:
+        problems.append(Warning("No Content-Security-Policy middleware.", id="sheshi.W001"))
+    if not getattr(settings, "AXES_ENABLED", True):
+        problems.append(Warning("Login lockout (django-axes) is disabled.", id="sheshi.W002"))
+    if settings.REST_FRAMEWORK.get("NUM_PROXIES") is None:
+        problems.append(Warning("REST_FRAMEWORK['NUM_PROXIES'] is unset: throttling trusts X-Forwarded-For.",
+                                id="sheshi.W003"))
+    return problems

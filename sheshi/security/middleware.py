@@ -1,0 +1,33 @@
+"""Request body limits, enforced before anything reads the body.
+
+Django applies DATA_UPLOAD_MAX_MEMORY_SIZE only when it parses forms itself; DRF's JSON parser
+reads the stream directly and would accept any size. This middleware refuses, from the declared
+Content-Length, a JSON/form body over ``SHESHI_MAX_BODY_BYTES`` and a multipart upload over
+``SHESHI_MAX_UPLOAD_BYTES`` with 413 problem+json. A body without Content-Length (chunked) is
+never read by Django's WSGI handler, so it cannot slip past.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+
+from sheshi.api.problems import _json_problem
+
+
+class RequestSizeLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        raw = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return _json_problem(400, "bad_request", "Bad request.", "Content-Length is not a valid length.")
+        multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data")
+        limit = settings.SHESHI_MAX_UPLOAD_BYTES if multipart else settings.SHESHI_MAX_BODY_BYTES
+        if length > limit:
+            return _json_problem(413, "payload_too_large", "Request body too large.",
+                                 f"The body is {length} bytes; the limit for this kind of request is {limit}.")
+        return self.get_response(request)
