@@ -1,10 +1,12 @@
 """The set-based posting path for imports and system entries.
 
-Lines are streamed with COPY before their entries exist (the entry foreign key is checked at
-commit), entry headers are staged with COPY, and one INSERT … SELECT moves the entries in as
-posted. That single statement fires the posting trigger once for the whole batch, which checks
-every rule set-based and updates the balances: the same database checks as the one-by-one path,
-with no save() per row. Memory stays flat: nothing is held per entry beyond the current chunk.
+Lines and entry headers are streamed with COPY into temporary staging tables (PostgreSQL refuses
+COPY FROM into a table under row-level security, and staging keeps the real tables' triggers to
+one firing per batch). Then one INSERT … SELECT moves the lines in (their entries do not exist
+yet: the entry foreign key is checked at commit), and one INSERT … SELECT moves the entries in
+as posted. That statement fires the posting trigger once for the whole batch, which checks every
+rule set-based and updates the balances: the same database checks as the one-by-one path, with
+no save() per row. Memory stays flat: nothing is held per entry beyond the current chunk.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -19,7 +22,7 @@ from ledger.inputs import EntryInput
 from ledger.models import EntrySource
 from periods.models import Period
 from sheshi.access.roles import PREPARE
-from sheshi.errors import FieldError, RuleViolation, ValidationFailed
+from sheshi.errors import FieldError, RuleViolation, ValidationFailed, from_db_error
 from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity
 
@@ -83,10 +86,23 @@ def _check_entry(index: int, entry: EntryInput, period_id: int | None) -> list[F
     return errors
 
 
-@transaction.atomic
 def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                               source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
-    """Post many entries of one entity at once. All or nothing: any refusal rolls back everything."""
+    """Post many entries of one entity at once. All or nothing: any refusal rolls back everything,
+    and a refusal by a database rule comes back as the same domain error the API uses."""
+    try:
+        return _post_bulk(actor=actor, entity=entity, entries=entries, source=source,
+                          import_batch_id=import_batch_id)
+    except psycopg.Error as exc:  # the raw COPY cursor bypasses Django's error wrapping
+        mapped = from_db_error(exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+
+
+@transaction.atomic
+def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
+               source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
     from ledger.services import _require
 
     _require(actor, PREPARE, entity)
@@ -99,8 +115,11 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
     n_entries = n_lines = 0
     first_id = last_id = None
     with connection.cursor() as cur:
-        cur.execute("""CREATE TEMP TABLE IF NOT EXISTS ledger_bulk_entries
-                       (LIKE ledger_journalentry INCLUDING DEFAULTS) ON COMMIT DROP""")
+        # Column types only (no NOT NULL, no defaults): the real tables check everything.
+        cur.execute(f"""CREATE TEMP TABLE ledger_bulk_entries ON COMMIT DROP AS
+                        SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_journalentry WITH NO DATA""")
+        cur.execute(f"""CREATE TEMP TABLE ledger_bulk_lines ON COMMIT DROP AS
+                        SELECT {', '.join(LINE_COLUMNS)} FROM ledger_journalline WITH NO DATA""")
         raw = cur.connection  # psycopg 3 connection: COPY support
         with raw.cursor() as pg:
             for chunk in _chunks(entries, CHUNK_ENTRIES):
@@ -115,7 +134,7 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
                 pg.execute("SELECT nextval('ledger_journalline_id_seq') FROM generate_series(1, %s)",
                            [n_line_in_chunk])
                 line_ids = iter(r[0] for r in pg.fetchall())
-                with pg.copy(f"COPY ledger_journalline ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
+                with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True):
                         for no, li in enumerate(e.lines, start=1):
                             fa = quantize_amount(li.functional_amount if li.functional_amount is not None
@@ -134,8 +153,11 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
                 first_id = entry_ids[0] if first_id is None else first_id
                 last_id = entry_ids[-1]
             if n_entries == 0:
+                pg.execute("DROP TABLE ledger_bulk_entries, ledger_bulk_lines")
                 return BulkResult(0, 0, None, None)
             actor_id = getattr(actor, "pk", None)
+            cols = ", ".join(LINE_COLUMNS)
+            pg.execute(f"INSERT INTO ledger_journalline ({cols}) SELECT {cols} FROM ledger_bulk_lines")
             # One statement: the posting trigger sees every entry of the batch at once.
             pg.execute("""
                 INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
@@ -154,7 +176,7 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
                        %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, '', %(now)s, '+', %(actor)s,
                        'bulk posting', coalesce(current_setting('sheshi.request_id', true), '')
                   FROM ledger_bulk_entries""", {"actor": actor_id, "now": now})
-            pg.execute("DROP TABLE ledger_bulk_entries")
+            pg.execute("DROP TABLE ledger_bulk_entries, ledger_bulk_lines")
     return BulkResult(n_entries, n_lines, first_id, last_id)
 
 

@@ -1,0 +1,69 @@
+"""The set-based bulk path: same database checks, all or nothing, history without save()."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from ledger.bulk import journal_entries_post_bulk
+from ledger.inputs import EntryInput, LineInput
+from ledger.models import Balance, JournalEntry, JournalLine
+from ledger.reports import balances_verify
+from periods.services import entity_period_lock
+from sheshi.errors import RuleViolation, ValidationFailed
+
+
+def entries(world, n, amount="10.0000", month=3):
+    return [EntryInput(entry_date=date(2026, month, 1 + i % 28), description=f"bulk {i}", lines=[
+        LineInput(account_id=world.acc("1200"), amount=Decimal(amount), source_row=2 * i + 2),
+        LineInput(account_id=world.acc("4100"), amount=-Decimal(amount), source_row=2 * i + 3)])
+        for i in range(n)]
+
+
+def test_bulk_posts_everything_and_balances_agree(world):
+    result = journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 1200),
+                                       import_batch_id=77)
+    assert (result.entries, result.lines) == (1200, 2400)
+    assert JournalEntry.objects.filter(status="posted", import_batch_id=77).count() == 1200
+    b = Balance.objects.get(entity_id=world.entity.pk, account_id=world.acc("1200"))
+    assert (b.functional_debit, b.line_count) == (Decimal("12000.0000"), 1200)
+    assert balances_verify(organisation_id=world.org.pk) == []
+    assert JournalLine.objects.filter(import_batch_id=77, source_row=3).get().functional_amount == Decimal("-10")
+    assert JournalEntry.history.filter(history_type="+", import_batch_id=77).count() == 1200
+
+
+def test_one_unbalanced_entry_rejects_the_whole_batch(world):
+    batch = entries(world, 50)
+    batch[37] = EntryInput(entry_date=date(2026, 3, 3), description="bad", lines=[
+        LineInput(account_id=world.acc("1200"), amount=Decimal("1"), source_row=500),
+        LineInput(account_id=world.acc("4100"), amount=Decimal("-0.9"), source_row=501)])
+    with pytest.raises(ValidationFailed) as exc:
+        journal_entries_post_bulk(actor=None, entity=world.entity, entries=batch)
+    assert [(e.field, e.row) for e in exc.value.errors] == [("entries[37].lines", 500)]
+    assert JournalEntry.objects.count() == JournalLine.objects.count() == Balance.objects.count() == 0
+
+
+def test_database_refuses_a_bulk_batch_on_a_group_account(world):
+    batch = entries(world, 5)
+    batch[2] = EntryInput(entry_date=date(2026, 3, 3), description="group", lines=[
+        LineInput(account_id=world.acc("1000"), amount=Decimal("1")),
+        LineInput(account_id=world.acc("4100"), amount=Decimal("-1"))])
+    with pytest.raises(RuleViolation) as exc:
+        journal_entries_post_bulk(actor=None, entity=world.entity, entries=batch)
+    assert exc.value.code == "line_invalid" and "not an active posting account" in exc.value.detail
+    assert JournalEntry.objects.count() == JournalLine.objects.count() == 0
+
+
+def test_bulk_into_a_locked_period_is_refused(world):
+    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    with pytest.raises(RuleViolation) as exc:
+        journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 3))
+    assert exc.value.code == "period_locked"
+    assert JournalEntry.objects.count() == 0
+
+
+def test_bulk_refuses_sources_that_need_approval(world):
+    world.entity.approval_required_sources = ["import"]
+    world.entity.save()
+    with pytest.raises(RuleViolation):
+        journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 1))
+    assert JournalEntry.objects.count() == 0
