@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import logging
 
-from sheshi.request_context import request_id_var
+from sheshi.request_context import org_ids_var, request_id_var, user_id_var
 
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.user_id = user_id_var.get()
+        record.org_ids = org_ids_var.get()
         return True
 
 

@@ -8,6 +8,9 @@ import uuid
 from sheshi.db.context import current_context, set_context
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# Who is acting, for log lines (set with the database context; see apply_user_context).
+user_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("user_id", default="")
+org_ids_var: contextvars.ContextVar[str] = contextvars.ContextVar("org_ids", default="")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -28,10 +31,13 @@ class RequestIdMiddleware:
         rid = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = rid
         token = request_id_var.set(rid)
+        user_token, orgs_token = user_id_var.set(""), org_ids_var.set("")
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            user_id_var.reset(user_token)
+            org_ids_var.reset(orgs_token)
         response["X-Request-ID"] = rid
         return response
 
@@ -53,6 +59,8 @@ def user_org_ids(user) -> str:
 def apply_user_context(request, user) -> None:
     """Point the session's tenant scope and actor at this user for the rest of the request."""
     orgs = user_org_ids(user)
+    user_id_var.set(str(user.pk) if getattr(user, "is_authenticated", False) else "")
+    org_ids_var.set(orgs)
     set_context({
         "sheshi.org_ids": orgs,
         "sheshi.actor_id": str(user.pk) if getattr(user, "is_authenticated", False) else "",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from sheshi.api.views import healthz, readyz
+from sheshi.observability.views import metrics_view
 
 admin.site.site_header = "Sheshi"
 admin.site.site_title = "Sheshi admin"
@@ -10,6 +11,7 @@ admin.site.index_title = "Financial operating system"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("sheshi.api.urls")),
 ]
