@@ -1,0 +1,15 @@
+DROP TRIGGER IF EXISTS audit_chain_append_only ON audit_chain;
+DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event;
+DROP TRIGGER IF EXISTS audit_seal ON audit_pending;
+DROP FUNCTION IF EXISTS audit_seal();
+DROP FUNCTION IF EXISTS audit_record(bigint, text, text, text, jsonb);
+DROP FUNCTION IF EXISTS audit_capture();
+DROP FUNCTION IF EXISTS audit_org_of(jsonb, text, text);
+DROP FUNCTION IF EXISTS audit_append(bigint[], text[], text, text[], jsonb[]);
+DROP FUNCTION IF EXISTS audit_tx_mark();
+DROP FUNCTION IF EXISTS audit_append_only();
+DROP FUNCTION IF EXISTS audit_refuse_truncate();
+DROP FUNCTION IF EXISTS audit_require_actor();
+DROP FUNCTION IF EXISTS audit_actor_check(text);
+DROP FUNCTION IF EXISTS audit_content_hash(bigint, timestamptz, bigint, bigint, text, text, text, text, text, text, jsonb);
+DROP FUNCTION IF EXISTS audit_canonical(bigint, timestamptz, bigint, bigint, text, text, text, text, text, text, jsonb);
