@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from ledger.bulk import journal_entries_post_bulk
@@ -97,6 +98,22 @@ def _month_entries(rng: random.Random, acc: dict[str, Account], month: int, sale
     return entries
 
 
+SHESHI_APPS = ["tenancy", "access", "ledger", "periods", "consolidation", "audit", "security"]
+
+
+def _admin_groups() -> dict[str, Group]:
+    """Django model permissions for the admin pages (what pages a staff user sees); what data they
+    see and may change is still decided per entity by the guardian roles."""
+    view = Permission.objects.filter(content_type__app_label__in=SHESHI_APPS, codename__startswith="view_")
+    readers, _ = Group.objects.get_or_create(name="Sheshi readers")
+    readers.permissions.set(view)
+    controllers, _ = Group.objects.get_or_create(name="Sheshi controllers")
+    controllers.permissions.set(view | Permission.objects.filter(
+        content_type__app_label__in=["ledger", "periods", "consolidation"],
+        codename__regex=r"^(add|change)_"))
+    return {"readers": readers, "controllers": controllers}
+
+
 @transaction.atomic
 def load_demo(stdout=None) -> Organisation:
     """Create the demo group once; a second call finds it and changes nothing."""
@@ -111,11 +128,13 @@ def load_demo(stdout=None) -> Organisation:
     acc = _accounts(org)
     fiscal_year_generate(organisation=org, year=2026)
     User = get_user_model()
+    groups = _admin_groups()
     for username, role, staff, superuser in USERS:
         user = User.objects.filter(username=username).first() or User(username=username)
         user.is_staff, user.is_superuser, user.email = staff, superuser, f"{username}@demo.sheshi.test"
         user.set_password(DEMO_PASSWORD)
         user.save()
+        user.groups.add(groups["controllers"] if role == Role.CONTROLLER else groups["readers"])
         Membership.objects.get_or_create(organisation=org, user=user,
                                          defaults={"is_org_admin": superuser or role == Role.CONTROLLER})
         if role is not None:
