@@ -10,7 +10,7 @@ from consolidation.engine.errors import ConsolidationUnbalancedError, EngineInpu
 from consolidation.engine.fingerprint import fingerprint, fingerprint_sections
 from consolidation.engine.intercompany import ic_match
 from consolidation.engine.journal import EXACT_TOLERANCE, Elimination
-from consolidation.engine.nci import nci_eliminate
+from consolidation.engine.nci import ic_postings_by_member, nci_eliminate, profit_effects
 from consolidation.engine.ownership import ONE, structure_build
 from consolidation.engine.result import Component, ConsolidationResult
 from consolidation.engine.rounding import apportion
@@ -57,11 +57,12 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
             "goodwill_fx", "nci_at_acquisition", "nci_share_of_cost")}
     eliminations.extend(unrealised_profit_eliminate(inputs.adjustments))
     nci_by_member = {}
-    prior = list(eliminations)
+    effects, ic_postings = profit_effects(eliminations, accounts), ic_postings_by_member(eliminations)
     for sub in structure.subsidiaries():
         if structure.effective[sub] == ONE:
             continue
-        entries, summary = nci_eliminate(sub, structure, translated[sub], accounts, inputs.adjustments, prior)
+        entries, summary = nci_eliminate(sub, structure, translated[sub], accounts, inputs.adjustments, effects,
+                                         ic_postings)
         eliminations.extend(entries)
         gw = goodwill_by_member[sub]
         summary["at_acquisition"] = gw["nci_at_acquisition"] - gw["nci_share_of_cost"]
@@ -69,7 +70,7 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
                               + summary["nci_profit"] + summary["nci_cta"] - summary["dividends_to_nci"])
         nci_by_member[sub] = summary
 
-    components = _components(translated, eliminations, accounts)
+    components = _components(translated, eliminations, accounts, kinds)
     exact_tb: dict[str, Decimal] = defaultdict(Decimal)
     for account, comps in components.items():
         for c in comps:
@@ -93,18 +94,14 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
 
 
 def _components(translated: dict[str, TranslatedMember], eliminations: list[Elimination],
-                accounts) -> dict[str, list[Component]]:
+                accounts, kinds) -> dict[str, list[Component]]:
     comps: dict[str, list[Component]] = defaultdict(list)
     cta_account = None
     for code, tm in translated.items():
-        per_account: dict[str, list[Decimal]] = {}
-        for (account, _), (local, amount) in tm.balances.items():
-            acc = per_account.setdefault(account, [Decimal(0), Decimal(0)])
-            acc[0] += local
-            acc[1] += amount
-        for account, (local, amount) in sorted(per_account.items()):
-            kind = rate_kind(accounts[account].type, accounts[account].role)
-            comps[account].append(Component(account, code, "trial_balance", code, amount, local, tm.rate_for(kind)))
+        rate_of = {k: tm.rate_for(k) for k in set(kinds.values())}
+        for account in sorted(tm.account_totals):
+            comps[account].append(Component(account, code, "trial_balance", code, tm.account_totals[account],
+                                            tm.account_local[account], rate_of[kinds[account]]))
         if tm.cta:
             cta_account = cta_account or role_account(accounts, Role.CTA)
             comps[cta_account].append(Component(cta_account, code, "translation_difference", code, tm.cta))

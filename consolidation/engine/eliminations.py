@@ -23,12 +23,22 @@ from consolidation.engine.translation import RateBook, TranslatedMember
 from consolidation.engine.types import Account, Adjustments, RateType, Role
 
 ZERO = Decimal(0)
+_ROLE_CACHE: dict[int, tuple[dict, dict]] = {}
 
 
 def role_account(accounts: dict[str, Account], role: Role) -> str:
+    """The group chart's account for a role (the pack allows one per role; the lowest code otherwise)."""
+    cache = _ROLE_CACHE.get(id(accounts))
+    if cache is None or cache[0] is not accounts:
+        cache = (accounts, {})
+        _ROLE_CACHE.clear()
+        _ROLE_CACHE[id(accounts)] = cache
+    if role in cache[1]:
+        return cache[1][role]
     codes = sorted(a.code for a in accounts.values() if a.role == role)
     if not codes:
         raise EngineInputError(f"The group chart has no account with role {role}.", code="role_account_missing")
+    cache[1][role] = codes[0]
     return codes[0]
 
 
@@ -58,12 +68,12 @@ def investment_eliminate(sub: str, structure: Structure, translated: dict[str, T
         na_group -= translated_amount
 
     cost_local, cost_translated = ZERO, ZERO
-    parent_balances = sorted(tp.balances.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-    for (account, counterparty), (local, amount) in parent_balances:
-        if counterparty == sub and accounts[account].role == Role.INVESTMENT:
-            cost_local += local
-            cost_translated += amount
-            elim.add(parent, account, -amount)
+    investment_lines = sorted((key, value) for key, value in tp.balances.items()
+                              if key[1] == sub and accounts[key[0]].role == Role.INVESTMENT)
+    for (account, _), (local, amount) in investment_lines:
+        cost_local += local
+        cost_translated += amount
+        elim.add(parent, account, -amount)
     cost_at_acquisition = cost_local * book.get(tp.currency, RateType.HISTORICAL, member.acquired_on)
 
     goodwill = e_p * cost_at_acquisition - e_s * na_group

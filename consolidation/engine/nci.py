@@ -36,8 +36,21 @@ def profit_effects(eliminations: list[Elimination], accounts: dict[str, Account]
     return out
 
 
+def ic_postings_by_member(eliminations: list[Elimination]) -> dict[tuple[str, str], Decimal]:
+    """(member, account) -> total of the intercompany eliminations posted there."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for elim in eliminations:
+        if elim.kind == "intercompany":
+            for p in elim.postings:
+                out[(p.entity, p.account)] += p.amount
+    return out
+
+
 def nci_eliminate(sub: str, structure: Structure, tm: TranslatedMember, accounts: dict[str, Account],
-                  adjustments: Adjustments, prior: list[Elimination]) -> tuple[list[Elimination], dict]:
+                  adjustments: Adjustments, effects: dict[str, Decimal],
+                  ic_postings: dict[tuple[str, str], Decimal]) -> tuple[list[Elimination], dict]:
+    """NCI entries for one subsidiary. ``effects`` comes from profit_effects() and ``ic_postings``
+    from ic_postings_by_member(), both over the entries made before NCI."""
     q = ONE - structure.effective[sub]
     nci = role_account(accounts, Role.NCI)
     out: list[Elimination] = []
@@ -59,7 +72,7 @@ def nci_eliminate(sub: str, structure: Structure, tm: TranslatedMember, accounts
         reserves.add(sub, nci, q * post)
 
     own_profit = -sum((amt for acc, amt in tm.account_totals.items() if accounts[acc].is_pl), ZERO)
-    adjusted_profit = own_profit - profit_effects(prior, accounts).get(sub, ZERO)
+    adjusted_profit = own_profit - effects.get(sub, ZERO)
     nci_profit = q * adjusted_profit
     profit = Elimination(kind="nci_profit", ref=sub, description=f"NCI share of {sub}'s profit")
     profit.add(sub, role_account(accounts, Role.NCI_PROFIT), nci_profit)
@@ -74,9 +87,7 @@ def nci_eliminate(sub: str, structure: Structure, tm: TranslatedMember, accounts
     for account in sorted(tm.account_totals):
         if accounts[account].role != Role.DIVIDENDS:
             continue
-        remaining = tm.account_totals[account] + sum(
-            (p.amount for e in prior if e.kind == "intercompany" for p in e.postings
-             if p.entity == sub and p.account == account), ZERO)
+        remaining = tm.account_totals[account] + ic_postings.get((sub, account), ZERO)
         dividends.add(sub, account, -remaining)
         dividends.add(sub, nci, remaining)
 

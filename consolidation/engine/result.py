@@ -22,7 +22,7 @@ from consolidation.engine.types import Account, AccountType, Role
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Component:
     account: str
     entity: str

@@ -95,9 +95,12 @@ class TranslatedMember:
     equity_local: Decimal = Decimal(0)  # equity other than dividends, at historical
     profit_local: Decimal = Decimal(0)  # P&L and dividends, debit positive
     account_totals: dict[str, Decimal] = field(default_factory=dict)  # account -> group-currency total
+    account_local: dict[str, Decimal] = field(default_factory=dict)  # account -> functional-currency total
 
     def rate_for(self, kind: RateType) -> Decimal:
-        return getattr(self.rates, kind.value)
+        if kind is RateType.CLOSING:
+            return self.rates.closing
+        return self.rates.average if kind is RateType.AVERAGE else self.rates.historical
 
     def account_total(self, account: str) -> Decimal:
         return self.account_totals.get(account, Decimal(0))
@@ -112,12 +115,17 @@ def translate_member(member: Member, lines: list[TBLine], kinds: dict[str, RateT
         local[(line.account, line.counterparty)] += line.amount
     by_kind: dict[RateType, Decimal] = defaultdict(Decimal)
     translated_sum = Decimal(0)
+    rate_of = {k: out.rate_for(k) for k in RateType}
+    zero = Decimal(0)
+    totals, local_totals = out.account_totals, out.account_local
     for key in sorted(local, key=lambda k: (k[0], k[1] or "")):
-        kind = kinds[key[0]]
-        amount = local[key] * out.rate_for(kind)
-        out.balances[key] = (local[key], amount)
-        out.account_totals[key[0]] = out.account_totals.get(key[0], Decimal(0)) + amount
-        by_kind[kind] += local[key]
+        account, value = key[0], local[key]
+        kind = kinds[account]
+        amount = value * rate_of[kind]
+        out.balances[key] = (value, amount)
+        totals[account] = totals.get(account, zero) + amount
+        local_totals[account] = local_totals.get(account, zero) + value
+        by_kind[kind] += value
         translated_sum += amount
     out.equity_local = by_kind[RateType.HISTORICAL]
     out.profit_local = by_kind[RateType.AVERAGE]
