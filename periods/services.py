@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import EntryStatus, JournalEntry
-from periods.errors import PeriodStateError, ReasonRequiredError, UnpostedEntriesError
-from periods.models import EntityPeriod, FiscalYear, Period, PeriodLockSnapshot, PeriodState
+from periods.errors import CloseChecklistIncompleteError, PeriodStateError, ReasonRequiredError, UnpostedEntriesError
+from periods.models import EntityPeriod, FiscalYear, LockOverride, Period, PeriodLockSnapshot, PeriodState
 from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
@@ -113,10 +113,15 @@ def snapshot_hash(rows: list[list]) -> str:
 
 
 @transaction.atomic
-def entity_period_lock(*, actor, entity_period_id: int, reason: str = "") -> PeriodLockSnapshot:
+def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
+                       override_reason: str = "") -> PeriodLockSnapshot:
     """Lock: nothing posts into the period any more. Waits for postings in flight (they hold
     FOR SHARE), then records the trial balance and its hash, so the locked figures can later be
-    shown never to have changed."""
+    shown never to have changed.
+
+    Refused while a required checklist task or an account reconciliation is open or lapsed,
+    unless a controller (close permission) gives ``override_reason``: the override, and what was
+    outstanding, is recorded (LockOverride, append-only)."""
     ep = _lock_row(entity_period_id)
     _require(actor, CLOSE, ep.entity)
     if ep.state == PeriodState.LOCKED:
@@ -128,11 +133,28 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "") -> Per
             f"{len(unposted)} unposted entries remain in {ep.period.code}: post or delete them first.",
             errors=[FieldError("entries", f"Entry {pk} is not posted.", code="unposted", value=pk)
                     for pk in unposted])
+    _close_checklist_check(ep, actor, override_reason)
     _transition(ep, actor, PeriodState.LOCKED, reason)
     rows = trial_balance_rows(entity_id=ep.entity_id, period_id=ep.period_id)
     return PeriodLockSnapshot.objects.create(
         organisation_id=ep.organisation_id, entity_period=ep, taken_by=actor, trial_balance=rows,
         line_count=sum(int(r[4]) for r in rows), sha256=snapshot_hash(rows))
+
+
+def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:
+    from periods.selectors import close_blockers
+
+    blockers = close_blockers(entity_period_id=ep.pk)
+    if not blockers:
+        return
+    if not override_reason or not override_reason.strip():
+        raise CloseChecklistIncompleteError(
+            f"{len(blockers)} close items of {ep.entity.code} {ep.period.code} are open or lapsed; finish them or "
+            "override with a reason.",
+            errors=[FieldError(f"{b['kind']}s", f"{b['title']}: {b['state']}", code=b["state"], value=b["id"])
+                    for b in blockers])
+    LockOverride.objects.create(organisation_id=ep.organisation_id, entity_period=ep, overridden_by=actor,
+                                reason=override_reason.strip(), blockers=blockers)
 
 
 @transaction.atomic

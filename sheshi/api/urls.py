@@ -11,12 +11,17 @@ from ledger.api.views import (
     JournalEntryViewSet,
     TrialBalanceView,
 )
+from periods.api.views import EntityPeriodViewSet, FiscalYearViewSet, PeriodViewSet, ReconciliationViewSet
 from sheshi.security.api.views import EntityBankDetailsViewSet
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
 
 router = DefaultRouter()
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("entities", EntityViewSet, basename="entity")
+router.register("fiscal-years", FiscalYearViewSet, basename="fiscal-year")
+router.register("periods", PeriodViewSet, basename="period")
+router.register("entity-periods", EntityPeriodViewSet, basename="entity-period")
+router.register("reconciliations", ReconciliationViewSet, basename="reconciliation")
 router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entity-bank-details")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")

@@ -1,0 +1,120 @@
+"""Period API shapes — no business logic here."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from periods.models import (
+    AccountReconciliation,
+    ChecklistTask,
+    EntityPeriod,
+    FiscalYear,
+    Period,
+    PeriodLockSnapshot,
+    PeriodState,
+)
+from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
+
+
+class FiscalYearOutput(serializers.ModelSerializer):
+    organisation = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = FiscalYear
+        fields = ["id", "organisation", "code", "start_date", "end_date"]
+
+
+class PeriodOutput(serializers.ModelSerializer):
+    fiscal_year = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Period
+        fields = ["id", "fiscal_year", "number", "code", "start_date", "end_date", "is_adjustment"]
+
+
+class SnapshotOutput(serializers.ModelSerializer):
+    taken_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PeriodLockSnapshot
+        fields = ["id", "taken_at", "taken_by", "line_count", "sha256"]
+
+
+class EntityPeriodOutput(serializers.ModelSerializer):
+    entity_code = serializers.CharField(source="entity.code", read_only=True)
+    period_code = serializers.CharField(source="period.code", read_only=True)
+    fiscal_year = serializers.CharField(source="period.fiscal_year.code", read_only=True)
+    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = EntityPeriod
+        fields = ["id", "entity", "entity_code", "period", "period_code", "fiscal_year", "state", "changed_by",
+                  "changed_at", "reason"]
+
+
+class LockOutput(serializers.Serializer):
+    entity_period = EntityPeriodOutput()
+    snapshot = SnapshotOutput()
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class LockInput(ReasonInput):
+    override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ReopenInput(ReasonInput):
+    to = serializers.ChoiceField(choices=[PeriodState.OPEN, PeriodState.SOFT_CLOSED], default=PeriodState.OPEN)
+
+
+class MoveInput(LockInput):
+    entity_periods = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000)
+    to = serializers.ChoiceField(choices=PeriodState.choices)
+
+
+class YearEndInput(serializers.Serializer):
+    entity = serializers.IntegerField(min_value=1)
+
+
+class YearEndReopenInput(YearEndInput):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class YearEndOutput(serializers.Serializer):
+    entry_id = serializers.IntegerField()
+    period = serializers.CharField()
+    source = serializers.CharField()
+    line_count = serializers.IntegerField()
+
+
+class ChecklistTaskOutput(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ChecklistTask
+        fields = ["id", "entity_period", "title", "required", "owner_role", "owner", "due_date", "status",
+                  "evidence", "completed_by", "completed_at"]
+
+
+class ReconciliationOutput(serializers.ModelSerializer):
+    account_code = serializers.CharField(source="account.code", read_only=True)
+    prepared_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    current_functional_net = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
+                                                      read_only=True)
+    current_line_count = serializers.IntegerField(read_only=True)
+    lapsed = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = AccountReconciliation
+        fields = ["id", "entity_period", "account", "account_code", "status", "pinned_functional_net",
+                  "pinned_line_count", "pinned_lines_sha256", "current_functional_net", "current_line_count", "lapsed",
+                  "prepared_by", "prepared_at", "reviewed_by", "reviewed_at", "note"]
+
+
+class ReconciliationPrepareInput(serializers.Serializer):
+    entity_period = serializers.IntegerField(min_value=1)
+    account = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

@@ -1,0 +1,173 @@
+"""Period API: parse → one service call → output. Scoping comes from sheshi/api/viewsets.py:
+another tenant's object is not in the queryset, so it is 404."""
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from periods import checklist, services
+from periods.api.serializers import (
+    EntityPeriodOutput,
+    FiscalYearOutput,
+    LockInput,
+    LockOutput,
+    MoveInput,
+    PeriodOutput,
+    ReasonInput,
+    ReconciliationOutput,
+    ReconciliationPrepareInput,
+    ReopenInput,
+    YearEndInput,
+    YearEndOutput,
+    YearEndReopenInput,
+)
+from periods.close import entity_periods_move
+from periods.models import AccountReconciliation, EntityPeriod, FiscalYear, Period, PeriodState
+from periods.selectors import reconciliation_list
+from periods.year_end import year_end_close, year_end_reopen
+from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedReadOnlyViewSet
+from sheshi.errors import NotFound
+from sheshi.tenancy.scoping import entities_for, entity_ids_for
+
+
+class FiscalYearViewSet(OrgScopedReadOnlyViewSet):
+    """Fiscal years of the caller's organisations; year-end close and reopen per entity."""
+
+    queryset = FiscalYear.objects.select_related("organisation")
+    serializer_class = FiscalYearOutput
+    filterset_fields = ["organisation", "code"]
+
+    def _entity(self, fy: FiscalYear, entity_id: int):
+        entity = entities_for(self.request.user).filter(pk=entity_id, organisation_id=fy.organisation_id).first()
+        if entity is None:
+            raise NotFound(f"Entity {entity_id} not found.")
+        return entity
+
+    def _year_end_response(self, entry):
+        return Response(YearEndOutput({"entry_id": entry.pk, "period": entry.period.code, "source": entry.source,
+                                       "line_count": entry.lines.count()}).data)
+
+    @extend_schema(request=YearEndInput, responses=YearEndOutput)
+    @action(detail=True, methods=["post"], url_path="year-end-close")
+    def year_end_close(self, request, pk=None):
+        fy = self.get_object()
+        data = YearEndInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = year_end_close(actor=request.user, entity=self._entity(fy, data.validated_data["entity"]),
+                               fiscal_year=fy)
+        return self._year_end_response(entry)
+
+    @extend_schema(request=YearEndReopenInput, responses=YearEndOutput)
+    @action(detail=True, methods=["post"], url_path="year-end-reopen")
+    def year_end_reopen(self, request, pk=None):
+        fy = self.get_object()
+        data = YearEndReopenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = year_end_reopen(actor=request.user, entity=self._entity(fy, data.validated_data["entity"]),
+                                fiscal_year=fy, reason=data.validated_data["reason"])
+        return self._year_end_response(entry)
+
+
+class PeriodViewSet(OrgScopedReadOnlyViewSet):
+    queryset = Period.objects.select_related("fiscal_year")
+    serializer_class = PeriodOutput
+    filterset_fields = ["organisation", "fiscal_year", "code", "number"]
+
+
+class EntityPeriodFilter(django_filters.FilterSet):
+    period = django_filters.CharFilter(field_name="period__code", help_text="period code, e.g. 2026-03")
+    entity_code = django_filters.CharFilter(field_name="entity__code")
+    fiscal_year = django_filters.CharFilter(field_name="period__fiscal_year__code")
+    state = django_filters.ChoiceFilter(choices=PeriodState.choices)
+
+    class Meta:
+        model = EntityPeriod
+        fields = ["entity", "entity_code", "period", "fiscal_year", "state"]
+
+
+class EntityPeriodViewSet(EntityScopedReadOnlyViewSet):
+    """Each entity's period states, and the transitions: soft-close, lock, reopen, and a batch move."""
+
+    queryset = EntityPeriod.objects.select_related("entity", "period", "period__fiscal_year", "changed_by")
+    serializer_class = EntityPeriodOutput
+    filterset_class = EntityPeriodFilter
+
+    def _fresh(self, pk: int):
+        return EntityPeriodOutput(self.get_queryset().get(pk=pk)).data
+
+    @extend_schema(request=ReasonInput, responses=EntityPeriodOutput)
+    @action(detail=True, methods=["post"], url_path="soft-close")
+    def soft_close(self, request, pk=None):
+        ep = self.get_object()
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.entity_period_soft_close(actor=request.user, entity_period_id=ep.pk, **data.validated_data)
+        return Response(self._fresh(ep.pk))
+
+    @extend_schema(request=LockInput, responses=LockOutput)
+    @action(detail=True, methods=["post"])
+    def lock(self, request, pk=None):
+        ep = self.get_object()
+        data = LockInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        snap = services.entity_period_lock(actor=request.user, entity_period_id=ep.pk, **data.validated_data)
+        return Response(LockOutput({"entity_period": self.get_queryset().get(pk=ep.pk), "snapshot": snap}).data)
+
+    @extend_schema(request=ReopenInput, responses=EntityPeriodOutput)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        ep = self.get_object()
+        data = ReopenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.entity_period_reopen(actor=request.user, entity_period_id=ep.pk, **data.validated_data)
+        return Response(self._fresh(ep.pk))
+
+    @extend_schema(request=MoveInput, responses=EntityPeriodOutput(many=True))
+    @action(detail=False, methods=["post"])
+    def move(self, request):
+        """Move many entity-periods at once, all or nothing."""
+        data = MoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = sorted(set(data.validated_data["entity_periods"]))
+        visible = set(self.get_queryset().filter(pk__in=ids).values_list("pk", flat=True))
+        if missing := [i for i in ids if i not in visible]:
+            raise NotFound(f"Entity period {missing[0]} not found.")
+        entity_periods_move(actor=request.user, entity_period_ids=ids, to=data.validated_data["to"],
+                            reason=data.validated_data["reason"],
+                            override_reason=data.validated_data["override_reason"])
+        return Response(EntityPeriodOutput(self.get_queryset().filter(pk__in=ids).order_by("id"), many=True).data)
+
+
+class ReconciliationViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Account reconciliations with their current figures and whether the sign-off has lapsed."""
+
+    queryset = AccountReconciliation.objects.select_related("account", "prepared_by", "reviewed_by")
+    serializer_class = ReconciliationOutput
+    entity_field = "entity_period__entity_id"
+    filterset_fields = ["entity_period", "status", "account"]
+
+    def get_queryset(self):
+        return reconciliation_list(super().get_queryset())
+
+    @extend_schema(request=ReconciliationPrepareInput, responses=ReconciliationOutput)
+    @action(detail=False, methods=["post"])
+    def prepare(self, request):
+        data = ReconciliationPrepareInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ep_id = data.validated_data["entity_period"]
+        if not EntityPeriod.objects.filter(pk=ep_id, entity_id__in=entity_ids_for(request.user)).exists():
+            raise NotFound(f"Entity period {ep_id} not found.")
+        rec = checklist.reconciliation_prepare(actor=request.user, entity_period_id=ep_id,
+                                               account_id=data.validated_data["account"],
+                                               note=data.validated_data["note"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=rec.pk)).data)
+
+    @extend_schema(request=None, responses=ReconciliationOutput)
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        rec = self.get_object()
+        checklist.reconciliation_review(actor=request.user, reconciliation_id=rec.pk)
+        return Response(self.get_serializer(self.get_queryset().get(pk=rec.pk)).data)

@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS periods_mapping_freeze ON ledger_localaccountmapping;
+DROP TRIGGER IF EXISTS periods_group_lock_guard ON periods_groupperiodlock;
+DROP TRIGGER IF EXISTS periods_group_member_guard ON periods_entityperiod;
+DROP TRIGGER IF EXISTS periods_override_append_only ON periods_lockoverride;
+DROP TRIGGER IF EXISTS periods_override_no_truncate ON periods_lockoverride;
+DROP FUNCTION IF EXISTS periods_mapping_freeze();
+DROP FUNCTION IF EXISTS periods_group_lock_guard();
+DROP FUNCTION IF EXISTS periods_group_member_guard();
+DROP FUNCTION IF EXISTS periods_override_append_only();
+DROP FUNCTION IF EXISTS periods_is_locked(bigint, date);
+DROP FUNCTION IF EXISTS periods_any_entity_locked(bigint, date);
+DROP FUNCTION IF EXISTS periods_locked_during(bigint, daterange);
+DROP FUNCTION IF EXISTS periods_any_entity_locked_during(bigint, daterange);
