@@ -6,3 +6,4 @@ __all__ = [
     "Account", "AccountKind", "AccountRole", "AccountType", "Balance", "EntrySource", "EntryStatus",
     "JournalEntry", "JournalLine", "LocalAccountMapping", "NormalBalance",
 ]
+from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem  # noqa: E402,F401  (ledger/imports)

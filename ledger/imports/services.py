@@ -1,0 +1,288 @@
+"""Import writes: store a file (content-addressed), validate it whole, post it through the
+ledger's bulk path in one transaction, supersede an earlier batch by reversal.
+
+The order is the point: nothing is written to the ledger unless the whole file validated, and
+the posting is one transaction (all lines or none). A batch that fails keeps its errors and its
+stored file, so the refusal itself is traceable.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import BinaryIO
+
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from ledger.bulk import journal_entries_post_bulk
+from ledger.imports.errors import ImportFileError
+from ledger.imports.mapping import ColumnMapping, ImportKind
+from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
+from ledger.imports.reading import ImportLimits, inspect_file, iter_rows
+from ledger.imports.validation import (
+    AccountMatch,
+    ImportContext,
+    ImportRecord,
+    Refusal,
+    ValidationReport,
+    validate_rows,
+)
+from ledger.inputs import EntryInput, LineInput
+from ledger.models import Account, AccountKind, EntrySource, JournalEntry, LocalAccountMapping
+from periods.models import EntityPeriod, Period, PeriodState
+from sheshi.access.roles import PREPARE
+from sheshi.errors import Conflict, FieldError, SheshiError, ValidationFailed, from_db_error
+from sheshi.tenancy.models import Entity
+
+PROGRESS_EVERY = 10_000
+Progress = Callable[[int], None]
+
+
+class DuplicateImportError(Conflict):
+    code, title = "import_duplicate", "This file has already been imported for this entity."
+
+
+class ImportNotSupersedableError(Conflict):
+    code, title = "import_not_supersedable", "Only a posted import can be superseded."
+
+
+def storage_name(sha256: str) -> str:
+    """Where a file lives: by content, so the same bytes are stored once and can be verified."""
+    return f"imports/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def _store(stream: BinaryIO, sha256: str) -> str:
+    name = storage_name(sha256)
+    if not default_storage.exists(name):
+        stream.seek(0)
+        name = default_storage.save(name, File(stream))
+    return name
+
+
+def _require(actor, entity: Entity) -> None:
+    from ledger.services import _require as ledger_require
+
+    ledger_require(actor, PREPARE, entity)
+
+
+def import_batch_create(*, actor, entity: Entity, period: Period, stream: BinaryIO, filename: str,
+                        mapping: ColumnMapping, source_system: SourceSystem | None = None,
+                        supersedes: ImportBatch | None = None, limits: ImportLimits | None = None) -> ImportBatch:
+    """Hash and store the file and record a pending batch; refuse the same file twice (409)."""
+    _require(actor, entity)
+    problems = mapping.problems()
+    if problems:
+        raise ValidationFailed("The column mapping is not usable.",
+                               errors=[FieldError("mapping", p, code="mapping_invalid") for p in problems])
+    if period.organisation_id != entity.organisation_id:
+        raise ValidationFailed("The period belongs to another organisation.", errors=[FieldError("period", "unknown")])
+    if supersedes is not None and (supersedes.entity_id != entity.pk or supersedes.status != ImportStatus.POSTED):
+        raise ImportNotSupersedableError(f"Import {supersedes.pk} is {supersedes.status}, or of another entity.")
+    limits = limits or ImportLimits.from_settings()
+    info = inspect_file(stream, limits=limits, filename=filename, header_row=mapping.header_row,
+                        encoding=mapping.encoding, delimiter=mapping.delimiter)
+    if info.delimiter and not mapping.delimiter:
+        mapping = replace(mapping, delimiter=info.delimiter)  # record what was sniffed
+    existing = _active_duplicate(entity, info.sha256)
+    if existing is not None:
+        raise DuplicateImportError(f"This file was already imported as batch {existing} (same SHA-256).",
+                                   batch_id=existing, sha256=info.sha256)
+    path = _store(stream, info.sha256)
+    try:
+        with transaction.atomic():
+            return ImportBatch.objects.create(
+                organisation_id=entity.organisation_id, entity=entity, period=period, source_system=source_system,
+                kind=str(mapping.kind), mapping=mapping.as_dict(), file_name=filename[:255], file_path=path,
+                sha256=info.sha256, size=info.size, supersedes=supersedes,
+                created_by=actor if getattr(actor, "pk", None) else None)
+    except IntegrityError as exc:  # a concurrent upload of the same file won the unique constraint
+        raise DuplicateImportError("This file was already imported (same SHA-256).", sha256=info.sha256) from exc
+
+
+def _active_duplicate(entity: Entity, sha256: str) -> int | None:
+    return (ImportBatch.objects.filter(entity=entity, sha256=sha256, status__in=[
+        ImportStatus.PENDING, ImportStatus.RUNNING, ImportStatus.POSTED]).values_list("pk", flat=True).first())
+
+
+def import_context(batch: ImportBatch, *, max_errors: int = 1000) -> ImportContext:
+    """The lookups validation needs, from the ledger: local → group accounts (effective on the
+    period's last day, group codes accepted directly), partner entities, the period's state."""
+    period, entity = batch.period, batch.entity
+    on = period.end_date
+    postable = dict(Account.objects.filter(organisation_id=entity.organisation_id)
+                    .values_list("id", "kind"))
+    by_group_code = dict(Account.objects.filter(organisation_id=entity.organisation_id, is_active=True)
+                         .values_list("code", "id"))
+    mapped: dict[str, int] = {}
+    known_local: set[str] = set()
+    for code, account_id, valid in LocalAccountMapping.objects.filter(entity=entity).values_list(
+            "local_code", "account_id", "valid"):
+        known_local.add(code)
+        if (valid.lower is None or valid.lower <= on) and (valid.upper is None or on < valid.upper):
+            mapped[code] = account_id
+
+    def account_lookup(code: str) -> AccountMatch | Refusal | None:
+        account_id = mapped.get(code)
+        if account_id is None and code in known_local:
+            return Refusal(f"not mapped to the group chart on {on.isoformat()}")
+        if account_id is None:
+            account_id = by_group_code.get(code)
+        if account_id is None:
+            return None
+        if postable.get(account_id) != AccountKind.POSTING:
+            return Refusal("a group account: only posting accounts take lines", "account_not_posting")
+        return AccountMatch(account=account_id)
+
+    entities = dict(Entity.objects.filter(organisation_id=entity.organisation_id).values_list("code", "id"))
+    state = (EntityPeriod.objects.filter(entity=entity, period=period).values_list("state", flat=True).first())
+    return ImportContext(
+        functional_currency=entity.functional_currency, period_start=period.start_date, period_end=period.end_date,
+        account_lookup=account_lookup, entity_lookup=entities.get, period_open=state == PeriodState.OPEN,
+        period_label=f"{entity.code} {period.code} ({state or 'no state'})", max_errors=max_errors)
+
+
+def _records(batch: ImportBatch, stream: BinaryIO, mapping: ColumnMapping, context: ImportContext,
+             report: ValidationReport, limits: ImportLimits) -> Iterator[ImportRecord]:
+    info = inspect_file(stream, limits=limits, filename=batch.file_name, header_row=mapping.header_row,
+                        encoding=mapping.encoding, delimiter=mapping.delimiter)
+    if info.sha256 != batch.sha256:
+        raise ImportFileError("the stored file no longer matches its SHA-256", code="import_file_changed")
+    yield from validate_rows(iter_rows(stream, info, limits=limits, sheet=mapping.sheet), mapping, context, report)
+
+
+def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: ColumnMapping,
+             progress: Progress | None) -> Iterator[EntryInput]:
+    """Records → entries: one per source document (contiguous rows sharing a reference) when a
+    reference is mapped, else the whole file as one entry on the period's last day."""
+    label = f"Import {batch.pk}: {batch.file_name}"
+    by_document = mapping.kind == ImportKind.GL_DETAIL and bool(mapping.reference)
+    lines: list[LineInput] = []
+    current: tuple[str, object] | None = None
+    count = 0
+    for rec in records:
+        key = (rec.reference, rec.date)
+        if by_document and current is not None and key != current and lines:
+            yield EntryInput(entry_date=current[1] or batch.period.end_date, lines=lines,
+                             description=f"{label} {current[0]}"[:500], period_id=batch.period_id)
+            lines = []
+        current = key
+        lines.append(LineInput(
+            account_id=rec.account, amount=rec.amount, currency=rec.currency,
+            functional_amount=rec.functional_amount, counterparty_id=rec.counterparty,
+            dimensions=rec.dimensions, memo=rec.description[:500], source_row=rec.row,
+            source_raw=json.dumps(rec.raw, ensure_ascii=False)))
+        count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(count)
+    if lines:
+        date = (current[1] if by_document and current else None) or batch.period.end_date
+        ref = f" {current[0]}" if by_document and current else ""
+        yield EntryInput(entry_date=date, lines=lines, description=f"{label}{ref}"[:500], period_id=batch.period_id)
+    if progress:
+        progress(count)
+
+
+def _finish(batch_id: int, **fields) -> ImportBatch:
+    batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+    for k, v in fields.items():
+        setattr(batch, k, v)
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=[*fields, "finished_at"])
+    return batch
+
+
+def _save_report(batch_id: int, report: ValidationReport, status: str) -> ImportBatch:
+    with transaction.atomic():
+        return _finish(batch_id, status=status, row_count=report.rows, debit_total=report.debit_total,
+                       credit_total=report.credit_total, error_count=report.error_count,
+                       errors=[e.as_dict() for e in report.errors])
+
+
+def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
+                     limits: ImportLimits | None = None) -> ImportBatch:
+    """Validate the whole file, then post it in one transaction. Safe to run twice: a batch that
+    is no longer pending is returned as it is (a job may be delivered more than once)."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().select_related("entity", "period").get(pk=batch_id)
+        if batch.status != ImportStatus.PENDING:
+            return batch
+        _require(actor, batch.entity)
+        batch.status, batch.started_at = ImportStatus.RUNNING, timezone.now()
+        batch.save(update_fields=["status", "started_at"])
+    limits = limits or ImportLimits.from_settings()
+    mapping = ColumnMapping.from_dict(batch.mapping)
+    context = import_context(batch)
+
+    # Pass 1: validate everything, write nothing.
+    report = ValidationReport(max_errors=context.max_errors)
+    try:
+        with default_storage.open(batch.file_path, "rb") as stream:
+            for _ in _records(batch, stream, mapping, context, report, limits):
+                if progress and report.rows % PROGRESS_EVERY == 0:
+                    progress(report.rows)
+    except ImportFileError as exc:
+        report.add(exc.row, "file", None, exc.detail, exc.code)
+    if not report.ok:
+        return _save_report(batch.pk, report, ImportStatus.REJECTED)
+
+    # Pass 2: post, all or nothing, with lineage on every line.
+    posting = ValidationReport(max_errors=context.max_errors)
+    try:
+        with transaction.atomic(), default_storage.open(batch.file_path, "rb") as stream:
+            if batch.supersedes_id:
+                _reverse_batch(actor, batch.supersedes_id, batch.pk)
+            records = _records(batch, stream, mapping, context, posting, limits)
+            result = journal_entries_post_bulk(actor=actor, entity=batch.entity, source=EntrySource.IMPORT,
+                                               import_batch_id=batch.pk,
+                                               entries=_entries(batch, records, mapping, progress))
+            if not posting.ok:  # the file cannot change under its hash; this guards the invariant anyway
+                raise ValidationFailed("The file changed between validation and posting.")
+            return _finish(batch.pk, status=ImportStatus.POSTED, row_count=report.rows, rows_done=report.rows,
+                           entry_count=result.entries, line_count=result.lines, debit_total=report.debit_total,
+                           credit_total=report.credit_total, error_count=0, errors=[])
+    except SheshiError as exc:
+        return _save_refusal(batch.pk, report, exc)
+    except DatabaseError as exc:  # a database rule refused the posting (e.g. the period locked meanwhile)
+        mapped = from_db_error(exc)
+        if mapped is None:
+            raise
+        return _save_refusal(batch.pk, report, mapped)
+
+
+def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError) -> ImportBatch:
+    """The ledger refused a file that validated: keep why, with the validated totals."""
+    failed = ValidationReport(max_errors=report.max_errors)
+    for err in exc.errors or [FieldError("ledger", exc.detail, code=exc.code)]:
+        failed.add(err.row, err.field, err.value, err.message, err.code)
+    failed.rows, failed.debit_total, failed.credit_total = report.rows, report.debit_total, report.credit_total
+    return _save_report(batch_id, failed, ImportStatus.FAILED)
+
+
+def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:
+    """Supersede: reverse every entry the earlier batch posted (never delete), mark it superseded."""
+    from ledger.services import journal_entry_reverse
+
+    old = ImportBatch.objects.select_for_update().get(pk=old_batch_id)
+    if old.status != ImportStatus.POSTED:
+        raise ImportNotSupersedableError(f"Import {old.pk} is {old.status}; only a posted import can be superseded.")
+    for entry_id in (JournalEntry.objects.filter(import_batch_id=old.pk, source=EntrySource.IMPORT)
+                     .order_by("pk").values_list("pk", flat=True)):
+        journal_entry_reverse(actor=actor, entry_id=entry_id,
+                              description=f"Superseded by import {new_batch_id}: reversal of entry {entry_id}")
+    old.status = ImportStatus.SUPERSEDED
+    old.save(update_fields=["status"])
+
+
+def import_batch_reap(*, older_than: timedelta = timedelta(hours=2)) -> int:
+    """Return batches stuck in RUNNING (a worker killed mid-run) to PENDING so a job retries them."""
+    cutoff = timezone.now() - older_than
+    n = 0
+    for batch in ImportBatch.objects.filter(status=ImportStatus.RUNNING, started_at__lt=cutoff):
+        batch.status = ImportStatus.PENDING
+        batch.save(update_fields=["status"])
+        n += 1
+    return n
