@@ -1,0 +1,122 @@
+"""Who may do what: the authorisation matrix's expectations, one entry per endpoint and method.
+
+tests/security/test_matrix.py enumerates every /api/v1/ endpoint and method from the URL
+configuration (drf-spectacular's endpoint enumerator, the same source as the OpenAPI schema) and
+calls each one as every caller (tests/security/world.py: viewer, preparer, approver, controller,
+auditor, org_admin, a member with no role, anonymous) against an object of the caller's own
+entity, of another entity of the same organisation, and of another organisation. The outcome
+each cell must have is derived from the entry here:
+
+    anonymous                                  -> 401 (problem+json)
+    target outside the caller's view           -> 404 (``invisible``): another organisation always;
+                                                  another entity of the organisation when
+                                                  level="entity"; the own entity when the caller
+                                                  is not in ``see``
+    visible, but caller not in ``do``          -> 403 (``denied``)
+    otherwise                                  -> one of ``ok`` (the action worked)
+
+List endpoints (``lists=kind``) answer 200 to every authenticated caller; instead the results
+must contain the own object exactly when the caller is in ``see`` (and the other entity's object
+only for level="org"), and never another organisation's. Every cell runs in a savepoint that is
+rolled back, so cells do not affect each other; a refused cell must also write nothing.
+
+HOW TO ADD AN ENDPOINT (the matrix fails until you do):
+1. Add ``("/api/v1/<path with {id}>", "<METHOD>"): Expect(...)`` to ``EXPECTATIONS`` below. Use
+   the path exactly as the failure message prints it.
+2. Say which roles see the target (``see``) and which may act (``do``; omit for reads), whether
+   the other entity of the same organisation is visible (``level="org"``, for organisation-wide
+   objects such as the chart of accounts), and how the request names its target: ``target=kind``
+   for the ``{id}`` path parameter, ``query=`` / ``body=`` callables ``(world, scope) -> dict``
+   for codes in the query string or body.
+3. If the endpoint acts on a new kind of object, add a builder to tests/security/world.py.
+4. Write what the product rules say, not what the code happens to do. If the matrix then shows a
+   cell the code gets wrong, fix the code — or, if it needs a decision, leave the expectation
+   and mark it ``known_gap="issue #N: …"`` so it is reported (xfail-strict) instead of hidden.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tests.security.world import ENTRY_DATE, PERIOD, ROLES, World
+
+ALL_ROLES = frozenset(ROLES)
+EVERY_MEMBER = ALL_ROLES | {"member"}
+PREPARERS = frozenset({"preparer", "controller"})
+APPROVERS = frozenset({"approver", "controller"})
+ORG_ADMINS = frozenset({"org_admin"})
+
+
+@dataclass(frozen=True)
+class Expect:
+    see: frozenset[str] = ALL_ROLES
+    do: frozenset[str] | None = None  # None: the same as ``see`` (reads)
+    level: str = "entity"  # "entity" | "org" | "none" (not tenant data: schema and docs)
+    target: str | None = None  # world kind filling the {id} path parameter
+    lists: str | None = None  # world kind whose objects a list endpoint returns
+    query: Callable[[World, str], dict] | None = None
+    body: Callable[[World, str], dict] | None = None
+    ok: frozenset[int] = frozenset({200})
+    invisible: int = 404
+    denied: int = 403
+    known_gap: str = ""
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return self.see if self.do is None else self.do
+
+
+def _report(w: World, s: str) -> dict:
+    return {"entity": w.get("entity_code", s), "period": PERIOD}
+
+
+def _gl(w: World, s: str) -> dict:
+    return {**_report(w, s), "account": "1200"}
+
+
+def _entry_body(w: World, s: str) -> dict:
+    return {"entity": w.get("entity_code", s), "entry_date": ENTRY_DATE.isoformat(), "description": "matrix",
+            "lines": [{"account": "1200", "amount": "10.0000"}, {"account": "4100", "amount": "-10.0000"}]}
+
+
+def _account_body(w: World, s: str) -> dict:
+    return {"organisation": w.get("organisation", s), "code": "9990", "name": "Matrix", "type": "expense",
+            "parent": "5000"}
+
+
+EXPECTATIONS: dict[tuple[str, str], Expect] = {
+    # Not tenant data, but deny unless authenticated.
+    ("/api/v1/schema/", "GET"): Expect(see=EVERY_MEMBER, level="none"),
+    ("/api/v1/docs/", "GET"): Expect(see=EVERY_MEMBER, level="none"),
+    ("/api/v1/redoc/", "GET"): Expect(see=EVERY_MEMBER, level="none"),
+    # Tenancy
+    ("/api/v1/organisations/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="organisation"),
+    ("/api/v1/organisations/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="organisation"),
+    ("/api/v1/entities/", "GET"): Expect(lists="entity"),
+    ("/api/v1/entities/{id}/", "GET"): Expect(target="entity"),
+    # Bank details: masked output for anyone who may view the entity.
+    ("/api/v1/entity-bank-details/", "GET"): Expect(lists="bank_details"),
+    ("/api/v1/entity-bank-details/{id}/", "GET"): Expect(target="bank_details"),
+    # Chart of accounts: organisation-wide; only organisation admins change it.
+    ("/api/v1/accounts/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="account"),
+    ("/api/v1/accounts/", "POST"): Expect(see=EVERY_MEMBER, do=ORG_ADMINS, level="org", body=_account_body,
+                                          ok=frozenset({201})),
+    ("/api/v1/accounts/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="account"),
+    ("/api/v1/accounts/{id}/move/", "POST"): Expect(see=EVERY_MEMBER, do=ORG_ADMINS, level="org", target="account",
+                                                    body=lambda w, s: {"parent": "1000"}),
+    # Journal entries: workflow actions by permission; approval by someone other than the preparer.
+    ("/api/v1/journal-entries/", "GET"): Expect(lists="entry_posted"),
+    ("/api/v1/journal-entries/", "POST"): Expect(do=PREPARERS, body=_entry_body, ok=frozenset({201})),
+    ("/api/v1/journal-entries/{id}/", "GET"): Expect(target="entry_posted"),
+    ("/api/v1/journal-entries/{id}/submit/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
+    ("/api/v1/journal-entries/{id}/approve/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
+    ("/api/v1/journal-entries/{id}/reject/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
+    ("/api/v1/journal-entries/{id}/post/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
+    ("/api/v1/journal-entries/{id}/reverse/", "POST"): Expect(do=PREPARERS, target="entry_posted",
+                                                              body=lambda w, s: {}, ok=frozenset({201})),
+    # Reports: anyone who may view the entity named in the query.
+    ("/api/v1/reports/trial-balance/", "GET"): Expect(query=_report),
+    ("/api/v1/reports/balance-sheet/", "GET"): Expect(query=_report),
+    ("/api/v1/reports/income-statement/", "GET"): Expect(query=_report),
+    ("/api/v1/reports/general-ledger/", "GET"): Expect(query=_gl),
+}

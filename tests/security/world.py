@@ -1,0 +1,123 @@
+"""The authorisation matrix's world: two organisations, three entities, one user per role.
+
+    organisation A ── entity A1  "own"    every role-holder holds their role here, and only here
+                   └─ entity A2  "other"  same organisation, nobody in the matrix holds a role
+    organisation B ── entity B1  "foreign"
+
+Callers: one user per role on A1 (viewer, preparer, approver, controller, auditor, org_admin —
+the org admin is also ``Membership.is_org_admin`` of A), ``member`` (a member of A with no role)
+and ``anonymous``.
+
+Every object is created through services (or the factories the services' own tests use), once per
+scope, and kept in ``world.objects[kind][scope]`` — a primary key, or a code where the API takes
+codes. Endpoints in tests/security/expectations.py name the kind they act on.
+
+To add a kind (for a new app's objects): write ``def build_<kind>(world: World) -> None`` that
+creates one object per scope and stores it with ``world.put(kind, scope, value)``, and append it
+to ``BUILDERS`` below. Builders run in order, inside one transaction per test module, as the
+system actor in the all-organisations scope.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sheshi.access.services import role_grant
+from sheshi.tenancy.models import Entity, Organisation
+from tests.factories import EntityFactory, OrganisationFactory, UserFactory, member
+
+OWN, OTHER, FOREIGN = "own", "other", "foreign"
+SCOPES = (OWN, OTHER, FOREIGN)
+ROLES = ("viewer", "preparer", "approver", "controller", "auditor", "org_admin")
+MEMBER, ANONYMOUS = "member", "anonymous"
+CALLERS = (*ROLES, MEMBER, ANONYMOUS)
+PERIOD = "2026-03"
+ENTRY_DATE = date(2026, 3, 15)
+
+
+@dataclass
+class World:
+    orgs: dict[str, Organisation]  # scope -> organisation (own and other share organisation A)
+    entities: dict[str, Entity]  # scope -> entity
+    users: dict[str, object] = field(default_factory=dict)  # caller -> user (no anonymous)
+    objects: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def put(self, kind: str, scope: str, value) -> None:
+        self.objects.setdefault(kind, {})[scope] = value
+
+    def get(self, kind: str, scope: str):
+        try:
+            return self.objects[kind][scope]
+        except KeyError:
+            raise KeyError(f"The matrix world has no '{kind}' for scope '{scope}': add a builder in "
+                           "tests/security/world.py") from None
+
+
+def build_tenancy(world: World) -> None:
+    for scope in SCOPES:
+        world.put("organisation", scope, world.orgs[scope].pk)
+        world.put("entity", scope, world.entities[scope].pk)
+        world.put("entity_code", scope, world.entities[scope].code)
+
+
+def build_ledger(world: World) -> None:
+    from ledger import services
+    from ledger.inputs import EntryInput, LineInput
+    from periods.services import fiscal_year_generate
+    from tests.ledger.helpers import build_chart
+
+    charts = {}
+    for org in {world.orgs[s].pk: world.orgs[s] for s in SCOPES}.values():
+        charts[org.pk] = build_chart(org)
+        fiscal_year_generate(organisation=org, year=2026)
+    for scope in SCOPES:
+        entity = world.entities[scope]
+        accounts = charts[entity.organisation_id]
+        world.put("account", scope, accounts["1200"].pk)
+
+        def entry(description: str):
+            return services.journal_entry_create(actor=None, entity=entity, entry=EntryInput(
+                entry_date=ENTRY_DATE, description=description, lines=[
+                    LineInput(account_id=accounts["1200"].pk, amount=Decimal("100.0000")),
+                    LineInput(account_id=accounts["4100"].pk, amount=Decimal("-100.0000"))])).entry.pk
+
+        world.put("entry_draft", scope, entry("matrix draft"))
+        submitted = entry("matrix submitted")
+        services.journal_entry_submit(actor=None, entry_id=submitted)
+        world.put("entry_submitted", scope, submitted)
+        posted = entry("matrix posted")
+        services.journal_entry_post(actor=None, entry_id=posted)
+        world.put("entry_posted", scope, posted)
+
+
+def build_bank_details(world: World) -> None:
+    from sheshi.security.services import entity_bank_details_set
+
+    for scope in SCOPES:
+        details = entity_bank_details_set(actor=None, entity=world.entities[scope], iban="DE89370400440532013000",
+                                          tax_id=f"DE{123456780 + len(scope)}", bic="COBADEFFXXX")
+        world.put("bank_details", scope, details.pk)
+
+
+BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details]
+
+
+def build_world() -> World:
+    org_a = OrganisationFactory(code="MXA", name="Matrix A")
+    org_b = OrganisationFactory(code="MXB", name="Matrix B")
+    a1 = EntityFactory(organisation=org_a, code="MXA1", functional_currency="EUR", country="DE")
+    a2 = EntityFactory(organisation=org_a, code="MXA2", functional_currency="USD", country="US")
+    b1 = EntityFactory(organisation=org_b, code="MXB1", functional_currency="EUR", country="FR")
+    world = World(orgs={OWN: org_a, OTHER: org_a, FOREIGN: org_b}, entities={OWN: a1, OTHER: a2, FOREIGN: b1})
+    for role in ROLES:
+        user = UserFactory(username=f"mx_{role}")
+        member(user, org_a, org_admin=role == "org_admin")
+        role_grant(actor=None, user=user, entity=a1, role=role)
+        world.users[role] = user
+    world.users[MEMBER] = UserFactory(username="mx_member")
+    member(world.users[MEMBER], org_a)
+    for builder in BUILDERS:
+        builder(world)
+    return world
