@@ -5,6 +5,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
+from audit.services import audit_event_record
 from sheshi.access.roles import ROLE_PERMISSIONS, Role, codename
 from sheshi.errors import PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Entity, Membership
@@ -29,6 +30,7 @@ def role_grant(*, actor, user, entity: Entity, role: Role | str) -> None:
         raise ValidationFailed(f"{user} is not a member of organisation {entity.organisation_id}.")
     for perm in ROLE_PERMISSIONS[role]:
         assign_perm(codename(perm), user, entity)
+    _role_event("role.granted", user=user, entity=entity, role=role)
 
 
 @transaction.atomic
@@ -39,6 +41,14 @@ def role_revoke(*, actor, user, entity: Entity, role: Role | str) -> None:
     _check_can_manage(actor, entity)
     for perm in ROLE_PERMISSIONS[role]:
         remove_perm(codename(perm), user, entity)
+    _role_event("role.revoked", user=user, entity=entity, role=role)
+
+
+def _role_event(action: str, *, user, entity: Entity, role: Role) -> None:
+    """The role-level event beside the per-permission rows the audit trigger records."""
+    audit_event_record(organisation_id=entity.organisation_id, action=action, object_type="tenancy.entity",
+                       object_id=entity.pk, changes={"user_id": user.pk, "username": user.get_username(),
+                                                     "role": role.value, "permissions": list(ROLE_PERMISSIONS[role])})
 
 
 def entity_permission_codenames() -> list[str]:

@@ -1,0 +1,152 @@
+"""Signed digests of an organisation's audit chain: evidence that history up to a point was not
+rewritten later.
+
+A digest is ``{"org", "organisation_id", "seq", "count", "head_hash", "at", "algorithm", "key_id",
+"signature"}``; the signature covers every other field serialised as JSON with sorted keys and no
+spaces. The key comes from ``SHESHI_AUDIT_SIGNING_KEY``:
+
+* an Ed25519 private key — PEM (``-----BEGIN PRIVATE KEY-----…``) or ``ed25519:<base64 of the
+  32-byte seed>`` — signs with Ed25519 (recommended: an auditor verifies with the public key alone,
+  ``manage.py audit_digest_verify FILE --public-key key.pub``; print it with ``audit_digest
+  --public-key``);
+* any other value is an HMAC-SHA256 secret (development and tests): only a holder of the same
+  secret can verify.
+
+Verifying checks the signature, then that the current chain still has that hash at that seq and
+that the chain up to it recomputes (audit/verify.py). A rewrite of history — even one that
+recomputed every later hash — changes the hash at that seq, or breaks the chain before it.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.utils import timezone
+
+from audit.errors import AuditDigestInvalidError
+from audit.services import audit_event_record
+from audit.verify import chain_verify
+
+SIGNED_FIELDS = ("org", "organisation_id", "seq", "count", "head_hash", "at", "algorithm", "key_id")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    algorithm: str  # "ed25519" | "hmac-sha256"
+    secret: bytes | Ed25519PrivateKey
+
+    @property
+    def key_id(self) -> str:
+        if isinstance(self.secret, Ed25519PrivateKey):
+            return hashlib.sha256(public_key_raw(self.secret.public_key())).hexdigest()[:16]
+        return hashlib.sha256(b"sheshi-audit-hmac:" + self.secret).hexdigest()[:16]
+
+    def sign(self, message: bytes) -> str:
+        if isinstance(self.secret, Ed25519PrivateKey):
+            return base64.b64encode(self.secret.sign(message)).decode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+
+def public_key_raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def signing_key(value: str | None = None) -> SigningKey:
+    value = settings.SHESHI_AUDIT_SIGNING_KEY if value is None else value
+    if not value:
+        raise ImproperlyConfigured("SHESHI_AUDIT_SIGNING_KEY is not set: audit digests cannot be signed.")
+    if value.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(value.encode(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ImproperlyConfigured("SHESHI_AUDIT_SIGNING_KEY holds a PEM key that is not Ed25519.")
+        return SigningKey("ed25519", key)
+    if value.startswith("ed25519:"):
+        return SigningKey("ed25519", Ed25519PrivateKey.from_private_bytes(base64.b64decode(value[8:])))
+    return SigningKey("hmac-sha256", value.encode())
+
+
+def public_key_pem(key: SigningKey) -> str:
+    if not isinstance(key.secret, Ed25519PrivateKey):
+        raise ImproperlyConfigured("an HMAC signing key has no public key")
+    return key.secret.public_key().public_bytes(serialization.Encoding.PEM,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _message(digest: dict[str, Any]) -> bytes:
+    return json.dumps({k: digest[k] for k in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def audit_digest_create(*, organisation_id: int, org_code: str, key: SigningKey | None = None) -> dict[str, Any]:
+    """Sign the organisation's current chain head and record the export in the same log."""
+    key = key or signing_key()
+    with connection.cursor() as cur:
+        cur.execute("SELECT seq, hash FROM audit_chain_head WHERE organisation_id = %s", [organisation_id])
+        row = cur.fetchone()
+    seq, head_hash = row if row else (0, "0" * 64)
+    digest: dict[str, Any] = {"org": org_code, "organisation_id": organisation_id, "seq": seq, "count": seq,
+                              "head_hash": head_hash, "at": timezone.now().isoformat(),
+                              "algorithm": key.algorithm, "key_id": key.key_id}
+    digest["signature"] = key.sign(_message(digest))
+    audit_event_record(organisation_id=organisation_id, action="audit.digest_exported", object_type="audit.chain",
+                       object_id=seq, changes={"seq": seq, "head_hash": head_hash, "key_id": key.key_id})
+    return digest
+
+
+def signature_valid(digest: dict[str, Any], *, key: SigningKey | None = None,
+                    public_key: Ed25519PublicKey | None = None) -> bool:
+    try:
+        message = _message(digest)
+        signature = digest["signature"]
+    except (KeyError, TypeError):
+        return False
+    if digest.get("algorithm") == "ed25519":
+        if public_key is None:
+            key = key or signing_key()
+            if not isinstance(key.secret, Ed25519PrivateKey):
+                return False
+            public_key = key.secret.public_key()
+        try:
+            public_key.verify(base64.b64decode(signature), message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+    if digest.get("algorithm") == "hmac-sha256" and public_key is None:
+        key = key or signing_key()
+        if key.algorithm != "hmac-sha256":
+            return False
+        return hmac.compare_digest(key.sign(message), str(signature))
+    return False
+
+
+def audit_digest_verify(digest: dict[str, Any], *, key: SigningKey | None = None,
+                        public_key: Ed25519PublicKey | None = None) -> str:
+    """Raise AuditDigestInvalidError unless the signature holds and the current chain still has
+    ``head_hash`` at ``seq`` with an intact history up to it; returns a one-line confirmation."""
+    if not signature_valid(digest, key=key, public_key=public_key):
+        raise AuditDigestInvalidError("the digest's signature does not verify (altered digest or wrong key)")
+    org_id, seq = int(digest["organisation_id"]), int(digest["seq"])
+    if seq == 0:
+        return f"{digest['org']}: digest verified (empty chain at {digest['at']})"
+    with connection.cursor() as cur:
+        cur.execute("SELECT hash FROM audit_chain WHERE organisation_id = %s AND seq = %s", [org_id, seq])
+        row = cur.fetchone()
+    if row is None:
+        raise AuditDigestInvalidError(f"the chain no longer has seq {seq}: history was removed")
+    if row[0] != digest["head_hash"]:
+        raise AuditDigestInvalidError(f"the chain's hash at seq {seq} is {row[0]}, the digest signed "
+                                      f"{digest['head_hash']}: history up to seq {seq} was rewritten")
+    report = chain_verify(org_id, upto_seq=seq)
+    if not report.intact:
+        raise AuditDigestInvalidError(f"the chain up to seq {seq} does not verify: {report.failure.message}")
+    return (f"{digest['org']}: digest verified — seq {seq} still has head {digest['head_hash']} "
+            f"(signed {digest['at']}, {digest['algorithm']} key {digest['key_id']})")

@@ -1,0 +1,35 @@
+"""`manage.py audit_digest --org CODE [--output FILE]`: a signed digest of the organisation's chain."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.digest import audit_digest_create, public_key_pem, signing_key
+from audit.management.commands._orgs import organisation_id_for
+from sheshi.db.context import system_context
+
+
+class Command(BaseCommand):
+    help = "Export a signed digest (count, head hash, time) of an organisation's audit chain."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", help="organisation code ('platform' for chain 0)")
+        parser.add_argument("--output", help="write the JSON here instead of stdout")
+        parser.add_argument("--public-key", action="store_true",
+                            help="print the Ed25519 public key (PEM) an auditor verifies with, and exit")
+
+    def handle(self, *args, **options):
+        if options["public_key"]:
+            self.stdout.write(public_key_pem(signing_key()))
+            return
+        if not options["org"]:
+            raise CommandError("--org is required")
+        with system_context("audit_digest"):
+            digest = audit_digest_create(organisation_id=organisation_id_for(options["org"]), org_code=options["org"])
+        text = json.dumps(digest, indent=2, sort_keys=True)
+        if options["output"]:
+            Path(options["output"]).write_text(text + "\n")
+        else:
+            self.stdout.write(text)
