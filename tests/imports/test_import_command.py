@@ -1,0 +1,44 @@
+"""manage.py import_file: posts a file, saves the mapping per source system, refuses a duplicate."""
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+
+from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
+from ledger.models import JournalLine
+
+from .helpers import FILES, TB
+from .test_import_service import world  # noqa: F401  (fixture)
+
+
+def test_import_file_posts_saves_the_mapping_and_refuses_the_same_file_again(world, tmp_path):  # noqa: F811
+    mapping = tmp_path / "tb.json"
+    mapping.write_text(json.dumps(TB.as_dict()))
+    out = io.StringIO()
+    call_command("import_file", str(FILES / "tb_utf8.csv"), entity="ACME-DE", period="2026-01",
+                 mapping=str(mapping), save_as="SAP", no_progress=True, stdout=out)
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportStatus.POSTED
+    assert f"batch {batch.pk} posted: 4 rows, 1 entries, 4 lines" in out.getvalue()
+    assert SourceSystem.objects.get(code="SAP").mapping == TB.as_dict()
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("import_file", str(FILES / "tb_utf8.csv"), entity="ACME-DE", period="2026-01",
+                     source_system="SAP", no_progress=True, stderr=err)
+    assert exc.value.code == 1
+    assert f"This file was already imported as batch {batch.pk} (same SHA-256)." in err.getvalue()
+    assert (ImportBatch.objects.count(), JournalLine.objects.count()) == (1, 4)
+
+
+def test_import_file_prints_every_problem_and_posts_nothing(world, tmp_path):  # noqa: F811
+    mapping = tmp_path / "tb.json"
+    mapping.write_text(json.dumps(TB.as_dict()))
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("import_file", str(FILES / "tb_unbalanced.csv"), entity="ACME-DE", period="2026-01",
+                     mapping=str(mapping), stderr=err, stdout=io.StringIO())
+    assert err.getvalue().splitlines()[1:] == [
+        "  file, Debit/Credit = '0.01': the trial balance does not balance: debits 100.00, credits 99.99, "
+        "difference 0.01 EUR"]
+    assert JournalLine.objects.count() == 0
