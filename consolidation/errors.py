@@ -1,0 +1,27 @@
+"""Consolidation refusals, and the database rules mapped to the same codes."""
+from __future__ import annotations
+
+from sheshi.errors import Conflict, DbRule, RuleViolation, register_db_rules
+
+
+class FxRateFrozenError(RuleViolation):
+    code, title = "fx_rate_frozen", "The rate belongs to a locked period and cannot change."
+
+
+class RunNotInStateError(Conflict):
+    code, title = "consolidation_run_wrong_state", "The run is not in a state that allows this."
+
+
+class GroupNotFoundError(RuleViolation):
+    code, title, status = "consolidation_group_not_found", "No such consolidation group.", 404
+
+
+register_db_rules({
+    "consolidation_fx_rate_frozen": DbRule("fx_rate_frozen", "The rate belongs to a locked period and cannot change."),
+    "fx_rate_unique": DbRule("fx_rate_duplicate", "A rate of this type already exists for this pair and date.", 409),
+    "group_member_no_overlap": DbRule("holding_overlap", "The entity already has a holding in this group then.", 409),
+    "group_member_ownership_valid": DbRule("ownership_invalid",
+                                           "Ownership must be above 0 and at most 100, with a parent and date."),
+    "adjustment_net_assets_once": DbRule("net_assets_duplicate",
+                                         "The member already has its net assets at acquisition.", 409),
+})

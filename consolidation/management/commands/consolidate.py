@@ -1,0 +1,60 @@
+"""manage.py consolidate --org ORG --period YYYY-MM [--group CODE] [--format json|summary]
+[--xlsx FILE]: run the consolidation (recorded as a run) and print the result."""
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from consolidation.models import ConsolidationGroup, RunStatus
+from consolidation.services import consolidation_run_execute, consolidation_run_request
+from periods.models import Period
+from sheshi.db.context import system_context
+
+
+class Command(BaseCommand):
+    help = "Consolidate a group for a period and print the result."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", required=True)
+        parser.add_argument("--period", required=True, help="YYYY-MM")
+        parser.add_argument("--group", default=None, help="group code (default: the organisation's only group)")
+        parser.add_argument("--format", choices=["json", "summary"], default="json")
+        parser.add_argument("--components", action="store_true", help="include per-account components in JSON")
+        parser.add_argument("--xlsx", help="also write the board pack to this file")
+
+    def handle(self, *args, **opts):
+        with system_context("consolidate"):
+            groups = ConsolidationGroup.objects.filter(organisation__code=opts["org"])
+            if opts["group"]:
+                groups = groups.filter(code=opts["group"])
+            groups = list(groups.select_related("organisation", "top_entity"))
+            if len(groups) != 1:
+                raise CommandError(f"Expected one consolidation group in {opts['org']}, found {len(groups)}.")
+            period = Period.objects.filter(organisation=groups[0].organisation, code=opts["period"]).first()
+            if period is None:
+                raise CommandError(f"No period {opts['period']} in {opts['org']}.")
+            with transaction.atomic():
+                run = consolidation_run_request(actor=None, group=groups[0], period=period,
+                                                label="manage.py consolidate")
+            run = consolidation_run_execute(run_id=run.pk)  # a no-op if the queue already ran it
+            run.refresh_from_db()
+            if run.status != RunStatus.SUCCEEDED:
+                raise CommandError(f"Run {run.pk} {run.status}: {json.dumps(run.error)}")
+            if opts["xlsx"]:
+                from consolidation.boardpack import board_pack_write
+
+                board_pack_write(run, opts["xlsx"])
+        results = dict(run.results)
+        if not opts["components"]:
+            results.pop("components", None)
+        results["run"] = {"id": run.pk, "changed_inputs": run.changed_inputs, "duration_ms": run.duration_ms}
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps(results, indent=1))
+        else:
+            t = results["totals"]
+            self.stdout.write(f"run {run.pk} fingerprint {run.fingerprint}\nassets {t['assets']} liabilities "
+                              f"{t['liabilities']} equity {t['equity']} net income {t['net_income']}\n"
+                              f"NCI {results['nci_equity']} goodwill {results['goodwill']} CTA {results['cta']} "
+                              f"IC differences {len(results['ic_differences'])}")

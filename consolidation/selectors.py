@@ -1,0 +1,115 @@
+"""Reads for consolidation: the engine's inputs for one group and period, set-based from the
+ledger's balances (and, for intercompany and investment accounts only, the counterparty split
+of posted lines)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+
+from consolidation.engine import types as et
+from consolidation.models import (
+    AcquisitionAdjustment,
+    AdjustmentKind,
+    ConsolidationGroup,
+    ConsolidationMethod,
+    ConsolidationRun,
+    FxRate,
+    GroupMember,
+    RunStatus,
+)
+from ledger.models import Account, AccountKind
+from periods.models import Period
+
+# Balance-sheet accounts are cumulative from inception; income and expense run from the start
+# of the period's fiscal year (as ledger/reports.py). Lines with a counterparty are split out for
+# intercompany and investment accounts; the rest of each balance has no counterparty.
+TB_SQL = """
+WITH scope AS (
+    SELECT p.id, p.start_date FROM periods_period p
+     WHERE p.organisation_id = %(org)s AND p.end_date <= %(end)s
+), totals AS (
+    SELECT b.entity_id, b.account_id, sum(b.functional_debit - b.functional_credit) AS amount
+      FROM ledger_balance b JOIN scope s ON s.id = b.period_id JOIN ledger_account a ON a.id = b.account_id
+     WHERE b.entity_id = ANY(%(entities)s) AND (a.type IN ('asset', 'liability', 'equity') OR s.start_date >= %(fy)s)
+     GROUP BY b.entity_id, b.account_id
+), split AS (
+    SELECT l.entity_id, l.account_id, l.counterparty_id, sum(l.functional_amount) AS amount
+      FROM ledger_journalline l
+      JOIN ledger_journalentry e ON e.id = l.entry_id AND e.status = 'posted'
+      JOIN scope s ON s.id = l.period_id JOIN ledger_account a ON a.id = l.account_id
+     WHERE l.entity_id = ANY(%(entities)s) AND l.counterparty_id IS NOT NULL
+       AND (a.is_intercompany OR a.role = 'investment')
+       AND (a.type IN ('asset', 'liability', 'equity') OR s.start_date >= %(fy)s)
+     GROUP BY l.entity_id, l.account_id, l.counterparty_id
+), split_total AS (
+    SELECT entity_id, account_id, sum(amount) AS amount FROM split GROUP BY entity_id, account_id
+)
+SELECT entity_id, account_id, counterparty_id, amount FROM split WHERE amount <> 0
+UNION ALL
+SELECT t.entity_id, t.account_id, NULL, t.amount - coalesce(x.amount, 0)
+  FROM totals t LEFT JOIN split_total x USING (entity_id, account_id)
+ WHERE t.amount - coalesce(x.amount, 0) <> 0
+"""
+
+
+def group_members_at(*, group: ConsolidationGroup, on: date) -> list[GroupMember]:
+    """Holdings valid on ``on`` of fully consolidated members (equity-method members are kept
+    by the model but not consolidated line by line)."""
+    return list(GroupMember.objects.filter(group=group, valid__contains=on, method=ConsolidationMethod.FULL)
+                .select_related("entity", "parent").order_by("entity__code"))
+
+
+def member_trial_balances(*, organisation_id: int, entity_ids: list[int], period: Period) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(TB_SQL, {"org": organisation_id, "end": period.end_date, "entities": entity_ids,
+                             "fy": period.fiscal_year.start_date})
+        return cur.fetchall()
+
+
+def engine_inputs_get(*, group: ConsolidationGroup, period: Period) -> et.EngineInputs:
+    org = group.organisation
+    holdings = group_members_at(group=group, on=period.end_date)
+    codes = {h.entity_id: h.entity.code for h in holdings}
+    members = tuple(et.Member(code=h.entity.code, functional_currency=h.entity.functional_currency,
+                              parent=h.parent.code if h.parent_id else None, ownership_pct=h.ownership_pct,
+                              acquired_on=h.acquired_on, name=h.entity.name) for h in holdings)
+    accounts_qs = Account.objects.filter(organisation=org, kind=AccountKind.POSTING).select_related("ic_pair")
+    account_codes = {}
+    accounts = []
+    for a in accounts_qs:
+        account_codes[a.pk] = a.code
+        accounts.append(et.Account(code=a.code, type=et.AccountType(a.type), ic=a.is_intercompany,
+                                   role=et.Role(a.role) if a.role else None,
+                                   ic_pair=a.ic_pair.code if a.ic_pair_id else None, name=a.name))
+    counterparty_codes = dict(org.entities.values_list("id", "code"))
+    lines = tuple(
+        et.TBLine(entity=codes[e], account=account_codes[a], amount=Decimal(amount),
+                  counterparty=counterparty_codes.get(cp) if cp else None)
+        for e, a, cp, amount in member_trial_balances(organisation_id=org.pk, entity_ids=list(codes), period=period))
+    rates = tuple(et.FxRate(from_ccy=r.from_currency, to_ccy=r.to_currency, type=et.RateType(r.rate_type),
+                            rate=r.rate, on=r.rate_date)
+                  for r in FxRate.objects.filter(organisation=org, rate_date__lte=period.end_date))
+    net_assets, pre_pl, urp = [], [], []
+    adjustments = (AcquisitionAdjustment.objects.filter(group=group, entity_id__in=list(codes))
+                   .select_related("entity", "buyer", "inventory_account", "cogs_account")
+                   .prefetch_related("lines__account"))
+    for adj in adjustments:
+        lines_ = tuple((ln.account.code, ln.amount) for ln in adj.lines.all())
+        if adj.kind == AdjustmentKind.NET_ASSETS:
+            net_assets.append(et.NetAssetsAtAcquisition(adj.entity.code, lines_))
+        elif adj.kind == AdjustmentKind.PRE_ACQUISITION_PL:
+            pre_pl.append(et.PreAcquisitionPL(adj.entity.code, lines_))
+        elif adj.period_id == period.pk and adj.buyer_id in codes:
+            urp.append(et.UnrealisedProfit(adj.entity.code, adj.buyer.code, adj.amount, adj.inventory_account.code,
+                                           adj.cogs_account.code))
+    return et.EngineInputs(group_currency=org.group_currency, period_end=period.end_date, members=members,
+                           accounts=tuple(accounts), lines=lines, rates=rates,
+                           adjustments=et.Adjustments(tuple(net_assets), tuple(pre_pl), tuple(urp)))
+
+
+def previous_successful_run(*, run: ConsolidationRun) -> ConsolidationRun | None:
+    return (ConsolidationRun.objects.filter(group_id=run.group_id, period_id=run.period_id,
+                                            status=RunStatus.SUCCEEDED, id__lt=run.pk)
+            .order_by("-id").first())

@@ -1,0 +1,149 @@
+"""Consolidation writes: one function per transition. Runs are records - queued, running, then
+succeeded (fingerprint + results) or failed (the error) - and never change after that."""
+from __future__ import annotations
+
+import time
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.backends.postgresql.psycopg_any import DateRange
+from django.utils import timezone
+
+from consolidation import selectors
+from consolidation.engine import consolidate
+from consolidation.engine.fingerprint import changed_sections
+from consolidation.errors import RunNotInStateError
+from consolidation.models import (
+    AcquisitionAdjustment,
+    AdjustmentKind,
+    AdjustmentLine,
+    ConsolidationGroup,
+    ConsolidationMethod,
+    ConsolidationRun,
+    FxRate,
+    GroupMember,
+    RunStatus,
+)
+from ledger.models import Account
+from periods.models import Period
+from sheshi.access.roles import CLOSE
+from sheshi.errors import PermissionDenied, SheshiError
+from sheshi.tenancy.models import Entity, Organisation
+
+
+def _require(actor, perm: str, entity: Entity) -> None:
+    """``actor=None`` is the system (commands and jobs run in system_context)."""
+    if actor is None or actor.is_superuser:
+        return
+    if not actor.has_perm(perm, entity):
+        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+
+
+@transaction.atomic
+def consolidation_group_create(*, actor, organisation: Organisation, code: str, name: str,
+                               top_entity: Entity) -> ConsolidationGroup:
+    _require(actor, CLOSE, top_entity)
+    group = ConsolidationGroup.objects.create(organisation=organisation, code=code, name=name, top_entity=top_entity)
+    GroupMember.objects.create(organisation=organisation, group=group, entity=top_entity,
+                               valid=DateRange(date(1900, 1, 1), None))
+    return group
+
+
+@transaction.atomic
+def group_member_add(*, actor, group: ConsolidationGroup, entity: Entity, parent: Entity, ownership_pct: Decimal,
+                     acquired_on: date, valid_from: date | None = None,
+                     method: str = ConsolidationMethod.FULL) -> GroupMember:
+    """Add a holding from ``valid_from`` (default: the acquisition date), open-ended. PostgreSQL
+    refuses an overlap with another holding of the entity in the group (holding_overlap)."""
+    _require(actor, CLOSE, group.top_entity)
+    return GroupMember.objects.create(organisation_id=group.organisation_id, group=group, entity=entity,
+                                      parent=parent, ownership_pct=ownership_pct, acquired_on=acquired_on,
+                                      method=method, valid=DateRange(valid_from or acquired_on, None))
+
+
+@transaction.atomic
+def fx_rate_create(*, actor, organisation: Organisation, from_currency: str, to_currency: str, rate_type: str,
+                   rate_date: date, rate: Decimal, source: str = "") -> FxRate:
+    """A rate dated in a group-locked period is refused by PostgreSQL (fx_rate_frozen); a second
+    rate for the same pair, type and date by the unique constraint (fx_rate_duplicate)."""
+    return FxRate.objects.create(organisation=organisation, from_currency=from_currency, to_currency=to_currency,
+                                 rate_type=rate_type, rate_date=rate_date, rate=rate, source=source)
+
+
+@transaction.atomic
+def adjustment_record(*, actor, group: ConsolidationGroup, kind: str, entity: Entity,
+                      lines: list[tuple[Account, Decimal]] = (), period: Period | None = None,
+                      buyer: Entity | None = None, amount: Decimal | None = None,
+                      inventory_account: Account | None = None,
+                      cogs_account: Account | None = None) -> AcquisitionAdjustment:
+    _require(actor, CLOSE, group.top_entity)
+    adj = AcquisitionAdjustment.objects.create(
+        organisation_id=group.organisation_id, group=group, kind=kind, entity=entity, period=period, buyer=buyer,
+        amount=amount, inventory_account=inventory_account, cogs_account=cogs_account)
+    if kind != AdjustmentKind.UNREALISED_PROFIT:
+        AdjustmentLine.objects.bulk_create(
+            AdjustmentLine(organisation_id=group.organisation_id, adjustment=adj, account=account, amount=value)
+            for account, value in lines)
+    return adj
+
+
+@transaction.atomic
+def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
+    """Queue a run; the django-q2 task starts it after commit."""
+    _require(actor, CLOSE, group.top_entity)
+    run = ConsolidationRun.objects.create(
+        organisation_id=group.organisation_id, group=group, period=period, requested_by=actor,
+        requested_label=label or (actor.get_username() if actor is not None else "system"))
+    from consolidation.tasks import run_enqueue
+
+    transaction.on_commit(lambda: run_enqueue(run.pk))
+    return run
+
+
+def _transition(run_id: int, expected: str, **changes) -> ConsolidationRun:
+    with transaction.atomic():
+        run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+        if run.status != expected:
+            raise RunNotInStateError(f"Run {run_id} is {run.status}; expected {expected}.")
+        for k, v in changes.items():
+            setattr(run, k, v)
+        run.save(update_fields=list(changes))
+        return run
+
+
+def consolidation_run_progress(*, run_id: int, progress: int, note: str) -> None:
+    _transition(run_id, RunStatus.RUNNING, progress=progress, progress_note=note[:200])
+
+
+def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
+    """Run a queued run: queued -> running (short transaction, so progress is visible), compute,
+    then running -> succeeded or failed. Safe to call twice: a run that is not queued is returned
+    as it is (the broker may deliver a task more than once)."""
+    with transaction.atomic():
+        run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+        if run.status != RunStatus.QUEUED:
+            return run
+        run.status, run.started_at, run.progress, run.progress_note = RunStatus.RUNNING, timezone.now(), 5, "reading"
+        run.save(update_fields=["status", "started_at", "progress", "progress_note"])
+    started = time.perf_counter()
+    try:
+        run = ConsolidationRun.objects.select_related("group__organisation", "period__fiscal_year").get(pk=run_id)
+        inputs = selectors.engine_inputs_get(group=run.group, period=run.period)
+        consolidation_run_progress(run_id=run_id, progress=40, note="consolidating")
+        result = consolidate(inputs)
+        consolidation_run_progress(run_id=run_id, progress=80, note="storing")
+        previous = selectors.previous_successful_run(run=run)
+        data = result.to_dict()
+        return _transition(
+            run_id, RunStatus.RUNNING, status=RunStatus.SUCCEEDED, progress=100, progress_note="done",
+            fingerprint=result.fingerprint, fingerprint_sections=result.fingerprint_sections,
+            previous_run=previous, results=data, ic_differences=data["ic_differences"],
+            changed_inputs=changed_sections(previous.fingerprint_sections, result.fingerprint_sections)
+            if previous else [],
+            finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))
+    except SheshiError as exc:
+        return _transition(run_id, RunStatus.RUNNING, status=RunStatus.FAILED, progress=100, progress_note="failed",
+                           error={"code": exc.code, "detail": exc.detail,
+                                  "errors": [e.as_dict() for e in exc.errors]},
+                           finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))
