@@ -1,6 +1,7 @@
 """/api/v1/ — every app registers its routes on one router here."""
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from ledger.api.views import (
@@ -27,9 +28,12 @@ router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),  # no inline JS (CSP)
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The API's description is public (it holds no data); every data endpoint needs a login.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=[AllowAny]),
+         name="api-docs"),  # no inline JS (CSP)
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[AllowAny]),
+         name="api-redoc"),
     path("reports/trial-balance/", TrialBalanceView.as_view(), name="report-trial-balance"),
     path("reports/balance-sheet/", BalanceSheetView.as_view(), name="report-balance-sheet"),
     path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),

@@ -122,10 +122,10 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
     assert "/api/v1/entities/" in schema["paths"]
 
 
-def test_docs_page_serves(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("docs", password="x" * 12))
+def test_docs_and_schema_are_public_but_data_is_not(client):
     assert client.get("/api/v1/docs/").status_code == 200
     assert client.get("/api/v1/schema/").status_code == 200
+    assert client.get("/api/v1/journal-entries/").status_code == 401
 
 
 def test_healthz_and_readyz(client):
