@@ -155,6 +155,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "PeriodStateEnum": "periods.models.state.PeriodState",
+        "ReopenTargetEnum": [("open", "Open"), ("soft_closed", "Soft-closed")],
+    },
     "SWAGGER_UI_DIST": "SIDECAR",  # served locally: no CDN, CSP-friendly
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
