@@ -27,6 +27,8 @@ _CORE = re.compile(r"[.,]?[0-9](?:[0-9.,\s'’]*[0-9])?")
 _EXPONENT = re.compile(r"[0-9.][eE][+\-]?[0-9]")
 _PLAIN_POINT = re.compile(r"-?[0-9]{1,16}(?:\.[0-9]{1,12})?")
 _PLAIN_COMMA = re.compile(r"-?[0-9]{1,16}(?:,[0-9]{1,12})?")
+_GROUPED_POINT = re.compile(r"(-?)([0-9]{1,3}(?:,[0-9]{3})+)(\.[0-9]{1,12})?(-?)")
+_GROUPED_COMMA = re.compile(r"(-?)([0-9]{1,3}(?:\.[0-9]{3})+)(,[0-9]{1,12})?(-?)")
 _WESTERN = re.compile(r"[0-9]{1,3}(?:\|[0-9]{3})+")
 _INDIAN = re.compile(r"[0-9]{1,2}(?:\|[0-9]{2})*\|[0-9]{3}")
 
@@ -39,6 +41,12 @@ def parse_amount(text: str, *, decimal_comma: bool = False) -> Decimal | None:
     """Parse one amount cell. Returns ``None`` for a blank cell; raises ``AmountError``."""
     if (_PLAIN_COMMA if decimal_comma else _PLAIN_POINT).fullmatch(text):  # the common case, fast
         return Decimal(text.replace(",", ".") if decimal_comma else text)
+    fast = (_GROUPED_COMMA if decimal_comma else _GROUPED_POINT).fullmatch(text)
+    if fast and not (fast.group(1) and fast.group(4)):  # 1,234.56 / 1,234.56- / -1,234.56, also fast
+        whole = fast.group(2).replace("." if decimal_comma else ",", "")
+        fraction = (fast.group(3) or "")[1:]
+        value = Decimal(f"{whole}.{fraction}" if fraction else whole)
+        return -value if fast.group(1) or fast.group(4) else value
     s = text.strip().strip("\u00a0\u202f\u2009")
     if not s or (len(s) == 1 and s in MINUS_SIGNS):
         return None
