@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from consolidation.api.views import ConsolidationRunViewSet
 from ledger.api.views import (
     AccountViewSet,
     BalanceSheetView,
@@ -26,6 +27,7 @@ router.register("reconciliations", ReconciliationViewSet, basename="reconciliati
 router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entity-bank-details")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
+router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
 
 urlpatterns = [
     # The API's description is public (it holds no data); every data endpoint needs a login.
