@@ -13,9 +13,8 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from sheshi.db.context import ALL_ORGS, set_context
 from tests.security.expectations import EXPECTATIONS, Expect
-from tests.security.world import ANONYMOUS, CALLERS, FOREIGN, OTHER, OWN, SCOPES, World, build_world
+from tests.security.world import ANONYMOUS, CALLERS, FOREIGN, OTHER, OWN, SCOPES, World
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}  # DRF metadata and HEAD mirror GET; nothing tenant-specific
 # Side writes a request may make whatever its outcome (session, login lockout log, audit of the refusal).
@@ -34,27 +33,6 @@ def discover_endpoints() -> list[tuple[str, str]]:
 
 
 ENDPOINTS = discover_endpoints()
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    """Built once for the module inside a transaction that is rolled back at the end."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            set_context({"sheshi.org_ids": ALL_ORGS, "sheshi.actor_id": "", "sheshi.actor_label": "system:tests"})
-            built = build_world()
-            clients = {}
-            for caller in CALLERS:
-                clients[caller] = Client()
-                if caller != ANONYMOUS:
-                    clients[caller].force_login(built.users[caller])
-            built.clients = clients
-            yield built
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
 
 
 def _writes() -> int:

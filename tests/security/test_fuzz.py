@@ -1,0 +1,107 @@
+"""Fuzz every operation of the OpenAPI schema with schemathesis, in-process (WSGI), bounded.
+
+Per operation: MAX_EXAMPLES generated requests (hypothesis, derandomised: the same cases on every
+run), sent to the WSGI application as a user with a broad role (controller on entity MXA1, and
+organisation admin of MXA) through a read/write API token. Each must answer without a 5xx, and
+every documented response must match its schema. Each case runs in a rolled-back savepoint, so
+the world (tests/security/world.py) stays as built.
+
+Reproduce a failure: the assertion prints the case as a curl command; the seed is fixed by
+``derandomize=True``, so re-running the test replays the same cases.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections, transaction
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.openapi.checks import JsonSchemaError
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from sheshi.access.tokens import api_token_issue
+from sheshi.wsgi import application
+
+MAX_EXAMPLES = 10
+
+# Response-schema violations already reported to their owners, by schema location. A case whose
+# only failures are listed here is xfailed (with the list), so the gap stays visible; a 5xx or
+# any other violation fails. Remove an entry once the serializer is fixed.
+NULLABLE_FK = "nullable foreign key rendered without allow_null=True: the schema says string, the API sends null"
+KNOWN_SCHEMA_GAPS = {
+    "/components/schemas/AccountOutput/properties/parent": NULLABLE_FK,
+    "/components/schemas/AccountOutput/properties/ic_pair": NULLABLE_FK,
+    "/components/schemas/JournalEntryOutput/properties/created_by": NULLABLE_FK,
+    "/components/schemas/JournalEntryOutput/properties/approved_by": NULLABLE_FK,
+    "/components/schemas/JournalEntryOutput/properties/posted_by": NULLABLE_FK,
+    "/components/schemas/JournalLineOutput/properties/counterparty": NULLABLE_FK,
+    "/components/schemas/EntityPeriodOutput/properties/changed_by": NULLABLE_FK,
+    "/components/schemas/ReconciliationOutput/properties/reviewed_by": NULLABLE_FK,
+}
+_SCHEMA_AT = re.compile(r"Schema at (/components/schemas/[\w/]+):")
+
+
+def _schema():
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    return schemathesis.openapi.from_dict(raw)
+
+
+SCHEMA = _schema()
+OPERATIONS = {op.label: op for op in (r.ok() for r in SCHEMA.get_all_operations())}
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    """The WSGI handler closes "old" connections around each request, which would end the test
+    transaction; Django's own test client disconnects the same handlers."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(scope="module")
+def broad_token(world, django_db_blocker):
+    with django_db_blocker.unblock():
+        user = world.users["controller"]
+        _, raw = api_token_issue(user=user, name="fuzz", scopes=["read", "write"])
+        return raw
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_fuzz_operation(label, broad_token):
+    operation = OPERATIONS[label]
+    headers = {"Authorization": f"Bearer {broad_token}"}
+
+    @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def run(case):
+        sid = transaction.savepoint()
+        try:
+            response = case.call(app=application, headers=headers)
+            case.validate_response(response, checks=[not_a_server_error, response_schema_conformance],
+                                   headers=headers)
+        finally:
+            transaction.savepoint_rollback(sid)
+
+    try:
+        run()
+    except (Exception, BaseExceptionGroup) as exc:
+        failures = list(getattr(exc, "exceptions", [exc]))
+        where = {m for f in failures for m in _SCHEMA_AT.findall(getattr(f, "message", "") or str(f))}
+        only_schema = all(isinstance(f, JsonSchemaError) for f in failures)
+        if where and only_schema and where <= set(KNOWN_SCHEMA_GAPS):
+            pytest.xfail("known response-schema gaps: " + ", ".join(sorted(where)))
+        raise
+
+
+def test_fuzzing_covers_every_operation():
+    assert len(OPERATIONS) >= 20
+    assert "POST /api/v1/journal-entries/" in OPERATIONS
