@@ -216,3 +216,15 @@ def test_running_a_batch_twice_posts_it_once(world):
     batch = run_file(world, (FILES / "tb_utf8.csv").read_bytes(), "tb_utf8.csv")
     again = import_batch_run(actor=None, batch_id=batch.pk)
     assert (again.status, JournalEntry.objects.filter(import_batch_id=batch.pk).count()) == (ImportStatus.POSTED, 1)
+
+
+def test_the_job_runs_a_batch_and_a_second_delivery_changes_nothing(world):
+    from ledger.imports.tasks import import_batch_run_task
+
+    batch = import_batch_create(actor=None, entity=world.entity, period=world.period("2026-01"),
+                                stream=io.BytesIO((FILES / "tb_utf8.csv").read_bytes()), filename="tb.csv",
+                                mapping=TB)
+    assert import_batch_run_task(batch.pk) == ImportStatus.POSTED
+    state = ledger_state(world)
+    assert import_batch_run_task(batch.pk) == ImportStatus.POSTED
+    assert ledger_state(world) == state
