@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +28,10 @@ from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from sheshi.money import is_iso_currency, quantize_amount
 from sheshi.tenancy.models import Entity
+
+# Test-only (tests/reliability, issue 10): with the application's own checks off, PostgreSQL alone
+# must hold every rule. Read here and nowhere else; never set in a deployment.
+SKIP_APP_VALIDATION = os.environ.get("SHESHI_UNSAFE_SKIP_APP_VALIDATION") == "1"
 
 SYSTEM_SOURCES = {EntrySource.CLOSING, EntrySource.ELIMINATION, EntrySource.REVALUATION, EntrySource.TRANSLATION}
 
@@ -104,7 +109,7 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
     if not errors and total != 0:
         errors.append(FieldError("lines", f"Functional amounts sum to {total}, not 0.", code="unbalanced",
                                  value=total))
-    if errors:
+    if errors and not SKIP_APP_VALIDATION:
         raise ValidationFailed("The journal entry is not valid.", errors=errors)
     return built
 
@@ -216,6 +221,8 @@ def _allow_soft_closed(actor, entry: JournalEntry) -> None:
 
 
 def _friendly_period_check(entry: JournalEntry) -> None:
+    if SKIP_APP_VALIDATION:
+        return
     state = entry._period_state
     if state is None:
         raise RuleViolation(f"Period {entry.period.code} is not open for entity {entry.entity.code}.",
