@@ -1,0 +1,123 @@
+"""Consolidation rules attacked with raw SQL as the application's role: PostgreSQL refuses each
+with its named rule and nothing changes; row-level security hides other organisations' rows."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+
+from consolidation.models import ConsolidationGroup, ConsolidationRun, FxRate, GroupMember
+from consolidation.services import fx_rate_create
+from periods.models import EntityPeriod, GroupPeriodLock, Period
+from sheshi.db.context import db_context
+from sheshi.errors import from_db_error
+from tests.consolidation.helpers import CASES_DIR
+
+pytestmark = pytest.mark.django_db
+
+
+def raw(sql: str, params=None):
+    with connection.cursor() as cur:
+        cur.execute(sql, params or [])
+        return cur.fetchall() if cur.description else None
+
+
+def refused(rule: str, sql: str, params=None) -> str:
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        raw(sql, params)
+    diag = exc.value.__cause__.diag
+    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
+    return diag.message_primary
+
+
+def rates():
+    return list(FxRate.objects.order_by("pk").values_list("pk", "rate_type", "rate_date", "rate"))
+
+
+@pytest.fixture
+def group():
+    call_command("load_group_pack", str(CASES_DIR / "foreign_subsidiary_cta.json"), "--org", "FX", stdout=io.StringIO())
+    return ConsolidationGroup.objects.select_related("organisation").get(organisation__code="FX")
+
+
+@pytest.fixture
+def locked_december(group):
+    period = Period.objects.get(organisation=group.organisation, code="2024-12")
+    members = list(group.members.values_list("entity_id", flat=True))
+    EntityPeriod.objects.filter(period=period, entity_id__in=members).update(state="locked")
+    GroupPeriodLock.objects.create(organisation=group.organisation, group_key=group.code, period=period,
+                                   entity_ids=members)
+    return period
+
+
+def test_rate_of_a_locked_period_cannot_be_updated(group, locked_december):
+    before = rates()
+    message = refused("consolidation_fx_rate_frozen",
+                      "UPDATE consolidation_fxrate SET rate = rate + 1 WHERE rate_type = 'closing'")
+    assert "locked period" in message
+    assert rates() == before
+
+
+def test_rate_of_a_locked_period_cannot_be_deleted(group, locked_december):
+    before = rates()
+    refused("consolidation_fx_rate_frozen", "DELETE FROM consolidation_fxrate WHERE rate_type = 'average'")
+    assert rates() == before
+
+
+def test_rate_cannot_be_added_into_a_locked_period_and_maps_to_a_domain_error(group, locked_december):
+    before = rates()
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        fx_rate_create(actor=None, organisation=group.organisation, from_currency="GBP", to_currency="EUR",
+                       rate_type="closing", rate_date=date(2024, 12, 31), rate="1.17")
+    assert from_db_error(exc.value).code == "fx_rate_frozen"
+    assert rates() == before
+
+
+def test_rates_outside_the_locked_period_stay_editable(group, locked_december):
+    raw("UPDATE consolidation_fxrate SET rate = 0.91 WHERE rate_type = 'historical'")  # dated 2023-12-31
+    assert str(FxRate.objects.get(rate_type="historical").rate) == "0.910000000000"
+
+
+def test_overlapping_holdings_are_refused(group):
+    before = list(GroupMember.objects.values_list("pk", "valid"))
+    sub = GroupMember.objects.get(group=group, parent__isnull=False)
+    refused("group_member_no_overlap", """
+        INSERT INTO consolidation_groupmember (organisation_id, group_id, entity_id, parent_id, ownership_pct,
+                                               acquired_on, method, valid, created_at)
+        SELECT organisation_id, group_id, entity_id, parent_id, 90, acquired_on, method,
+               daterange('2024-06-30', NULL), now() FROM consolidation_groupmember WHERE id = %s""", [sub.pk])
+    assert list(GroupMember.objects.values_list("pk", "valid")) == before
+
+
+@pytest.mark.parametrize("pct", ["0", "100.0001", "-1"])
+def test_ownership_outside_0_100_is_refused(group, pct):
+    sub = GroupMember.objects.get(group=group, parent__isnull=False)
+    refused("group_member_ownership_valid", "UPDATE consolidation_groupmember SET ownership_pct = %s WHERE id = %s",
+            [pct, sub.pk])
+    assert str(GroupMember.objects.get(pk=sub.pk).ownership_pct) == "80.0000"
+
+
+def test_run_cannot_claim_success_without_results(group):
+    period = Period.objects.get(organisation=group.organisation, code="2024-12")
+    run = ConsolidationRun.objects.create(organisation=group.organisation, group=group, period=period)
+    refused("consolidation_run_success_has_results",
+            "UPDATE consolidation_consolidationrun SET status = 'succeeded' WHERE id = %s", [run.pk])
+    assert ConsolidationRun.objects.get(pk=run.pk).status == "queued"
+
+
+def test_row_level_security_hides_other_organisations_consolidation_rows(group):
+    call_command("load_group_pack", str(CASES_DIR / "wholly_owned.json"), "--org", "OTHER", stdout=io.StringIO())
+    other = ConsolidationGroup.objects.get(organisation__code="OTHER")
+    with db_context(org_ids=[other.organisation_id]):
+        for table in ("consolidation_consolidationgroup", "consolidation_groupmember", "consolidation_fxrate",
+                      "consolidation_acquisitionadjustment", "consolidation_adjustmentline"):
+            orgs = {r[0] for r in raw(f"SELECT DISTINCT organisation_id FROM {table}")}
+            assert orgs <= {other.organisation_id}, table
+        assert raw("SELECT count(*) FROM consolidation_fxrate") == [(0,)]  # FX has the rates, OTHER none
+    with db_context(org_ids=[other.organisation_id]), pytest.raises(DatabaseError, match="row-level security"), \
+            transaction.atomic():
+        FxRate.objects.create(organisation=group.organisation, from_currency="GBP", to_currency="EUR",
+                              rate_type="closing", rate_date=date(2024, 12, 31), rate="1.17")
