@@ -14,7 +14,7 @@ locals {
   environment = [
     { name = "DJANGO_SETTINGS_MODULE", value = "sheshi.settings.prod" },
     { name = "SHESHI_APP_DB_ROLE", value = "sheshi_app" },
-    { name = "ALLOWED_HOSTS", value = var.host_name },
+    { name = "ALLOWED_HOSTS", value = "${var.host_name},127.0.0.1" }, # 127.0.0.1: the container health check
     { name = "CSRF_TRUSTED_ORIGINS", value = "https://${var.host_name}" },
     { name = "WEB_CONCURRENCY", value = tostring(var.web_concurrency) },
     { name = "Q_WORKERS", value = tostring(var.q_workers) },
