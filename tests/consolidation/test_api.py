@@ -112,3 +112,19 @@ def test_results_of_failed_run_are_refused(client, group, django_capture_on_comm
     assert run.status == RunStatus.FAILED and run.error["code"] == "net_assets_missing"
     resp = client.get(f"/api/v1/consolidation-runs/{run_id}/results/")
     assert resp.status_code == 409 and resp.json()["code"] == "consolidation_run_not_succeeded"
+
+
+def test_admin_run_page_shows_progress_and_drill_down(client, group, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(user_with_role(group.top_entity, "controller"))
+    run_id = _run(client, group, django_capture_on_commit_callbacks).json()["id"]
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.test", "x")
+    from tests.factories import member
+
+    member(admin_user, group.organisation, org_admin=True)
+    client.force_login(admin_user)
+    page = client.get(f"/admin/consolidation/consolidationrun/{run_id}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "succeeded" in html and "C nci_profit -460.00" in html
