@@ -27,17 +27,19 @@ ROLE_ACCOUNTS = [
 IC_PAIRS = 10  # receivable/payable-style pairs: 20 IC accounts
 
 
+def _account(code: str, name: str, type_: str, ic: bool = False, role: str | None = None,
+             ic_pair: str | None = None) -> dict:
+    return {"code": code, "name": name, "type": type_, "ic": ic, "role": role, "ic_pair": ic_pair}
+
+
 def chart(n_accounts: int) -> list[dict]:
-    accounts = [dict(code=c, name=n, type=t, ic=ic, role=r, ic_pair=p) for c, n, t, ic, r, p in ROLE_ACCOUNTS]
+    accounts = [_account(*row) for row in ROLE_ACCOUNTS]
     for i in range(IC_PAIRS):
-        accounts.append(dict(code=f"ICR{i:02d}", name=f"IC receivable {i}", type="asset", ic=True, role=None,
-                             ic_pair=f"ICP{i:02d}"))
-        accounts.append(dict(code=f"ICP{i:02d}", name=f"IC payable {i}", type="liability", ic=True, role=None,
-                             ic_pair=f"ICR{i:02d}"))
+        accounts.append(_account(f"ICR{i:02d}", f"IC receivable {i}", "asset", True, None, f"ICP{i:02d}"))
+        accounts.append(_account(f"ICP{i:02d}", f"IC payable {i}", "liability", True, None, f"ICR{i:02d}"))
     types = ["asset"] * 4 + ["liability"] * 2 + ["equity"] + ["revenue"] * 2 + ["expense"] * 2
     for i in range(n_accounts - len(accounts)):
-        accounts.append(dict(code=f"A{i:05d}", name=f"Account {i}", type=types[i % len(types)], ic=False, role=None,
-                             ic_pair=None))
+        accounts.append(_account(f"A{i:05d}", f"Account {i}", types[i % len(types)]))
     return accounts
 
 
@@ -45,13 +47,13 @@ def group_pack(n_entities: int = 50, n_accounts: int = 2000, seed: int = 2024123
     rnd = random.Random(seed)
     accounts = chart(n_accounts)
     plain = [a["code"] for a in accounts if a["code"].startswith("A")]
-    entities = [dict(code="E00", name="Top parent", functional_currency="EUR", parent=None, ownership_pct=None,
-                     acquired_on=None)]
+    entities = [{"code": "E00", "name": "Top parent", "functional_currency": "EUR", "parent": None,
+                 "ownership_pct": None, "acquired_on": None}]
     for i in range(1, n_entities):
-        entities.append(dict(code=f"E{i:02d}", name=f"Member {i}", functional_currency=CURRENCIES[i % 5],
-                             parent=f"E{rnd.randrange(max(1, i // 2)):02d}" if i > 1 else "E00",
-                             ownership_pct=str(rnd.choice([100, 100, 90, 80, 75, 60])) + ".00",
-                             acquired_on="2023-12-31"))
+        entities.append({"code": f"E{i:02d}", "name": f"Member {i}", "functional_currency": CURRENCIES[i % 5],
+                             "parent": f"E{rnd.randrange(max(1, i // 2)):02d}" if i > 1 else "E00",
+                             "ownership_pct": str(rnd.choice([100, 100, 90, 80, 75, 60])) + ".00",
+                             "acquired_on": "2023-12-31"})
     ccy = {e["code"]: e["functional_currency"] for e in entities}
     eur = {c: Decimal(RATES[c][0]) if c != "EUR" else Decimal(1) for c in CURRENCIES}
     tbs: dict[str, list[dict]] = {e["code"]: [] for e in entities}
@@ -77,7 +79,7 @@ def group_pack(n_entities: int = 50, n_accounts: int = 2000, seed: int = 2024123
         cost = (share_capital * eur[e["functional_currency"]] / eur[ccy[e["parent"]]] * 2).quantize(Decimal("0.01"))
         tbs[e["parent"]].append({"account": "R1500", "amount": str(cost), "counterparty": e["code"]})
         tbs[e["parent"]].append({"account": "R1000", "amount": str(-cost), "counterparty": None})
-    for code, lines in tbs.items():
+    for lines in tbs.values():
         total = sum(Decimal(line["amount"]) for line in lines)
         lines.append({"account": "R1000", "amount": str(-total), "counterparty": None})
     fx = []
