@@ -22,6 +22,7 @@ from sheshi.security.crypto import FieldKeyError, cipher, encrypted_fields, gene
 def rotate_table(table: str, pk: str, columns: list[str], batch: int) -> tuple[int, int]:
     """Returns (rows examined, values re-encrypted)."""
     multi, first = cipher(), primary_cipher()
+    # SQL is composed only from model metadata (table and column names, quoted); values are bound.
     qn = connection.ops.quote_name
     cols = ", ".join(qn(c) for c in columns)
     examined = rewritten = 0
@@ -29,7 +30,7 @@ def rotate_table(table: str, pk: str, columns: list[str], batch: int) -> tuple[i
     while True:
         with transaction.atomic(), connection.cursor() as cur:
             where = f"WHERE {qn(pk)} > %s " if last is not None else ""
-            cur.execute(f"SELECT {qn(pk)}, {cols} FROM {qn(table)} {where}ORDER BY {qn(pk)} LIMIT %s FOR UPDATE",
+            cur.execute(f"SELECT {qn(pk)}, {cols} FROM {qn(table)} {where}ORDER BY {qn(pk)} LIMIT %s FOR UPDATE",  # nosec B608
                         ([last] if last is not None else []) + [batch])
             rows = cur.fetchall()
             if not rows:
@@ -59,7 +60,7 @@ def rotate_table(table: str, pk: str, columns: list[str], batch: int) -> tuple[i
                 values = ", ".join("(" + ", ".join(["%s::bigint"] + ["%s::text"] * len(columns)) + ")" for _ in updates)
                 sets = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns)
                 names = ", ".join([qn(pk), *[qn(c) for c in columns]])
-                cur.execute(f"UPDATE {qn(table)} t SET {sets} FROM (VALUES {values}) AS v({names}) "
+                cur.execute(f"UPDATE {qn(table)} t SET {sets} FROM (VALUES {values}) AS v({names}) "  # nosec B608
                             f"WHERE t.{qn(pk)} = v.{qn(pk)}", [x for u in updates for x in u])
 
 
