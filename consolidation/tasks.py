@@ -5,12 +5,18 @@ from __future__ import annotations
 from django.conf import settings
 from django_q.tasks import async_task
 
-from sheshi.db.context import system_context
+from sheshi.db.context import current_context, set_context, system_context
 
 
 def run_enqueue(run_id: int) -> None:
-    async_task("consolidation.tasks.consolidation_run_task", run_id,
-               sync=bool(getattr(settings, "Q_CLUSTER", {}).get("sync")))
+    # The ORM broker calls close_old_connections(), which may close this connection (CONN_MAX_AGE)
+    # and with it the session's scope: put the caller's context back on the new connection.
+    saved = current_context()
+    try:
+        async_task("consolidation.tasks.consolidation_run_task", run_id,
+                   sync=bool(getattr(settings, "Q_CLUSTER", {}).get("sync")))
+    finally:
+        set_context(saved)
 
 
 def consolidation_run_task(run_id: int) -> None:
