@@ -88,9 +88,9 @@ def observe(name: str, value: float, buckets: Iterable[float] = LATENCY_BUCKETS,
     with _lock:
         _after_fork_reset()
         for bound in buckets:
-            if value <= bound:
-                key = _series(f"{name}_bucket", {**labels, "le": _le(bound)})
-                _values[key] = _values.get(key, 0.0) + 1
+            # Every bucket exists from the first observation on, empty ones as 0 (Prometheus needs all).
+            key = _series(f"{name}_bucket", {**labels, "le": _le(bound)})
+            _values[key] = _values.get(key, 0.0) + (1 if value <= bound else 0)
         for suffix, amount in (("_sum", value), ("_count", 1.0)):
             key = _series(f"{name}{suffix}", labels)
             _values[key] = _values.get(key, 0.0) + amount

@@ -109,6 +109,16 @@ def test_record_posting_refuses_negative_counts():
     assert metrics.collect() == {}
 
 
+def test_histogram_has_every_bucket_even_when_an_observation_is_slow():
+    metrics.observe("sheshi_http_request_duration_seconds", 3.0, view="v", method="GET")
+
+    text = metrics.render()
+
+    assert [sample(text, f'sheshi_http_request_duration_seconds_bucket{{le="{le}",method="GET",view="v"}}')
+            for le in ("0.005", "2.5", "5.0", "+Inf")] == [0, 0, 1, 1]
+    assert sample(text, 'sheshi_http_request_duration_seconds_sum{method="GET",view="v"}') == 3
+
+
 def test_metrics_sum_across_processes_through_the_shared_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("SHESHI_METRICS_DIR", str(tmp_path))
     other_pid = os.getpid() + 100000
