@@ -32,7 +32,7 @@ class PeriodOutput(serializers.ModelSerializer):
 
 
 class SnapshotOutput(serializers.ModelSerializer):
-    taken_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    taken_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = PeriodLockSnapshot
@@ -43,7 +43,7 @@ class EntityPeriodOutput(serializers.ModelSerializer):
     entity_code = serializers.CharField(source="entity.code", read_only=True)
     period_code = serializers.CharField(source="period.code", read_only=True)
     fiscal_year = serializers.CharField(source="period.fiscal_year.code", read_only=True)
-    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = EntityPeriod
@@ -89,8 +89,8 @@ class YearEndOutput(serializers.Serializer):
 
 
 class ChecklistTaskOutput(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = ChecklistTask
@@ -100,8 +100,8 @@ class ChecklistTaskOutput(serializers.ModelSerializer):
 
 class ReconciliationOutput(serializers.ModelSerializer):
     account_code = serializers.CharField(source="account.code", read_only=True)
-    prepared_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    prepared_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     current_functional_net = serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
                                                       read_only=True)
     current_line_count = serializers.IntegerField(read_only=True)
