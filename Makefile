@@ -41,3 +41,7 @@ lock:
 
 db-stop:
 	$(PY) scripts/devdb.py stop
+
+## Checks, migration safety, wheel/sdist/static artifacts; prints the git tag to create.
+release: venv
+	$(BIN)/python scripts/release.py
