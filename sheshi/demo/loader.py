@@ -14,6 +14,7 @@ from django.db import transaction
 from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountRole, EntrySource
+from periods.demo import lock_demo_periods
 from periods.services import fiscal_year_generate
 from sheshi.access.roles import Role
 from sheshi.access.services import role_grant
@@ -156,4 +157,5 @@ def load_demo(stdout=None) -> Organisation:
     parent_ic = [e for m in (3, 6, 9, 12) for sub in entities[1:]
                  for e in _month_entries(rng, acc, m, ENTITIES[0][4], sub, True)[-1:]]
     journal_entries_post_bulk(actor=None, entity=parent, entries=parent_ic, source=EntrySource.IMPORT)
+    lock_demo_periods(org)  # January–March 2026 locked for every entity, through the period services
     return org

@@ -26,6 +26,10 @@ def test_demo_loads_once_with_four_entities_in_three_currencies(settings):
     for entity in entities:
         assert trial_balance(entity=entity, period=dec).reconciles
     assert Balance.objects.filter(organisation_id=org.pk).count() > 0
+    from periods.models import EntityPeriod
+
+    locked = set(EntityPeriod.objects.filter(organisation=org, state="locked").values_list("period__code", flat=True))
+    assert locked == {"2026-01", "2026-02", "2026-03"}
 
 
 def test_demo_refuses_to_run_with_debug_off(settings):
