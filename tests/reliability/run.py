@@ -20,6 +20,7 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from tests.reliability.faults import FAULTS
@@ -204,8 +205,12 @@ def summary(report) -> str:
     lines.append("")
     for n in report.notes:
         lines.append(f"note: {n}")
-    lines.append(f"VIOLATIONS: {len(report.violations)}" + ("" if report.violations else "  — every promise held"))
-    lines += [f"  ✗ {v}" for v in report.violations[:40]]
+    kinds = Counter(v.split(":", 1)[0] for v in report.violations)
+    lines.append(f"VIOLATIONS: {len(report.violations)}" + (
+        " (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")" if kinds else "  — every promise held"))
+    lines += [f"  ✗ {v}" for v in report.violations[:30]]
+    if len(report.violations) > 30:
+        lines.append(f"  … and {len(report.violations) - 30} more (--json has them all)")
     return "\n".join(lines)
 
 

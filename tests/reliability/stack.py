@@ -180,7 +180,9 @@ class Stack:
     def start_gunicorn(self) -> None:
         self.gunicorn = subprocess.Popen(
             [GUNICORN, "sheshi.wsgi:application", "--bind", f"127.0.0.1:{self.web_port}", "--workers",
-             str(self.workers), "--timeout", "30", "--graceful-timeout", "5", "--access-logfile", "-"],
+             str(self.workers), "--timeout", "30", "--graceful-timeout", "5", "--access-logfile", "-",
+             # The default control socket is one path per user: shared with any other gunicorn here.
+             "--no-control-socket"],
             cwd=ROOT, env=self.env(via_proxy=True), stdout=self._log("gunicorn"), stderr=subprocess.STDOUT,
             start_new_session=True)
 
