@@ -8,6 +8,10 @@ subsidiary), in the group currency:
     goodwill              GW  = e_P x K - e_S x NA           (NCI at its proportionate share)
     NCI at acquisition         = (1 - e_S) x NA, less P's own NCI share of the investment: (1 - e_P) x K_t
 
+Pre-acquisition P&L is translated at the average rate, like the year's P&L it is taken out of, so
+only post-acquisition income and expense remain (an approximation for a foreign subsidiary bought
+mid-year: exact would be the average rate of each part of the year).
+
 Goodwill is an asset of S (IAS 21.47): it is carried at GW / historical x closing, and that
 retranslation, with the group's share of any retranslation of a foreign parent's investment
 (e_P x (K_t - K), K_t = investment in P's translated TB), goes to the owners' CTA.
