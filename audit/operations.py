@@ -16,8 +16,11 @@ import re
 from django.db import migrations
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-TRIGGERS = ("audit_require_actor", "audit_refuse_truncate", "audit_capture_insert", "audit_capture_update",
-            "audit_capture_delete")
+# Named to sort after a table's own rule triggers (PostgreSQL fires triggers of the same kind in name
+# order): a specific refusal ("posted entries are immutable") wins over the generic actor check, and
+# the capture runs only once the table's own AFTER checks have passed.
+TRIGGERS = ("z_audit_require_actor", "z_audit_refuse_truncate", "z_audit_capture_insert", "z_audit_capture_update",
+            "z_audit_capture_delete")
 
 
 def _ident(name: str) -> str:
@@ -31,12 +34,15 @@ def _literal(value: str) -> str:
 
 
 def attach_audit_sql(table: str, *, object_type: str | None = None, org_column: str = "organisation_id",
-                     org_via: str = "", summary_threshold: int = 100, pk: str = "id") -> tuple[str, str]:
+                     org_via: str = "", summary_threshold: int = 100, pk: str = "id",
+                     operations: tuple[str, ...] = ("insert", "update", "delete")) -> tuple[str, str]:
     """The SQL (and its reverse) that attaches the audit triggers to ``table``.
 
     ``org_column`` names the column holding the organisation id; with ``org_via="entity"`` it holds
     an entity id and the organisation is looked up through tenancy_entity. ``pk`` must be an
-    integer column (summaries record id ranges)."""
+    integer column (summaries record id ranges). ``operations`` narrows what is captured (and
+    what needs an actor): an append-only table whose own triggers refuse UPDATE and DELETE is
+    attached with ``("insert",)`` so those refusals keep their specific error."""
     table = _ident(table)
     _ident(org_column)
     _ident(pk)
@@ -44,22 +50,25 @@ def attach_audit_sql(table: str, *, object_type: str | None = None, org_column: 
         raise ValueError("org_via must be '' or 'entity'")
     if summary_threshold < 0:
         raise ValueError("summary_threshold must be >= 0")
+    if not operations or not set(operations) <= {"insert", "update", "delete"}:
+        raise ValueError("operations must be a non-empty subset of insert, update, delete")
     args = ", ".join(_literal(a) for a in (object_type or table, str(int(summary_threshold)), pk, org_column, org_via))
-    sql = f"""
-        CREATE TRIGGER audit_require_actor BEFORE INSERT OR UPDATE OR DELETE ON {table}
-          FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
-        CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON {table}
-          FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
-        CREATE TRIGGER audit_capture_insert AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION audit_capture({args});
-        CREATE TRIGGER audit_capture_update AFTER UPDATE ON {table}
-          REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION audit_capture({args});
-        CREATE TRIGGER audit_capture_delete AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows
-          FOR EACH STATEMENT EXECUTE FUNCTION audit_capture({args});
-    """
+    ops = [op for op in ("insert", "update", "delete") if op in operations]
+    transition = {"insert": "REFERENCING NEW TABLE AS new_rows",
+                  "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                  "delete": "REFERENCING OLD TABLE AS old_rows"}
+    statements = [
+        f"CREATE TRIGGER z_audit_require_actor BEFORE {' OR '.join(op.upper() for op in ops)} ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();",
+        f"CREATE TRIGGER z_audit_refuse_truncate BEFORE TRUNCATE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();",
+    ] + [
+        f"CREATE TRIGGER z_audit_capture_{op} AFTER {op.upper()} ON {table} {transition[op]}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION audit_capture({args});"
+        for op in ops
+    ]
     reverse = "\n".join(f"DROP TRIGGER IF EXISTS {t} ON {table};" for t in TRIGGERS)
-    return sql, reverse
+    return "\n".join(statements), reverse
 
 
 def attach_audit(table: str, **options) -> migrations.RunSQL:
