@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from audit.evidence.api import AuditEvidenceView
 from consolidation.api.views import ConsolidationRunViewSet
 from ledger.api.views import (
     AccountViewSet,
@@ -40,5 +41,6 @@ urlpatterns = [
     path("reports/balance-sheet/", BalanceSheetView.as_view(), name="report-balance-sheet"),
     path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),
     path("reports/general-ledger/", GeneralLedgerView.as_view(), name="report-general-ledger"),
+    path("audit/evidence/", AuditEvidenceView.as_view(), name="audit-evidence"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,58 @@
+"""GET /api/v1/audit/evidence/?organisation=<id>&period=YYYY-MM[&to=YYYY-MM] → the evidence zip.
+
+For auditors: the archive holds the entities of the organisation on which the caller holds the
+auditor permission (tenancy.audit_entity), and only those. Another organisation is 404 (it is not
+in the caller's view); a member of the organisation without the permission on any entity is 403.
+The archive is built into a temporary file (memory stays bounded for large ledgers) and streamed
+from there; the export is recorded as ``evidence.exported`` before the response starts.
+"""
+from __future__ import annotations
+
+import tempfile
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.views import APIView
+
+from audit.evidence.archive import audit_evidence_export, evidence_scope
+from sheshi.access.roles import AUDIT
+from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.scoping import entities_for, organisation_ids_for
+
+
+class AuditEvidenceView(APIView):
+    @extend_schema(
+        operation_id="audit_evidence_export",
+        parameters=[OpenApiParameter("organisation", int, required=True),
+                    OpenApiParameter("period", str, required=True, description="First period code, e.g. 2026-01"),
+                    OpenApiParameter("to", str, description="Last period code (default: period)")],
+        responses={(200, "application/zip"): OpenApiResponse(
+            OpenApiTypes.BINARY, description="The evidence archive: CSV + JSON datasets and a signed manifest.json")})
+    def get(self, request):
+        q = request.query_params
+        missing = [FieldError(k, "Required.", code="required") for k in ("organisation", "period") if not q.get(k)]
+        if missing:
+            raise ValidationFailed("Missing parameters.", errors=missing)
+        org_id = q["organisation"]
+        if not org_id.isdigit() or int(org_id) not in organisation_ids_for(request.user):
+            raise NotFound("Unknown organisation.")
+        organisation = Organisation.objects.get(pk=int(org_id))
+        entities = list(entities_for(request.user, AUDIT).filter(organisation_id=organisation.pk))
+        if not entities:
+            raise PermissionDenied("You need the auditor permission (audit_entity) on an entity of this organisation.")
+        scope = evidence_scope(organisation=organisation, period=q["period"], to=q.get("to") or None,
+                               entities=entities)
+        out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so deletes) it
+        try:
+            result = audit_evidence_export(scope=scope, out=out, generated_by=(
+                f"user:{request.user.get_username()} (id {request.user.pk})"))
+        except BaseException:
+            out.close()
+            raise
+        out.seek(0)
+        name = f"audit-evidence-{organisation.code}-{scope.periods[0].code}-{scope.periods[-1].code}.zip"
+        response = FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")
+        response["Evidence-Manifest-SHA256"] = result.manifest_sha256
+        return response
