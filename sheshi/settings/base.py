@@ -204,8 +204,6 @@ AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 # Throttling keys on REMOTE_ADDR: with NUM_PROXIES unset DRF would trust a client's X-Forwarded-For.
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
-# The schema and docs are for signed-in users too (drf-spectacular serves them to anyone by default).
-SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = ["rest_framework.permissions.IsAuthenticated"]
 # Admin second factor (django-otp): users with a confirmed TOTP device must enter a code.
 SHESHI_ADMIN_REQUIRE_OTP = env.bool("SHESHI_ADMIN_REQUIRE_OTP", default=True)
 OTP_TOTP_ISSUER = "Sheshi"

@@ -47,6 +47,8 @@ def _url(path: str, rule: Expect, world: World, scope: str) -> str:
         if rule.target is None:
             raise AssertionError(f"{path}: the expectation needs target=<kind> for the {{id}} parameter")
         path = path.replace("{id}", str(world.get(rule.target, scope)))
+    for name, value in (rule.params(world, scope) if rule.params else {}).items():
+        path = path.replace("{" + name + "}", str(value))
     if re.search(r"\{\w+\}", path):
         raise AssertionError(f"{path}: unfilled path parameter; extend test_matrix._url for it")
     return path
@@ -73,7 +75,7 @@ def _visible_scope(rule: Expect, scope: str) -> bool:
 def expected_status(rule: Expect, caller: str, scope: str) -> str:
     """'401', '404', '403' or 'ok' for one cell."""
     if caller == ANONYMOUS:
-        return "401"
+        return rule.anonymous
     if rule.level != "none" and (not _visible_scope(rule, scope) or caller not in rule.see):
         return str(rule.invisible)
     if caller not in rule.allowed:

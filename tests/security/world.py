@@ -101,7 +101,55 @@ def build_bank_details(world: World) -> None:
         world.put("bank_details", scope, details.pk)
 
 
-BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details]
+def build_periods(world: World) -> None:
+    """Fiscal year and period (organisation-wide), and per entity: 2026-03 open (holds the
+    matrix entries), 2026-05 open and empty (can be closed and locked), 2026-06 soft-closed."""
+    from periods.models import EntityPeriod, FiscalYear, Period
+    from periods.services import entity_period_soft_close
+
+    for scope in SCOPES:
+        org, entity = world.orgs[scope], world.entities[scope]
+        world.put("fiscal_year", scope, FiscalYear.objects.get(organisation=org, code="FY2026").pk)
+        world.put("period", scope, Period.objects.get(organisation=org, code=PERIOD).pk)
+        eps = {ep.period.code: ep for ep in EntityPeriod.objects.select_related("period").filter(entity=entity)}
+        world.put("entity_period", scope, eps[PERIOD].pk)
+        world.put("entity_period_empty", scope, eps["2026-05"].pk)
+        entity_period_soft_close(actor=None, entity_period_id=eps["2026-06"].pk, reason="matrix")
+        world.put("entity_period_closed", scope, eps["2026-06"].pk)
+
+
+def build_reconciliations(world: World) -> None:
+    """A prepared reconciliation per entity, signed by a maker who is none of the callers."""
+    from periods.checklist import reconciliation_prepare
+
+    maker = UserFactory(username="mx_maker")
+    for org in (world.orgs[OWN], world.orgs[FOREIGN]):
+        member(maker, org)
+    for scope in SCOPES:
+        role_grant(actor=None, user=maker, entity=world.entities[scope], role="controller")
+        rec = reconciliation_prepare(actor=maker, entity_period_id=world.get("entity_period", scope),
+                                     account_id=world.get("account", scope), note="matrix")
+        world.put("reconciliation", scope, rec.pk)
+
+
+def build_consolidation(world: World) -> None:
+    """A group topped by each entity and a requested run (still queued: jobs run on commit, and
+    the world's transaction never commits)."""
+    from consolidation.services import consolidation_group_create, consolidation_run_request
+    from periods.models import Period
+
+    for scope in SCOPES:
+        entity = world.entities[scope]
+        group = consolidation_group_create(actor=None, organisation=world.orgs[scope], code=f"G{entity.code}",
+                                           name=f"Group {entity.code}", top_entity=entity)
+        world.put("consolidation_group", scope, group.pk)
+        run = consolidation_run_request(actor=None, group=group,
+                                        period=Period.objects.get(pk=world.get("period", scope)))
+        world.put("consolidation_run", scope, run.pk)
+
+
+BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
+                                           build_reconciliations, build_consolidation]
 
 
 def build_world() -> World:
