@@ -267,7 +267,33 @@ def _check_audit(report: Report, db, stack: Stack) -> None:
         fig[f"covers:{table}"] = "every row" if missing == 0 else f"{missing} rows without an insert event"
         if missing and table != "periods_entityperiod":
             report.violate("audit_coverage", f"{missing} rows of {table} have no insert event")
+    _check_audit_transitions(report, db, audited, fig)
     report.figures["audit"] = fig
+
+
+def _check_audit_transitions(report: Report, db, audited: set[str], fig: dict) -> None:
+    """State changes, not only rows: each posted entry has the event that made it posted, and each
+    entity-period has one event per state transition its history records."""
+    if "ledger_journalentry" in audited:
+        unposted = _rows(db, """
+            SELECT count(*) FROM ledger_journalentry e WHERE e.status = 'posted' AND NOT EXISTS (
+              SELECT 1 FROM audit_event ev WHERE ev.object_id = e.id::text
+                 AND ev.object_type IN ('ledger_journalentry', 'ledger.journalentry')
+                 AND ev.action IN ('insert', 'update') AND ev.changes -> 'after' ->> 'status' = 'posted')""")[0][0]
+        fig["covers:posting"] = "every posted entry" if not unposted else f"{unposted} postings without an event"
+        if unposted:
+            report.violate("audit_coverage", f"{unposted} posted entries have no event recording the posting")
+    if "periods_entityperiod" in audited:
+        diff = _rows(db, """
+            WITH h AS (SELECT id, count(DISTINCT changed_at) AS n FROM periods_historicalentityperiod
+                        WHERE changed_at IS NOT NULL GROUP BY id),
+                 ev AS (SELECT object_id::bigint AS id, count(*) AS n FROM audit_event
+                         WHERE object_type IN ('periods_entityperiod', 'periods.entityperiod') AND action = 'update'
+                           AND changes -> 'after' ? 'state' GROUP BY 1)
+            SELECT count(*) FROM h FULL JOIN ev USING (id) WHERE h.n IS DISTINCT FROM ev.n""")[0][0]
+        fig["covers:period_transitions"] = "every transition" if not diff else f"{diff} periods differ"
+        if diff:
+            report.violate("audit_coverage", f"{diff} entity-periods: audit events ≠ recorded state transitions")
 
 
 def _check_balances_verify(report: Report, org: int) -> None:

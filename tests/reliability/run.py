@@ -128,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         drain_s = _drain_jobs(stack, timeout=30)
         stack.stop()
         proxy.close()
+        log = stack.log_dir / f"{stack.dbname}-requests.jsonl"
+        log.write_text("".join(json.dumps(r, default=str) + "\n" for r in recorder.records))
         report = check(stack, seeded, recorder.records, injector.events)
+        report.notes.append(f"every request's outcome: {log.relative_to(ROOT)}")
         if hung:
             report.violate("hung", f"threads still running: {hung}")
         report.notes += [f"fault not injected: {e}" for e in injector.errors]
@@ -208,9 +211,9 @@ def summary(report) -> str:
     kinds = Counter(v.split(":", 1)[0] for v in report.violations)
     lines.append(f"VIOLATIONS: {len(report.violations)}" + (
         " (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")" if kinds else "  — every promise held"))
-    lines += [f"  ✗ {v}" for v in report.violations[:30]]
-    if len(report.violations) > 30:
-        lines.append(f"  … and {len(report.violations) - 30} more (--json has them all)")
+    lines += [f"  ✗ {v}" for v in report.violations[:8]]
+    if len(report.violations) > 8:
+        lines.append(f"  … and {len(report.violations) - 8} more (--json has them all)")
     return "\n".join(lines)
 
 
