@@ -134,7 +134,7 @@ def evidence_archive_write(*, scope: EvidenceScope, out: BinaryIO, generated_by:
                 "intact": chain.intact, "verified_count": chain.count,
                 "failure": None if failure is None else {"kind": failure.kind, "seq": failure.seq,
                                                          "event_id": failure.event_id, "message": failure.message},
-                "events_exported_from": scope.starts_at.isoformat(),
+                "events_exported": "seq 1 to head_seq",
             },
             "checks": {
                 "lock_snapshots": checks.as_dict(),

@@ -7,7 +7,6 @@ them all in one REPEATABLE READ snapshot, so the datasets agree with each other.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,11 +41,6 @@ class EvidenceScope:
     @property
     def period_ids(self) -> list[int]:
         return [p.pk for p in self.periods]
-
-    @property
-    def starts_at(self) -> dt.datetime:
-        first = self.periods[0].start_date
-        return dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC)
 
 
 def _stream(sql: str, params: dict[str, Any]) -> Iterator[tuple]:
@@ -231,8 +225,9 @@ AUDIT_EVENT_COLUMNS = (
 
 
 def audit_event_rows(scope: EvidenceScope, head_seq: int) -> Iterator[Sequence[Any]]:
-    """The organisation's chain from the start of the first period up to the head the archive
-    reports, in sequence order, with each link's hashes so the links can be recomputed.
+    """The organisation's whole chain, from seq 1 up to the head the archive reports, in
+    sequence order with each link's hashes: the archive alone lets an auditor recompute the
+    links from the genesis hash to the head (audit/evidence/verify.py does).
 
     ``changes`` is the event's jsonb text exactly as stored (so its canonical hash can be
     recomputed: audit/canonical.py). An archive limited to some of the organisation's entities
@@ -249,10 +244,8 @@ def audit_event_rows(scope: EvidenceScope, head_seq: int) -> Iterator[Sequence[A
                                 e.changes -> 'before' ->> 'content_object_id') = ANY(%(ids)s))
           FROM audit_chain c LEFT JOIN audit_event e ON e.id = c.event_id
          WHERE c.organisation_id = %(org)s AND c.seq <= %(head)s
-           AND (e.id IS NULL OR e.occurred_at >= %(since)s)
          ORDER BY c.seq""",
-                   {"org": scope.organisation.pk, "head": head_seq, "since": scope.starts_at, "full": scope.full,
-                    "ids": ids})
+                   {"org": scope.organisation.pk, "head": head_seq, "full": scope.full, "ids": ids})
     for r in rows:
         withheld = bool(r[15])
         if withheld:

@@ -6,8 +6,10 @@ accepts one open entry at a time. Memory stays bounded whatever the number of ro
 
 Values: ``Decimal`` as a plain decimal string (never an exponent, the scale kept), dates and
 times in ISO 8601, ``None`` as an empty CSV cell / JSON ``null``, nested JSON (line dimensions)
-as JSON. CSV text is escaped against formula injection (ledger.imports.escaping) before numbers
-are turned into strings, so a negative amount is never mistaken for a formula.
+as JSON. The JSON file holds one row per line (its first line opens ``{"dataset", "columns",
+"rows": [``), so a reader can stream it line by line. CSV text is escaped against formula
+injection (ledger.imports.escaping) before numbers become strings, so a negative amount is never
+mistaken for a formula.
 """
 from __future__ import annotations
 
