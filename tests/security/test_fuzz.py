@@ -39,18 +39,12 @@ KNOWN_SCHEMA_GAPS = {
     "/components/schemas/JournalEntryOutput/properties/approved_by": NULLABLE_FK,
     "/components/schemas/JournalEntryOutput/properties/posted_by": NULLABLE_FK,
     "/components/schemas/JournalLineOutput/properties/counterparty": NULLABLE_FK,
-    "/components/schemas/EntityPeriodOutput/properties/changed_by": NULLABLE_FK,
-    "/components/schemas/ReconciliationOutput/properties/reviewed_by": NULLABLE_FK,
 }
 _SCHEMA_AT = re.compile(r"Schema at (/components/schemas/[\w/]+):")
 
 
-def _schema():
-    raw = SchemaGenerator().get_schema(request=None, public=True)
-    return schemathesis.openapi.from_dict(raw)
-
-
-SCHEMA = _schema()
+RAW_SCHEMA = SchemaGenerator().get_schema(request=None, public=True)
+SCHEMA = schemathesis.openapi.from_dict(RAW_SCHEMA)
 OPERATIONS = {op.label: op for op in (r.ok() for r in SCHEMA.get_all_operations())}
 
 
@@ -105,3 +99,15 @@ def test_fuzz_operation(label, broad_token):
 def test_fuzzing_covers_every_operation():
     assert len(OPERATIONS) >= 20
     assert "POST /api/v1/journal-entries/" in OPERATIONS
+
+
+def test_known_schema_gaps_are_still_gaps():
+    """An entry whose field has been made nullable (or removed) must leave KNOWN_SCHEMA_GAPS."""
+    fixed = []
+    for pointer in KNOWN_SCHEMA_GAPS:
+        node = RAW_SCHEMA
+        for part in pointer.strip("/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None or node.get("nullable"):
+            fixed.append(pointer)
+    assert not fixed, f"Fixed or gone, remove from KNOWN_SCHEMA_GAPS: {fixed}"
