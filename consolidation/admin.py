@@ -8,6 +8,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from consolidation.explain import account_components
 from consolidation.models import (
     AcquisitionAdjustment,
     AdjustmentLine,
@@ -87,10 +88,10 @@ class ConsolidationRunAdmin(OrgScopedAdmin):
     def drill_down(self, run):
         if not run.results:
             return "-"
-        comps = run.results.get("components", {})
         rows = []
         for code, amount in run.results["consolidated_tb"].items():
-            parts = "; ".join(f"{c['entity']} {c['source']} {c['amount']}" for c in comps.get(code, []))
+            parts = "; ".join(f"{c['entity']} {c['source']} {c['amount']}"
+                              for c in account_components(run.results, code))
             rows.append((code, amount, parts))
         return format_html("<table><tr><th>account</th><th>amount</th><th>components</th></tr>{}</table>",
                            format_html_join("", "<tr><td>{}</td><td style='text-align:right'>{}</td><td>{}</td></tr>",

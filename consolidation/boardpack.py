@@ -3,7 +3,6 @@ format), never text. Sheets: Cover (fingerprint, inputs, who/when), BS, IS, Memb
 member's translated contribution and per elimination kind), IC differences, CTA, NCI."""
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from consolidation.engine.rounding import r2
+from consolidation.explain import member_columns
 
 MONEY = "#,##0.00;-#,##0.00"
 PCT = "0.00##"
@@ -120,20 +120,14 @@ def _statement_is(wb, results, tb, accounts) -> None:
 
 
 def _members(wb, results, accounts) -> None:
-    comps = results.get("components") or {}
-    members = sorted({c["entity"] for cs in comps.values() for c in cs if c["source"] in
-                      ("trial_balance", "translation_difference")})
-    kinds = sorted({c["source"] for cs in comps.values() for c in cs if c["source"] not in
-                    ("trial_balance", "translation_difference")})
+    cols = member_columns(results)
+    members = results["members_order"]
+    kinds = sorted({e["kind"] for e in results["eliminations"]})
     ws = _sheet(wb, "Members", ["Account", "Name", *members, *[f"elim: {k}" for k in kinds], "Consolidated"])
-    for code in sorted(comps):
-        cols: dict[str, Decimal] = defaultdict(Decimal)
-        for c in comps[code]:
-            column = c["entity"] if c["source"] in ("trial_balance", "translation_difference") else c["source"]
-            cols[column] += _d(c.get("exact", c["amount"]))
+    for code in sorted(cols):
         row = [code, accounts.get(code, {}).get("name", "")]
-        row += [r2(cols.get(m, Decimal(0))) for m in members]
-        row += [r2(cols.get(k, Decimal(0))) for k in kinds]
+        row += [r2(cols[code].get(m, Decimal(0))) for m in members]
+        row += [r2(cols[code].get(k, Decimal(0))) for k in kinds]
         row.append(_d(results["consolidated_tb"].get(code, "0")))
         _money_row(ws, row, money_from=2)
     _widths(ws, 12, 16)

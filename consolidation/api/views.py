@@ -16,6 +16,7 @@ from consolidation.api.serializers import (
     ConsolidationRunOutput,
     ConsolidationRunResultsOutput,
 )
+from consolidation.explain import account_components
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
 from consolidation.services import consolidation_run_request
 from ledger.models import Account
@@ -65,8 +66,8 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
         and rate), its translation difference and every elimination, with a link to the member's
         ledger lines (general ledger report) for the member components."""
         run = self._succeeded()
-        components = (run.results.get("components") or {}).get(code)
-        if components is None:
+        components = account_components(run.results, code)
+        if not components:
             raise NotFound(f"Account {code} has no figures in run {run.pk}.")
         entity_ids = dict(Entity.objects.filter(organisation_id=run.organisation_id).values_list("code", "id"))
         account_id = Account.objects.filter(organisation_id=run.organisation_id, code=code).values_list(

@@ -9,10 +9,10 @@ from consolidation.engine.eliminations import investment_eliminate, role_account
 from consolidation.engine.errors import ConsolidationUnbalancedError, EngineInputError
 from consolidation.engine.fingerprint import fingerprint, fingerprint_sections
 from consolidation.engine.intercompany import ic_match
-from consolidation.engine.journal import EXACT_TOLERANCE, Elimination
+from consolidation.engine.journal import EXACT_TOLERANCE
 from consolidation.engine.nci import ic_postings_by_member, nci_eliminate, profit_effects
 from consolidation.engine.ownership import ONE, structure_build
-from consolidation.engine.result import Component, ConsolidationResult
+from consolidation.engine.result import ConsolidationResult
 from consolidation.engine.rounding import apportion
 from consolidation.engine.translation import RateBook, TranslatedMember, rate_kind, translate_member
 from consolidation.engine.types import EngineInputs, Role, TBLine
@@ -70,11 +70,16 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
                               + summary["nci_profit"] + summary["nci_cta"] - summary["dividends_to_nci"])
         nci_by_member[sub] = summary
 
-    components = _components(translated, eliminations, accounts, kinds)
+    cta_account = role_account(accounts, Role.CTA) if any(tm.cta for tm in translated.values()) else None
     exact_tb: dict[str, Decimal] = defaultdict(Decimal)
-    for account, comps in components.items():
-        for c in comps:
-            exact_tb[account] += c.amount
+    for tm in translated.values():
+        for account, amount in tm.account_totals.items():
+            exact_tb[account] += amount
+        if tm.cta:
+            exact_tb[cta_account] += tm.cta
+    for elim in eliminations:
+        for p in elim.postings:
+            exact_tb[p.account] += p.amount
     total = sum(exact_tb.values(), Decimal(0))
     if abs(total) > EXACT_TOLERANCE:
         raise ConsolidationUnbalancedError(f"The consolidated trial balance sums to {total}, not zero.")
@@ -85,27 +90,9 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
     sections = fingerprint_sections(inputs)
     return ConsolidationResult(
         group_currency=inputs.group_currency, period_end=inputs.period_end.isoformat(), accounts=accounts,
-        exact_tb=dict(exact_tb), tb=tb, rounding_adjustments=rounding, components=components,
+        exact_tb=dict(exact_tb), tb=tb, rounding_adjustments=rounding, kinds=kinds, cta_account=cta_account,
         eliminations=eliminations, translated=translated, ic_differences=differences,
         effective_interest=dict(structure.effective), nci_by_member=nci_by_member,
         goodwill_by_member=goodwill_by_member, fingerprint=fingerprint(sections),
         fingerprint_sections=sections, members_order=structure.order,
     )
-
-
-def _components(translated: dict[str, TranslatedMember], eliminations: list[Elimination],
-                accounts, kinds) -> dict[str, list[Component]]:
-    comps: dict[str, list[Component]] = defaultdict(list)
-    cta_account = None
-    for code, tm in translated.items():
-        rate_of = {k: tm.rate_for(k) for k in set(kinds.values())}
-        for account in sorted(tm.account_totals):
-            comps[account].append(Component(account, code, "trial_balance", code, tm.account_totals[account],
-                                            tm.account_local[account], rate_of[kinds[account]]))
-        if tm.cta:
-            cta_account = cta_account or role_account(accounts, Role.CTA)
-            comps[cta_account].append(Component(cta_account, code, "translation_difference", code, tm.cta))
-    for elim in eliminations:
-        for p in elim.postings:
-            comps[p.account].append(Component(p.account, p.entity, elim.kind, elim.ref, p.amount))
-    return dict(comps)

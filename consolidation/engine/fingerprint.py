@@ -18,11 +18,15 @@ ENGINE_VERSION = "1"
 
 
 def canon(value: Decimal | None) -> str | None:
+    """Fixed-point text without trailing zeros: 100, 100.00 and 1E+2 all give "100"."""
     if value is None:
         return None
-    if value == 0:
+    if not value:
         return "0"
-    return format(value.normalize(), "f")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def _digest(obj) -> str:

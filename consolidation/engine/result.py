@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
+from consolidation.engine.fingerprint import canon
 from consolidation.engine.intercompany import IcDifference
 from consolidation.engine.journal import Elimination
 from consolidation.engine.rounding import r2
 from consolidation.engine.translation import TranslatedMember
-from consolidation.engine.types import Account, AccountType, Role
+from consolidation.engine.types import Account, AccountType, RateType, Role
 
 ZERO = Decimal(0)
 
@@ -46,6 +48,13 @@ def num(value: Decimal) -> str:
     return format(n.copy_abs() if n == 0 else n, "f")
 
 
+def _posting(p) -> dict[str, str]:
+    d = {"entity": p.entity, "account": p.account, "amount": _s(p.amount)}
+    if r2(p.amount) != p.amount:
+        d["exact"] = canon(p.amount)
+    return d
+
+
 def pct(value: Decimal) -> str:
     """A fraction as a percentage string, at least two places, exact otherwise."""
     return num(value * 100)
@@ -59,7 +68,8 @@ class ConsolidationResult:
     exact_tb: dict[str, Decimal]
     tb: dict[str, Decimal]  # rounded, sums to zero
     rounding_adjustments: dict[str, Decimal]
-    components: dict[str, list[Component]]
+    kinds: dict[str, RateType]  # account -> the rate it is translated at
+    cta_account: str | None
     eliminations: list[Elimination]
     translated: dict[str, TranslatedMember]
     ic_differences: list[IcDifference]
@@ -114,6 +124,24 @@ class ConsolidationResult:
         return self.totals()["net_income"] - self.nci_profit
 
     # --- explanation ------------------------------------------------------------------
+    @cached_property
+    def components(self) -> dict[str, list[Component]]:
+        """account -> its parts: each member's translated balance, translation differences and
+        every elimination posting (built on demand: a run stores the compact form instead)."""
+        comps: dict[str, list[Component]] = defaultdict(list)
+        for code in self.members_order:
+            tm = self.translated[code]
+            for account in sorted(tm.account_totals):
+                comps[account].append(Component(account, code, "trial_balance", code, tm.account_totals[account],
+                                                tm.account_local[account], tm.rate_for(self.kinds[account])))
+            if tm.cta:
+                comps[self.cta_account].append(Component(self.cta_account, code, "translation_difference", code,
+                                                         tm.cta))
+        for elim in self.eliminations:
+            for p in elim.postings:
+                comps[p.account].append(Component(p.account, p.entity, elim.kind, elim.ref, p.amount))
+        return dict(comps)
+
     def member_columns(self) -> dict[str, dict[str, Decimal]]:
         """account -> column -> exact amount; columns are member codes then elimination kinds."""
         out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -143,7 +171,15 @@ class ConsolidationResult:
             d["rate"] = num(c.rate)
         return d
 
-    def to_dict(self, *, include_components: bool = True) -> dict[str, Any]:
+    def member_balances(self) -> dict[str, dict[str, list[str]]]:
+        """Compact member contributions: entity -> account -> [local amount, translated amount
+        (exact), rate kind c/a/h]; the rates are under "translation"."""
+        letter = {RateType.CLOSING: "c", RateType.AVERAGE: "a", RateType.HISTORICAL: "h"}
+        return {code: {acc: [canon(tm.account_local[acc]), canon(amt), letter[self.kinds[acc]]]
+                       for acc, amt in sorted(tm.account_totals.items())}
+                for code, tm in ((c, self.translated[c]) for c in sorted(self.translated))}
+
+    def to_dict(self, *, include_components: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "group_currency": self.group_currency,
             "period_end": self.period_end,
@@ -170,9 +206,12 @@ class ConsolidationResult:
                                    for k, d in sorted(self.goodwill_by_member.items())},
             "nci_by_member": {k: {n: _s(v) if isinstance(v, Decimal) else v for n, v in d.items()}
                               for k, d in sorted(self.nci_by_member.items())},
+            "members_order": list(self.members_order),  # parents first (jsonb does not keep key order)
+            "cta_account": self.cta_account,
+            "member_balances": self.member_balances(),
             "eliminations": [
                 {"kind": e.kind, "ref": e.ref, "description": e.description,
-                 "postings": [{"entity": p.entity, "account": p.account, "amount": _s(p.amount)} for p in e.postings]}
+                 "postings": [_posting(p) for p in e.postings]}
                 for e in self.eliminations],
         }
         if include_components:
@@ -191,4 +230,5 @@ class ConsolidationResult:
             "cta_from_equity": _s(tm.cta_equity_part),
             "cta_from_profit": _s(tm.cta_profit_part),
             "cta": _s(tm.cta),
+            "cta_exact": canon(tm.cta),
         }

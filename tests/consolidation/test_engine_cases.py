@@ -46,7 +46,7 @@ def test_foreign_subsidiary_cta_is_derived_from_rates_not_plugged():
     assert result["translation"]["S"] == {
         "currency": "USD", "closing_rate": "0.95", "average_rate": "0.92", "historical_rate": "0.90",
         "equity_at_historical_local": "-8000.00", "profit_and_dividends_local": "-1000.00",
-        "cta_from_equity": "-400.00", "cta_from_profit": "-30.00", "cta": "-430.00",
+        "cta_from_equity": "-400.00", "cta_from_profit": "-30.00", "cta": "-430.00", "cta_exact": "-430",
     }
     assert result["translation"]["P"]["cta"] == "0.00"
     assert result["goodwill_by_member"]["S"]["goodwill_at_acquisition"] == "810.00"

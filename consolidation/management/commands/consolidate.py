@@ -21,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--period", required=True, help="YYYY-MM")
         parser.add_argument("--group", default=None, help="group code (default: the organisation's only group)")
         parser.add_argument("--format", choices=["json", "summary"], default="json")
-        parser.add_argument("--components", action="store_true", help="include per-account components in JSON")
+        parser.add_argument("--components", action="store_true",
+                            help="include every account's components (rebuilt from the stored run)")
         parser.add_argument("--xlsx", help="also write the board pack to this file")
 
     def handle(self, *args, **opts):
@@ -47,8 +48,11 @@ class Command(BaseCommand):
 
                 board_pack_write(run, opts["xlsx"])
         results = dict(run.results)
-        if not opts["components"]:
-            results.pop("components", None)
+        if opts["components"]:
+            from consolidation.explain import account_components
+
+            results["components"] = {code: account_components(run.results, code)
+                                     for code in sorted(run.results["consolidated_tb"])}
         results["run"] = {"id": run.pk, "changed_inputs": run.changed_inputs, "duration_ms": run.duration_ms}
         if opts["format"] == "json":
             self.stdout.write(json.dumps(results, indent=1))
