@@ -53,6 +53,7 @@ def check(stack: Stack, seeded: Seeded, records: list[dict], faults: list[FaultE
                                             "WHERE organisation_id = %(org)s GROUP BY 1", {"org": org})))
         posts = _check_posts(report, records, db_keys, by_description)
         jobs = _check_jobs(report, db, records, db_keys, by_description)
+        _check_consolidation(report, db, records)
         _check_ledger(report, db, org)
         _check_periods(report, db, org)
         _check_audit(report, db, stack)
@@ -142,6 +143,25 @@ def _check_jobs(report: Report, db, records: list[dict], db_keys, by_description
                 report.violate("job_phantom", f"{key}: task failed but entry {found[0][0]} exists")
     report.figures["jobs"] = dict(fig)
     return jobs
+
+
+def _check_consolidation(report: Report, db, records: list[dict]) -> None:
+    """Every accepted run ends succeeded or failed: a run left queued or running after the queue
+    drained was interrupted and never finished on retry."""
+    accepted = {r["run_id"] for r in records if r["kind"] == "consolidation" and r["outcome"] == "ok"}
+    states = {i: (status, code) for i, status, code in _rows(
+        db, "SELECT id, status, error ->> 'code' FROM consolidation_consolidationrun")}
+    fig = Counter(requested=len(accepted))
+    for run_id in sorted(accepted):
+        state, code = states.get(run_id, (None, None))
+        if state in ("succeeded", "failed"):
+            fig[state] += 1
+            if code:
+                fig[f"failed_code:{code}"] += 1
+        else:
+            fig["stuck"] += 1
+            report.violate("job_stuck", f"consolidation run {run_id} is {state} after the queue drained")
+    report.figures["consolidation"] = dict(fig)
 
 
 def _check_ledger(report: Report, db, org: int) -> None:

@@ -154,15 +154,26 @@ class Reader(Client):
 class Controller(Client):
     """Moves entity-periods open → soft-closed → locked → reopened, through the periods API."""
 
-    def __init__(self, *a, entity_periods: dict[tuple[str, str], int], **kw):
+    def __init__(self, *a, entity_periods: dict[tuple[str, str], int], group_id: int = 0, **kw):
         super().__init__(*a, **kw)
-        self.entity_periods = entity_periods
+        self.entity_periods, self.group_id = entity_periods, group_id
+
+    def consolidate(self) -> None:
+        """Request a consolidation run (a django-q2 job); the checker follows it to its end."""
+        period = self.rng.choice(PERIOD_CODES)
+        resp, outcome, code, t0, t1 = self.call("POST", "/api/v1/consolidation-runs/",
+                                                json={"group": self.group_id, "period": period})
+        self.recorder.add(kind="consolidation", client=self.name, period=period, t0=t0, t1=t1, outcome=outcome,
+                          code=code, status=resp.status_code if resp is not None else None,
+                          run_id=resp.json().get("id") if outcome == "ok" else None)
 
     def run(self) -> None:
         n = 0
         keys = sorted(self.entity_periods)
         while self.alive():
             n += 1
+            if self.group_id and n % 4 == 0:
+                self.consolidate()
             entity, period = self.rng.choice(keys)
             ep = self.entity_periods[(entity, period)]
             resp, outcome, code, t0, t1 = self.call("GET", f"/api/v1/entity-periods/{ep}/")

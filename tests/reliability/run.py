@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         clients += [Reader(f"r{i}", base, seeded.tokens["reader"], recorder, deadline, seed + 100 + i)
                     for i in range(args.readers)]
         clients.append(Controller("ctl", base, seeded.tokens["controller"], recorder, deadline, seed + 200,
-                                  entity_periods=seeded.entity_periods))
+                                  entity_periods=seeded.entity_periods, group_id=seeded.group_id))
         clients.append(JobEnqueuer(recorder, deadline, seed + 300, run_id, seeded.entities))
         injector = FaultInjector(stack, proxy, _schedule(names, args.seconds), seeded.tokens["reader"], stop)
         for c in [*clients, injector]:
@@ -187,6 +187,9 @@ def summary(report) -> str:
                                               for k, v in sorted(invalid.items())))
     lines += [
         "jobs      " + _kv(jobs, ["enqueued", "succeeded", "failed", "unfinished", "left_in_queue"]),
+        "consol.   " + _kv(f.get("consolidation", {}), ["requested", "succeeded", "failed", "stuck"])
+        + "".join(f", {k.split(':', 1)[1]} {v}" for k, v in sorted(f.get("consolidation", {}).items())
+                  if k.startswith("failed_code:")),
         "ledger    " + _kv(ledger, ["posted_entries", "lines", "unbalanced", "invalid_lines"])
         + f", balances_verify differences {f.get('balances_verify_differences')}",
         "periods   " + _kv(periods, ["transitions", "locks", "snapshots", "snapshots_mismatched",

@@ -3,6 +3,8 @@ with an API token per client role. Runs in the runner's process once Django is s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 
 ORG_CODE = "REL"
 ENTITY_CODES = ("REL-A", "REL-B", "REL-C")
@@ -16,13 +18,16 @@ class Seeded:
     organisation_id: int
     entities: dict[str, int]
     entity_periods: dict[tuple[str, str], int]  # (entity code, period code) -> entity-period id
+    group_id: int = 0  # consolidation group: REL-A owns REL-B (100 %) and REL-C (80 %)
     tokens: dict[str, str] = field(default_factory=dict)  # client name -> bearer token
     user_ids: dict[str, int] = field(default_factory=dict)
 
 
 def seed(posters: int) -> Seeded:
     from django.contrib.auth import get_user_model
+    from django.db.backends.postgresql.psycopg_any import DateRange
 
+    from consolidation.models import ConsolidationGroup, GroupMember
     from periods.models import EntityPeriod
     from periods.services import fiscal_year_generate
     from sheshi.access.roles import Role
@@ -50,6 +55,14 @@ def seed(posters: int) -> Seeded:
             scopes = ["read"] if role == Role.VIEWER else ["read", "write"]
             seeded.tokens[name] = api_token_issue(user=user, name=f"reliability {name}", scopes=scopes, days=1)[1]
             seeded.user_ids[name] = user.pk
+        group = ConsolidationGroup.objects.create(organisation=org, code="RELG", name="Reliability group",
+                                                  top_entity=entities[0])
+        for entity, parent, pct in ((entities[0], None, None), (entities[1], entities[0], Decimal(100)),
+                                    (entities[2], entities[0], Decimal(80))):
+            GroupMember.objects.create(organisation=org, group=group, entity=entity, parent=parent,
+                                       ownership_pct=pct, acquired_on=None if parent is None else date(2025, 1, 1),
+                                       valid=DateRange(date(2025, 1, 1), None))
+        seeded.group_id = group.pk
         for ep in EntityPeriod.objects.filter(organisation=org, period__code__in=PERIOD_CODES).select_related(
                 "entity", "period"):
             seeded.entity_periods[(ep.entity.code, ep.period.code)] = ep.pk
