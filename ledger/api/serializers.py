@@ -12,8 +12,8 @@ def money(**kw):
 
 
 class AccountOutput(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    ic_pair = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    ic_pair = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = Account
@@ -63,7 +63,7 @@ class JournalEntryCreateInput(serializers.Serializer):
 
 class JournalLineOutput(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = JournalLine
@@ -75,9 +75,9 @@ class JournalEntryOutput(serializers.ModelSerializer):
     entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
     period = serializers.SlugRelatedField(slug_field="code", read_only=True)
     lines = JournalLineOutput(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = JournalEntry

@@ -31,15 +31,7 @@ MAX_EXAMPLES = 10
 # Response-schema violations already reported to their owners, by schema location. A case whose
 # only failures are listed here is xfailed (with the list), so the gap stays visible; a 5xx or
 # any other violation fails. Remove an entry once the serializer is fixed.
-NULLABLE_FK = "nullable foreign key rendered without allow_null=True: the schema says string, the API sends null"
-KNOWN_SCHEMA_GAPS = {
-    "/components/schemas/AccountOutput/properties/parent": NULLABLE_FK,
-    "/components/schemas/AccountOutput/properties/ic_pair": NULLABLE_FK,
-    "/components/schemas/JournalEntryOutput/properties/created_by": NULLABLE_FK,
-    "/components/schemas/JournalEntryOutput/properties/approved_by": NULLABLE_FK,
-    "/components/schemas/JournalEntryOutput/properties/posted_by": NULLABLE_FK,
-    "/components/schemas/JournalLineOutput/properties/counterparty": NULLABLE_FK,
-}
+KNOWN_SCHEMA_GAPS: dict[str, str] = {}
 _SCHEMA_AT = re.compile(r"Schema at (/components/schemas/[\w/]+):")
 
 
