@@ -31,8 +31,6 @@ import time
 from bench.ledger import common
 
 VARIANTS = ("copy", "full", "no_audit", "owner", "full_small")
-LEDGER_TABLES = ("ledger_journalentry", "ledger_journalline", "ledger_balance")
-AUDITED_BY_BENCH = ("ledger_journalentry", "ledger_journalline")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -44,12 +42,13 @@ def _statement_timer():
     by wrapping psycopg's cursor execute in this worker process only."""
     import psycopg
 
-    spent = {"post_insert": 0.0, "history_insert": 0.0}
+    spent = {"lines_insert": 0.0, "post_insert": 0.0, "history_insert": 0.0}
     original = psycopg.Cursor.execute
 
     def execute(self, query, params=None, **kw):
         text = query if isinstance(query, str) else ""
         key = ("post_insert" if "INSERT INTO ledger_journalentry" in text
+               else "lines_insert" if "INSERT INTO ledger_journalline" in text
                else "history_insert" if "INSERT INTO ledger_historicaljournalentry" in text else None)
         t0 = time.perf_counter()
         try:
@@ -124,34 +123,6 @@ def worker(variant: str, n_entries: int) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Orchestrator
-
-
-def audit_triggers(db: common.BenchDb) -> list[tuple[str, str]]:
-    with db.owner() as c:
-        return c.execute("""
-            SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-             WHERE NOT t.tgisinternal AND t.tgname LIKE 'audit\\_%%' AND c.relname = ANY(%s)
-             ORDER BY 1, 2""", [list(LEDGER_TABLES)]).fetchall()
-
-
-def ensure_audit(db: common.BenchDb) -> tuple[list[tuple[str, str]], str]:
-    found = audit_triggers(db)
-    if found:
-        return found, "audit triggers attached by the ledger/audit migrations"
-    from audit.operations import attach_audit_sql
-
-    with db.owner() as c:
-        for table in AUDITED_BY_BENCH:
-            c.execute(attach_audit_sql(table)[0])
-    return audit_triggers(db), ("audit triggers NOT yet attached to ledger tables by any migration: "
-                                f"the bench attached audit_capture etc. to {', '.join(AUDITED_BY_BENCH)} itself")
-
-
-def set_audit(db: common.BenchDb, triggers: list[tuple[str, str]], enabled: bool) -> None:
-    verb = "ENABLE" if enabled else "DISABLE"
-    with db.owner() as c:
-        for table, name in triggers:
-            c.execute(f'ALTER TABLE "{table}" {verb} TRIGGER "{name}"')
 
 
 def reset(db: common.BenchDb) -> None:
@@ -229,20 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         with db.owner() as c:
             c.execute("CREATE TABLE bench_copy_lines (LIKE ledger_journalline)")
             c.execute(f'GRANT SELECT, INSERT ON bench_copy_lines TO "{db.app_role}"')
-        triggers, audit_note = ensure_audit(db)
+        triggers, audit_note = common.ensure_audit(db)
         facts = common.machine(db)
         results: dict[str, dict] = {}
         for variant in variants:
             n_lines = args.rss_lines if variant == "full_small" else args.lines
             reset(db)
             if variant == "no_audit":
-                set_audit(db, triggers, enabled=False)
+                common.set_audit(db, triggers, enabled=False)
             try:
                 print(f"[{variant}] {n_lines:,} lines …", flush=True)
                 out, load = run_child(db, variant, n_lines // 2, world)
             finally:
                 if variant == "no_audit":
-                    set_audit(db, triggers, enabled=True)
+                    common.set_audit(db, triggers, enabled=True)
             out["load"] = load.summary()
             out["rate"] = out["lines"] / out["seconds"]
             if variant != "copy":

@@ -168,6 +168,39 @@ def django_setup(db: BenchDb) -> None:
     django.setup()
 
 
+AUDITABLE_TABLES = ("ledger_journalentry", "ledger_journalline", "ledger_balance")
+AUDITED_BY_BENCH = ("ledger_journalentry", "ledger_journalline")
+
+
+def audit_triggers(db: BenchDb) -> list[tuple[str, str]]:
+    with db.owner() as c:
+        return c.execute("""
+            SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+             WHERE NOT t.tgisinternal AND t.tgname LIKE 'audit\\_%%' AND c.relname = ANY(%s)
+             ORDER BY 1, 2""", [list(AUDITABLE_TABLES)]).fetchall()
+
+
+def ensure_audit(db: BenchDb) -> tuple[list[tuple[str, str]], str]:
+    found = audit_triggers(db)
+    if found:
+        return found, "audit triggers attached by the ledger/audit migrations"
+    from audit.operations import attach_audit_sql
+
+    with db.owner() as c:
+        for table in AUDITED_BY_BENCH:
+            c.execute(attach_audit_sql(table)[0])
+    return audit_triggers(db), ("audit triggers NOT yet attached to ledger tables by any migration: "
+                                f"the bench attached audit_capture etc. to {', '.join(AUDITED_BY_BENCH)} itself")
+
+
+def set_audit(db: BenchDb, triggers: list[tuple[str, str]], enabled: bool) -> None:
+    verb = "ENABLE" if enabled else "DISABLE"
+    with db.owner() as c:
+        for table, name in triggers:
+            c.execute(f'ALTER TABLE "{table}" {verb} TRIGGER "{name}"')
+
+
+
 # ---------------------------------------------------------------------------------------------
 # Machine facts and load
 

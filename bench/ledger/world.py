@@ -26,7 +26,7 @@ class World:
     username: str
 
 
-def build_world(*, entities: int = 1, code: str = "BENCH") -> World:
+def build_world(*, entities: int = 1, code: str = "BENCH", posting_per_group: int = POSTING_PER_GROUP) -> World:
     """Create the organisation, chart, fiscal year and a user (run in a system context)."""
     from django.contrib.auth import get_user_model
 
@@ -47,9 +47,9 @@ def build_world(*, entities: int = 1, code: str = "BENCH") -> World:
         for s in range(2):
             sub = Account.objects.create(organisation=org, code=f"{gcode[0]}{s + 1}00", name=f"{gname} {s + 1}",
                                          type=typ, kind=AccountKind.GROUP, parent=group, normal_balance=normal)
-            for n in range(POSTING_PER_GROUP // 2):
+            for n in range(posting_per_group // 2):
                 posting.append(Account.objects.create(
-                    organisation=org, code=f"{gcode[0]}{s + 1}{n + 1:02d}", name=f"{gname} {s + 1}.{n + 1}",
+                    organisation=org, code=f"{gcode[0]}{s + 1}{n + 1:03d}", name=f"{gname} {s + 1}.{n + 1}",
                     type=typ, kind=AccountKind.POSTING, parent=sub, normal_balance=normal))
     fiscal_year_generate(organisation=org, year=2026)
     user = get_user_model().objects.create_user(username=f"{code.lower()}-poster", password=None)
