@@ -12,7 +12,7 @@ from django.db import DatabaseError, transaction
 from periods.errors import BatchRefusedError, PeriodStateError
 from periods.models import EntityPeriod, PeriodState
 from periods.services import entity_period_lock, entity_period_reopen, entity_period_soft_close
-from sheshi.errors import FieldError, NotFound, SheshiError, ValidationFailed, from_db_error
+from sheshi.errors import FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed, from_db_error
 from sheshi.tenancy.models import Entity, Organisation
 
 
@@ -82,6 +82,8 @@ def entity_periods_move(*, actor, entity_period_ids: Sequence[int], to: str, rea
         try:
             with transaction.atomic():
                 _move_one(actor=actor, ep=ep, to=to, reason=reason, override_reason=override_reason)
+        except PermissionDenied:
+            raise  # a missing permission is the caller's, not the batch's: 403 for the whole request
         except (SheshiError, DatabaseError) as exc:
             err = exc if isinstance(exc, SheshiError) else from_db_error(exc)
             if err is None:

@@ -144,9 +144,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                             body=lambda w, s: {"reason": "matrix"}),
     ("/api/v1/entity-periods/move/", "POST"): Expect(
         do=CONTROLLERS, body=lambda w, s: {"entity_periods": [w.get("entity_period_empty", s)], "to": "soft_closed",
-                                           "reason": "matrix"},
-        known_gap="security review: a caller without close_periods gets 422 period_batch_refused, not 403 — "
-                  "periods/close.py folds PermissionDenied into the batch refusal"),
+                                           "reason": "matrix"}),
     # Account reconciliations: preparers sign, approvers review.
     ("/api/v1/reconciliations/", "GET"): Expect(lists="reconciliation"),
     ("/api/v1/reconciliations/{id}/", "GET"): Expect(target="reconciliation"),
