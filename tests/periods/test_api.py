@@ -140,9 +140,9 @@ def test_move_is_all_or_nothing(client, world):
     ids = [world.entity_period("2026-03").pk, world.entity_period("2026-03", world.other).pk]
     before = state()
     resp = post(client, "/api/v1/entity-periods/move/", {"entity_periods": ids, "to": "locked"})
-    assert resp.status_code == 422 and resp.json()["code"] == "period_batch_refused"
-    assert resp.json()["errors"] == [{"field": "ACME-US/2026-03", "message":
-                                      "You need 'close_periods' on entity ACME-US.", "code": "permission_denied"}]
+    # A missing permission refuses the whole request (403), before or after other cells moved.
+    assert resp.status_code == 403 and resp.json()["code"] == "permission_denied"
+    assert resp.json()["detail"] == "You need 'close_periods' on entity ACME-US."
     assert state() == before
     role_grant(actor=None, user=ctl, entity=world.other, role="controller")
     resp = post(client, "/api/v1/entity-periods/move/", {"entity_periods": ids, "to": "locked"})
