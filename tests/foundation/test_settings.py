@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from sheshi import __version__
 
@@ -23,6 +24,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "DJANGO_SETTINGS_MODULE": "sheshi.settings.prod",
         "SECRET_KEY": "p" * 20 + "Q9#kLm2$vX7@nB4&wZ1!rT6^yU3*hJ8%",
         "ALLOWED_HOSTS": "sheshi.example.com",
+        "SHESHI_FIELD_KEYS": Fernet.generate_key().decode(),  # production has no default key
     })
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
