@@ -21,3 +21,9 @@ class ImportValidationError(SheshiError):
     """The file was read but some rows are wrong; ``errors`` lists every problem found."""
 
     code, title, status = "import_rows_invalid", "The file has problems; nothing was imported.", 422
+
+
+class ImportPostingFailedError(SheshiError):
+    """The file validated but the ledger refused the posting (e.g. the period was locked meanwhile)."""
+
+    code, title, status = "import_posting_failed", "The ledger refused the file; nothing was posted.", 422

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import BinaryIO
 
+from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
@@ -39,6 +40,8 @@ from sheshi.errors import Conflict, FieldError, SheshiError, ValidationFailed, f
 from sheshi.tenancy.models import Entity
 
 PROGRESS_EVERY = 10_000
+# Uploads up to this size run inside the request; larger ones run as a django-q2 job.
+INLINE_MAX_BYTES_DEFAULT = 2 * 1024 * 1024
 Progress = Callable[[int], None]
 
 
@@ -48,6 +51,10 @@ class DuplicateImportError(Conflict):
 
 class ImportNotSupersedableError(Conflict):
     code, title = "import_not_supersedable", "Only a posted import can be superseded."
+
+
+class SourceSystemExistsError(Conflict):
+    code, title = "source_system_exists", "A source system with this code and kind already exists."
 
 
 def storage_name(sha256: str) -> str:
@@ -286,3 +293,64 @@ def import_batch_reap(*, older_than: timedelta = timedelta(hours=2)) -> int:
         batch.save(update_fields=["status"])
         n += 1
     return n
+
+
+def inline_max_bytes() -> int:
+    return getattr(settings, "SHESHI_IMPORT_INLINE_MAX_BYTES", INLINE_MAX_BYTES_DEFAULT)
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    batch: ImportBatch
+    queued: bool  # True: a job runs it after commit; False: it ran here and is final
+
+
+def import_batch_upload(*, actor, entity: Entity, period: Period, stream: BinaryIO, filename: str,
+                        mapping: ColumnMapping, source_system: SourceSystem | None = None,
+                        supersedes: ImportBatch | None = None) -> UploadResult:
+    """What the API and the admin do with an upload: store it and record the batch with an audit
+    event (one transaction), then run it here when it is small, else queue the job on commit."""
+    from audit.services import audit_event_record
+    from ledger.imports.tasks import import_batch_enqueue
+
+    with transaction.atomic():
+        batch = import_batch_create(actor=actor, entity=entity, period=period, stream=stream, filename=filename,
+                                    mapping=mapping, source_system=source_system, supersedes=supersedes)
+        audit_event_record(organisation_id=entity.organisation_id, action="import_batch.uploaded",
+                           object_type="ledger.importbatch", object_id=batch.pk, changes={
+                               "entity": entity.code, "period": period.code, "file_name": batch.file_name,
+                               "sha256": batch.sha256, "size": batch.size, "kind": batch.kind,
+                               "source_system": source_system.code if source_system else None,
+                               "supersedes": supersedes.pk if supersedes else None})
+        if batch.size > inline_max_bytes():
+            import_batch_enqueue(batch)
+            return UploadResult(batch=batch, queued=True)
+    return UploadResult(batch=import_batch_run(actor=actor, batch_id=batch.pk), queued=False)
+
+
+def _may_manage_sources(actor, organisation_id: int) -> bool:
+    from sheshi.tenancy.scoping import entities_for, is_org_admin
+
+    if actor is None:
+        return True
+    return is_org_admin(actor, organisation_id) or entities_for(actor, PREPARE).filter(
+        organisation_id=organisation_id).exists()
+
+
+def source_system_create(*, actor, organisation_id: int, code: str, name: str, mapping: ColumnMapping
+                         ) -> SourceSystem:
+    """Save a column mapping under a code for the organisation (organisation admins and preparers)."""
+    from sheshi.errors import PermissionDenied
+
+    if not _may_manage_sources(actor, organisation_id):
+        raise PermissionDenied("Saving a source system needs 'prepare_entries' on one of the organisation's entities.")
+    problems = mapping.problems()
+    if problems:
+        raise ValidationFailed("The column mapping is not usable.",
+                               errors=[FieldError("mapping", p, code="mapping_invalid") for p in problems])
+    try:
+        with transaction.atomic():
+            return SourceSystem.objects.create(organisation_id=organisation_id, code=code, name=name,
+                                               kind=str(mapping.kind), mapping=mapping.as_dict())
+    except IntegrityError as exc:
+        raise SourceSystemExistsError(f"Source system {code} ({mapping.kind}) already exists.") from exc

@@ -14,6 +14,7 @@ from ledger.api.views import (
     JournalEntryViewSet,
     TrialBalanceView,
 )
+from ledger.imports.api import ImportBatchViewSet, SourceSystemViewSet, TrialBalanceLinesView
 from periods.api.views import EntityPeriodViewSet, FiscalYearViewSet, PeriodViewSet, ReconciliationViewSet
 from sheshi.security.api.views import EntityBankDetailsViewSet
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
@@ -29,6 +30,8 @@ router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entit
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
+router.register("import-batches", ImportBatchViewSet, basename="import-batch")
+router.register("source-systems", SourceSystemViewSet, basename="source-system")
 
 urlpatterns = [
     # The API's description is public (it holds no data); every data endpoint needs a login.
@@ -38,6 +41,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema", permission_classes=[AllowAny]),
          name="api-redoc"),
     path("reports/trial-balance/", TrialBalanceView.as_view(), name="report-trial-balance"),
+    path("reports/trial-balance/lines/", TrialBalanceLinesView.as_view(), name="report-trial-balance-lines"),
     path("reports/balance-sheet/", BalanceSheetView.as_view(), name="report-balance-sheet"),
     path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),
     path("reports/general-ledger/", GeneralLedgerView.as_view(), name="report-general-ledger"),
