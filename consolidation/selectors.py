@@ -24,33 +24,35 @@ from periods.models import Period
 
 # Balance-sheet accounts are cumulative from inception; income and expense run from the start
 # of the period's fiscal year (as ledger/reports.py). Lines with a counterparty are split out for
-# intercompany and investment accounts; the rest of each balance has no counterparty.
+# intercompany and investment accounts; the rest of each balance has no counterparty. One hash
+# aggregate over balances plus the (small) tagged part, so the cost grows linearly with the TBs.
 TB_SQL = """
-WITH scope AS (
-    SELECT p.id, p.start_date FROM periods_period p
-     WHERE p.organisation_id = %(org)s AND p.end_date <= %(end)s
-), totals AS (
-    SELECT b.entity_id, b.account_id, sum(b.functional_debit - b.functional_credit) AS amount
-      FROM ledger_balance b JOIN scope s ON s.id = b.period_id JOIN ledger_account a ON a.id = b.account_id
-     WHERE b.entity_id = ANY(%(entities)s) AND (a.type IN ('asset', 'liability', 'equity') OR s.start_date >= %(fy)s)
-     GROUP BY b.entity_id, b.account_id
-), split AS (
+WITH tagged AS MATERIALIZED (
     SELECT l.entity_id, l.account_id, l.counterparty_id, sum(l.functional_amount) AS amount
       FROM ledger_journalline l
       JOIN ledger_journalentry e ON e.id = l.entry_id AND e.status = 'posted'
-      JOIN scope s ON s.id = l.period_id JOIN ledger_account a ON a.id = l.account_id
+      JOIN periods_period p ON p.id = l.period_id AND p.organisation_id = %(org)s AND p.end_date <= %(end)s
+      JOIN ledger_account a ON a.id = l.account_id
      WHERE l.entity_id = ANY(%(entities)s) AND l.counterparty_id IS NOT NULL
        AND (a.is_intercompany OR a.role = 'investment')
-       AND (a.type IN ('asset', 'liability', 'equity') OR s.start_date >= %(fy)s)
+       AND (a.type IN ('asset', 'liability', 'equity') OR p.start_date >= %(fy)s)
      GROUP BY l.entity_id, l.account_id, l.counterparty_id
-), split_total AS (
-    SELECT entity_id, account_id, sum(amount) AS amount FROM split GROUP BY entity_id, account_id
+), figures AS (
+    SELECT b.entity_id, b.account_id, NULL::bigint AS counterparty_id,
+           b.functional_debit - b.functional_credit AS amount
+      FROM ledger_balance b
+      JOIN periods_period p ON p.id = b.period_id AND p.organisation_id = %(org)s AND p.end_date <= %(end)s
+      JOIN ledger_account a ON a.id = b.account_id
+     WHERE b.entity_id = ANY(%(entities)s) AND (a.type IN ('asset', 'liability', 'equity') OR p.start_date >= %(fy)s)
+    UNION ALL
+    SELECT entity_id, account_id, counterparty_id, amount FROM tagged
+    UNION ALL  -- what carries a counterparty leaves the no-counterparty remainder
+    SELECT entity_id, account_id, NULL, -amount FROM tagged
 )
-SELECT entity_id, account_id, counterparty_id, amount FROM split WHERE amount <> 0
-UNION ALL
-SELECT t.entity_id, t.account_id, NULL, t.amount - coalesce(x.amount, 0)
-  FROM totals t LEFT JOIN split_total x USING (entity_id, account_id)
- WHERE t.amount - coalesce(x.amount, 0) <> 0
+SELECT entity_id, account_id, counterparty_id, sum(amount)
+  FROM figures
+ GROUP BY entity_id, account_id, counterparty_id
+HAVING sum(amount) <> 0
 """
 
 
