@@ -1,0 +1,58 @@
+"""The ledger benchmarks still run: each command end to end at tiny sizes (seconds, not figures).
+
+Each run creates its own throwaway database on the private cluster (from a migrated template),
+checks its own results (balances equal to a recomputation, the trial balance reconciles) and
+drops the database. --no-readme: a smoke run never overwrites the recorded figures.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "bench" / "ledger" / "README.md"
+
+pytestmark = pytest.mark.skipif(not os.environ.get("DATABASE_ADMIN_URL"),
+                                reason="needs the private cluster's admin URL (scripts/devdb.py env)")
+
+
+def _run(*args: str) -> str:
+    before = README.read_bytes() if README.exists() else None
+    proc = subprocess.run([sys.executable, "-m", *args, "--no-readme"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (README.read_bytes() if README.exists() else None) == before
+    return proc.stdout
+
+
+def test_bulk_benchmark_posts_every_variant_and_verifies_balances():
+    out = _run("bench.ledger.bulk", "--lines", "400", "--rss-lines", "200")
+    assert "| COPY baseline (unconstrained table, app role) | 400 " in out
+    for label in ("bulk path, app role + RLS scope, audit on", "bulk path, audit triggers disabled",
+                  "bulk path as owner (no RLS), audit on"):
+        assert f"| {label}" in out
+    assert out.count("balances = recomputation") == 4
+    assert "Audit cost:" in out and "RLS cost:" in out and "Peak RSS" in out
+
+
+def test_api_benchmark_posts_through_gunicorn_and_raw_sql():
+    out = _run("bench.ledger.api", "--clients", "2", "--workers", "1", "--duration", "2", "--warmup", "0.5",
+               "--profile-requests", "3")
+    assert "| API via gunicorn (token, Idempotency-Key, post) | 2 " in out
+    assert "| raw SQL insert + post (psycopg, app role)" in out
+    assert "Statuses: {201: " in out
+    assert "balances = recomputation" in out
+
+
+def test_trial_balance_benchmark_generates_posted_data_and_reads_it_three_ways():
+    out = _run("bench.ledger.trial_balance", "--lines", "2000", "--batch", "1000", "--repeat", "3", "--workers", "1")
+    assert "Trial balance, one entity-year, 2,000 lines in the database" in out
+    assert "all equal to a recomputation from the lines" in out
+    for label in ("service: reports.trial_balance", "API: GET /api/v1/reports/trial-balance/",
+                  "bare SQL aggregate over ledger_balance"):
+        assert f"| {label}" in out
+    assert "reconciles" in out
