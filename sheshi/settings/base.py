@@ -157,6 +157,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "PeriodStateEnum": "periods.models.state.PeriodState",
+        "AccountKindEnum": "ledger.models.accounts.AccountKind",
+        "ImportKindEnum": [("trial_balance", "trial_balance"), ("gl_detail", "gl_detail")],
+        "AdjustmentKindEnum": "consolidation.models.adjustments.AdjustmentKind",
         "ReopenTargetEnum": [("open", "Open"), ("soft_closed", "Soft-closed")],
     },
     "SWAGGER_UI_DIST": "SIDECAR",  # served locally: no CDN, CSP-friendly
