@@ -32,3 +32,27 @@ GROUP_CHART = [
     ("5500", "Depreciation", "expense", "posting", "5000", "", False, None),
     ("5900", "Profit attributable to NCI", "expense", "posting", "5000", "nci_profit", False, None),
 ]
+
+# Sheshi UK Ltd keeps its books in Sage 50 on the UK default nominal codes: (local code, local
+# name, group account). Some codes collide with group codes of another meaning (1100, 1200): the
+# entity's mapping decides, which is the point of mapping local charts to the group chart.
+UK_LOCAL_CHART = [
+    ("0030", "Office Equipment", "1500"),
+    ("0031", "Office Equipment Depreciation", "1500"),
+    ("1001", "Stock", "1300"),
+    ("1100", "Debtors Control Account", "1200"),
+    ("1200", "Bank Current Account", "1100"),
+    ("2100", "Creditors Control Account", "2100"),
+    ("2109", "Accruals", "2300"),
+    ("2350", "Intercompany Creditor - Sheshi Holding", "2250"),
+    ("3000", "Ordinary Shares", "3100"),
+    ("4000", "Sales Type A", "4100"),
+    ("5000", "Materials Purchased", "5100"),
+    ("7000", "Gross Wages", "5300"),
+    ("7100", "Rent and Rates", "5400"),
+    ("7650", "Group Management Charges", "5200"),
+    ("8000", "Depreciation", "5500"),
+]
+# The local code the UK books use for a group account; depreciation is credited to 0031.
+UK_CODE_FOR = {group: local for local, _name, group in reversed(UK_LOCAL_CHART) if local != "0031"}
+UK_DEPRECIATION_CREDIT = "0031"

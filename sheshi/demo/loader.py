@@ -1,36 +1,35 @@
 """Build the demo group through the normal services: an organisation, a parent and three
-subsidiaries in three currencies, users in every role, a group chart, FY2026 and a year of
-journals. Deterministic (fixed seed), so every newcomer sees the same figures."""
+subsidiaries in three currencies, users in every role, a group chart, FY2026, and a year of books
+imported through the import path (ledger/imports) from the ERP export files shipped in
+sheshi/demo/files/ — one GL-detail file per entity per month, each a posted import batch, so every
+demo figure drills down to its source file row. The UK company keeps a local chart (Sage nominal
+codes) mapped to the group chart. Deterministic: the files come from a fixed seed (make_files.py)."""
 from __future__ import annotations
 
-import random
 from datetime import date
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from psycopg.types.range import Range
 
-from ledger.bulk import journal_entries_post_bulk
-from ledger.inputs import EntryInput, LineInput
-from ledger.models import Account, AccountRole, EntrySource
+from ledger.imports.mapping import ColumnMapping
+from ledger.imports.models import ImportStatus, SourceSystem
+from ledger.imports.services import import_batch_create, import_batch_run
+from ledger.models import Account, AccountRole, LocalAccountMapping
 from periods.demo import lock_demo_periods
+from periods.models import Period
 from periods.services import fiscal_year_generate
 from sheshi.access.roles import Role
 from sheshi.access.services import role_grant
-from sheshi.demo.chart import GROUP_CHART
+from sheshi.demo.chart import GROUP_CHART, UK_LOCAL_CHART
+from sheshi.demo.make_files import ENTITIES, FILES, YEAR, file_name
+from sheshi.demo.sources import SOURCE_FOR_ENTITY, SOURCE_SYSTEMS
 from sheshi.tenancy.models import Entity, Membership, Organisation
 
 ORG_CODE = "DEMO"
 # Printed by `make run`; demo data only (load_demo refuses to run with DEBUG off).
 DEMO_PASSWORD = "sheshi-demo-2026"  # noqa: S105
-ENTITIES = [
-    # code, name, currency, country, monthly sales (functional), approval needed for manual entries
-    ("HOLD", "Sheshi Holding GmbH", "EUR", "DE", Decimal("180000")),
-    ("UK", "Sheshi UK Ltd", "GBP", "GB", Decimal("95000")),
-    ("US", "Sheshi Inc.", "USD", "US", Decimal("140000")),
-    ("FR", "Sheshi France SAS", "EUR", "FR", Decimal("60000")),
-]
 USERS = [
     # username, role on every entity (None: no entity role), staff, superuser
     ("admin", None, True, True),
@@ -40,7 +39,10 @@ USERS = [
     ("auditor", Role.AUDITOR, True, False),
     ("viewer", Role.VIEWER, False, False),
 ]
-CENT = Decimal("0.01")
+
+
+class DemoImportError(RuntimeError):
+    """A shipped demo file did not post: the files and the loader disagree (a bug, not data)."""
 
 
 def _accounts(org: Organisation) -> dict[str, Account]:
@@ -57,46 +59,35 @@ def _accounts(org: Organisation) -> dict[str, Account]:
     return accounts
 
 
-def _money(x: Decimal) -> Decimal:
-    return x.quantize(CENT)
+def _local_chart(entity: Entity, accounts: dict[str, Account]) -> None:
+    for local, name, group in UK_LOCAL_CHART:
+        LocalAccountMapping.objects.create(organisation_id=entity.organisation_id, entity=entity, local_code=local,
+                                           local_name=name, account=accounts[group],
+                                           valid=Range(date(YEAR, 1, 1), None))
 
 
-def _month_entries(rng: random.Random, acc: dict[str, Account], month: int, sales: Decimal,
-                   ic_partner: Entity | None, is_parent: bool) -> list[EntryInput]:
-    """A month of a trading entity's books: sales on account, cash collected, cost of sales,
-    payroll, rent, depreciation; and an intercompany sale/purchase with the parent."""
-    a = {code: account.pk for code, account in acc.items()}
-    d = lambda day: date(2026, month, day)  # noqa: E731 - a local shorthand
-    s = _money(sales * Decimal(rng.uniform(0.85, 1.15)))
-    cogs = _money(s * Decimal("0.58"))
-    pay = _money(s * Decimal("0.18"))
-    rent = _money(s * Decimal("0.05"))
-    dep = _money(s * Decimal("0.02"))
-    collected = _money(s * Decimal(rng.uniform(0.8, 1.0)))
-    two = lambda dr, cr, amount, day, text, **kw: EntryInput(  # noqa: E731
-        entry_date=d(day), description=text,
-        lines=[LineInput(account_id=a[dr], amount=amount, **kw), LineInput(account_id=a[cr], amount=-amount, **kw)])
-    entries = [
-        two("1200", "4100", s, 25, f"Sales invoices {month:02d}/2026"),
-        two("1100", "1200", collected, 28, f"Customer receipts {month:02d}/2026"),
-        two("5100", "1300", cogs, 25, f"Cost of goods sold {month:02d}/2026"),
-        two("1300", "2100", _money(cogs * Decimal("1.02")), 10, f"Inventory purchases {month:02d}/2026"),
-        two("5300", "1100", pay, 27, f"Payroll {month:02d}/2026"),
-        two("5400", "2300", rent, 1, f"Rent and utilities {month:02d}/2026"),
-        two("5500", "1500", dep, 28, f"Depreciation {month:02d}/2026"),
-        two("2100", "1100", _money(cogs * Decimal("0.95")), 20, f"Supplier payments {month:02d}/2026"),
-    ]
-    if ic_partner is not None and month % 3 == 0:
-        ic = _money(sales * Decimal("0.10"))
-        if is_parent:
-            entries.append(EntryInput(entry_date=d(15), description=f"Management fee to {ic_partner.code}", lines=[
-                LineInput(account_id=a["1250"], amount=ic, counterparty_id=ic_partner.pk),
-                LineInput(account_id=a["4200"], amount=-ic, counterparty_id=ic_partner.pk)]))
-        else:
-            entries.append(EntryInput(entry_date=d(15), description=f"Management fee from {ic_partner.code}", lines=[
-                LineInput(account_id=a["5200"], amount=ic, counterparty_id=ic_partner.pk),
-                LineInput(account_id=a["2250"], amount=-ic, counterparty_id=ic_partner.pk)]))
-    return entries
+def _import_books(org: Organisation, entities: list[Entity], stdout=None) -> None:
+    """Every shipped file through the import services: one posted batch per entity and month."""
+    sources = {code: SourceSystem.objects.create(organisation=org, code=code, name=name, kind=str(mapping.kind),
+                                                 mapping=mapping.as_dict())
+               for code, name, mapping, _entities in SOURCE_SYSTEMS}
+    periods = {p.number: p for p in Period.objects.filter(organisation=org, fiscal_year__start_date__year=YEAR,
+                                                            number__lte=12)}
+    for entity in entities:
+        source = sources[SOURCE_FOR_ENTITY[entity.code]]
+        mapping = ColumnMapping.from_dict(source.mapping)
+        rows = 0
+        for month in range(1, 13):
+            name = file_name(entity.code, month)
+            with (FILES / name).open("rb") as fh:
+                batch = import_batch_create(actor=None, entity=entity, period=periods[month], stream=fh,
+                                            filename=name, mapping=mapping, source_system=source)
+            batch = import_batch_run(actor=None, batch_id=batch.pk)
+            if batch.status != ImportStatus.POSTED:
+                raise DemoImportError(f"{name}: {batch.status}: {batch.errors[:5]}")
+            rows += batch.row_count
+        if stdout:
+            stdout.write(f"  {entity.code}: 12 files imported from {source.code} exports, {rows} rows posted")
 
 
 SHESHI_APPS = ["tenancy", "access", "ledger", "periods", "consolidation", "audit", "security"]
@@ -127,7 +118,7 @@ def load_demo(stdout=None) -> Organisation:
                                       approval_required_sources=["manual"])
                 for code, name, cur, cc, _ in ENTITIES]
     acc = _accounts(org)
-    fiscal_year_generate(organisation=org, year=2026)
+    fiscal_year_generate(organisation=org, year=YEAR)
     User = get_user_model()
     groups = _admin_groups()
     for username, role, staff, superuser in USERS:
@@ -141,21 +132,7 @@ def load_demo(stdout=None) -> Organisation:
         if role is not None:
             for entity in entities:
                 role_grant(actor=None, user=user, entity=entity, role=role)
-    rng = random.Random(2026)  # noqa: S311 - reproducible demo figures, not security
-    parent = entities[0]
-    for (code, _name, _cur, _cc, sales), entity in zip(ENTITIES, entities, strict=True):
-        capital = _money(sales * 3)
-        opening = [EntryInput(entry_date=date(2026, 1, 1), description="Share capital paid in", lines=[
-            LineInput(account_id=acc["1100"].pk, amount=capital),
-            LineInput(account_id=acc["3100"].pk, amount=-capital)])]
-        months = [e for m in range(1, 13)
-                  for e in _month_entries(rng, acc, m, sales, None if entity is parent else parent, False)]
-        journal_entries_post_bulk(actor=None, entity=entity, entries=opening + months, source=EntrySource.IMPORT)
-        if stdout:
-            stdout.write(f"  {code}: {len(opening) + len(months)} entries posted")
-    # The parent's side of the quarterly management fees.
-    parent_ic = [e for m in (3, 6, 9, 12) for sub in entities[1:]
-                 for e in _month_entries(rng, acc, m, ENTITIES[0][4], sub, True)[-1:]]
-    journal_entries_post_bulk(actor=None, entity=parent, entries=parent_ic, source=EntrySource.IMPORT)
+    _local_chart(next(e for e in entities if e.code == "UK"), acc)
+    _import_books(org, entities, stdout)
     lock_demo_periods(org)  # January–March 2026 locked for every entity, through the period services
     return org
