@@ -135,3 +135,4 @@ class BalanceAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "title": "Trial balance", "entities": entities,
                    "periods": periods, "entity": entity, "period": period, "tb": tb, "opts": self.model._meta}
         return TemplateResponse(request, "admin/ledger/trial_balance.html", context)
+from ledger.imports import admin as _imports_admin  # noqa: E402,F401  registers the import pages
