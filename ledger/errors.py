@@ -34,6 +34,8 @@ register_db_rules({
     "entry_approver_not_preparer": DbRule("segregation_of_duties", "The preparer of an entry cannot approve it.", 403),
     "entry_idempotency_key_unique": DbRule("idempotency_key_reused", "This Idempotency-Key was already used.", 409),
     "account_code_unique_in_org": DbRule("account_code_taken", "That account code is already used.", 409),
+    "line_currency_iso": DbRule("invalid_currency", "The line currency is not an ISO 4217 code.", 422),
+    "line_not_zero": DbRule("zero_line", "A line cannot be zero.", 422),
     "line_amount_signs_agree": DbRule("line_signs_disagree", "Amount and functional amount differ in sign.", 422),
     "periods_state_transition_invalid": DbRule("period_transition_invalid", "Period state change refused.", 409),
     "periods_reopen_reason_required": DbRule("reason_required", "Reopening a locked period needs a reason.", 422),

@@ -1,9 +1,10 @@
+from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem  # models of ledger/imports
 from ledger.models.accounts import Account, AccountKind, AccountRole, AccountType, LocalAccountMapping, NormalBalance
 from ledger.models.balances import Balance
 from ledger.models.journals import EntrySource, EntryStatus, JournalEntry, JournalLine
 
 __all__ = [
     "Account", "AccountKind", "AccountRole", "AccountType", "Balance", "EntrySource", "EntryStatus",
-    "JournalEntry", "JournalLine", "LocalAccountMapping", "NormalBalance",
+    "ImportBatch", "ImportStatus", "JournalEntry", "JournalLine", "LocalAccountMapping", "NormalBalance",
+    "SourceSystem",
 ]
-from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem  # noqa: E402,F401  (ledger/imports)

@@ -203,3 +203,13 @@ def test_balances_equal_recomputation_after_mixed_work(world):
                  "GROUP BY 1 ORDER BY 1")
     assert rows == stored
     assert dict(stored)[world.acc("1200")] == Decimal("6.5001")
+
+
+def test_a_zero_line_or_a_made_up_currency_is_refused_by_the_database(draft):
+    before = snapshot()
+    with pytest.raises(DatabaseError, match="line_not_zero"), transaction.atomic():
+        raw("UPDATE ledger_journalline SET amount = 0, functional_amount = 0 WHERE entry_id = %s AND line_no = 1",
+            [draft.pk])
+    with pytest.raises(DatabaseError, match="line_currency_iso"), transaction.atomic():
+        raw("UPDATE ledger_journalline SET currency = 'QQQ' WHERE entry_id = %s AND line_no = 1", [draft.pk])
+    assert snapshot() == before
