@@ -16,11 +16,10 @@ import re
 from django.db import migrations
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-# Named to sort after a table's own rule triggers (PostgreSQL fires triggers of the same kind in name
-# order): a specific refusal ("posted entries are immutable") wins over the generic actor check, and
-# the capture runs only once the table's own AFTER checks have passed.
-TRIGGERS = ("z_audit_require_actor", "z_audit_refuse_truncate", "z_audit_capture_insert", "z_audit_capture_update",
-            "z_audit_capture_delete")
+TRIGGERS = ("audit_require_actor", "audit_refuse_truncate", "audit_capture_insert", "audit_capture_update",
+            "audit_capture_delete")
+# Names a development database may carry from a short-lived revision of 0004; dropped on reverse too.
+_OLD_TRIGGERS = tuple(f"z_{t}" for t in TRIGGERS)
 
 
 def _ident(name: str) -> str:
@@ -35,14 +34,16 @@ def _literal(value: str) -> str:
 
 def attach_audit_sql(table: str, *, object_type: str | None = None, org_column: str = "organisation_id",
                      org_via: str = "", summary_threshold: int = 100, pk: str = "id",
-                     operations: tuple[str, ...] = ("insert", "update", "delete")) -> tuple[str, str]:
+                     operations: tuple[str, ...] = ("insert", "update", "delete"),
+                     refuse_truncate: bool = True) -> tuple[str, str]:
     """The SQL (and its reverse) that attaches the audit triggers to ``table``.
 
     ``org_column`` names the column holding the organisation id; with ``org_via="entity"`` it holds
     an entity id and the organisation is looked up through tenancy_entity. ``pk`` must be an
     integer column (summaries record id ranges). ``operations`` narrows what is captured (and
-    what needs an actor): an append-only table whose own triggers refuse UPDATE and DELETE is
-    attached with ``("insert",)`` so those refusals keep their specific error."""
+    what needs an actor): an append-only table whose own triggers refuse UPDATE, DELETE and
+    TRUNCATE is attached with ``operations=("insert",), refuse_truncate=False`` so those refusals
+    keep their specific error (the actor check is a statement trigger and would fire first)."""
     table = _ident(table)
     _ident(org_column)
     _ident(pk)
@@ -58,16 +59,17 @@ def attach_audit_sql(table: str, *, object_type: str | None = None, org_column: 
                   "update": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
                   "delete": "REFERENCING OLD TABLE AS old_rows"}
     statements = [
-        f"CREATE TRIGGER z_audit_require_actor BEFORE {' OR '.join(op.upper() for op in ops)} ON {table}"
+        f"CREATE TRIGGER audit_require_actor BEFORE {' OR '.join(op.upper() for op in ops)} ON {table}"
         " FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();",
-        f"CREATE TRIGGER z_audit_refuse_truncate BEFORE TRUNCATE ON {table}"
+    ] + ([
+        f"CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON {table}"
         " FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();",
-    ] + [
-        f"CREATE TRIGGER z_audit_capture_{op} AFTER {op.upper()} ON {table} {transition[op]}"
+    ] if refuse_truncate else []) + [
+        f"CREATE TRIGGER audit_capture_{op} AFTER {op.upper()} ON {table} {transition[op]}"
         f" FOR EACH STATEMENT EXECUTE FUNCTION audit_capture({args});"
         for op in ops
     ]
-    reverse = "\n".join(f"DROP TRIGGER IF EXISTS {t} ON {table};" for t in TRIGGERS)
+    reverse = "\n".join(f"DROP TRIGGER IF EXISTS {t} ON {table};" for t in TRIGGERS + _OLD_TRIGGERS)
     return "\n".join(statements), reverse
 
 

@@ -32,7 +32,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [attach_audit(table, object_type=object_type) for table, object_type in AUDITED] + [
-        # Append-only evidence: their own triggers refuse UPDATE/DELETE; only inserts happen.
-        attach_audit("periods_periodlocksnapshot", object_type="periods.periodlocksnapshot", operations=("insert",)),
-        attach_audit("periods_lockoverride", object_type="periods.lockoverride", operations=("insert",)),
+        # Append-only evidence: their own triggers refuse UPDATE/DELETE/TRUNCATE; only inserts happen.
+        attach_audit("periods_periodlocksnapshot", object_type="periods.periodlocksnapshot", operations=("insert",),
+                     refuse_truncate=False),
+        attach_audit("periods_lockoverride", object_type="periods.lockoverride", operations=("insert",),
+                     refuse_truncate=False),
     ]
