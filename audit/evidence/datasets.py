@@ -19,6 +19,7 @@ from ledger.reports import trial_balance
 from periods.models import Period, PeriodLockSnapshot
 from periods.services import lock_snapshot_verify, snapshot_hash
 from sheshi.access.roles import ROLE_PERMISSIONS
+from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity, Organisation
 
 CHUNK = 2000
@@ -73,13 +74,16 @@ class TrialBalanceTotals:
 
 def trial_balance_rows(scope: EvidenceScope, totals: TrialBalanceTotals) -> Iterator[Sequence[Any]]:
     """Each entity's trial balance at the end of each period (ledger.reports.trial_balance:
-    balance-sheet accounts cumulative, income and expense from the fiscal year's start)."""
+    balance-sheet accounts cumulative, income and expense from the fiscal year's start). Figures
+    are sums of 4-place amounts, written at that scale (a group with no credit shows 0.0000)."""
     for entity in scope.entities:
         for period in scope.periods:
             tb = trial_balance(entity=entity, period=period)
             for r in tb.rows:
-                yield (entity.code, period.code, r.code, r.name, r.type, r.kind, r.depth, r.debit, r.credit, r.net)
-            totals.rows.append((entity.code, period.code, tb.total_debit, tb.total_credit, tb.reconciles))
+                yield (entity.code, period.code, r.code, r.name, r.type, r.kind, r.depth, quantize_amount(r.debit),
+                       quantize_amount(r.credit), quantize_amount(r.net))
+            totals.rows.append((entity.code, period.code, quantize_amount(tb.total_debit),
+                                quantize_amount(tb.total_credit), tb.reconciles))
 
 
 JOURNAL_COLUMNS = (
@@ -96,7 +100,7 @@ def journal_rows(scope: EvidenceScope) -> Iterator[Sequence[Any]]:
         SELECT e.id, en.code, p.code, e.entry_date, e.description, e.source, e.status, e.reverses_id, r.id,
                cu.username, e.created_at, su.username, e.submitted_at, au.username, e.approved_at,
                pu.username, e.posted_at, e.import_batch_id, b.file_name, b.sha256,
-               coalesce(t.n, 0), coalesce(t.d, 0), coalesce(t.c, 0)
+               coalesce(t.n, 0), coalesce(t.d, 0.0000), coalesce(t.c, 0.0000)
           FROM ledger_journalentry e
           JOIN tenancy_entity en ON en.id = e.entity_id
           JOIN periods_period p ON p.id = e.period_id
@@ -107,8 +111,8 @@ def journal_rows(scope: EvidenceScope) -> Iterator[Sequence[Any]]:
           LEFT JOIN auth_user pu ON pu.id = e.posted_by_id
           LEFT JOIN ledger_importbatch b ON b.id = e.import_batch_id
           LEFT JOIN LATERAL (
-              SELECT count(*) AS n, sum(greatest(l.functional_amount, 0)) AS d,
-                     sum(greatest(-l.functional_amount, 0)) AS c
+              SELECT count(*) AS n, sum(greatest(l.functional_amount, 0.0000)) AS d,
+                     sum(greatest(-l.functional_amount, 0.0000)) AS c
                 FROM ledger_journalline l WHERE l.entry_id = e.id) t ON true
          WHERE e.organisation_id = %(org)s AND e.entity_id = ANY(%(entities)s) AND e.period_id = ANY(%(periods)s)
          ORDER BY e.id""",
@@ -124,7 +128,8 @@ LINE_COLUMNS = (
 def journal_line_rows(scope: EvidenceScope) -> Iterator[Sequence[Any]]:
     rows = _stream("""
         SELECT l.id, l.entry_id, e.status, l.line_no, en.code, p.code, a.code, l.currency, l.amount, l.rate,
-               l.functional_amount, greatest(l.functional_amount, 0), greatest(-l.functional_amount, 0), cp.code,
+               l.functional_amount, greatest(l.functional_amount, 0.0000), greatest(-l.functional_amount, 0.0000),
+               cp.code,
                l.dimensions::text, l.memo, l.import_batch_id, l.source_row, l.source_raw
           FROM ledger_journalline l
           JOIN ledger_journalentry e ON e.id = l.entry_id
@@ -237,11 +242,12 @@ def audit_event_rows(scope: EvidenceScope, head_seq: int) -> Iterator[Sequence[A
     rows = _stream("""
         SELECT c.seq, c.event_id, e.occurred_at, e.txid, e.actor_id, e.actor_label, e.request_id, e.client_addr,
                e.action, e.object_type, e.object_id, e.changes::text, e.content_hash, c.prev_hash, c.hash,
-               NOT (%(full)s
+               -- NULL (no entity found) must count as "not attributable": withheld
+               NOT coalesce(%(full)s
                     OR (e.object_type = 'tenancy.entity' AND e.object_id = ANY(%(ids)s))
                     OR coalesce(e.changes -> 'after' ->> 'entity_id', e.changes -> 'before' ->> 'entity_id',
                                 e.changes -> 'after' ->> 'content_object_id',
-                                e.changes -> 'before' ->> 'content_object_id') = ANY(%(ids)s))
+                                e.changes -> 'before' ->> 'content_object_id') = ANY(%(ids)s), false)
           FROM audit_chain c LEFT JOIN audit_event e ON e.id = c.event_id
          WHERE c.organisation_id = %(org)s AND c.seq <= %(head)s
          ORDER BY c.seq""",

@@ -108,32 +108,33 @@ class EvidenceZip:
         """Write ``<name>.csv`` and ``<name>.json`` from one pass over ``rows``; returns the count."""
         columns = list(columns)
         count = 0
-        with self._entry(f"{name}.csv") as csv_target, \
-                tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as json_target:
-            csv_sink, json_sink = _Sink(csv_target), _Sink(json_target)
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\r\n")
-            writer.writerow(columns)
-            json_sink.write(json.dumps({"dataset": name, "columns": columns})[:-1] + ', "rows": [')
-            for row in rows:
-                values = list(row)
-                if len(values) != len(columns):
-                    raise ValueError(f"{name}: row has {len(values)} values for {len(columns)} columns")
-                writer.writerow([csv_cell(v) for v in escape_row(values)])
-                record = dict(zip(columns, (plain(v) for v in values), strict=True))
-                json_sink.write(("\n" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
-                count += 1
-                if count % FLUSH_ROWS == 0:
-                    csv_sink.write(buf.getvalue())
-                    buf.seek(0)
-                    buf.truncate()
-            csv_sink.write(buf.getvalue())
-            json_sink.write("\n]}\n")
-            self.files.append(FileRecord(f"{name}.csv", csv_sink.hash.hexdigest(), csv_sink.size, count))
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as json_target:
+            json_sink = _Sink(json_target)
+            with self._entry(f"{name}.csv") as csv_target:
+                csv_sink = _Sink(csv_target)
+                buf = io.StringIO()
+                writer = csv.writer(buf, lineterminator="\r\n")
+                writer.writerow(columns)
+                json_sink.write(json.dumps({"dataset": name, "columns": columns})[:-1] + ', "rows": [')
+                for row in rows:
+                    values = list(row)
+                    if len(values) != len(columns):
+                        raise ValueError(f"{name}: row has {len(values)} values for {len(columns)} columns")
+                    writer.writerow([csv_cell(v) for v in escape_row(values)])
+                    record = dict(zip(columns, (plain(v) for v in values), strict=True))
+                    json_sink.write(("\n" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+                    count += 1
+                    if count % FLUSH_ROWS == 0:
+                        csv_sink.write(buf.getvalue())
+                        buf.seek(0)
+                        buf.truncate()
+                csv_sink.write(buf.getvalue())
+                json_sink.write("\n]}\n")
             json_target.seek(0)
             with self._entry(f"{name}.json") as json_entry:
                 shutil.copyfileobj(json_target, json_entry)
-            self.files.append(FileRecord(f"{name}.json", json_sink.hash.hexdigest(), json_sink.size, count))
+        self.files.append(FileRecord(f"{name}.csv", csv_sink.hash.hexdigest(), csv_sink.size, count))
+        self.files.append(FileRecord(f"{name}.json", json_sink.hash.hexdigest(), json_sink.size, count))
         return count
 
     def raw(self, name: str, data: bytes) -> None:
