@@ -21,10 +21,11 @@ from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
 from consolidation.services import consolidation_run_request
 from ledger.models import Account
 from periods.models import Period
+from sheshi.access.roles import VIEW
 from sheshi.api.viewsets import EntityScopedMixin
 from sheshi.errors import NotFound, RuleViolation
 from sheshi.tenancy.models import Entity
-from sheshi.tenancy.scoping import organisation_ids_for
+from sheshi.tenancy.scoping import entity_ids_for, organisation_ids_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,8 +42,11 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
     def create(self, request, *args, **kwargs):
         data = ConsolidationRunCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
+        # A group is visible through its top entity, like its runs: a group the caller cannot see is
+        # 404, so neither it nor its entity's code leaks through a permission message.
         group = (ConsolidationGroup.objects.select_related("top_entity", "organisation")
-                 .filter(pk=data.validated_data["group"], organisation_id__in=organisation_ids_for(request.user))
+                 .filter(pk=data.validated_data["group"], organisation_id__in=organisation_ids_for(request.user),
+                         top_entity_id__in=entity_ids_for(request.user, VIEW))
                  .first())
         if group is None:
             raise NotFound("Unknown consolidation group.")

@@ -20,6 +20,8 @@ import contextlib
 from collections.abc import Iterable, Iterator
 
 from django.db import connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 ALL_ORGS = "*"
 KEYS = ("sheshi.org_ids", "sheshi.actor_id", "sheshi.actor_label", "sheshi.request_id", "sheshi.client_addr")
@@ -41,16 +43,34 @@ def current_context(using: str = "default") -> dict[str, str]:
         return dict(zip(KEYS, cur.fetchone(), strict=True))
 
 
-def set_context(values: dict[str, str], using: str = "default") -> None:
-    if not values:
-        return
+def _apply(wrapper, values: dict[str, str]) -> None:
     keys = list(values)
     sql = "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in keys)
     params: list[str] = []
     for k in keys:
         params += [k, values[k]]
-    with connections[using].cursor() as cur:
+    with wrapper.cursor() as cur:
         cur.execute(sql, params)
+
+
+def set_context(values: dict[str, str], using: str = "default") -> None:
+    """Set context values on the session, and remember them on the connection wrapper so that a
+    reconnect (CONN_MAX_AGE expiry, a health check, django-q2 closing stale connections) restores
+    them instead of silently dropping the tenant scope and actor mid-command."""
+    if not values:
+        return
+    wrapper = connections[using]
+    remembered = getattr(wrapper, "_sheshi_context", {})
+    remembered.update(values)
+    wrapper._sheshi_context = remembered
+    _apply(wrapper, values)
+
+
+@receiver(connection_created)
+def _restore_context_on_reconnect(sender, connection, **kwargs):
+    remembered = {k: v for k, v in getattr(connection, "_sheshi_context", {}).items() if v}
+    if remembered:
+        _apply(connection, remembered)
 
 
 @contextlib.contextmanager

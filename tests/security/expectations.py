@@ -156,10 +156,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/consolidation-runs/", "GET"): Expect(lists="consolidation_run"),
     ("/api/v1/consolidation-runs/", "POST"): Expect(
         do=CONTROLLERS, body=lambda w, s: {"group": w.get("consolidation_group", s), "period": PERIOD},
-        ok=frozenset({202}),
-        known_gap="security review: the group is looked up by organisation, not by the caller's view of its top "
-                  "entity, so a group topped by an entity the caller cannot see answers 403 naming that entity "
-                  "('close_periods on entity MXA2') instead of 404"),
+        ok=frozenset({202})),
     ("/api/v1/consolidation-runs/{id}/", "GET"): Expect(target="consolidation_run"),
     ("/api/v1/consolidation-runs/{id}/results/", "GET"): Expect(target="consolidation_run",
                                                                 ok=frozenset({200, 409})),
