@@ -194,6 +194,8 @@ LOGGING = {
 SHESHI_AUDIT_SIGNING_KEY = env.str("SHESHI_AUDIT_SIGNING_KEY", default="")
 SHESHI_IMPORT_MAX_BYTES = env.int("SHESHI_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 SHESHI_IMPORT_MAX_ROWS = env.int("SHESHI_IMPORT_MAX_ROWS", default=2_000_000)
+# Uploads up to this size are validated and posted in the request; larger ones run as a job.
+SHESHI_IMPORT_INLINE_MAX_BYTES = env.int("SHESHI_IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
 
 # --- Security defaults (sheshi/security, SECURITY.md) -----------------------------------------
 # Login lockout (django-axes): 5 failures for the same username from the same address lock that
