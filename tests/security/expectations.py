@@ -27,7 +27,8 @@ HOW TO ADD AN ENDPOINT (the matrix fails until you do):
    the other entity of the same organisation is visible (``level="org"``, for organisation-wide
    objects such as the chart of accounts), and how the request names its target: ``target=kind``
    for the ``{id}`` path parameter, ``query=`` / ``body=`` callables ``(world, scope) -> dict``
-   for codes in the query string or body.
+   for codes in the query string or body. An upload endpoint takes ``multipart=True``: its body
+   callable returns a fresh file object (e.g. ``SimpleUploadedFile``) on every call.
 3. If the endpoint acts on a new kind of object, add a builder to tests/security/world.py.
 4. Write what the product rules say, not what the code happens to do. If the matrix then shows a
    cell the code gets wrong, fix the code — or, if it needs a decision, leave the expectation
@@ -38,7 +39,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.security.world import ENTRY_DATE, PERIOD, ROLES, World
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.security.world import ENTRY_DATE, PERIOD, ROLES, World, import_csv
 
 ALL_ROLES = frozenset(ROLES)
 EVERY_MEMBER = ALL_ROLES | {"member"}
@@ -63,6 +66,7 @@ class Expect:
     denied: int = 403
     params: Callable[[World, str], dict] | None = None  # path parameters other than {id}
     anonymous: str = "401"  # "ok" for deliberately public endpoints
+    multipart: bool = False  # send ``body`` as multipart/form-data (it may hold file objects), not JSON
     known_gap: str = ""
 
     @property
@@ -86,6 +90,17 @@ def _entry_body(w: World, s: str) -> dict:
 def _account_body(w: World, s: str) -> dict:
     return {"organisation": w.get("organisation", s), "code": "9990", "name": "Matrix", "type": "expense",
             "parent": "5000"}
+
+
+def _upload_body(w: World, s: str) -> dict:
+    # Other bytes than the world's batch (the same file twice is a 409 duplicate).
+    return {"file": SimpleUploadedFile("matrix_upload.csv", import_csv("75.00"), content_type="text/csv"),
+            "entity": w.get("entity_code", s), "period": PERIOD, "source_system": w.get("source_system", s)}
+
+
+def _source_system_body(w: World, s: str) -> dict:
+    return {"organisation": w.get("organisation", s), "code": "MXNEW", "name": "Matrix ERP",
+            "mapping": {"kind": "trial_balance", "account": "Account", "amount": "Amount"}}
 
 
 EXPECTATIONS: dict[tuple[str, str], Expect] = {
@@ -164,4 +179,22 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                                    ok=frozenset({200, 409})),
     ("/api/v1/consolidation-runs/{id}/accounts/{code}/", "GET"): Expect(
         target="consolidation_run", params=lambda w, s: {"code": "1200"}, ok=frozenset({200, 409})),
+    # Imports: batches are the entity's data (every role-holder reads them, their file included);
+    # preparers upload. Source systems (saved mappings) are organisation-wide: every member reads
+    # them; preparers and organisation admins save them. The drill-down is a report.
+    ("/api/v1/import-batches/", "GET"): Expect(lists="import_batch"),
+    ("/api/v1/import-batches/", "POST"): Expect(do=PREPARERS, body=_upload_body, multipart=True,
+                                                ok=frozenset({201})),
+    ("/api/v1/import-batches/{id}/", "GET"): Expect(target="import_batch"),
+    ("/api/v1/import-batches/{id}/file/", "GET"): Expect(target="import_batch"),
+    ("/api/v1/source-systems/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="source_system"),
+    ("/api/v1/source-systems/", "POST"): Expect(see=EVERY_MEMBER, do=PREPARERS | ORG_ADMINS, level="org",
+                                                body=_source_system_body, ok=frozenset({201})),
+    ("/api/v1/source-systems/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="source_system"),
+    ("/api/v1/reports/trial-balance/lines/", "GET"): Expect(query=_gl),
+    # Audit evidence (audit/evidence/api.py): the organisation's archive for holders of the auditor
+    # permission; any other member of the organisation is refused (403), another organisation is 404.
+    ("/api/v1/audit/evidence/", "GET"): Expect(
+        see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
+        query=lambda w, s: {"organisation": w.get("organisation", s), "period": PERIOD}),
 }

@@ -148,8 +148,45 @@ def build_consolidation(world: World) -> None:
         world.put("consolidation_run", scope, run.pk)
 
 
+IMPORT_MAPPING = {"kind": "trial_balance", "account": "Account", "debit": "Debit", "credit": "Credit",
+                  "description": "Name"}
+
+
+def import_csv(amount: str) -> bytes:
+    """A two-line trial balance on group accounts 1100/4100 (not 1200: the world's reconciliation
+    is of 1200, and an import must not move the balance it was signed against)."""
+    return f"Account,Name,Debit,Credit\n1100,Cash,{amount},\n4100,Sales,,{amount}\n".encode()
+
+
+def build_imports(world: World) -> None:
+    """A source system per organisation (own and other share A's) and, per entity, a batch
+    uploaded through the import service and posted into 2026-03."""
+    import io
+
+    from ledger.imports.mapping import ColumnMapping
+    from ledger.imports.models import ImportStatus
+    from ledger.imports.services import import_batch_upload, source_system_create
+    from periods.models import Period
+
+    mapping = ColumnMapping.from_dict(IMPORT_MAPPING)
+    sources = {}
+    for org in (world.orgs[OWN], world.orgs[FOREIGN]):
+        sources[org.pk] = source_system_create(actor=None, organisation_id=org.pk, code=f"SRC{org.code}",
+                                               name=f"ERP {org.code}", mapping=mapping)
+    for scope in SCOPES:
+        entity = world.entities[scope]
+        source = sources[entity.organisation_id]
+        world.put("source_system", scope, source.pk)
+        period = Period.objects.get(pk=world.get("period", scope))
+        result = import_batch_upload(actor=None, entity=entity, period=period, stream=io.BytesIO(import_csv("250.00")),
+                                     filename="matrix_tb.csv", mapping=mapping, source_system=source)
+        if result.queued or result.batch.status != ImportStatus.POSTED:
+            raise AssertionError(f"The matrix import for {entity.code} did not post: {result.batch.errors}")
+        world.put("import_batch", scope, result.batch.pk)
+
+
 BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_reconciliations, build_consolidation]
+                                           build_reconciliations, build_consolidation, build_imports]
 
 
 def build_world() -> World:
