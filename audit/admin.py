@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from audit.models import ORG_PLATFORM, AuditEvent
+from audit.models import ORG_PLATFORM, AuditEvent, WebhookState, WebhookSubscription
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import organisation_ids_for
 
@@ -65,3 +65,57 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class WebhookStateInline(admin.StackedInline):
+    model = WebhookState
+    can_delete = False
+    readonly_fields = ["cursor_seq", "status", "attempts", "next_attempt_at", "last_error", "last_delivered_at",
+                       "delivered_count"]
+    exclude = ["organisation_id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Subscriptions with their delivery state; dead letters show here and are retried by action."""
+
+    list_display = ["name", "organisation", "url", "is_active", "state_status", "state_cursor", "state_attempts",
+                    "state_last_error"]
+    list_filter = ["is_active", "state__status", "organisation"]
+    exclude = ["secret"]  # set through webhook_subscription_create; never shown back
+    inlines = [WebhookStateInline]
+    actions = ["retry_now"]
+
+    def get_queryset(self, request):
+        return (super().get_queryset(request).select_related("state", "organisation")
+                .filter(organisation_id__in=organisation_ids_for(request.user)))
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="status")
+    def state_status(self, obj):
+        return obj.state.get_status_display()
+
+    @admin.display(description="cursor (seq)")
+    def state_cursor(self, obj):
+        return obj.state.cursor_seq
+
+    @admin.display(description="attempts")
+    def state_attempts(self, obj):
+        return obj.state.attempts
+
+    @admin.display(description="last error")
+    def state_last_error(self, obj):
+        return obj.state.last_error
+
+    @admin.action(description="Retry delivery now (clears a dead letter)")
+    def retry_now(self, request, queryset):
+        from audit.webhooks import webhook_retry
+
+        for sub in queryset:
+            webhook_retry(subscription_id=sub.pk)
+        self.message_user(request, f"{queryset.count()} subscription(s) will be retried on the next dispatch.")

@@ -6,10 +6,11 @@ Runs in a throwaway migrated database (bench.ledger.common), as the application'
 actor set. Both tables have a journal-line-like shape, a primary key and one index; only
 ``bench_audited`` carries the audit triggers (audit.operations.attach_audit_sql). Scenarios:
 
-* ``insert_select``  one INSERT … SELECT of --rows rows (the summary path: one event + digest);
+* ``insert_select``  one INSERT … SELECT of --rows rows of one organisation (the summary path: one
+                     event + digest);
 * ``copy_chunks``    COPY of --rows rows in 5,000-row statements, one transaction (one summary each);
-* ``small_txns``     --txns transactions of one INSERT and one UPDATE each (per-row events, one seal
-                     per transaction) — the interactive path.
+* ``small_txns``     --txns transactions of one INSERT and one UPDATE each, alternating between two
+                     organisations (per-row events, one seal per transaction) — the interactive path.
 
 Each scenario runs --repeat times per table, alternating, and reports the median.
 """
@@ -60,7 +61,7 @@ def _app(db):
 def _insert_select(conn, table: str, rows: int) -> None:
     with conn.transaction():
         conn.execute(f"INSERT INTO {table} (organisation_id, entity_id, account_id, period_id, currency, amount,"
-                     f" functional_amount, memo) SELECT 1 + g % 2, 10, 100 + g % 50, 7, 'EUR', g * 1.25, g * 1.25,"
+                     f" functional_amount, memo) SELECT 1, 10, 100 + g %% 50, 7, 'EUR', g * 1.25, g * 1.25,"
                      f" 'line ' || g FROM generate_series(1, %s) g", [rows])
 
 
@@ -72,7 +73,7 @@ def _copy_chunks(conn, table: str, rows: int) -> None:
             with conn.cursor().copy(f"COPY {table} (organisation_id, entity_id, account_id, period_id, currency,"
                                     " amount, functional_amount, memo) FROM STDIN") as copy:
                 for g in range(done, done + n):
-                    copy.write_row((1 + g % 2, 10, 100 + g % 50, 7, "EUR", f"{g * 1.25:.2f}", f"{g * 1.25:.2f}",
+                    copy.write_row((1, 10, 100 + g % 50, 7, "EUR", f"{g * 1.25:.2f}", f"{g * 1.25:.2f}",
                                     f"line {g}"))
             done += n
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Now
 
+from sheshi.security.crypto import EncryptedTextField
+
 ORG_PLATFORM = 0  # events that belong to no organisation (e.g. a failed login for an unknown user)
 GENESIS_HASH = "0" * 64
 
@@ -98,3 +100,56 @@ class AuditPending(models.Model):
 
     def __str__(self) -> str:
         return f"pending txid {self.txid}"
+
+
+class WebhookSubscription(models.Model):
+    """An external system that receives the organisation's audit events, in sequence order.
+
+    Configuration only (audited like any tenant table); the delivery cursor lives in
+    WebhookState, which is operational and not audited — otherwise every delivery would write an
+    event that would itself need delivering."""
+
+    organisation = models.ForeignKey("tenancy.Organisation", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    # Action patterns (fnmatch): "journal_entry.*", "insert", "period.locked"; empty = every event.
+    event_types = models.JSONField(default=list, blank=True)
+    secret = EncryptedTextField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="webhook_name_unique_in_org")]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.url}"
+
+
+class WebhookStatus(models.TextChoices):
+    ACTIVE = "active", "active"
+    RETRYING = "retrying", "retrying"
+    DEAD_LETTER = "dead_letter", "dead letter"
+
+
+class WebhookState(models.Model):
+    """Where a subscriber stands: the last sequence number it acknowledged, and its retry state."""
+
+    subscription = models.OneToOneField(WebhookSubscription, on_delete=models.CASCADE, primary_key=True,
+                                        related_name="state")
+    organisation_id = models.BigIntegerField(db_index=True)
+    cursor_seq = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=WebhookStatus.choices, default=WebhookStatus.ACTIVE)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    last_delivered_at = models.DateTimeField(null=True, blank=True)
+    delivered_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(cursor_seq__gte=0), name="webhook_cursor_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} at seq {self.cursor_seq} ({self.status})"

@@ -126,7 +126,8 @@ $$;
 --   ≤ threshold rows: one event per row — insert: {"after": row}; update: {"before": {changed},
 --     "after": {changed}} (rows with nothing changed are skipped); delete: {"before": row}.
 --   > threshold rows: one 'bulk_<op>' event per organisation — {count, min_id, max_id, digest}
---     (and 'ranges' when the ids are not contiguous). digest = sha256 over the concatenated
+--     (and 'ranges' when other rows of that organisation sit between min_id and max_id, so the
+--     organisation and the id range alone would not identify the statement's rows). digest = sha256 over the concatenated
 --     sha256 of each row's PostgreSQL binary form (record_send) in id order, which no session
 --     setting can change; an update records the old rows' digest as 'before_digest'.
 -- PL/pgSQL compiles a trigger function once per trigger, so the static per-row SQL is planned per
@@ -153,6 +154,7 @@ DECLARE
   v_ch jsonb;
   v_ranges jsonb;
   v_before jsonb;
+  v_total bigint;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     SELECT count(*) INTO v_n FROM new_rows;
@@ -181,7 +183,14 @@ BEGIN
         'FROM %3$I r GROUP BY 1 ORDER BY 1', v_orgx, v_key, v_tbl) LOOP
       v_ch := jsonb_build_object('count', v_rec.n, 'min_id', v_rec.lo, 'max_id', v_rec.hi, 'digest', v_rec.digest,
                                  'digest_algorithm', 'sha256(sha256(record_send(row)) || ... in id order)');
-      IF v_rec.hi - v_rec.lo + 1 <> v_rec.n THEN
+      -- The organisation and id range identify the statement's rows unless rows of other
+      -- statements sit inside that range; only then are the exact id ranges listed.
+      IF v_rec.hi - v_rec.lo + 1 <> v_rec.n AND TG_OP <> 'DELETE' THEN
+        EXECUTE format('SELECT count(*) FROM %I.%I r WHERE %s = $1 AND %s BETWEEN $2 AND $3',
+                       TG_TABLE_SCHEMA, TG_TABLE_NAME, v_orgx, v_key)
+          INTO v_total USING v_rec.org, v_rec.lo, v_rec.hi;
+      END IF;
+      IF v_total IS DISTINCT FROM v_rec.n AND v_total IS NOT NULL THEN
         EXECUTE format(
           'SELECT jsonb_agg(jsonb_build_array(lo, hi) ORDER BY lo) FROM ('
           '  SELECT min(k) AS lo, max(k) AS hi FROM ('
@@ -190,6 +199,7 @@ BEGIN
           INTO v_ranges USING v_rec.org;
         v_ch := v_ch || jsonb_build_object('ranges', v_ranges);
       END IF;
+      v_total := NULL;
       IF TG_OP = 'UPDATE' THEN
         v_ch := v_ch || jsonb_build_object('before_digest', v_before -> v_rec.org::text);
       END IF;
@@ -273,11 +283,13 @@ BEGIN
     FROM audit_event e
    WHERE e.txid = NEW.txid AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = e.id);
   IF v_orgs IS NOT NULL THEN
-    INSERT INTO audit_chain_head (organisation_id, seq, hash, event_id, sealed_at)
-    SELECT o, 0, repeat('0', 64), NULL, now() FROM unnest(v_orgs) AS o ORDER BY o
-    ON CONFLICT (organisation_id) DO NOTHING;
     FOREACH v_org IN ARRAY v_orgs LOOP
       SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit_chain_head h WHERE h.organisation_id = v_org FOR UPDATE;
+      IF NOT FOUND THEN  -- the organisation's first event: create its head (a concurrent creator wins, we wait)
+        INSERT INTO audit_chain_head (organisation_id, seq, hash, event_id, sealed_at)
+        VALUES (v_org, 0, repeat('0', 64), NULL, now()) ON CONFLICT (organisation_id) DO NOTHING;
+        SELECT h.seq, h.hash INTO v_seq, v_hash FROM audit_chain_head h WHERE h.organisation_id = v_org FOR UPDATE;
+      END IF;
       SELECT array_agg(e.id ORDER BY e.id), array_agg(e.content_hash ORDER BY e.id) INTO v_ids, v_ch
         FROM audit_event e
        WHERE e.txid = NEW.txid AND e.organisation_id = v_org

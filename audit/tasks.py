@@ -1,0 +1,25 @@
+"""django-q2 tasks for webhook delivery. Both take ids and are safe to run twice: a delivery run
+holds the subscription's advisory lock and resumes from the committed cursor.
+
+Schedule ``audit.tasks.webhooks_dispatch`` every minute (django_q Schedule, or cron calling
+``manage.py webhooks_deliver``)."""
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+from audit.webhooks import webhook_deliver, webhook_subscriptions_due
+from sheshi.db.context import system_context
+
+
+def webhooks_dispatch() -> int:
+    """Enqueue one delivery task per subscription with due events."""
+    with system_context("webhooks"):
+        due = webhook_subscriptions_due()
+    for sub_id in due:
+        async_task("audit.tasks.webhook_deliver_task", sub_id)
+    return len(due)
+
+
+def webhook_deliver_task(subscription_id: int) -> int:
+    with system_context("webhooks"):
+        return webhook_deliver(subscription_id=subscription_id)
