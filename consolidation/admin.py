@@ -31,7 +31,8 @@ class GroupMemberInline(admin.TabularInline):
 
 @admin.register(ConsolidationGroup)
 class ConsolidationGroupAdmin(OrgScopedAdmin):
-    list_display = ["code", "name", "organisation", "top_entity"]
+    list_display = ["code", "name", "organisation", "top_entity", "elimination_entity"]
+    readonly_fields = ["elimination_entity"]
     inlines = [GroupMemberInline]
 
 
@@ -58,12 +59,13 @@ class AcquisitionAdjustmentAdmin(OrgScopedAdmin):
 @admin.register(ConsolidationRun)
 class ConsolidationRunAdmin(OrgScopedAdmin):
     list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
-                    "requested_label", "requested_at", "duration_ms"]
+                    "requested_label", "requested_at", "duration_ms", "posted_count"]
     list_filter = ["status", "group"]
     actions = ["run_again"]
     exclude = ["results", "fingerprint_sections"]
     readonly_fields = ["group", "period", "status", "progress", "progress_note", "fingerprint", "changed_inputs",
-                       "previous_run", "ic_differences", "error", "requested_by", "requested_label", "started_at",
+                       "previous_run", "ic_differences", "error", "attempt", "posted_entry_ids",
+                       "reversal_entry_ids", "posting_error", "requested_by", "requested_label", "started_at",
                        "finished_at", "duration_ms", "headline", "drill_down"]
 
     def has_add_permission(self, request):
@@ -75,6 +77,10 @@ class ConsolidationRunAdmin(OrgScopedAdmin):
     @admin.display(description="fingerprint")
     def fingerprint_short(self, run):
         return run.fingerprint[:12]
+
+    @admin.display(description="entries posted")
+    def posted_count(self, run):
+        return len(run.posted_entry_ids) if not run.posting_error else run.posting_error["code"]
 
     @admin.display(description="headline figures")
     def headline(self, run):

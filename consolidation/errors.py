@@ -16,7 +16,13 @@ class GroupNotFoundError(RuleViolation):
     code, title, status = "consolidation_group_not_found", "No such consolidation group.", 404
 
 
+class EliminationLedgerCodeTakenError(Conflict):
+    code, title = "elimination_ledger_code_taken", "The elimination ledger's entity code is already in use."
+
+
 register_db_rules({
+    "consolidation_elimination_ledger_not_member": DbRule(
+        "elimination_ledger_not_member", "A group's elimination ledger is never a member of a group.", 409),
     "consolidation_fx_rate_frozen": DbRule("fx_rate_frozen", "The rate belongs to a locked period and cannot change."),
     "fx_rate_unique": DbRule("fx_rate_duplicate", "A rate of this type already exists for this pair and date.", 409),
     "group_member_no_overlap": DbRule("holding_overlap", "The entity already has a holding in this group then.", 409),

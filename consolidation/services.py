@@ -3,9 +3,10 @@ succeeded (fingerprint + results) or failed (the error) - and never change after
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.utils import timezone
@@ -25,6 +26,7 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
+from consolidation.posting import run_eliminations_post
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.roles import CLOSE
@@ -101,49 +103,85 @@ def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Perio
     return run
 
 
-def _transition(run_id: int, expected: str, **changes) -> ConsolidationRun:
+def _locked_run(run_id: int, expected: str, as_attempt: int | None) -> ConsolidationRun:
+    """The run FOR UPDATE, in ``expected`` state and, given ``as_attempt``, still owned by that attempt."""
+    run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+    if run.status != expected:
+        raise RunNotInStateError(f"Run {run_id} is {run.status}; expected {expected}.")
+    if as_attempt is not None and run.attempt != as_attempt:
+        raise RunNotInStateError(f"Run {run_id} was restarted (attempt {run.attempt}); attempt {as_attempt} stops.")
+    return run
+
+
+def _transition(run_id: int, expected: str, *, as_attempt: int | None = None, **changes) -> ConsolidationRun:
     with transaction.atomic():
-        run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
-        if run.status != expected:
-            raise RunNotInStateError(f"Run {run_id} is {run.status}; expected {expected}.")
+        run = _locked_run(run_id, expected, as_attempt)
         for k, v in changes.items():
             setattr(run, k, v)
         run.save(update_fields=list(changes))
         return run
 
 
-def consolidation_run_progress(*, run_id: int, progress: int, note: str) -> None:
-    _transition(run_id, RunStatus.RUNNING, progress=progress, progress_note=note[:200])
+def consolidation_run_progress(*, run_id: int, progress: int, note: str, as_attempt: int | None = None) -> None:
+    _transition(run_id, RunStatus.RUNNING, as_attempt=as_attempt, progress=progress, progress_note=note[:200])
+
+
+def run_stale_after() -> timedelta:
+    """A run still 'running' this long after its start has lost its worker: django-q2 kills a task
+    at its timeout, and the broker re-delivers it after ``retry`` (longer than the timeout)."""
+    return timedelta(seconds=int(getattr(settings, "Q_CLUSTER", {}).get("timeout") or 600))
 
 
 def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
     """Run a queued run: queued -> running (short transaction, so progress is visible), compute,
-    then running -> succeeded or failed. Safe to call twice: a run that is not queued is returned
-    as it is (the broker may deliver a task more than once)."""
+    then running -> succeeded (results, and the eliminations posted in the group's elimination
+    ledger, in one transaction) or failed. Safe to call twice (the broker delivers at least once):
+    a finished run, or one running under a live worker, is returned as it is; a run still running
+    after the task timeout lost its worker and is restarted as a new attempt, and the old attempt,
+    should it still be alive, can no longer move it."""
     with transaction.atomic():
         run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
-        if run.status != RunStatus.QUEUED:
+        if run.status == RunStatus.RUNNING and run.started_at < timezone.now() - run_stale_after():
+            note = "reading (restarted: the previous worker was lost)"
+        elif run.status == RunStatus.QUEUED:
+            note = "reading"
+        else:
             return run
-        run.status, run.started_at, run.progress, run.progress_note = RunStatus.RUNNING, timezone.now(), 5, "reading"
-        run.save(update_fields=["status", "started_at", "progress", "progress_note"])
+        run.status, run.started_at, run.progress, run.progress_note = RunStatus.RUNNING, timezone.now(), 5, note
+        run.attempt += 1
+        run.save(update_fields=["status", "started_at", "progress", "progress_note", "attempt"])
+        attempt = run.attempt
     started = time.perf_counter()
     try:
         run = ConsolidationRun.objects.select_related("group__organisation", "period__fiscal_year").get(pk=run_id)
         inputs = selectors.engine_inputs_get(group=run.group, period=run.period)
-        consolidation_run_progress(run_id=run_id, progress=40, note="consolidating")
+        consolidation_run_progress(run_id=run_id, progress=40, note="consolidating", as_attempt=attempt)
         result = consolidate(inputs)
-        consolidation_run_progress(run_id=run_id, progress=80, note="storing")
+        consolidation_run_progress(run_id=run_id, progress=80, note="storing", as_attempt=attempt)
         previous = selectors.previous_successful_run(run=run)
         data = result.to_dict()
-        return _transition(
-            run_id, RunStatus.RUNNING, status=RunStatus.SUCCEEDED, progress=100, progress_note="done",
-            fingerprint=result.fingerprint, fingerprint_sections=result.fingerprint_sections,
-            previous_run=previous, results=data, ic_differences=data["ic_differences"],
-            changed_inputs=changed_sections(previous.fingerprint_sections, result.fingerprint_sections)
-            if previous else [],
-            finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))
+        with transaction.atomic():  # the run's success and its posted eliminations, together or not at all
+            locked = _locked_run(run_id, RunStatus.RUNNING, attempt)
+            locked.group, locked.period = run.group, run.period
+            posting = run_eliminations_post(run=locked, eliminations=result.eliminations)
+            changes = {
+                "status": RunStatus.SUCCEEDED, "progress": 100, "progress_note": "done",
+                "fingerprint": result.fingerprint, "fingerprint_sections": result.fingerprint_sections,
+                "previous_run": previous, "results": data, "ic_differences": data["ic_differences"],
+                "changed_inputs": changed_sections(previous.fingerprint_sections, result.fingerprint_sections)
+                if previous else [],
+                "posted_entry_ids": posting.posted_entry_ids, "reversal_entry_ids": posting.reversal_entry_ids,
+                "posting_error": posting.error,
+                "finished_at": timezone.now(), "duration_ms": int((time.perf_counter() - started) * 1000)}
+            for k, v in changes.items():
+                setattr(locked, k, v)
+            locked.save(update_fields=list(changes))
+            return locked
     except SheshiError as exc:
-        return _transition(run_id, RunStatus.RUNNING, status=RunStatus.FAILED, progress=100, progress_note="failed",
+        if isinstance(exc, RunNotInStateError):
+            raise  # another attempt owns the run now
+        return _transition(run_id, RunStatus.RUNNING, as_attempt=attempt, status=RunStatus.FAILED, progress=100,
+                           progress_note="failed",
                            error={"code": exc.code, "detail": exc.detail,
                                   "errors": [e.as_dict() for e in exc.errors]},
                            finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))

@@ -20,7 +20,7 @@ class ConsolidationRunOutput(serializers.ModelSerializer):
         model = ConsolidationRun
         fields = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint", "changed_inputs",
                   "previous_run", "requested_label", "requested_at", "started_at", "finished_at", "duration_ms",
-                  "error", "summary"]
+                  "error", "attempt", "posted_entry_ids", "reversal_entry_ids", "posting_error", "summary"]
 
     def get_summary(self, run) -> dict | None:
         if not run.results:

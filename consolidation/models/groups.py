@@ -14,20 +14,37 @@ class ConsolidationMethod(models.TextChoices):
     EQUITY = "equity", "Equity method"  # allowed by the model; the engine consolidates 'full' members only
 
 
+ELIMINATION_LEDGER_SUFFIX = "-ELIM"
+
+
 class ConsolidationGroup(models.Model):
-    """A top parent and its subsidiaries, presented in the organisation's group currency."""
+    """A top parent and its subsidiaries, presented in the organisation's group currency.
+
+    ``elimination_entity`` is the group's elimination ledger: a system entity of the organisation
+    (code ``<GROUPCODE>-ELIM``, functional currency the group currency, created on demand by
+    consolidation.services.elimination_ledger_ensure) where successful runs post their elimination
+    journals. An entity is an elimination ledger exactly when a group points at it here (the code is
+    the naming rule, the link is the flag); PostgreSQL refuses to make it a member or a parent in any
+    group, so it is never consolidated as one (trigger consolidation_elimination_ledger_not_member).
+    """
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="consolidation_groups")
     code = models.CharField(max_length=32, validators=[CODE_VALIDATOR])
     name = models.CharField(max_length=200)
     top_entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="+")
+    elimination_entity = models.OneToOneField(Entity, null=True, blank=True, on_delete=models.PROTECT,
+                                              related_name="elimination_ledger_of")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = history()
 
     class Meta:
         ordering = ["organisation_id", "code"]
-        constraints = [models.UniqueConstraint(fields=["organisation", "code"], name="consolidation_group_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "code"], name="consolidation_group_code_unique"),
+            models.CheckConstraint(condition=~models.Q(elimination_entity=models.F("top_entity")),
+                                   name="consolidation_group_elimination_not_top"),
+        ]
 
     def __str__(self) -> str:
         return self.code

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from periods.models import Period
@@ -38,6 +39,15 @@ class ConsolidationRun(models.Model):
     results = models.JSONField(null=True, blank=True)
     ic_differences = models.JSONField(default=list, blank=True)
     error = models.JSONField(null=True, blank=True)
+    # Each start (and each restart of a run whose worker died) increments the attempt; only the
+    # attempt that started the run may move it on, so a late zombie worker cannot finish it.
+    attempt = models.PositiveSmallIntegerField(default=0)
+    # The elimination journals this run posted in the group's elimination ledger, and the reversals
+    # it posted of the entries standing there before. ``posting_error`` says why it posted nothing
+    # (e.g. the period is locked); the results are stored all the same.
+    posted_entry_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    reversal_entry_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    posting_error = models.JSONField(null=True, blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
     requested_label = models.CharField(max_length=200, blank=True, default="")

@@ -1,0 +1,143 @@
+"""The group's elimination ledger and what a successful run posts there.
+
+A run's elimination journals (investment, intercompany, unrealised profit, NCI) become posted
+system entries (source ``elimination``) of the group's elimination ledger, in the group currency,
+dated on the period end. Members' books are never written. Before posting, the entries still
+standing from earlier runs of the same group and period are reversed, so the ledger always holds
+exactly one run's eliminations. A locked period refuses the posting as a whole (nothing is
+reversed or posted; the run keeps its results and says why). Everything here runs inside the
+caller's transaction: the run's success and its entries commit together or not at all.
+
+Translation is not posted: the engine translates members' balances rather than producing
+translation journals, and a member's CTA has no counter-posting inside a single-currency ledger.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from consolidation.engine.journal import Elimination
+from consolidation.engine.rounding import apportion
+from consolidation.errors import EliminationLedgerCodeTakenError
+from consolidation.models import ConsolidationGroup, ConsolidationRun
+from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
+from ledger import locks
+from ledger.bulk import journal_entries_post_bulk
+from ledger.inputs import EntryInput, LineInput
+from ledger.models import Account, EntrySource, EntryStatus, JournalEntry
+from ledger.services import journal_entry_reverse
+from periods.models import PeriodState
+from periods.services import entity_periods_open
+from sheshi.tenancy.models import Entity
+
+
+def elimination_ledger_code(group_code: str) -> str:
+    """``<GROUPCODE>-ELIM``, the group code shortened so the whole fits an entity code (32)."""
+    return group_code[: 32 - len(ELIMINATION_LEDGER_SUFFIX)] + ELIMINATION_LEDGER_SUFFIX
+
+
+@transaction.atomic
+def elimination_ledger_ensure(*, group_id: int) -> Entity:
+    """The group's elimination ledger, created on first use: a system entity of the group's
+    organisation in the group currency, with its periods opened like every entity's. Holds the
+    group row FOR UPDATE (until the caller's transaction ends), which also serialises the posting
+    of runs of one group."""
+    group = (ConsolidationGroup.objects.select_for_update(of=("self",))
+             .select_related("organisation", "top_entity", "elimination_entity").get(pk=group_id))
+    if group.elimination_entity_id is not None:
+        return group.elimination_entity
+    org = group.organisation
+    code = elimination_ledger_code(group.code)
+    try:
+        with transaction.atomic():
+            entity = Entity.objects.create(organisation=org, code=code,
+                                           name=f"Elimination ledger of {group.name}"[:200],
+                                           functional_currency=org.group_currency, country=group.top_entity.country,
+                                           approval_required_sources=[])
+    except IntegrityError as exc:
+        if "entity_code_unique_in_org" in str(exc):
+            raise EliminationLedgerCodeTakenError(
+                f"Entity code {code} is already used in {org.code}; the elimination ledger of group {group.code} "
+                "needs it.") from exc
+        raise
+    group.elimination_entity = entity
+    group.save(update_fields=["elimination_entity", "updated_at"])
+    entity_periods_open(organisation=org)
+    return entity
+
+
+@dataclass
+class PostingOutcome:
+    posted_entry_ids: list[int] = field(default_factory=list)
+    reversal_entry_ids: list[int] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+def _entry_inputs(run: ConsolidationRun, eliminations: list[Elimination], account_ids: dict[str, int],
+                  group_code: str) -> list[EntryInput]:
+    """One entry per elimination, one line per posting, tagged with the member it belongs to.
+    Exact amounts are rounded to the cent so that each entry still sums to zero (largest
+    remainder, as the consolidated TB); an elimination that rounds to nothing is not posted."""
+    period = run.period
+    out = []
+    for elim in eliminations:
+        rounded, _ = apportion({f"{i:06d}": p.amount for i, p in enumerate(elim.postings)})
+        lines = [LineInput(account_id=account_ids[p.account], amount=rounded[f"{i:06d}"],
+                           dimensions={"member": p.entity, "elimination": elim.kind, "ref": elim.ref},
+                           memo=f"{elim.kind} {elim.ref} ({p.entity})"[:500])
+                 for i, p in enumerate(elim.postings) if rounded[f"{i:06d}"] != 0]
+        if len(lines) < 2:
+            continue
+        out.append(EntryInput(
+            entry_date=period.end_date, period_id=period.pk, lines=lines,
+            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {elim.description}"[:500]))
+    return out
+
+
+def run_eliminations_post(*, run: ConsolidationRun, eliminations: list[Elimination]) -> PostingOutcome:
+    """Replace the eliminations standing in the group's elimination ledger for the run's period by
+    this run's. Must run inside the transaction that records the run's success."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("run_eliminations_post must run inside the run's transaction.")
+    entity = elimination_ledger_ensure(group_id=run.group_id)
+    period = run.period
+    # FOR SHARE on the entity-period: its state cannot change until we commit (a lock waits for us).
+    state = locks.entity_period_share_lock(entity_id=entity.pk, period_id=period.pk)
+    if state not in (PeriodState.OPEN, PeriodState.SOFT_CLOSED):
+        code = "period_locked" if state == PeriodState.LOCKED else "period_not_open"
+        return PostingOutcome(error={
+            "code": f"elimination_{code}",
+            "detail": f"Period {period.code} of the elimination ledger {entity.code} is {state or 'not open'}: "
+                      "the run's eliminations were not posted (the entries already there stand).",
+        })
+    if state == PeriodState.SOFT_CLOSED:
+        # The system posts its eliminations into a soft-closed period as a controller would (the
+        # database checks this transaction-local flag; ledger services set it the same way).
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('sheshi.close_privilege', 'on', true)")
+    standing = list(JournalEntry.objects.filter(entity=entity, period=period, source=EntrySource.ELIMINATION,
+                                                status=EntryStatus.POSTED, reversed_by__isnull=True)
+                    .order_by("pk").values_list("pk", flat=True))
+    outcome = PostingOutcome()
+    for entry_id in standing:
+        outcome.reversal_entry_ids.append(journal_entry_reverse(
+            actor=None, entry_id=entry_id,
+            description=f"Consolidation run {run.pk} replaces elimination entry {entry_id}").pk)
+    codes = {p.account for e in eliminations for p in e.postings}
+    account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=codes)
+                       .values_list("code", "pk"))
+    entries = _entry_inputs(run, eliminations, account_ids, run.group.code)
+    if entries:
+        result = journal_entries_post_bulk(actor=None, entity=entity, source=EntrySource.ELIMINATION, entries=entries)
+        # Runs of this group post one at a time (group row lock) and other transactions' rows are
+        # invisible until they commit: the id range holds exactly this batch.
+        outcome.posted_entry_ids = list(
+            JournalEntry.objects.filter(entity=entity, period=period, source=EntrySource.ELIMINATION,
+                                        pk__gte=result.first_entry_id, pk__lte=result.last_entry_id)
+            .order_by("pk").values_list("pk", flat=True))
+        if len(outcome.posted_entry_ids) != result.entries:
+            raise RuntimeError(f"Posted {result.entries} elimination entries but found "
+                               f"{len(outcome.posted_entry_ids)}.")
+    return outcome
