@@ -158,6 +158,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
             actor_id = getattr(actor, "pk", None)
             cols = ", ".join(LINE_COLUMNS)
             pg.execute(f"INSERT INTO ledger_journalline ({cols}) SELECT {cols} FROM ledger_bulk_lines")
+            pg.execute("SELECT ledger_analyze_if_grown(%s)", [n_lines])  # plan the posting on fresh statistics
             # One statement: the posting trigger sees every entry of the batch at once.
             pg.execute("""
                 INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
