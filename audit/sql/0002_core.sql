@@ -156,10 +156,11 @@ DECLARE
   v_before jsonb;
   v_total bigint;
 BEGIN
+  -- Count only up to the threshold: a bulk statement's rows are not scanned just to be counted.
   IF TG_OP = 'INSERT' THEN
-    SELECT count(*) INTO v_n FROM new_rows;
+    SELECT count(*) INTO v_n FROM (SELECT 1 FROM new_rows LIMIT v_threshold + 1) s;
   ELSE
-    SELECT count(*) INTO v_n FROM old_rows;
+    SELECT count(*) INTO v_n FROM (SELECT 1 FROM old_rows LIMIT v_threshold + 1) s;
   END IF;
   IF v_n = 0 THEN
     RETURN NULL;
