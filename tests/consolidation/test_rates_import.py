@@ -1,0 +1,59 @@
+"""FX rates from CSV: every problem reported at once, nothing written on any problem."""
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from consolidation.models import FxRate
+from consolidation.rates_import import fx_rates_import
+from sheshi.errors import ValidationFailed
+from tests.factories import OrganisationFactory
+
+pytestmark = pytest.mark.django_db
+
+GOOD = b"from,to,type,rate,date\nUSD,EUR,closing,0.923456789012,2026-03-31\nGBP,EUR,average,1.17,2026-03-31\n"
+
+
+def test_a_good_file_loads_every_rate_with_history():
+    org = OrganisationFactory()
+    assert fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(GOOD)).created == 2
+    usd = FxRate.objects.get(organisation=org, from_currency="USD")
+    assert usd.rate == Decimal("0.923456789012") and usd.rate_type == "closing"
+    assert FxRate.history.filter(organisation_id=org.pk).count() == 2
+
+
+def test_every_bad_row_is_reported_and_nothing_is_written():
+    org = OrganisationFactory()
+    bad = (b"from,to,type,rate,date\nUSD,EUR,closing,0.9,2026-03-31\nXXX,EUR,closing,1,2026-03-31\n"
+           b"USD,USD,average,-1,2026-13-01\nUSD,EUR,spot,1e3,2026-03-31\n")
+    with pytest.raises(ValidationFailed) as exc:
+        fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(bad))
+    found = [(e.row, e.field, e.code) for e in exc.value.errors]
+    assert found == [(3, "from", "invalid_currency"), (4, "to", "same_currency"), (4, "rate", "invalid_rate"),
+                     (4, "date", "invalid_date"), (5, "type", "invalid_type"), (5, "rate", "invalid_rate")]
+    assert FxRate.objects.filter(organisation=org).count() == 0
+
+
+def test_duplicates_in_the_file_or_the_database_are_refused():
+    org = OrganisationFactory()
+    twice = GOOD + b"USD,EUR,closing,0.95,2026-03-31\n"
+    with pytest.raises(ValidationFailed) as exc:
+        fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(twice))
+    assert [(e.row, e.code) for e in exc.value.errors] == [(4, "duplicate_rate")]
+    fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(GOOD))
+    with pytest.raises(Exception):  # the unique constraint refuses the second load
+        fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(GOOD))
+    assert FxRate.objects.filter(organisation=org).count() == 2
+
+
+def test_command_loads_and_reports(tmp_path):
+    org = OrganisationFactory(code="FXCMD")
+    f = tmp_path / "rates.csv"
+    f.write_bytes(GOOD)
+    call_command("load_fx_rates", str(f), "--org", "FXCMD")
+    assert FxRate.objects.filter(organisation=org).count() == 2
+    f.write_bytes(b"from,to,type,rate\nUSD,EUR,closing,1\n")
+    with pytest.raises(CommandError, match=r"missing_column|lacks required columns"):
+        call_command("load_fx_rates", str(f), "--org", "FXCMD")
