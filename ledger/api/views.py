@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import audit_read
 from ledger import reports, services
 from ledger.api.serializers import (
     AccountInput,
@@ -104,6 +105,12 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = JournalEntryOutput
     filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
 
+    def retrieve(self, request, *args, **kwargs):
+        entry = self.get_object()
+        audit_read(request._request, organisation_id=entry.organisation_id, object_type="ledger.journalentry",
+                   object_id=entry.pk, action="journal.read")
+        return Response(self.get_serializer(entry).data)
+
     @extend_schema(
         request=JournalEntryCreateInput, responses={201: JournalEntryOutput, 200: JournalEntryOutput},
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
@@ -188,6 +195,13 @@ class ReportView(APIView):
         return entity, period(q["period"]), period(q["period_from"]) if q.get("period_from") else None
 
     @staticmethod
+    def _record_read(request, entity, period, report: str) -> None:
+        """Who read which figures (and exported them) goes into the tamper-evident audit log."""
+        action = "report.exported" if request.query_params.get("export") else "report.read"
+        audit_read(request._request, organisation_id=entity.organisation_id, object_type=f"report.{report}",
+                   object_id=f"{entity.code}/{period.code}", action=action)
+
+    @staticmethod
     def _rows(rows):
         return [[r.code, r.name, r.type, r.kind, r.depth, r.debit, r.credit, r.net] for r in rows]
 
@@ -205,6 +219,7 @@ class TrialBalanceView(ReportView):
             if as_of is None:
                 raise ValidationFailed("Bad date.", errors=[FieldError("as_of", "Use YYYY-MM-DD.")])
         tb = reports.trial_balance(entity=entity, period=period, period_from=period_from, as_of=as_of)
+        self._record_read(request, entity, period, "trial_balance")
         if request.query_params.get("export") in ("csv", "xlsx"):
             return export(request.query_params["export"], f"trial-balance-{entity.code}-{period.code}",
                           ["code", "name", "type", "kind", "depth", "debit", "credit", "net"], self._rows(tb.rows))
@@ -216,6 +231,7 @@ class IncomeStatementView(ReportView):
     def get(self, request):
         entity, period, period_from = self._args(request)
         st = reports.income_statement(entity=entity, period=period, period_from=period_from)
+        self._record_read(request, entity, period, "income_statement")
         if request.query_params.get("export") in ("csv", "xlsx"):
             return export(request.query_params["export"], f"income-statement-{entity.code}-{period.code}",
                           ["code", "name", "type", "kind", "depth", "debit", "credit", "net"],
@@ -228,6 +244,7 @@ class BalanceSheetView(ReportView):
     def get(self, request):
         entity, period, _ = self._args(request)
         st = reports.balance_sheet(entity=entity, period=period)
+        self._record_read(request, entity, period, "balance_sheet")
         if request.query_params.get("export") in ("csv", "xlsx"):
             return export(request.query_params["export"], f"balance-sheet-{entity.code}-{period.code}",
                           ["code", "name", "type", "kind", "depth", "debit", "credit", "net"],
@@ -253,6 +270,7 @@ class GeneralLedgerView(ReportView):
             raise ValidationFailed("limit and offset are integers.", errors=[FieldError("limit", str(exc))]) from exc
         data = reports.general_ledger(entity=entity, account_id=account.pk, period_from=period_from or period,
                                       period_to=period, limit=limit, offset=offset)
+        self._record_read(request, entity, period, "general_ledger")
         if request.query_params.get("export") in ("csv", "xlsx"):
             keys = list(data["lines"][0]) if data["lines"] else ["line_id"]
             return export(request.query_params["export"], f"general-ledger-{entity.code}-{account.code}", keys,

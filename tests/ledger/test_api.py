@@ -188,3 +188,15 @@ def test_verify_balances_finds_no_difference_after_api_work(client, world, prepa
 
     assert Balance.objects.get(entity_id=world.entity.pk, account_id=world.acc("1200")).functional_debit \
         == Decimal("6.2501")
+
+
+def test_report_reads_and_exports_are_recorded_in_the_audit_log(client, world, preparer):
+    from audit.models import AuditEvent
+
+    client.force_login(preparer)
+    client.get(f"/api/v1/reports/trial-balance/?entity={world.entity.code}&period=2026-03")
+    client.get(f"/api/v1/reports/trial-balance/?entity={world.entity.code}&period=2026-03&export=csv")
+    events = list(AuditEvent.objects.filter(organisation_id=world.org.pk, object_type="report.trial_balance")
+                  .order_by("id").values_list("action", "object_id", "actor_id"))
+    assert events == [("report.read", f"{world.entity.code}/2026-03", preparer.pk),
+                      ("report.exported", f"{world.entity.code}/2026-03", preparer.pk)]
