@@ -200,3 +200,12 @@ def test_dead_letter_is_visible_in_the_admin_and_retried_by_action(org, receiver
     state = WebhookState.objects.get(pk=sub.pk)
     assert (state.status, state.attempts, state.cursor_seq) == (WebhookStatus.ACTIVE, 0, 1)
     assert webhook_deliver(subscription_id=sub.pk) == 1
+
+
+@pytest.mark.django_db
+def test_webhook_dispatch_is_scheduled_every_minute():
+    from django_q.models import Schedule
+
+    sched = Schedule.objects.get(name="audit.webhooks_dispatch")
+    assert (sched.func, sched.schedule_type, sched.minutes, sched.repeats) == (
+        "audit.tasks.webhooks_dispatch", "I", 1, -1)
