@@ -213,3 +213,11 @@ def test_a_zero_line_or_a_made_up_currency_is_refused_by_the_database(draft):
     with pytest.raises(DatabaseError, match="line_currency_iso"), transaction.atomic():
         raw("UPDATE ledger_journalline SET currency = 'QQQ' WHERE entry_id = %s AND line_no = 1", [draft.pk])
     assert snapshot() == before
+
+
+def test_a_functional_currency_line_with_a_rate_other_than_one_cannot_post(draft):
+    raw("UPDATE ledger_journalline SET rate = 1.1 WHERE entry_id = %s AND line_no = 1", [draft.pk])
+    before = snapshot()
+    refused("ledger_line_invalid",
+            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+    assert snapshot() == before
