@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.services import audit_read
 from ledger import reports, services
 from ledger.models import Account, Balance, JournalEntry, JournalLine, LocalAccountMapping
 from periods.models import Period
@@ -132,6 +133,9 @@ class BalanceAdmin(admin.ModelAdmin):
         if request.GET.get("entity") and entity is None:
             raise PermissionDenied
         tb = reports.trial_balance(entity=entity, period=period) if entity and period else None
+        if tb is not None:  # admin reads of financial data are logged like API reads
+            audit_read(request, organisation_id=entity.organisation_id, object_type="report.trial_balance",
+                       object_id=f"{entity.code}/{period.code}", action="report.read")
         context = {**self.admin_site.each_context(request), "title": "Trial balance", "entities": entities,
                    "periods": periods, "entity": entity, "period": period, "tb": tb, "opts": self.model._meta}
         return TemplateResponse(request, "admin/ledger/trial_balance.html", context)

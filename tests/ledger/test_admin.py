@@ -24,6 +24,10 @@ def test_trial_balance_page_shows_reconciled_figures(client, world):
     assert page.status_code == 200
     html = page.content.decode()
     assert "reconciles: debits = credits = 42.0000" in html
+    from audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(organisation_id=world.org.pk, action="report.read",
+                                     object_id=f"{world.entity.code}/2026-03").count() == 1
 
 
 def test_trial_balance_page_refuses_other_entities(client, world):
