@@ -29,17 +29,12 @@ from consolidation.models import (
 from consolidation.posting import run_eliminations_post
 from ledger.models import Account
 from periods.models import Period
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE
 from sheshi.errors import PermissionDenied, SheshiError
 from sheshi.tenancy.models import Entity, Organisation
 
-
-def _require(actor, perm: str, entity: Entity) -> None:
-    """``actor=None`` is the system (commands and jobs run in system_context)."""
-    if actor is None or actor.is_superuser:
-        return
-    if not actor.has_perm(perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 @transaction.atomic
@@ -68,7 +63,11 @@ def group_member_add(*, actor, group: ConsolidationGroup, entity: Entity, parent
 def fx_rate_create(*, actor, organisation: Organisation, from_currency: str, to_currency: str, rate_type: str,
                    rate_date: date, rate: Decimal, source: str = "") -> FxRate:
     """A rate dated in a group-locked period is refused by PostgreSQL (fx_rate_frozen); a second
-    rate for the same pair, type and date by the unique constraint (fx_rate_duplicate)."""
+    rate for the same pair, type and date by the unique constraint (fx_rate_duplicate). Rates are
+    organisation-wide: entering one needs the close permission on an entity of the organisation."""
+    if actor is not None and not actor.is_superuser and not any(
+            actor.has_perm(CLOSE, e) for e in Entity.objects.filter(organisation=organisation)):
+        raise PermissionDenied("Entering FX rates needs the close permission on an entity of the organisation.")
     return FxRate.objects.create(organisation=organisation, from_currency=from_currency, to_currency=to_currency,
                                  rate_type=rate_type, rate_date=rate_date, rate=rate, source=source)
 

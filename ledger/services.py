@@ -24,8 +24,9 @@ from ledger.errors import (
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import Period, PeriodState
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
-from sheshi.errors import FieldError, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from sheshi.money import is_iso_currency, quantize_amount
 from sheshi.tenancy.models import Entity
 
@@ -36,12 +37,7 @@ SKIP_APP_VALIDATION = os.environ.get("SHESHI_UNSAFE_SKIP_APP_VALIDATION") == "1"
 SYSTEM_SOURCES = {EntrySource.CLOSING, EntrySource.ELIMINATION, EntrySource.REVALUATION, EntrySource.TRANSLATION}
 
 
-def _require(actor, perm: str, entity: Entity) -> None:
-    """Deny unless granted. ``actor=None`` is the system (commands and jobs in system_context)."""
-    if actor is None or actor.is_superuser:
-        return
-    if not actor.has_perm(perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 def request_fingerprint(payload: dict) -> str:

@@ -23,15 +23,11 @@ from periods.models import (
     TaskStatus,
 )
 from periods.selectors import account_period_figures
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 
-
-def _require(actor, perm: str, entity) -> None:
-    if actor is None or actor.is_superuser:
-        return
-    if not actor.has_perm(perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 def _named(actor) -> None:

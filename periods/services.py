@@ -14,16 +14,12 @@ from django.utils import timezone
 from ledger.models import EntryStatus, JournalEntry
 from periods.errors import CloseChecklistIncompleteError, PeriodStateError, ReasonRequiredError, UnpostedEntriesError
 from periods.models import EntityPeriod, FiscalYear, LockOverride, Period, PeriodLockSnapshot, PeriodState
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
-from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
 
-
-def _require(actor, perm: str, entity: Entity) -> None:
-    if actor is None or actor.is_superuser:
-        return
-    if not actor.has_perm(perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 def _add_months(d: date, months: int) -> date:

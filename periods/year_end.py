@@ -28,16 +28,12 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, AccountRole, EntrySource, EntryStatus, JournalEntry
 from periods.errors import ReasonRequiredError, UnpostedEntriesError, YearEndError
 from periods.models import EntityPeriod, FiscalYear, Period, PeriodState
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
-from sheshi.errors import FieldError, NotFound, PermissionDenied
+from sheshi.errors import FieldError, NotFound
 from sheshi.tenancy.models import Entity
 
-
-def _require(actor, perm: str, entity: Entity) -> None:
-    if actor is None or actor.is_superuser:
-        return
-    if not actor.has_perm(perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 def closing_period(fiscal_year: FiscalYear) -> Period:
