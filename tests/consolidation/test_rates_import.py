@@ -57,3 +57,20 @@ def test_command_loads_and_reports(tmp_path):
     f.write_bytes(b"from,to,type,rate\nUSD,EUR,closing,1\n")
     with pytest.raises(CommandError, match=r"missing_column|lacks required columns"):
         call_command("load_fx_rates", str(f), "--org", "FXCMD")
+
+
+def test_entering_a_rate_needs_the_close_permission():
+    from datetime import date
+
+    from consolidation.services import fx_rate_create
+    from sheshi.errors import PermissionDenied
+    from tests.factories import EntityFactory, user_with_role
+
+    entity = EntityFactory()
+    viewer, controller = user_with_role(entity, "viewer"), user_with_role(entity, "controller")
+    args = {"organisation": entity.organisation, "from_currency": "USD", "to_currency": "EUR",
+            "rate_type": "closing", "rate_date": date(2026, 3, 31), "rate": Decimal("0.9")}
+    with pytest.raises(PermissionDenied):
+        fx_rate_create(actor=viewer, **args)
+    assert FxRate.objects.filter(organisation=entity.organisation).count() == 0
+    assert fx_rate_create(actor=controller, **args).rate == Decimal("0.9")
