@@ -193,8 +193,12 @@ def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: Colum
         progress(count)
 
 
-def _finish(batch_id: int, **fields) -> ImportBatch:
+def _finish(batch_id: int, attempt, **fields) -> ImportBatch:
+    """Record the end of the attempt that started at ``attempt``, if it still owns the batch."""
     batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != ImportStatus.RUNNING or batch.started_at != attempt:
+        raise ImportAttemptLostError(f"Import {batch_id} is {batch.status} (started {batch.started_at}); the "
+                                     f"attempt started {attempt} was restarted and stops here.")
     for k, v in fields.items():
         setattr(batch, k, v)
     batch.finished_at = timezone.now()
@@ -202,24 +206,40 @@ def _finish(batch_id: int, **fields) -> ImportBatch:
     return batch
 
 
-def _save_report(batch_id: int, report: ValidationReport, status: str) -> ImportBatch:
+def _save_report(batch_id: int, report: ValidationReport, status: str, attempt) -> ImportBatch:
     with transaction.atomic():
-        return _finish(batch_id, status=status, row_count=report.rows, debit_total=report.debit_total,
+        return _finish(batch_id, attempt, status=status, row_count=report.rows, debit_total=report.debit_total,
                        credit_total=report.credit_total, error_count=report.error_count,
                        errors=[e.as_dict() for e in report.errors])
 
 
+class ImportAttemptLostError(RuntimeError):
+    """This run of a batch was declared lost and restarted by a later delivery of its job: it
+    must write nothing (its transaction rolls back; the later attempt owns the batch)."""
+
+
+def job_stale_after() -> timedelta:
+    """A batch still 'running' this long after its start has lost its worker: django-q2 kills a
+    task at its timeout, and the broker hands it out again after ``retry`` (longer than the timeout)."""
+    return timedelta(seconds=int(getattr(settings, "Q_CLUSTER", {}).get("timeout") or 600))
+
+
 def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
                      limits: ImportLimits | None = None) -> ImportBatch:
-    """Validate the whole file, then post it in one transaction. Safe to run twice: a batch that
-    is no longer pending is returned as it is (a job may be delivered more than once)."""
+    """Validate the whole file, then post it in one transaction. Safe to run twice (a job may be
+    delivered more than once): a finished batch, or one running under a live worker, is returned
+    as it is; a batch still running after the job timeout lost its worker (killed mid-run: its
+    posting rolled back) and is run again, and the lost attempt, should it still be alive, can no
+    longer finish it (each attempt is known by its ``started_at``)."""
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().select_related("entity", "period").get(pk=batch_id)
-        if batch.status != ImportStatus.PENDING:
+        lost = batch.status == ImportStatus.RUNNING and batch.started_at < timezone.now() - job_stale_after()
+        if batch.status != ImportStatus.PENDING and not lost:
             return batch
         _require(actor, batch.entity)
         batch.status, batch.started_at = ImportStatus.RUNNING, timezone.now()
         batch.save(update_fields=["status", "started_at"])
+    attempt = batch.started_at
     limits = limits or ImportLimits.from_settings()
     mapping = ColumnMapping.from_dict(batch.mapping)
     context = import_context(batch)
@@ -234,7 +254,7 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
     except ImportFileError as exc:
         report.add(exc.row, "file", None, exc.detail, exc.code)
     if not report.ok:
-        return _save_report(batch.pk, report, ImportStatus.REJECTED)
+        return _save_report(batch.pk, report, ImportStatus.REJECTED, attempt)
 
     # Pass 2: post, all or nothing, with lineage on every line.
     posting = ValidationReport(max_errors=context.max_errors)
@@ -248,25 +268,25 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
                                                entries=_entries(batch, records, mapping, progress))
             if not posting.ok:  # the file cannot change under its hash; this guards the invariant anyway
                 raise ValidationFailed("The file changed between validation and posting.")
-            return _finish(batch.pk, status=ImportStatus.POSTED, row_count=report.rows, rows_done=report.rows,
+            return _finish(batch.pk, attempt, status=ImportStatus.POSTED, row_count=report.rows, rows_done=report.rows,
                            entry_count=result.entries, line_count=result.lines, debit_total=report.debit_total,
                            credit_total=report.credit_total, error_count=0, errors=[])
     except SheshiError as exc:
-        return _save_refusal(batch.pk, report, exc)
+        return _save_refusal(batch.pk, report, exc, attempt)
     except DatabaseError as exc:  # a database rule refused the posting (e.g. the period locked meanwhile)
         mapped = from_db_error(exc)
         if mapped is None:
             raise
-        return _save_refusal(batch.pk, report, mapped)
+        return _save_refusal(batch.pk, report, mapped, attempt)
 
 
-def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError) -> ImportBatch:
+def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, attempt) -> ImportBatch:
     """The ledger refused a file that validated: keep why, with the validated totals."""
     failed = ValidationReport(max_errors=report.max_errors)
     for err in exc.errors or [FieldError("ledger", exc.detail, code=exc.code)]:
         failed.add(err.row, err.field, err.value, err.message, err.code)
     failed.rows, failed.debit_total, failed.credit_total = report.rows, report.debit_total, report.credit_total
-    return _save_report(batch_id, failed, ImportStatus.FAILED)
+    return _save_report(batch_id, failed, ImportStatus.FAILED, attempt)
 
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:

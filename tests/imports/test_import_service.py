@@ -228,3 +228,60 @@ def test_the_job_runs_a_batch_and_a_second_delivery_changes_nothing(world):
     state = ledger_state(world)
     assert import_batch_run_task(batch.pk) == ImportStatus.POSTED
     assert ledger_state(world) == state
+
+
+def _stranded_batch(world, started_ago):
+    """A batch whose job worker was killed mid-run: 'running' since ``started_ago``, nothing posted."""
+
+    from django.utils import timezone
+
+    batch = import_batch_create(actor=None, entity=world.entity, period=world.period("2026-01"),
+                                stream=io.BytesIO((FILES / "tb_utf8.csv").read_bytes()), filename="tb.csv",
+                                mapping=TB)
+    batch.status, batch.started_at = ImportStatus.RUNNING, timezone.now() - started_ago
+    batch.save(update_fields=["status", "started_at"])
+    return batch
+
+
+def test_a_redelivered_job_finishes_a_batch_whose_worker_was_lost(world):
+    from ledger.imports.services import job_stale_after
+    from ledger.imports.tasks import import_batch_run_task
+
+    batch = _stranded_batch(world, job_stale_after() * 2)
+    assert import_batch_run_task(batch.pk) == ImportStatus.POSTED
+    assert JournalEntry.objects.filter(import_batch_id=batch.pk).count() == 1
+
+
+def test_a_batch_running_under_a_live_worker_is_left_to_it(world):
+    from datetime import timedelta
+
+    from ledger.imports.tasks import import_batch_run_task
+
+    batch = _stranded_batch(world, timedelta(seconds=1))
+    state = ledger_state(world)
+    assert import_batch_run_task(batch.pk) == ImportStatus.RUNNING
+    assert ledger_state(world) == state
+
+
+def test_an_attempt_that_lost_the_batch_to_a_restart_writes_nothing(world, monkeypatch):
+    """The first attempt is still alive when a redelivery restarts the batch: it validates and
+    posts, but at the end it no longer owns the batch and its whole transaction rolls back."""
+    from ledger.imports import services
+
+    batch = import_batch_create(actor=None, entity=world.entity, period=world.period("2026-01"),
+                                stream=io.BytesIO((FILES / "tb_utf8.csv").read_bytes()), filename="tb.csv",
+                                mapping=TB)
+    state = ledger_state(world)
+    real_finish = services._finish
+
+    def restarted_meanwhile(batch_id, attempt, **fields):
+        from django.utils import timezone
+
+        ImportBatch.objects.filter(pk=batch_id).update(started_at=timezone.now())  # the later attempt's mark
+        return real_finish(batch_id, attempt, **fields)
+
+    monkeypatch.setattr(services, "_finish", restarted_meanwhile)
+    with pytest.raises(services.ImportAttemptLostError):
+        import_batch_run(actor=None, batch_id=batch.pk)
+    assert ledger_state(world) == state
+    assert ImportBatch.objects.get(pk=batch.pk).status == ImportStatus.RUNNING
