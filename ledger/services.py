@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger import locks
@@ -26,7 +26,7 @@ from ledger.models import Account, AccountKind, EntrySource, EntryStatus, Journa
 from periods.models import Period, PeriodState
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
-from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
+from sheshi.errors import FieldError, NotFound, RuleViolation, SheshiError, ValidationFailed
 from sheshi.money import is_iso_currency, quantize_amount
 from sheshi.tenancy.models import Entity
 
@@ -67,8 +67,9 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
     account_ids = {li.account_id for li in entry.lines}
     accounts = {a.pk: a for a in Account.objects.filter(pk__in=account_ids, organisation_id=entity.organisation_id)}
     counterparty_ids = {li.counterparty_id for li in entry.lines if li.counterparty_id}
-    counterparties = set(Entity.objects.filter(pk__in=counterparty_ids, organisation_id=entity.organisation_id)
-                         .exclude(pk=entity.pk).values_list("pk", flat=True))
+    counterparties = {e.pk: e for e in Entity.objects.filter(pk__in=counterparty_ids,
+                                                            organisation_id=entity.organisation_id)
+                      .exclude(pk=entity.pk)} if counterparty_ids else {}
     built: list[JournalLine] = []
     total = Decimal(0)
     for i, li in enumerate(entry.lines):
@@ -96,12 +97,18 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
         if li.amount == 0 and functional == 0:
             errors.append(FieldError(f"{f}.amount", "A line cannot be zero.", code="zero_line"))
         total += functional
-        built.append(JournalLine(
+        line = JournalLine(
             organisation_id=entity.organisation_id, entity_id=entity.pk, account_id=li.account_id,
             line_no=i + 1, currency=currency, amount=quantize_amount(li.amount), rate=li.rate,
             functional_amount=functional, counterparty_id=li.counterparty_id, dimensions=li.dimensions or {},
             memo=li.memo, source_row=li.source_row, source_raw=li.source_raw,
-        ))
+        )
+        # The objects already read, so the response needs no second read (they are not saved).
+        if account is not None:
+            line.account = account
+        if li.counterparty_id in counterparties:
+            line.counterparty = counterparties[li.counterparty_id]
+        built.append(line)
     if not errors and total != 0:
         errors.append(FieldError("lines", f"Functional amounts sum to {total}, not 0.", code="unbalanced",
                                  value=total))
@@ -146,6 +153,7 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
     for line in lines:
         line.entry_id, line.period_id = je.pk, period.pk
     JournalLine.objects.bulk_create(lines)
+    _remember_lines(je, lines)
     return CreateResult(entry=je, replayed=False)
 
 
@@ -270,10 +278,74 @@ def journal_entry_reverse(*, actor, entry_id: int, entry_date=None, description:
     return reversal
 
 
-@transaction.atomic
 def journal_entry_create_and_post(*, actor, entity: Entity, entry: EntryInput, source: str = EntrySource.MANUAL,
                                   idempotency_key: str | None = None, request_hash: str = "") -> CreateResult:
-    """Create and post in one transaction, for sources that need no approval (API and system)."""
+    """Create and post in one transaction, for sources that need no approval (API and system).
+
+    The entry is written once, already posted: its lines, then its header, whose INSERT fires the
+    posting trigger (the bulk path's order) — no draft row, no UPDATE, no second history row.
+    An Idempotency-Key is not looked up first: the unique index answers a retry, and a retry of a
+    request that would now be refused (say its period was locked since) still gets its entry."""
+    _require(actor, PREPARE, entity)
+    if source in (entity.approval_required_sources or []):
+        return _create_then_post(actor=actor, entity=entity, entry=entry, source=source,
+                                 idempotency_key=idempotency_key, request_hash=request_hash)
+    try:
+        return CreateResult(entry=_post_new_entry(actor=actor, entity=entity, entry=entry, source=source,
+                                                  idempotency_key=idempotency_key, request_hash=request_hash),
+                            replayed=False)
+    except (SheshiError, DatabaseError) as exc:
+        existing = _entry_for_key(actor, entity, idempotency_key, exc) if idempotency_key else None
+        if existing is None:
+            raise
+        return _replay(existing, request_hash)
+
+
+def _entry_for_key(actor, entity: Entity, idempotency_key: str, exc: Exception) -> JournalEntry | None:
+    try:
+        return JournalEntry.objects.filter(organisation_id=entity.organisation_id, created_by=actor,
+                                           idempotency_key=idempotency_key).first()
+    except DatabaseError:  # the connection itself failed: report the original error
+        raise exc from None
+
+
+@transaction.atomic
+def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, idempotency_key: str | None,
+                    request_hash: str) -> JournalEntry:
+    period = _period_for(entity, entry)
+    lines = _build_lines(entity, entry)
+    now = timezone.now()
+    je = JournalEntry(organisation_id=entity.organisation_id, entity=entity, period=period,
+                      entry_date=entry.entry_date, description=entry.description, source=source,
+                      status=EntryStatus.POSTED, created_by=actor, posted_by=actor, posted_at=now,
+                      idempotency_key=idempotency_key or None, request_hash=request_hash)
+    je._period_state = locks.entity_period_share_lock(entity_id=entity.pk, period_id=period.pk)
+    _friendly_period_check(je)
+    _allow_soft_closed(actor, je)
+    with connection.cursor() as cur:
+        cur.execute("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))")
+        je.pk = cur.fetchone()[0]
+    for line in lines:
+        line.entry_id, line.period_id = je.pk, period.pk
+    JournalLine.objects.bulk_create(lines)  # the entry FK is checked at commit
+    je.save(force_insert=True)  # status posted: the posting trigger checks everything, updates balances
+    _remember_lines(je, lines)
+    return je
+
+
+def _remember_lines(je: JournalEntry, lines: list[JournalLine]) -> None:
+    """Keep the lines just written as ``je.lines.all()`` (as prefetch_related would), so the
+    response is built without reading them back. Filtering ``je.lines`` still queries."""
+    qs = je.lines.all()
+    qs._result_cache, qs._prefetch_done = lines, True
+    je._prefetched_objects_cache = {"lines": qs}
+
+
+@transaction.atomic
+def _create_then_post(*, actor, entity: Entity, entry: EntryInput, source: str, idempotency_key: str | None,
+                      request_hash: str) -> CreateResult:
+    """The workflow path, for a source that needs approval: posting is then refused with the
+    workflow's own error (approval required, or the missing permission)."""
     result = journal_entry_create(actor=actor, entity=entity, entry=entry, source=source,
                                   idempotency_key=idempotency_key, request_hash=request_hash)
     if result.replayed:

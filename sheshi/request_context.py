@@ -5,6 +5,7 @@ import contextvars
 import re
 import uuid
 
+from sheshi.access.memo import remember, request_scope
 from sheshi.db.context import current_context, set_context
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -33,7 +34,8 @@ class RequestIdMiddleware:
         token = request_id_var.set(rid)
         user_token, orgs_token = user_id_var.set(""), org_ids_var.set("")
         try:
-            response = self.get_response(request)
+            with request_scope():
+                response = self.get_response(request)
         finally:
             request_id_var.reset(token)
             user_id_var.reset(user_token)
@@ -49,11 +51,16 @@ def user_org_ids(user) -> str:
         return "*"
     from django.db import connection
 
-    # Membership rows are tenant-owned (row-level security), so the lookup that decides the scope
-    # goes through a SECURITY DEFINER function that returns only this user's organisation ids.
-    with connection.cursor() as cur:
-        cur.execute("SELECT sheshi_user_org_ids(%s)", [user.pk])
-        return cur.fetchone()[0] or ""
+    def query() -> tuple[int, ...]:
+        # Membership rows are tenant-owned (row-level security), so the lookup that decides the
+        # scope goes through a SECURITY DEFINER function that returns only this user's ids.
+        with connection.cursor() as cur:
+            cur.execute("SELECT sheshi_user_org_ids(%s)", [user.pk])
+            text = cur.fetchone()[0] or ""
+        return tuple(int(i) for i in text.split(",") if i)
+
+    # The same key as sheshi.tenancy.scoping.organisation_ids_for: one look-up per request.
+    return ",".join(str(i) for i in remember(("org_ids", user.pk), query))
 
 
 def apply_user_context(request, user) -> None:

@@ -177,7 +177,7 @@ def profile_in_process(world, token: str, requests: int) -> list[str]:
     lines = [f"In-process replay of {requests} requests (no HTTP, no gunicorn): "
              f"{total / requests * 1000:.1f} ms per request, of which SQL {sql_time[0] / requests * 1000:.1f} ms "
              f"({sql_count[0] / requests:.0f} statements per request, round trips included)."]
-    slow = sorted(by_statement.items(), key=lambda kv: -kv[1])[:5]
+    slow = sorted(by_statement.items(), key=lambda kv: -kv[1])[:40]
     lines.append("Slowest statements (ms per request): "
                  + "; ".join(f"`{k}…` {v / requests * 1000:.1f}" for k, v in slow) + ".")
     top = sorted(by_pkg.items(), key=lambda kv: -kv[1])[:8]
@@ -194,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile-requests", type=int, default=200)
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--profile-only", action="store_true",
+                    help="only the in-process replay (SQL per request, cProfile): for working on the path")
     args = ap.parse_args(argv)
 
     db = common.create_database("api", keep=args.keep_db)
@@ -210,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             _, token = api_token_issue(user=get_user_model().objects.get(pk=world.user_id), name="bench",
                                        scopes=["write"])
         _, audit_note = common.ensure_audit(db)
+        if args.profile_only:
+            print("\n".join(profile_in_process(world, token, args.profile_requests)))
+            return 0
         facts = common.machine(db)
         facts["gunicorn"] = f"{args.workers} sync workers"
         rep = common.Report(title="API posting (POST /api/v1/journal-entries/, post: true)",

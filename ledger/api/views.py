@@ -31,7 +31,7 @@ from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.exports import export
 from sheshi.tenancy.models import Entity
-from sheshi.tenancy.scoping import entities_for, organisation_ids_for
+from sheshi.tenancy.scoping import entity_by_code, organisation_ids_for
 
 
 class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -63,7 +63,7 @@ class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
 
 
 def _entity_for(user, code: str, perm: str = VIEW) -> Entity:
-    entity = entities_for(user, perm).filter(code=code).first() or entities_for(user, VIEW).filter(code=code).first()
+    entity = entity_by_code(user, code, perm)
     if entity is None:
         raise NotFound(f"Entity {code} not found.")
     return entity
@@ -126,7 +126,8 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
         create = services.journal_entry_create_and_post if v["post"] else services.journal_entry_create
         result = create(actor=request.user, entity=entity, entry=_to_entry_input(entity, v), source=v["source"],
                         idempotency_key=key, request_hash=services.request_fingerprint(request.data))
-        entry = self.get_queryset().get(pk=result.entry.pk)
+        # A new entry comes back with what was just written; a replay is read as stored.
+        entry = self.get_queryset().get(pk=result.entry.pk) if result.replayed else result.entry
         return Response(JournalEntryOutput(entry).data,
                         status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
                         headers={"Idempotent-Replayed": "true"} if result.replayed else None)

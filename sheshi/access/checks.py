@@ -1,7 +1,53 @@
-"""The one permission check every service uses: deny unless granted."""
+"""The one permission check every service uses: deny unless granted.
+
+Guardian's ``user.has_perm(perm, obj)`` runs two queries per call (a fresh checker each time),
+and one API request checks the same entity two to four times. Here one query reads every
+permission the user holds on the entity, directly or through groups, remembered for the rest of
+the request (sheshi/access/memo.py).
+"""
 from __future__ import annotations
 
+from django.db import connection
+
+from sheshi.access.memo import remember
 from sheshi.errors import PermissionDenied
+
+# Same tables guardian reads (direct-FK object permissions on Entity, sheshi/tenancy/models.py).
+_ENTITY_PERMS_SQL = """
+    SELECT p.codename FROM tenancy_entityuserobjectpermission uop
+      JOIN auth_permission p ON p.id = uop.permission_id
+     WHERE uop.user_id = %(user)s AND uop.content_object_id = %(entity)s
+    UNION
+    SELECT p.codename FROM tenancy_entitygroupobjectpermission gop
+      JOIN auth_user_groups ug ON ug.group_id = gop.group_id
+      JOIN auth_permission p ON p.id = gop.permission_id
+     WHERE ug.user_id = %(user)s AND gop.content_object_id = %(entity)s
+"""
+
+
+def entity_codenames(actor, entity_id: int) -> frozenset[str]:
+    """Codenames of the object permissions ``actor`` holds on entity ``entity_id``."""
+    def query() -> frozenset[str]:
+        with connection.cursor() as cur:
+            cur.execute(_ENTITY_PERMS_SQL, {"user": actor.pk, "entity": entity_id})
+            return frozenset(row[0] for row in cur.fetchall())
+
+    return remember(("entity_perms", actor.pk, entity_id), query)
+
+
+def has_entity_perm(actor, perm: str, entity) -> bool:
+    """``actor.has_perm(perm, entity)`` for the tenancy permissions, in one cached query.
+    Superusers pass; inactive and anonymous users hold nothing (as in guardian)."""
+    if actor is None:
+        return False
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return False
+    if actor.is_superuser:
+        return True
+    app_label, _, codename = perm.partition(".")
+    if app_label != "tenancy":
+        return actor.has_perm(perm, entity)
+    return codename in entity_codenames(actor, entity.pk)
 
 
 def require_entity_perm(actor, perm: str, entity) -> None:
@@ -9,5 +55,5 @@ def require_entity_perm(actor, perm: str, entity) -> None:
     (management commands and jobs running in system_context); superusers pass."""
     if actor is None or actor.is_superuser:
         return
-    if not actor.has_perm(perm, entity):
+    if not has_entity_perm(actor, perm, entity):
         raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")

@@ -6,6 +6,7 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.services import audit_event_record
+from sheshi.access.memo import forget
 from sheshi.access.roles import ROLE_PERMISSIONS, Role, codename
 from sheshi.errors import PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Entity, Membership
@@ -30,6 +31,7 @@ def role_grant(*, actor, user, entity: Entity, role: Role | str) -> None:
         raise ValidationFailed(f"{user} is not a member of organisation {entity.organisation_id}.")
     for perm in ROLE_PERMISSIONS[role]:
         assign_perm(codename(perm), user, entity)
+    forget()
     _role_event("role.granted", user=user, entity=entity, role=role)
 
 
@@ -41,6 +43,7 @@ def role_revoke(*, actor, user, entity: Entity, role: Role | str) -> None:
     _check_can_manage(actor, entity)
     for perm in ROLE_PERMISSIONS[role]:
         remove_perm(codename(perm), user, entity)
+    forget()
     _role_event("role.revoked", user=user, entity=entity, role=role)
 
 

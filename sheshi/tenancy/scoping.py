@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from sheshi.access.checks import has_entity_perm
+from sheshi.access.memo import remember
 from sheshi.access.roles import VIEW
 from sheshi.tenancy.models import Entity, Membership, Organisation
 
@@ -17,7 +19,8 @@ def organisation_ids_for(user) -> list[int]:
         return []
     if user.is_superuser:
         return list(Organisation.objects.values_list("id", flat=True))
-    return list(Membership.objects.filter(user=user, is_active=True).values_list("organisation_id", flat=True))
+    return list(remember(("org_ids", user.pk), lambda: tuple(
+        Membership.objects.filter(user=user, is_active=True).values_list("organisation_id", flat=True))))
 
 
 def organisations_for(user) -> QuerySet[Organisation]:
@@ -35,7 +38,21 @@ def entities_for(user, perm: str = VIEW) -> QuerySet[Entity]:
 
 
 def entity_ids_for(user, perm: str = VIEW) -> list[int]:
-    return list(entities_for(user, perm).values_list("id", flat=True))
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(remember(("entity_ids", user.pk, perm),
+                         lambda: tuple(entities_for(user, perm).values_list("id", flat=True))))
+
+
+def entity_by_code(user, code: str, perm: str = VIEW) -> Entity | None:
+    """The entity with ``code`` in the user's organisations: one the user holds ``perm`` on if
+    any, else one they may view (so the service can say which permission is missing), else None."""
+    candidates = list(Entity.objects.filter(organisation_id__in=organisation_ids_for(user), code=code))
+    for wanted in (perm, VIEW):
+        for entity in candidates:
+            if has_entity_perm(user, wanted, entity):
+                return entity
+    return None
 
 
 def is_org_admin(user, organisation_id: int) -> bool:

@@ -52,6 +52,49 @@ def test_idempotency_key_replay_and_conflict(client, world, preparer):
     assert JournalEntry.objects.count() == 1
 
 
+def test_posted_entry_replay_matches_the_first_response_and_survives_a_lock(client, world, preparer):
+    """The first response is built from what was written, a replay from what is stored: they must
+    agree. A retry after the period was locked still gets its entry, never a second one."""
+    from periods.services import entity_period_lock
+
+    client.force_login(preparer)
+    cp = body(world, post=True)
+    cp["lines"][0].update(counterparty=world.other.code, dimensions={"project": "P1", "cc": "7"}, memo="m")
+    first = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
+    assert first.status_code == 201, first.json()
+    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    again = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
+    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert first.json()["lines"][0]["counterparty"] == world.other.code
+    fresh = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k2")
+    assert fresh.status_code == 422 and fresh.json()["code"] == "period_locked"
+    assert JournalEntry.objects.count() == 1
+
+
+def test_a_revoked_role_is_refused_on_the_next_request(client, world, preparer):
+    """Permissions are remembered for one request only."""
+    from sheshi.access.services import role_revoke
+
+    client.force_login(preparer)
+    assert client.post("/api/v1/journal-entries/", body(world, post=True),
+                       content_type="application/json").status_code == 201
+    role_revoke(actor=None, user=preparer, entity=world.entity, role="preparer")
+    resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    assert resp.status_code == 404 and JournalEntry.objects.count() == 1
+
+
+def test_posting_an_entry_costs_a_bounded_number_of_queries(client, world, preparer, django_assert_max_num_queries):
+    """Guards the posting path's round trips (was 35 before per-request permission look-ups and
+    the single posted INSERT); counted, not timed."""
+    client.force_login(preparer)
+    client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    with django_assert_max_num_queries(20):
+        resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY="q-1")
+    assert resp.status_code == 201
+
+
 def test_unbalanced_entry_is_a_400_problem_with_field_errors(client, world, preparer):
     client.force_login(preparer)
     bad = body(world)
