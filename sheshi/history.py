@@ -17,9 +17,10 @@ class RequestContextHistory(models.Model):
         abstract = True
 
 
-def history() -> HistoricalRecords:
-    """HistoricalRecords for a domain model (actor, change reason, request id)."""
-    return HistoricalRecords(bases=[RequestContextHistory], cascade_delete_history=False)
+def history(**options) -> HistoricalRecords:
+    """HistoricalRecords for a domain model (actor, change reason, request id); ``options`` go to
+    HistoricalRecords (e.g. ``user_db_constraint=False``)."""
+    return HistoricalRecords(bases=[RequestContextHistory], cascade_delete_history=False, **options)
 
 
 @receiver(pre_create_historical_record)

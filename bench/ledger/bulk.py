@@ -119,8 +119,16 @@ def _worker_post(world: dict, n_entries: int) -> dict:
 
 def worker(variant: str, n_entries: int) -> None:
     world = json.loads(os.environ["BENCH_WORLD"])
-    out = (_worker_copy(world, n_entries, COPY_VARIANTS[variant]) if variant in COPY_VARIANTS
-           else _worker_post(world, n_entries))
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile and variant not in COPY_VARIANTS:
+        import cProfile
+
+        prof = cProfile.Profile()
+        out = prof.runcall(_worker_post, world, n_entries)
+        prof.dump_stats(f"{profile}.{variant}.prof")
+    else:
+        out = (_worker_copy(world, n_entries, COPY_VARIANTS[variant]) if variant in COPY_VARIANTS
+               else _worker_post(world, n_entries))
     out["peak_rss_mib"] = common.peak_rss_mib()
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -140,8 +148,11 @@ def reset(db: common.BenchDb) -> None:
         c.execute("CHECKPOINT")
 
 
-def run_child(db: common.BenchDb, variant: str, n_entries: int, world: dict) -> tuple[dict, common.LoadSampler]:
+def run_child(db: common.BenchDb, variant: str, n_entries: int, world: dict,
+              profile: str | None = None) -> tuple[dict, common.LoadSampler]:
     env = dict(os.environ, **common.point_django_at(db), BENCH_WORLD=json.dumps(world))
+    if profile:
+        env["BENCH_PROFILE"] = profile
     if variant == "owner":
         env["DATABASE_URL"] = db.owner_url
     with common.LoadSampler() as load:
@@ -175,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rss-lines", type=int, default=200_000, help="size of the small run for the memory comparison")
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"subset of {','.join(VARIANTS)}")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--profile", metavar="PREFIX", help="cProfile each bulk run into PREFIX.<variant>.prof")
     ap.add_argument("--no-readme", action="store_true", help="print only; do not write bench/ledger/README.md")
     ap.add_argument("--readme-key", default="bulk", help="README section to (re)write")
     ap.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
@@ -216,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
                 common.set_audit(db, triggers, enabled=False)
             try:
                 print(f"[{variant}] {n_lines:,} lines …", flush=True)
-                out, load = run_child(db, variant, n_lines // 2, world)
+                out, load = run_child(db, variant, n_lines // 2, world, args.profile)
             finally:
                 if variant == "no_audit":
                     common.set_audit(db, triggers, enabled=True)
@@ -240,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
 def build_report(results: dict[str, dict], facts: dict, audit_note: str, triggers) -> common.Report:
     rep = common.Report(
         title="Bulk posting (ledger.bulk.journal_entries_post_bulk)", command=common.command_line(),
-        columns=["run", "lines", "seconds", "lines/s", "vs COPY", "lines INSERT s", "post INSERT s", "commit s",
-                 "peak RSS MiB", "load 1m (start→max)"], facts=facts)
+        columns=["run", "lines", "seconds", "lines/s", "vs COPY", "lines INSERT s", "post INSERT s",
+                 "history INSERT s", "commit s", "peak RSS MiB", "load 1m (start→max)"], facts=facts)
     copy_rate = results.get("copy", {}).get("rate")
     labels = {"copy": "COPY baseline (unconstrained table, app role)",
               "copy_indexed": "COPY into a table with the line indexes + checks",
@@ -254,6 +266,7 @@ def build_report(results: dict[str, dict], facts: dict, audit_note: str, trigger
                          f"{r['rate'] / copy_rate:.2f}" if copy_rate else "—",
                          f"{r.get('lines_insert', 0):.1f}" if v not in COPY_VARIANTS else "—",
                          f"{r.get('post_insert', 0):.1f}" if v not in COPY_VARIANTS else "—",
+                         f"{r.get('history_insert', 0):.1f}" if v not in COPY_VARIANTS else "—",
                          f"{r.get('commit', 0):.1f}" if v not in COPY_VARIANTS else "—",
                          f"{r['peak_rss_mib']:.0f}", r["load"]])
     full = results.get("full")

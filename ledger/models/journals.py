@@ -31,30 +31,35 @@ class EntryStatus(models.TextChoices):
 
 
 class JournalEntry(models.Model):
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
-    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="journal_entries")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="journal_entries")
+    # No database foreign keys on the references (db_constraint=False): PostgreSQL checks them once
+    # per statement instead of once per row (ledger/sql/0008_reference_checks.sql — existence, a
+    # FOR KEY SHARE lock until commit, and triggers that refuse deleting a referenced row), which
+    # is what lets the bulk path post a million lines without a million deferred checks at commit.
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, db_constraint=False)
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="journal_entries", db_constraint=False)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="journal_entries", db_constraint=False)
     entry_date = models.DateField()
     description = models.CharField(max_length=500)
     source = models.CharField(max_length=16, choices=EntrySource.choices, default=EntrySource.MANUAL)
     status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="reversed_by")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+                                    related_name="reversed_by", db_constraint=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+                                   db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+                                     related_name="+", db_constraint=False)
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+                                    related_name="+", db_constraint=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+")
+                                  related_name="+", db_constraint=False)
     posted_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True, default="")
     import_batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    history = history()
+    history = history(user_db_constraint=False)  # history_user checked like the references above
 
     class Meta:
         verbose_name_plural = "journal entries"
@@ -98,9 +103,12 @@ class JournalLine(models.Model):
                                db_index=False)
     period = models.ForeignKey(Period, on_delete=models.PROTECT, db_constraint=False, related_name="+",
                                db_index=False)
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    # entry and account: checked per statement like JournalEntry's references (see there).
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", db_index=False,
+                              db_constraint=False)
     line_no = models.PositiveIntegerField()
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines", db_index=False,
+                                db_constraint=False)
     currency = models.CharField(max_length=3)
     amount = amount_field()
     rate = rate_field(default=1)

@@ -103,14 +103,15 @@ def test_lines_on_a_group_account_cannot_post(world, draft):
             "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
 
 
-def test_lines_on_another_organisations_account_cannot_post(world, draft):
+def test_a_line_cannot_move_to_another_organisations_account(world, draft):
     from tests.ledger.helpers import build_world
 
     foreign = build_world("OTHER")
-    raw("UPDATE ledger_journalline SET account_id = %s WHERE entry_id = %s AND line_no = 1",
-        [foreign.acc("1200"), draft.pk])
-    refused("ledger_line_invalid",
-            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+    before = snapshot()
+    refused("ledger_line_account_missing",
+            "UPDATE ledger_journalline SET account_id = %s WHERE entry_id = %s AND line_no = 1",
+            [foreign.acc("1200"), draft.pk])
+    assert snapshot() == before
 
 
 def test_line_copied_fields_must_agree_with_entry(world, draft):

@@ -1,0 +1,126 @@
+"""The ledger's references without foreign keys (ledger/sql/0008_reference_checks.sql): each one
+attacked with raw SQL as the application's role against committed data, in its own transaction
+that commits — so the checks made at commit run too. Each attempt must be refused with its named
+rule and leave the ledger, periods and audit tables exactly as they were."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+from django.db import connections
+
+from tests.conftest import _conninfo
+from tests.reliability.test_forbidden_ops import app, committed, refused  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("committed")
+
+FK = "23503"  # foreign_key_violation, as a foreign key would have raised
+MISSING = 999_999_999
+
+
+def _line(entry: str = "%(draft)s", account: str = "%(acc_1200)s") -> str:
+    return f"""INSERT INTO ledger_journalline (organisation_id, entity_id, period_id, entry_id, line_no, account_id,
+                   currency, amount, rate, functional_amount, dimensions, memo, source_raw)
+               VALUES (%(org)s, %(entity)s, %(open_period)s, {entry}, 9, {account}, 'EUR', 1, 1, 1, '{{}}', '', '')"""
+
+
+def _entry(**override: str) -> str:
+    cols = {"organisation_id": "%(org)s", "entity_id": "%(entity)s", "period_id": "%(open_period)s",
+            "created_by_id": "NULL", "source": "'manual'", "reverses_id": "NULL"} | override
+    return f"""INSERT INTO ledger_journalentry ({', '.join(cols)}, entry_date, description, status, created_at,
+                   request_hash)
+               VALUES ({', '.join(cols.values())}, '2026-03-03', 'x', 'draft', now(), '')"""
+
+
+@pytest.mark.parametrize("case, sql, constraint", [
+    ("line_of_a_missing_entry", _line(entry=str(MISSING)), "ledger_line_entry_missing"),
+    ("line_moved_to_a_missing_entry",
+     f"UPDATE ledger_journalline SET entry_id = {MISSING} WHERE entry_id = %(draft)s", "ledger_line_entry_missing"),
+    ("line_on_a_missing_account", _line(account=str(MISSING)), "ledger_line_account_missing"),
+    ("line_on_another_organisations_account", _line(account="%(other_acc)s"), "ledger_line_account_missing"),
+    ("line_moved_to_a_missing_account",
+     f"UPDATE ledger_journalline SET account_id = {MISSING} WHERE entry_id = %(draft)s AND line_no = 1",
+     "ledger_line_account_missing"),
+    ("entry_of_a_missing_organisation", _entry(organisation_id=str(MISSING)), "ledger_entry_reference_missing"),
+    ("entry_of_a_missing_entity", _entry(entity_id=str(MISSING)), "ledger_entry_reference_missing"),
+    ("entry_in_a_missing_period", _entry(period_id=str(MISSING)), "ledger_entry_reference_missing"),
+    ("entry_by_a_missing_user", _entry(created_by_id=str(MISSING)), "ledger_entry_reference_missing"),
+    ("entry_reversing_a_missing_entry", _entry(source="'reversal'", reverses_id=str(MISSING)),
+     "ledger_entry_reference_missing"),
+    ("draft_moved_to_a_missing_period",
+     f"UPDATE ledger_journalentry SET period_id = {MISSING} WHERE id = %(draft)s", "ledger_entry_reference_missing"),
+    ("draft_submitted_by_a_missing_user",
+     f"UPDATE ledger_journalentry SET submitted_by_id = {MISSING} WHERE id = %(draft)s",
+     "ledger_entry_reference_missing"),
+])
+def test_a_reference_to_a_missing_row_is_refused(app, owner_sql, committed, case, sql, constraint):  # noqa: F811
+    refused(app, owner_sql, sql, committed.params, sqlstate=FK, constraint=constraint)
+
+
+@pytest.mark.parametrize("case, sql", [
+    ("account_with_lines", "DELETE FROM ledger_account WHERE id = %(acc_1200)s"),
+    ("draft_entry_with_lines", "DELETE FROM ledger_journalentry WHERE id = %(draft)s"),
+    ("user_who_prepared_an_entry", "DELETE FROM auth_user WHERE id = %(preparer)s"),
+    ("period_with_entries", "DELETE FROM periods_period WHERE id = %(open_period)s"),
+    ("entity_with_entries", "DELETE FROM tenancy_entity WHERE id = %(entity)s"),
+    ("organisation_with_entries", "DELETE FROM tenancy_organisation WHERE id = %(org)s"),
+])
+def test_deleting_a_referenced_row_is_refused(app, owner_sql, committed, case, sql):  # noqa: F811
+    refused(app, owner_sql, sql, committed.params, sqlstate=FK, constraint="ledger_reference_in_use")
+
+
+@pytest.mark.parametrize("table, key", [
+    ("ledger_account", "acc_1200"), ("ledger_journalentry", "draft"), ("auth_user", "preparer"),
+    ("periods_period", "open_period"), ("tenancy_entity", "entity"), ("tenancy_organisation", "org"),
+])
+def test_the_id_of_a_referenced_row_cannot_change(app, owner_sql, committed, table, key):  # noqa: F811
+    refused(app, owner_sql, f"UPDATE {table} SET id = {MISSING} WHERE id = %({key})s", committed.params,
+            sqlstate=FK, constraint="ledger_reference_key_fixed")
+
+
+def test_a_deletion_in_repeatable_read_is_refused_because_its_snapshot_could_miss_a_new_reference(
+        app, owner_sql, committed):  # noqa: F811
+    refused(app, owner_sql, ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                             "DELETE FROM ledger_account WHERE organisation_id = %(org)s AND code = '1100'"],
+            committed.params, sqlstate=FK, constraint="ledger_reference_in_use", message="READ COMMITTED")
+
+
+def test_a_writer_holds_the_rows_it_references_until_it_ends(app, committed):  # noqa: F811
+    """Like a foreign key: a line written on an unused account locks it FOR KEY SHARE, so a
+    concurrent deletion of that account waits (here: gives up after its lock timeout)."""
+    p = committed.params
+    cash = app.execute("SELECT id FROM ledger_account WHERE organisation_id = %s AND code = '1100'",
+                       [p["org"]]).fetchone()[0]
+    other = psycopg.connect(_conninfo(connections["default"].settings_dict), autocommit=True)
+    try:
+        other.execute("SELECT set_config('sheshi.org_ids', '*', false), "
+                      "set_config('sheshi.actor_label', 'system:attacker', false)")
+        with app.transaction(force_rollback=True):
+            app.execute(_line(account="%(cash)s"), {**p, "cash": cash})
+            with pytest.raises(psycopg.errors.LockNotAvailable), other.transaction():
+                other.execute("SET LOCAL lock_timeout = '300ms'")
+                other.execute("DELETE FROM ledger_account WHERE id = %s", [cash])
+        with other.transaction(force_rollback=True):  # without the writer, the unused account could go
+            assert other.execute("DELETE FROM ledger_account WHERE id = %s", [cash]).rowcount == 1
+    finally:
+        other.close()
+
+
+def test_lines_written_before_their_entry_are_kept_when_the_entry_follows(app, committed):  # noqa: F811
+    """The bulk path's order: lines first, the entry afterwards in the same transaction."""
+    p = committed.params
+    count = "SELECT count(*) FROM ledger_line_entry_pending"
+    with app.transaction(force_rollback=True):
+        entry_id = app.execute("SELECT nextval('ledger_journalentry_id_seq')").fetchone()[0]
+        app.execute(_line(entry="%(e)s"), {**p, "e": entry_id})
+        assert app.execute(count).fetchone()[0] == 1
+        app.execute(_entry().replace("INSERT INTO ledger_journalentry (", "INSERT INTO ledger_journalentry (id, ")
+                    .replace("VALUES (", "VALUES (%(e)s, "), {**p, "e": entry_id})
+        app.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the commit-time check, now: it passes and clears
+        assert app.execute(count).fetchone()[0] == 0
+
+
+def test_the_app_role_cannot_touch_the_pending_checks(app):  # noqa: F811
+    for sql in ("INSERT INTO ledger_line_entry_pending (entry_ids) VALUES ('{1}')",
+                "DELETE FROM ledger_line_entry_pending", "UPDATE ledger_line_entry_pending SET entry_ids = '{}'"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():
+            app.execute(sql)
