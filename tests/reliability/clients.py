@@ -6,6 +6,7 @@ may not have committed). The checker resolves unknowns against the database afte
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -191,6 +192,91 @@ class Controller(Client):
                               status=resp.status_code if resp is not None else None)
             # Locked periods stay locked a while so that posters really collide with them.
             time.sleep(self.rng.uniform(0.3, 1.2) if action == "lock" else self.rng.uniform(0.05, 0.4))
+
+
+IMPORT_FINAL = {"posted", "rejected", "failed", "superseded"}
+
+
+class Importer(Client):
+    """Uploads small generated GL files (``POST /api/v1/import-batches/``, multipart, the seeded
+    source system's mapping), each with content of its own (``imp:<key>`` in every description),
+    so that the duplicate-file refusal only trips where it is meant to: an unknown outcome is
+    retried with the same bytes (the retry must be refused as a duplicate if the first attempt
+    committed), and one upload in eight deliberately re-sends an earlier file. One file in
+    ``big_every`` is larger than the server's inline limit and runs as a django-q2 job (202),
+    which the importer follows until it ends."""
+
+    def __init__(self, *a, run_id: str, source_system: int, big_every: int = 3, **kw):
+        super().__init__(*a, **kw)
+        self.run_id, self.source_system, self.big_every = run_id, source_system, big_every
+        self.sent: list[tuple[str, str, str, bytes]] = []  # (key, entity, period, content) uploaded
+
+    def content(self, key: str, period: str, documents: int) -> tuple[bytes, int, Decimal]:
+        """A GL file: ``documents`` balanced documents of two or three rows. Returns the bytes, the
+        row count and the sum of the debits."""
+        rows, debits = ["Date,Reference,Account,Amount,Description"], Decimal(0)
+        for d in range(1, documents + 1):
+            day = f"{period}-{self.rng.randrange(1, 29):02d}"
+            amounts = [Decimal(self.rng.randrange(1, 10**7)) / 100 for _ in range(self.rng.choice((1, 2)))]
+            legs = [*amounts, -sum(amounts)]
+            accounts = self.rng.sample(POSTING_ACCOUNTS, len(legs))
+            for j, (account, amount) in enumerate(zip(accounts, legs, strict=True), 1):
+                rows.append(f"{day},D{d},{account},{amount},imp:{key} doc {d} row {j}")
+                debits += max(amount, Decimal(0))
+        return ("\n".join(rows) + "\n").encode(), len(rows) - 1, debits
+
+    def upload(self, key: str, entity: str, period: str, content: bytes, *, rows: int, debits: Decimal,
+               duplicate_of: str = "") -> None:
+        sha = hashlib.sha256(content).hexdigest()
+        for attempt in range(1, 4):
+            timeout = self.rng.uniform(0.05, 0.5) if self.rng.random() < 1 / 7 else 20.0
+            resp, outcome, code, t0, t1 = self.call(
+                "POST", "/api/v1/import-batches/", timeout=timeout,
+                files={"file": (f"{key}.csv", content, "text/csv")},
+                data={"entity": entity, "period": period, "source_system": str(self.source_system)})
+            data = resp.json() if outcome == "ok" else {}
+            rec = self.recorder.add(kind="import", client=self.name, key=key, sha256=sha, entity=entity, period=period,
+                                    rows=rows, debits=str(debits), size=len(content), duplicate_of=duplicate_of,
+                                    attempt=attempt, t0=t0, t1=t1, outcome=outcome, code=code,
+                                    status=resp.status_code if resp is not None else None, batch_id=data.get("id"),
+                                    batch_status=data.get("status"), queued=bool(resp is not None
+                                                                                 and resp.status_code == 202))
+            if rec["queued"]:
+                rec["seen_status"] = self.follow(data["id"])
+            if outcome != "unknown" or self.rng.random() < 0.2 or not self.alive():
+                return
+            time.sleep(self.rng.uniform(0.05, 0.4))
+
+    def follow(self, batch_id: int) -> str | None:
+        """Poll a queued batch until it ends (or the run does); its last status as seen."""
+        seen = None
+        while self.alive():
+            resp, outcome, *_ = self.call("GET", f"/api/v1/import-batches/{batch_id}/", timeout=5.0)
+            if outcome == "ok":
+                seen = resp.json()["status"]
+                if seen in IMPORT_FINAL:
+                    break
+            time.sleep(0.3)
+        return seen
+
+    def run(self) -> None:
+        n = 0
+        while self.alive():
+            n += 1
+            if self.sent and self.rng.random() < 1 / 8:
+                key, entity, period, content = self.rng.choice(self.sent)
+                rows = content.count(b"\n") - 1
+                debits = sum((max(Decimal(line.split(",")[3]), Decimal(0))
+                              for line in content.decode().splitlines()[1:]), Decimal(0))
+                self.upload(f"{key}", entity, period, content, rows=rows, debits=debits, duplicate_of=key)
+            else:
+                key = f"{self.run_id}-{self.name}-{n}"
+                entity, period = self.rng.choice(ENTITY_CODES), self.rng.choice(PERIOD_CODES)
+                documents = self.rng.randrange(12, 20) if n % self.big_every == 0 else self.rng.randrange(1, 3)
+                content, rows, debits = self.content(key, period, documents)
+                self.sent.append((key, entity, period, content))
+                self.upload(key, entity, period, content, rows=rows, debits=debits)
+            time.sleep(self.rng.uniform(0.2, 0.6))
 
 
 class JobEnqueuer(threading.Thread):

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from tests.reliability.proxy import CutProxy
 from tests.reliability.stack import Stack
 
-FAULTS = ("worker_kill", "qcluster_kill", "backend_terminate", "commit_cut", "sever_all")
+FAULTS = ("worker_kill", "qcluster_kill", "backend_terminate", "commit_cut", "sever_all", "consolidation_kill",
+          "import_kill")
+# Faults that kill the cluster while a given job is mid-way (see mid_job.py).
+MID_JOB_FAULTS = ("consolidation_kill", "import_kill")
 
 
 @dataclass
@@ -26,9 +29,10 @@ class FaultEvent:
 
 class FaultInjector(threading.Thread):
     def __init__(self, stack: Stack, proxy: CutProxy, schedule: list[tuple[float, str]], token: str,
-                 stop: threading.Event):
+                 stop: threading.Event, seeded=None, base_url: str = "", recorder=None):
         super().__init__(name="faults", daemon=True)
         self.stack, self.proxy, self.schedule, self.token, self.stop_event = stack, proxy, schedule, token, stop
+        self.seeded, self.base_url, self.recorder = seeded, base_url, recorder  # for the mid-job faults
         self.events: list[FaultEvent] = []
         self.errors: list[str] = []
 
@@ -92,7 +96,23 @@ class FaultInjector(threading.Thread):
         return FaultEvent("commit_cut", fired[0] if fired else armed,
                           f"{len(fired)} connections cut right after sending COMMIT", extra={"cuts": fired})
 
+    def consolidation_kill(self) -> FaultEvent:
+        from tests.reliability.mid_job import consolidation_kill
+
+        return consolidation_kill(self)
+
+    def import_kill(self) -> FaultEvent:
+        from tests.reliability.mid_job import import_kill
+
+        return import_kill(self)
+
     def sever_all(self) -> FaultEvent:
         t = time.time()
         n = self.proxy.sever_all()
         return FaultEvent("sever_all", t, f"{n} app↔PostgreSQL connections severed at once")
+
+
+def mid_job_fault_figures(db, ev: FaultEvent, runs: dict[int, dict], files: dict[str, dict]) -> dict:
+    from tests.reliability.mid_job import figures
+
+    return figures(db, ev, runs, files)

@@ -34,6 +34,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=60, help="length of the workload (default 60)")
     p.add_argument("--posters", type=int, default=4)
     p.add_argument("--readers", type=int, default=1)
+    p.add_argument("--importers", type=int, default=1)
     p.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     p.add_argument("--faults", default="all", help=f"'all', 'none' or a comma list of {','.join(FAULTS)}")
     p.add_argument("--unsafe", action="store_true",
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _configure_django(stack)
         from tests.reliability.checker import check
-        from tests.reliability.clients import Controller, JobEnqueuer, Poster, Reader, Recorder
+        from tests.reliability.clients import Controller, Importer, JobEnqueuer, Poster, Reader, Recorder
         from tests.reliability.faults import FaultInjector
         from tests.reliability.proxy import CutProxy
         from tests.reliability.seed import seed as seed_data
@@ -114,10 +115,13 @@ def main(argv: list[str] | None = None) -> int:
                           unsafe=args.unsafe) for i in range(args.posters)]
         clients += [Reader(f"r{i}", base, seeded.tokens["reader"], recorder, deadline, seed + 100 + i)
                     for i in range(args.readers)]
+        clients += [Importer(f"i{i}", base, seeded.tokens["importer"], recorder, deadline, seed + 400 + i,
+                             run_id=run_id, source_system=seeded.source_system_id) for i in range(args.importers)]
         clients.append(Controller("ctl", base, seeded.tokens["controller"], recorder, deadline, seed + 200,
                                   entity_periods=seeded.entity_periods, group_id=seeded.group_id))
         clients.append(JobEnqueuer(recorder, deadline, seed + 300, run_id, seeded.entities))
-        injector = FaultInjector(stack, proxy, _schedule(names, args.seconds), seeded.tokens["reader"], stop)
+        injector = FaultInjector(stack, proxy, _schedule(names, args.seconds), seeded.tokens["reader"], stop,
+                                 seeded=seeded, base_url=base, recorder=recorder)
         for c in [*clients, injector]:
             c.start()
         for c in clients:
@@ -136,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             report.violate("hung", f"threads still running: {hung}")
         report.notes += [f"fault not injected: {e}" for e in injector.errors]
         report.figures.update(run_id=run_id, seed=seed, seconds=args.seconds, unsafe=args.unsafe, posters=args.posters,
-                              readers=args.readers, workers=args.workers, faults=names, setup_s=round(setup_s, 1),
+                              readers=args.readers, importers=args.importers, workers=args.workers, faults=names,
+                              setup_s=round(setup_s, 1),
                               drain_s=round(drain_s, 1))
         text = summary(report)
         print(text, flush=True)
@@ -171,7 +176,8 @@ def summary(report) -> str:
     mode = "OFF (database alone)" if f.get("unsafe") else "on"
     lines = [
         f"Sheshi reliability run {f.get('run_id')} (seed {f.get('seed')}): {f.get('seconds'):g} s, "
-        f"{f.get('posters')} posters, {f.get('readers')} reader(s), 1 period controller, 1 job enqueuer; "
+        f"{f.get('posters')} posters, {f.get('readers')} reader(s), {f.get('importers', 0)} importer(s), "
+        f"1 period controller, 1 job enqueuer; "
         f"{f.get('workers')} gunicorn workers + qcluster; app validation {mode}",
         "requests  " + " | ".join(f"{k}: {', '.join(v)}" for k, v in by_kind.items()),
         f"posts     {posts.get('keys', 0)} keys: acknowledged {posts.get('acknowledged', 0)}, refused "
@@ -187,7 +193,15 @@ def summary(report) -> str:
                                               for k, v in sorted(invalid.items())))
     lines += [
         "jobs      " + _kv(jobs, ["enqueued", "succeeded", "failed", "unfinished", "left_in_queue"]),
-        "consol.   " + _kv(f.get("consolidation", {}), ["requested", "succeeded", "failed", "stuck"])
+        "imports   " + _kv(f.get("imports", {}), ["files", "uploads", "accepted", "queued", "refused", "unknown_only",
+                                                  "resolved_present", "resolved_absent", "resent"])
+        + "".join(f", {k.split(':', 1)[1]} {v}" for k, v in sorted(f.get("imports", {}).items())
+                  if k.startswith("refused_code:")),
+        "batches   " + _kv(f.get("imports", {}), ["batches_posted", "batches_rejected", "batches_failed",
+                                                  "left_unfinished", "lines_imported"]),
+        "consol.   " + _kv(f.get("consolidation", {}), ["requested", "succeeded", "failed", "stuck", "restarted",
+                                                        "live_elimination_entries", "recomputed_equal",
+                                                        "recompute_mismatch", "not_recomputed_busy"])
         + "".join(f", {k.split(':', 1)[1]} {v}" for k, v in sorted(f.get("consolidation", {}).items())
                   if k.startswith("failed_code:")),
         "ledger    " + _kv(ledger, ["posted_entries", "lines", "unbalanced", "invalid_lines"])

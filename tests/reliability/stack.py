@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 GUNICORN = str(Path(PYTHON).parent / "gunicorn")
+IMPORT_INLINE_MAX_BYTES = 1024
 
 
 def free_port() -> int:
@@ -130,6 +132,11 @@ class Stack:
     def drop_database(self) -> None:
         with self._postgres() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.dbname)))
+        shutil.rmtree(self.media_root, ignore_errors=True)
+
+    @property
+    def media_root(self) -> Path:
+        return self.log_dir / f"{self.dbname}-media"
 
     # --- environment -----------------------------------------------------------------------------
 
@@ -153,6 +160,9 @@ class Stack:
             "Q_TIMEOUT": "6",
             "Q_RETRY": "9",
             "LOG_LEVEL": "WARNING",
+            # Uploaded files of this run only; the importers' larger files run as django-q2 jobs.
+            "MEDIA_ROOT": str(self.media_root),
+            "SHESHI_IMPORT_INLINE_MAX_BYTES": str(IMPORT_INLINE_MAX_BYTES),
             "PYTHONPATH": str(ROOT),
         })
         if self.unsafe:

@@ -1,4 +1,5 @@
-"""CI variant of the reliability run: a short workload against the real server with two faults
+"""CI variant of the reliability run: a short workload against the real server (posters, a reader,
+an importer, the period controller with its consolidation runs, the job enqueuer) with two faults
 (a web worker killed outright, a connection cut right after COMMIT); every promise must hold.
 
 The long variant is the same command with a duration: python -m tests.reliability.run --seconds N
@@ -41,6 +42,12 @@ def test_short_workload_with_a_worker_kill_and_a_commit_cut_keeps_every_promise(
     assert figures["posts"]["acknowledged"] >= 5
     assert figures["tb_reads"]["ok"] >= 3
     assert figures["balances_verify_differences"] == 0
+    # An importer posted files (one at least as a django-q2 job) and consolidation runs succeeded,
+    # each recomputed equal or too busy to tell, none different.
+    assert figures["imports"]["accepted"] >= 2 and figures["imports"]["batches_posted"] >= 1
+    assert figures["consolidation"]["succeeded"] >= 1
+    assert figures["consolidation"]["succeeded"] == figures["consolidation"]["requested"]
+    assert figures["consolidation"]["recompute_mismatch"] == 0
     assert [f["fault"] for f in report["faults"]] == ["worker_kill", "commit_cut"]
     assert all(f["lost"] == 0 and f["duplicated"] == 0 and f["recover_s"] is not None for f in report["faults"])
     assert [n for n in report["notes"] if n.startswith("fault not injected")] == []
