@@ -5,8 +5,8 @@ import contextvars
 import re
 import uuid
 
-from sheshi.access.memo import remember, request_scope
-from sheshi.db.context import current_context, set_context
+from sheshi.access.memo import recall, remember, request_scope
+from sheshi.db.context import set_context, swap_context
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 # Who is acting, for log lines (set with the database context; see apply_user_context).
@@ -44,37 +44,35 @@ class RequestIdMiddleware:
         return response
 
 
-def user_org_ids(user) -> str:
-    if not getattr(user, "is_authenticated", False):
-        return ""
-    if user.is_superuser:
-        return "*"
-    from django.db import connection
-
-    def query() -> tuple[int, ...]:
-        # Membership rows are tenant-owned (row-level security), so the lookup that decides the
-        # scope goes through a SECURITY DEFINER function that returns only this user's ids.
-        with connection.cursor() as cur:
-            cur.execute("SELECT sheshi_user_org_ids(%s)", [user.pk])
-            text = cur.fetchone()[0] or ""
-        return tuple(int(i) for i in text.split(",") if i)
-
-    # The same key as sheshi.tenancy.scoping.organisation_ids_for: one look-up per request.
-    return ",".join(str(i) for i in remember(("org_ids", user.pk), query))
+def _parse_orgs(text: str) -> tuple[int, ...]:
+    return tuple(int(i) for i in text.split(",") if i)
 
 
-def apply_user_context(request, user) -> None:
-    """Point the session's tenant scope and actor at this user for the rest of the request."""
-    orgs = user_org_ids(user)
-    user_id_var.set(str(user.pk) if getattr(user, "is_authenticated", False) else "")
-    org_ids_var.set(orgs)
-    set_context({
-        "sheshi.org_ids": orgs,
-        "sheshi.actor_id": str(user.pk) if getattr(user, "is_authenticated", False) else "",
-        "sheshi.actor_label": f"user:{user.get_username()}" if getattr(user, "is_authenticated", False) else "",
+def apply_user_context(request, user) -> dict[str, str]:
+    """Point the session's tenant scope and actor at this user for the rest of the request, in
+    one round trip; returns the context it replaced."""
+    authenticated = getattr(user, "is_authenticated", False)
+    values = {
+        "sheshi.org_ids": "*" if authenticated and user.is_superuser else "",
+        "sheshi.actor_id": str(user.pk) if authenticated else "",
+        "sheshi.actor_label": f"user:{user.get_username()}" if authenticated else "",
         "sheshi.request_id": getattr(request, "request_id", ""),
         "sheshi.client_addr": client_addr(request),
-    })
+    }
+    orgs_of_user = None
+    if authenticated and not user.is_superuser:
+        # The same memo key as sheshi.tenancy.scoping.organisation_ids_for: one look-up per request.
+        known = recall(("org_ids", user.pk))
+        if known is None:
+            orgs_of_user = user.pk  # computed by PostgreSQL in the same statement
+        else:
+            values["sheshi.org_ids"] = ",".join(str(i) for i in known)
+    previous, orgs = swap_context(values, orgs_of_user=orgs_of_user)
+    if orgs_of_user is not None:
+        remember(("org_ids", user.pk), lambda: _parse_orgs(orgs))
+    user_id_var.set(str(user.pk) if authenticated else "")
+    org_ids_var.set(orgs)
+    return previous
 
 
 class DatabaseContextMiddleware:
@@ -87,8 +85,7 @@ class DatabaseContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        previous = current_context()
-        apply_user_context(request, request.user)
+        previous = apply_user_context(request, request.user)
         try:
             return self.get_response(request)
         finally:

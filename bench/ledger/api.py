@@ -177,7 +177,7 @@ def profile_in_process(world, token: str, requests: int) -> list[str]:
     lines = [f"In-process replay of {requests} requests (no HTTP, no gunicorn): "
              f"{total / requests * 1000:.1f} ms per request, of which SQL {sql_time[0] / requests * 1000:.1f} ms "
              f"({sql_count[0] / requests:.0f} statements per request, round trips included)."]
-    slow = sorted(by_statement.items(), key=lambda kv: -kv[1])[:40]
+    slow = sorted(by_statement.items(), key=lambda kv: -kv[1])[:8]
     lines.append("Slowest statements (ms per request): "
                  + "; ".join(f"`{k}…` {v / requests * 1000:.1f}" for k, v in slow) + ".")
     top = sorted(by_pkg.items(), key=lambda kv: -kv[1])[:8]

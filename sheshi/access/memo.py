@@ -35,6 +35,12 @@ def remember(key: Hashable, compute: Callable[[], T]) -> T:
     return memo[key]
 
 
+def recall(key: Hashable):
+    """What this request remembered under ``key``, or None."""
+    memo = _memo.get()
+    return None if memo is None else memo.get(key)
+
+
 def forget() -> None:
     """Drop what this request remembered (after a role grant or revoke, a membership change)."""
     memo = _memo.get()

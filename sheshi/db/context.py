@@ -53,6 +53,42 @@ def _apply(wrapper, values: dict[str, str]) -> None:
         cur.execute(sql, params)
 
 
+def swap_context(values: dict[str, str], *, orgs_of_user: int | None = None,
+                 using: str = "default") -> tuple[dict[str, str], str]:
+    """Set ``values`` and return (the whole context as it was, the org ids now set), in one round
+    trip: requests do this twice each. With ``orgs_of_user``, ``sheshi.org_ids`` is computed in
+    the same statement by the SECURITY DEFINER function ``sheshi_user_org_ids`` (membership rows
+    are themselves behind row-level security)."""
+    values = dict(values)
+    params: list = list(KEYS)
+    sets = []
+    for k, v in values.items():
+        if k == "sheshi.org_ids" and orgs_of_user is not None:
+            sets.append("set_config(%s, sheshi_user_org_ids(%s), false)")
+            params += [k, orgs_of_user]
+        else:
+            sets.append("set_config(%s, %s, false)")
+            params += [k, v]
+    if "sheshi.org_ids" not in values:
+        sets.append("current_setting('sheshi.org_ids', true)")
+    # MATERIALIZED: the previous values are read before any set_config of the outer query runs.
+    # Only constant fragments are joined here; every key and value is a parameter.
+    reads = ", ".join(f"coalesce(current_setting(%s, true), '') AS p{i}" for i in range(len(KEYS)))
+    sql = f"WITH prev AS MATERIALIZED (SELECT {reads}) SELECT prev.*, {', '.join(sets)} FROM prev"  # nosec B608
+    wrapper = connections[using]
+    with wrapper.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    previous = dict(zip(KEYS, row[:len(KEYS)], strict=True))
+    keys = list(values)
+    now_set = dict(zip(keys, row[len(KEYS):len(KEYS) + len(keys)], strict=True))
+    remembered = getattr(wrapper, "_sheshi_context", {})
+    remembered.update(now_set)
+    wrapper._sheshi_context = remembered
+    orgs = now_set.get("sheshi.org_ids", row[-1]) or ""
+    return previous, orgs
+
+
 def set_context(values: dict[str, str], using: str = "default") -> None:
     """Set context values on the session, and remember them on the connection wrapper so that a
     reconnect (CONN_MAX_AGE expiry, a health check, django-q2 closing stale connections) restores

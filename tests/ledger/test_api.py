@@ -89,7 +89,7 @@ def test_posting_an_entry_costs_a_bounded_number_of_queries(client, world, prepa
     the single posted INSERT); counted, not timed."""
     client.force_login(preparer)
     client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(14):
         resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json",
                            HTTP_IDEMPOTENCY_KEY="q-1")
     assert resp.status_code == 201
