@@ -70,20 +70,43 @@ class _PeriodResolver:
         return None
 
 
-def _check_entry(index: int, entry: EntryInput, period_id: int | None) -> list[FieldError]:
+def _check_entry(index: int, entry: EntryInput, period_id: int | None,
+                 functional: list[Decimal]) -> list[FieldError]:
     errors = []
     if period_id is None:
         errors.append(FieldError(f"entries[{index}].entry_date", "No fiscal period contains this date.",
                                  value=entry.entry_date))
     if len(entry.lines) < 2:
         errors.append(FieldError(f"entries[{index}].lines", "An entry needs at least two lines."))
-    total = sum((quantize_amount(li.functional_amount if li.functional_amount is not None else li.amount * li.rate)
-                 for li in entry.lines), Decimal(0))
+    total = sum(functional, Decimal(0))
     if total != 0:
         first_row = entry.lines[0].source_row if entry.lines else None
         errors.append(FieldError(f"entries[{index}].lines", f"Functional amounts sum to {total}, not 0.",
                                  code="unbalanced", value=total, row=first_row))
     return errors
+
+
+def _functional(li) -> Decimal:
+    return quantize_amount(li.functional_amount if li.functional_amount is not None else li.amount * li.rate)
+
+
+# COPY text format: the rows are written as text by hand (psycopg's per-value dumpers were a
+# third of the Python time); free text is escaped, numbers and dates need no escaping.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+NULL = "\\N"
+
+
+def _text(value: str) -> str:
+    return value.translate(_COPY_ESCAPES) if value else ""
+
+
+def _opt(value) -> str:
+    """An optional integer (an id or a row number)."""
+    return NULL if value is None else str(int(value))
+
+
+def _number(value) -> str:
+    return str(value if isinstance(value, Decimal) else Decimal(value))
 
 
 def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
@@ -110,7 +133,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
         raise RuleViolation(f"Entries with source '{source}' need approval in entity {entity.code}; "
                             "the bulk path posts only sources that do not.", code="entry_needs_approval")
     resolve = _PeriodResolver(entity.organisation_id)
-    functional = entity.functional_currency
+    functional_ccy = entity.functional_currency
     now = timezone.now()
     n_entries = n_lines = 0
     first_id = last_id = None
@@ -122,32 +145,35 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                         SELECT {', '.join(LINE_COLUMNS)} FROM ledger_journalline WITH NO DATA""")
         raw = cur.connection  # psycopg 3 connection: COPY support
         with raw.cursor() as pg:
+            org_entity = f"{entity.organisation_id}\t{entity.pk}"
+            batch = _opt(import_batch_id)
+            entry_tail = f"\t{_text(source)}\t{batch}\n"
             for chunk in _chunks(entries, CHUNK_ENTRIES):
                 periods = [resolve(e) for e in chunk]
-                errors = [err for i, (e, p) in enumerate(zip(chunk, periods, strict=True))
-                          for err in _check_entry(n_entries + i, e, p)]
+                functional = [[_functional(li) for li in e.lines] for e in chunk]
+                errors = [err for i, (e, p, fa) in enumerate(zip(chunk, periods, functional, strict=True))
+                          for err in _check_entry(n_entries + i, e, p, fa)]
                 if errors:
                     raise ValidationFailed("The batch is not valid; nothing was posted.", errors=errors)
-                pg.execute("SELECT nextval('ledger_journalentry_id_seq') FROM generate_series(1, %s)", [len(chunk)])
-                entry_ids = [r[0] for r in pg.fetchall()]
+                entry_ids = _reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
-                pg.execute("SELECT nextval('ledger_journalline_id_seq') FROM generate_series(1, %s)",
-                           [n_line_in_chunk])
-                line_ids = iter(r[0] for r in pg.fetchall())
+                line_ids = iter(_reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
+                rows = []
+                for entry_id, period_id, e, fas in zip(entry_ids, periods, chunk, functional, strict=True):
+                    head = f"{org_entity}\t{period_id}\t{entry_id}\t"
+                    for no, (li, fa) in enumerate(zip(e.lines, fas, strict=True), start=1):
+                        rows.append(
+                            f"{next(line_ids)}\t{head}{no}\t{int(li.account_id)}\t"
+                            f"{_text(li.currency or functional_ccy)}\t{quantize_amount(li.amount)}\t"
+                            f"{_number(li.rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{_json(li.dimensions)}\t"
+                            f"{_text(li.memo)}\t{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
-                    for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True):
-                        for no, li in enumerate(e.lines, start=1):
-                            fa = quantize_amount(li.functional_amount if li.functional_amount is not None
-                                                 else li.amount * li.rate)
-                            copy.write_row((
-                                next(line_ids), entity.organisation_id, entity.pk, period_id, entry_id, no,
-                                li.account_id, li.currency or functional, quantize_amount(li.amount), li.rate, fa,
-                                li.counterparty_id, _json(li.dimensions), li.memo, import_batch_id,
-                                li.source_row, li.source_raw))
+                    copy.write("".join(rows))
+                rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"
+                        f"{_text(e.description[:500])}{entry_tail}"
+                        for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True)]
                 with pg.copy(f"COPY ledger_bulk_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
-                    for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True):
-                        copy.write_row((entry_id, entity.organisation_id, entity.pk, period_id, e.entry_date,
-                                        e.description[:500], source, import_batch_id))
+                    copy.write("".join(rows))
                 n_entries += len(chunk)
                 n_lines += n_line_in_chunk
                 first_id = entry_ids[0] if first_id is None else first_id
@@ -181,7 +207,16 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
     return BulkResult(n_entries, n_lines, first_id, last_id)
 
 
+def _reserve_ids(pg, sequence: str, n: int) -> list[int]:
+    """n new ids from the sequence, in one round trip (one array, not n rows)."""
+    pg.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)", [sequence, n])
+    return pg.fetchone()[0]
+
+
 def _json(value) -> str:
+    """The dimensions as COPY text (jsonb input; key order is jsonb's own)."""
+    if not value:
+        return "{}"
     import json
 
-    return json.dumps(value or {}, sort_keys=True, default=str)
+    return _text(json.dumps(value, sort_keys=True, default=str))

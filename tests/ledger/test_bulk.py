@@ -67,3 +67,20 @@ def test_bulk_refuses_sources_that_need_approval(world):
     with pytest.raises(RuleViolation):
         journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 1))
     assert JournalEntry.objects.count() == 0
+
+
+def test_free_text_reaches_the_database_exactly_as_given(world):
+    """The bulk path writes COPY text by hand: tabs, newlines, backslashes and non-ASCII text in
+    descriptions, memos, raw source rows and dimensions must not shift or change a column."""
+    tricky = "a\tb\nc\\d\r\\N é €"
+    batch = [EntryInput(entry_date=date(2026, 3, 3), description=tricky, lines=[
+        LineInput(account_id=world.acc("1200"), amount=Decimal("1.5"), memo=tricky, source_raw=tricky,
+                  dimensions={"cost_centre": tricky, "n": 1}, source_row=7),
+        LineInput(account_id=world.acc("4100"), amount=Decimal("-1.5"))])]
+    journal_entries_post_bulk(actor=None, entity=world.entity, entries=batch, import_batch_id=5)
+    entry = JournalEntry.objects.get()
+    first, second = JournalLine.objects.order_by("line_no")
+    assert entry.description == tricky
+    assert (first.memo, first.source_raw, first.dimensions) == (tricky, tricky, {"cost_centre": tricky, "n": 1})
+    assert (first.source_row, first.import_batch_id, first.amount) == (7, 5, Decimal("1.5"))
+    assert (second.memo, second.source_raw, second.dimensions, second.source_row) == ("", "", {}, None)
