@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"subset of {','.join(VARIANTS)}")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--profile", metavar="PREFIX", help="cProfile each bulk run into PREFIX.<variant>.prof")
+    ap.add_argument("--auto-explain-ms", type=int, metavar="MS",
+                    help="log plans (ANALYZE, BUFFERS, nested statements) of statements over MS to the server log")
     ap.add_argument("--no-readme", action="store_true", help="print only; do not write bench/ledger/README.md")
     ap.add_argument("--readme-key", default="bulk", help="README section to (re)write")
     ap.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
@@ -202,6 +204,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown variants: {unknown}")
     db = common.create_database("bulk", keep=args.keep_db)
     try:
+        if args.auto_explain_ms is not None:
+            with db.admin() as c:
+                for key, value in (("session_preload_libraries", "auto_explain"),
+                                   ("auto_explain.log_min_duration", f"{args.auto_explain_ms}ms"),
+                                   ("auto_explain.log_analyze", "on"), ("auto_explain.log_buffers", "on"),
+                                   ("auto_explain.log_nested_statements", "on")):
+                    c.execute(f'ALTER DATABASE "{db.name}" SET {key} = \'{value}\'')
         common.django_setup(db)
         from sheshi.db.context import system_context
 
