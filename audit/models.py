@@ -125,6 +125,18 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return f"{self.name} → {self.url}"
 
+    def clean(self) -> None:
+        """Admin edits go through the same URL rule as the service (audit/webhook_urls.py)."""
+        from django.core.exceptions import ValidationError
+
+        from audit.webhook_urls import webhook_url_check
+        from sheshi.errors import ValidationFailed
+
+        try:
+            webhook_url_check(self.url)
+        except ValidationFailed as exc:
+            raise ValidationError({"url": exc.errors[0].message}) from None
+
 
 class WebhookStatus(models.TextChoices):
     ACTIVE = "active", "active"

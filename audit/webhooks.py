@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from audit.canonical import parse_json
 from audit.models import WebhookState, WebhookStatus, WebhookSubscription
+from audit.webhook_urls import webhook_url_check
 from sheshi.errors import ValidationFailed
 
 MAX_ATTEMPTS = 8
@@ -53,10 +54,25 @@ class HttpResult:
         return 200 <= self.status < 300
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the receiver's answer, not a new destination: following it would let a public
+    endpoint bounce the delivery to an internal one (audit/webhook_urls.py)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 def http_post(url: str, body: bytes, headers: dict[str, str]) -> HttpResult:
+    try:
+        webhook_url_check(url)  # again at delivery: the name may resolve elsewhere since it was saved
+    except ValidationFailed as exc:
+        return HttpResult(0, exc.errors[0].message)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310 - scheme checked
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as resp:  # scheme and host checked above
             return HttpResult(resp.status)
     except urllib.error.HTTPError as exc:
         return HttpResult(exc.code, f"HTTP {exc.code}")
@@ -72,8 +88,7 @@ def webhook_subscription_create(*, organisation_id: int, name: str, url: str, se
                                 event_types: list[str] | None = None) -> WebhookSubscription:
     """Create a subscription that starts after the current head: it receives what happens next
     (replay_webhooks --from-seq delivers history)."""
-    if not url.startswith(("https://", "http://")):
-        raise ValidationFailed("A webhook URL must be http(s).")
+    webhook_url_check(url)
     with transaction.atomic():
         sub = WebhookSubscription.objects.create(organisation_id=organisation_id, name=name, url=url, secret=secret,
                                                  event_types=list(event_types or []))

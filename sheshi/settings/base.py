@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "sheshi.access",
     "sheshi.observability",  # /metrics, request timing in logs, request ids in jobs
     "sheshi.security",
+    "sheshi.jobs",  # lost-job recovery across ledger imports and consolidation runs (its schedules)
     "audit",
     "ledger",
     "periods",
@@ -211,6 +212,9 @@ AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
 # Admin second factor (django-otp): users with a confirmed TOTP device must enter a code.
 SHESHI_ADMIN_REQUIRE_OTP = env.bool("SHESHI_ADMIN_REQUIRE_OTP", default=True)
+# Webhooks reach public https endpoints only (audit/webhook_urls.py); loopback for dev and tests.
+WEBHOOK_ALLOW_PRIVATE_HOSTS = env.bool("WEBHOOK_ALLOW_PRIVATE_HOSTS", default=False)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
 OTP_TOTP_ISSUER = "Sheshi"
 # Request bodies: JSON and forms up to DATA_UPLOAD_MAX_MEMORY_SIZE, multipart uploads up to the
 # import limit; anything larger is refused with 413 before it is read.

@@ -10,6 +10,7 @@ env.ENVIRON.setdefault("SHESHI_AUDIT_SIGNING_KEY", "test-signing-key-not-secret"
 env.ENVIRON.setdefault("THROTTLE_USER", "100000/min")
 env.ENVIRON.setdefault("THROTTLE_ANON", "100000/min")
 env.ENVIRON.setdefault("SHESHI_FIELD_KEYS", "dGVzdC1vbmx5LWZpZWxkLWtleS1ub3Qtc2VjcmV0LTA=")  # test-only Fernet key
+env.ENVIRON.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "true")  # receivers on 127.0.0.1
 
 from sheshi.settings.base import *  # noqa: E402,F403
 

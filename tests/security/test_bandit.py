@@ -19,8 +19,6 @@ ACCEPTED: dict[tuple[str, str], tuple[int, str]] = {
                                     "LINE_COLUMNS) for temp tables and COPY; every value is bound or copied."),
     ("audit/bench.py", "B608"): (3, "benchmark only: the table name is one of the module's two constant names "
                                     "(audited / plain twin); the row count is bound."),
-    ("audit/webhooks.py", "B310"): (1, "the subscription's URL is refused unless it is http(s) "
-                                       "(webhook_subscription_create); no file: or custom schemes reach urlopen."),
 }
 
 
