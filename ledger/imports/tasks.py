@@ -34,3 +34,13 @@ def import_batch_run_task(batch_id: int) -> str:
 
         batch = import_batch_run(actor=actor, batch_id=batch_id, progress=progress)
         return batch.status
+
+
+def import_batch_reap_task() -> int:
+    """Hourly (sheshi/jobs schedule): batches running for over two hours go back to pending; the
+    job recovery then enqueues them. A backstop only: the recovery restarts a lost batch itself
+    once it is older than the job timeout."""
+    from ledger.imports.services import import_batch_reap
+
+    with system_context("import_reap"):
+        return import_batch_reap()

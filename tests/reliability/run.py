@@ -76,6 +76,40 @@ def _drain_jobs(stack: Stack, timeout: float) -> float:
     return time.time() - t0
 
 
+UNFINISHED_JOBS = """
+    SELECT (SELECT count(*) FROM ledger_importbatch WHERE status IN ('pending', 'running'))
+         + (SELECT count(*) FROM consolidation_consolidationrun WHERE status IN ('queued', 'running'))"""
+
+
+def _recover_jobs(stack: Stack, timeout: float) -> dict:
+    """Restart what was killed and finish the run: after the queue drained, call the lost-job
+    recovery (what the cluster's every-minute schedule does; in-process, as the system) until no
+    import batch or consolidation run is left unfinished, waiting for each round's re-enqueued
+    tasks. A job counts as lost only once older than the task timeout, hence the rounds."""
+    from sheshi.jobs.recovery import lost_jobs_recover
+
+    t0, recovered, rounds = time.time(), Counter(), 0
+    with stack.owner() as db:
+        while time.time() - t0 < timeout and db.execute(UNFINISHED_JOBS).fetchone()[0]:
+            lost = lost_jobs_recover()
+            rounds += bool(lost)
+            recovered.update(job.kind for job in lost)
+            if lost:
+                _drain_jobs(stack, timeout=max(1.0, timeout - (time.time() - t0)))
+            else:
+                time.sleep(0.5)
+        left = db.execute(UNFINISHED_JOBS).fetchone()[0]
+        by_schedule = sum(n for (n,) in db.execute(
+            "SELECT count(*) FROM audit_event WHERE action IN ('import_batch.recovered', 'consolidation_run.recovered')"
+            " AND actor_label = 'system:recover_jobs'").fetchall()) - sum(recovered.values())
+        schedule_runs = db.execute("SELECT count(*) FILTER (WHERE success) FROM django_q_task WHERE func = "
+                                   "'sheshi.jobs.tasks.lost_jobs_recover_task'").fetchone()[0]
+    return {"at_end_imports": recovered["import_batch"], "at_end_consolidations": recovered["consolidation_run"],
+            "by_schedule_during_run": by_schedule, "schedule_runs": schedule_runs, "rounds": rounds,
+            "left_unfinished": left,
+            "seconds": round(time.time() - t0, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
@@ -130,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         injector.join(90)
         hung = [c.name for c in [*clients, injector] if c.is_alive()]
         drain_s = _drain_jobs(stack, timeout=30)
+        recovery = _recover_jobs(stack, timeout=45)
         stack.stop()
         proxy.close()
         log = stack.log_dir / f"{stack.dbname}-requests.jsonl"
@@ -142,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         report.figures.update(run_id=run_id, seed=seed, seconds=args.seconds, unsafe=args.unsafe, posters=args.posters,
                               readers=args.readers, importers=args.importers, workers=args.workers, faults=names,
                               setup_s=round(setup_s, 1),
-                              drain_s=round(drain_s, 1))
+                              drain_s=round(drain_s, 1), recovery=recovery)
         text = summary(report)
         print(text, flush=True)
         if args.json:
@@ -204,6 +239,10 @@ def summary(report) -> str:
                                                         "recompute_mismatch", "not_recomputed_busy"])
         + "".join(f", {k.split(':', 1)[1]} {v}" for k, v in sorted(f.get("consolidation", {}).items())
                   if k.startswith("failed_code:")),
+        "recovery  " + _kv(f.get("recovery", {}), ["at_end_imports", "at_end_consolidations",
+                                                   "by_schedule_during_run", "schedule_runs", "rounds",
+                                                   "left_unfinished", "seconds"])
+        + " (lost jobs re-enqueued: after the drain by the runner, during the run by the every-minute schedule)",
         "ledger    " + _kv(ledger, ["posted_entries", "lines", "unbalanced", "invalid_lines"])
         + f", balances_verify differences {f.get('balances_verify_differences')}",
         "periods   " + _kv(periods, ["transitions", "locks", "snapshots", "snapshots_mismatched",
