@@ -36,7 +36,11 @@ class JournalEntry(models.Model):
     # FOR KEY SHARE lock until commit, and triggers that refuse deleting a referenced row), which
     # is what lets the bulk path post a million lines without a million deferred checks at commit.
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, db_constraint=False)
-    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="journal_entries", db_constraint=False)
+    # entity: the entry_entity_period_status index serves it; the four users are never looked up
+    # from the entry side (only a user's deletion checks them): no index of their own, each one was
+    # an index insert per entry for nothing.
+    entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="journal_entries", db_constraint=False,
+                               db_index=False)
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="journal_entries", db_constraint=False)
     entry_date = models.DateField()
     description = models.CharField(max_length=500)
@@ -45,16 +49,16 @@ class JournalEntry(models.Model):
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="reversed_by", db_constraint=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
-                                   db_constraint=False)
+                                   db_constraint=False, db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+", db_constraint=False)
+                                     related_name="+", db_constraint=False, db_index=False)
     submitted_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+", db_constraint=False)
+                                    related_name="+", db_constraint=False, db_index=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="+", db_constraint=False)
+                                  related_name="+", db_constraint=False, db_index=False)
     posted_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True, default="")
