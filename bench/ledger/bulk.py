@@ -309,12 +309,13 @@ def build_report(results: dict[str, dict], facts: dict, audit_note: str, trigger
     for v, r in results.items():
         if "verified" in r:
             rep.notes.append(f"{v}: {r['verified']}.")
-    rep.notes.append("'lines INSERT s': the INSERT … SELECT from the staging table into ledger_journalline (8 indexes, "
-                     "RLS check, line guard and audit capture); 'post INSERT s': the INSERT … SELECT of the entries as "
-                     "posted, which fires the posting trigger (checks + balances) and the audit capture; 'commit s': "
-                     "the deferred foreign-key checks (Django's FKs are DEFERRABLE INITIALLY DEFERRED: line→entry, "
-                     "line→account, and five per entry) run at commit; the rest is Python, validation and COPY into "
-                     "the staging tables.")
+    rep.notes.append("'lines INSERT s': the INSERT … SELECT from the staging table into ledger_journalline (4 indexes, "
+                     "RLS check, lines guard: account and entry references, and audit capture); 'post INSERT s': the "
+                     "INSERT … SELECT of the entries as posted, which fires the posting trigger (checks + balances), "
+                     "the entry reference checks and the audit capture; 'history INSERT s': the simple-history rows; "
+                     "'commit s': what runs at commit (the audit seal; the line→entry checks the entries' INSERT did "
+                     "not clear); the rest is Python (building the inputs included), validation and COPY into the "
+                     "staging tables.")
     return rep
 
 

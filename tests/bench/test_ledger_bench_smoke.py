@@ -42,11 +42,21 @@ def test_bulk_benchmark_posts_every_variant_and_verifies_balances():
     assert rows["COPY baseline (unconstrained table, app role)"][1] == "400"
     assert rows["COPY into a table with the line indexes + checks"][1] == "400"
     for label in ("bulk path, app role + RLS scope, audit on", "bulk path, audit triggers disabled",
-                  "bulk path as owner (no RLS), audit on"):
+                  "bulk path as owner (no RLS), audit on", "bulk path, same session after a one-entry posting"):
         assert rows[label][1] == "400"
     assert rows["bulk path, app role + RLS, audit on (small)"][1] == "200"
-    assert out.count("balances = recomputation") == 4
+    assert out.count("balances = recomputation") == 5
     assert "Audit cost:" in out and "RLS cost:" in out and "Peak RSS" in out
+
+
+def test_small_transaction_benchmark_times_each_trigger_in_both_shapes():
+    out = _run("bench.ledger.small_txn", "--txns", "20", "--rounds", "1")
+    rows = _rows(out)
+    for label in ("wall time, every trigger on", "wall time, user triggers off"):
+        assert len(rows[label]) == 5
+    for trigger_function in ("audit_capture", "ledger_entries_posted", "ledger_entry_refs_check", "ledger_lines_guard",
+                             "audit_seal"):
+        assert trigger_function in rows
 
 
 def test_api_benchmark_posts_through_gunicorn_and_raw_sql():
