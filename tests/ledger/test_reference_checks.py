@@ -132,3 +132,21 @@ def test_the_app_role_cannot_touch_the_pending_checks(app):  # noqa: F811
                 "DELETE FROM ledger_line_entry_pending", "UPDATE ledger_line_entry_pending SET entry_ids = '{}'"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():
             app.execute(sql)
+
+
+def test_a_posting_waits_for_lines_being_added_to_its_draft(app, committed):  # noqa: F811
+    """Lines written into a draft hold it FOR SHARE: posting it concurrently waits (here: gives up
+    after its lock timeout) instead of posting without the line and leaving it unbalanced."""
+    p = committed.params
+    other = psycopg.connect(_conninfo(connections["default"].settings_dict), autocommit=True)
+    try:
+        other.execute("SELECT set_config('sheshi.org_ids', '*', false), "
+                      "set_config('sheshi.actor_label', 'system:attacker', false)")
+        with app.transaction(force_rollback=True):
+            app.execute(_line(), p)
+            with pytest.raises(psycopg.errors.LockNotAvailable), other.transaction():
+                other.execute("SET LOCAL lock_timeout = '300ms'")
+                other.execute("UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s",
+                              [p["draft"]])
+    finally:
+        other.close()
