@@ -83,3 +83,29 @@ def test_row_level_security_refuses_writes_into_another_org(two_orgs):
             transaction.atomic():
         Entity.objects.create(organisation=two_orgs["org_b"], code="SNEAK", name="x",
                               functional_currency="EUR", country="DE")
+
+
+def test_every_table_with_an_organisation_has_row_level_security():
+    """Structural: a tenant-owned table (it has organisation_id) without a policy would let an
+    unfiltered query read every organisation. simple-history tables were such a gap."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
+               AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND NOT a.attisdropped
+                                                          AND a.attname = 'organisation_id')
+             ORDER BY 1""")
+        unprotected = [r[0] for r in cur.fetchall()]
+    assert unprotected == []
+
+
+def test_history_of_another_organisation_is_invisible(two_orgs):
+    """An unfiltered read of the history tables, scoped to organisation A."""
+    from sheshi.tenancy.models import Entity as EntityModel
+
+    with db_context(org_ids=[two_orgs["org_a"].pk]):
+        codes = sorted(EntityModel.history.values_list("code", flat=True))
+        with connection.cursor() as cur:
+            cur.execute("SELECT DISTINCT code FROM tenancy_historicalorganisation")
+            orgs = [r[0] for r in cur.fetchall()]
+    assert codes == ["A1", "A2"] and orgs == ["ALPHA"]

@@ -150,3 +150,31 @@ def test_a_posting_waits_for_lines_being_added_to_its_draft(app, committed):  # 
                               [p["draft"]])
     finally:
         other.close()
+
+
+def test_lines_for_an_entry_that_another_transaction_posts_meanwhile_are_refused(app, owner_sql, committed):  # noqa: F811
+    """A writes a line for an entry id that does not exist yet; B inserts that entry as posted
+    (with balanced lines of its own) and commits. B's posting could not see A's line, so A's
+    commit must not attach it: the entry would no longer balance, its balances would be wrong."""
+    p = dict(committed.params)
+    p["x"] = owner_sql.execute("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))").fetchone()[0]
+    line = _line(entry="%(x)s", account="%(acc)s").replace(", 9,", ", %(no)s,").replace(
+        "'EUR', 1, 1, 1,", "'EUR', %(amount)s, 1, %(amount)s,")
+    with psycopg.connect(_conninfo(connections["default"].settings_dict), autocommit=True) as b:
+        b.execute("SELECT set_config('sheshi.org_ids', '*', false), "
+                  "set_config('sheshi.actor_label', 'system:attacker', false)")
+        app.execute("BEGIN")
+        app.execute(line, p | {"acc": p["acc_1200"], "no": 9, "amount": 1})
+        with b.transaction():
+            for no, acc, amount in ((1, p["acc_1200"], 5), (2, p["acc_4100"], -5)):
+                b.execute(line, p | {"acc": acc, "no": no, "amount": amount})
+            b.execute("""INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date,
+                             description, source, status, created_at, posted_at, request_hash)
+                         VALUES (%(x)s, %(org)s, %(entity)s, %(open_period)s, '2026-03-03', 'b', 'manual',
+                                 'posted', now(), now(), '')""", p)
+        with pytest.raises(psycopg.Error) as exc:
+            app.execute("COMMIT")
+    assert (exc.value.sqlstate, exc.value.diag.constraint_name) == ("23000", "ledger_line_entry_not_draft")
+    lines = owner_sql.execute("SELECT count(*), sum(functional_amount) FROM ledger_journalline WHERE entry_id = %s",
+                              [p["x"]]).fetchone()
+    assert lines == (2, 0)
