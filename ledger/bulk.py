@@ -134,7 +134,6 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                             "the bulk path posts only sources that do not.", code="entry_needs_approval")
     resolve = _PeriodResolver(entity.organisation_id)
     functional_ccy = entity.functional_currency
-    now = timezone.now()
     n_entries = n_lines = 0
     first_id = last_id = None
     with connection.cursor() as cur:
@@ -182,6 +181,12 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 pg.execute("DROP TABLE ledger_bulk_entries, ledger_bulk_lines")
                 return BulkResult(0, 0, None, None)
             actor_id = getattr(actor, "pk", None)
+            # The posting trigger share-locks the batch's entity-periods; taking them first (same
+            # order: period before entries) stamps posted_at after any wait for a period lock to end.
+            pg.execute("""SELECT 1 FROM periods_entityperiod
+                           WHERE entity_id = %s AND period_id IN (SELECT period_id FROM ledger_bulk_entries)
+                           ORDER BY id FOR SHARE""", [entity.pk])
+            now = timezone.now()
             cols = ", ".join(LINE_COLUMNS)
             pg.execute(f"INSERT INTO ledger_journalline ({cols}) SELECT {cols} FROM ledger_bulk_lines")
             pg.execute("SELECT ledger_analyze_if_grown(%s)", [n_lines])  # plan the posting on fresh statistics

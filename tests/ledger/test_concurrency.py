@@ -50,3 +50,34 @@ def test_concurrent_posting_keeps_balances_equal_to_lines():
         assert cur.fetchone()[0] == 0
         cur.execute("SELECT sum(functional_debit - functional_credit) FROM ledger_balance")
         assert cur.fetchone()[0] == 0
+
+
+def test_bulk_posting_that_waits_for_a_period_lock_is_stamped_after_the_wait(owner_sql):
+    """posted_at is the time the batch could post, not when it started: a batch that waited on a
+    period being locked (which then gave up) carries a time after the wait."""
+    import threading
+    import time
+
+    from django.utils import timezone
+
+    from ledger.bulk import journal_entries_post_bulk
+
+    world = build_world("WAIT")
+    ep = world.entity_period("2026-03")
+    owner_sql.execute("BEGIN")
+    owner_sql.execute("SELECT 1 FROM periods_entityperiod WHERE id = %s FOR UPDATE", [ep.pk])
+    released = []
+
+    def release() -> None:
+        time.sleep(1.0)
+        released.append(timezone.now())
+        owner_sql.execute("ROLLBACK")
+
+    t = threading.Thread(target=release)
+    t.start()
+    result = journal_entries_post_bulk(actor=None, entity=world.entity, entries=[world.sale("12.5")])
+    t.join()
+    from ledger.models import JournalEntry
+
+    posted_at = JournalEntry.objects.get(pk=result.first_entry_id).posted_at
+    assert posted_at >= released[0]
