@@ -358,7 +358,9 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
     je.pk = entry_id  # reserved: the lines are written first and point to it
     for line in lines:
         line.entry_id, line.period_id = je.pk, period.pk
-    JournalLine.objects.bulk_create(lines)  # the entry FK is checked at commit
+    # The lines guard notes the entry it cannot see yet; the entry's INSERT below clears that
+    # (ledger/sql/0011), and a commit without it is refused.
+    JournalLine.objects.bulk_create(lines)
     je.save(force_insert=True)  # status posted: the posting trigger checks everything, updates balances
     _remember_lines(je, lines)
     return je
