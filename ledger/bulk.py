@@ -22,7 +22,7 @@ from ledger.inputs import EntryInput
 from ledger.models import EntrySource
 from periods.models import Period
 from sheshi.access.roles import PREPARE
-from sheshi.errors import FieldError, RuleViolation, ValidationFailed, from_db_error
+from sheshi.errors import ConcurrentUpdate, FieldError, RuleViolation, ValidationFailed, from_db_error
 from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity
 
@@ -118,7 +118,9 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
                           import_batch_id=import_batch_id)
     except psycopg.Error as exc:  # the raw COPY cursor bypasses Django's error wrapping
         mapped = from_db_error(exc)
-        if mapped is not None:
+        # A transaction lost to a concurrent one stays a database error: the caller retries it
+        # (an import job is re-run), where a rule's refusal is final.
+        if mapped is not None and not isinstance(mapped, ConcurrentUpdate):
             raise mapped from exc
         raise
 

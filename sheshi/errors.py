@@ -81,10 +81,27 @@ def register_db_rules(rules: dict[str, DbRule]) -> None:
     DB_RULES.update(rules)
 
 
+class ConcurrentUpdate(Conflict):
+    """PostgreSQL rolled the transaction back because of another one running at the same time
+    (deadlock, serialization failure, lock timeout): nothing was written, and the same request —
+    with the same Idempotency-Key — can be sent again."""
+
+    code, title = "concurrent_update", "Another change got in the way; nothing was written. Retry the request."
+
+
+# SQLSTATEs after which the whole transaction is gone and a retry is the answer.
+RETRYABLE_SQLSTATES = {"40001": "serialization failure", "40P01": "deadlock detected", "55P03": "lock not available"}
+
+
 def from_db_error(exc: Exception) -> SheshiError | None:
-    """Translate a psycopg/Django database error raised by a named rule into a SheshiError."""
+    """Translate a psycopg/Django database error raised by a named rule into a SheshiError, and a
+    transaction lost to a concurrent one into ConcurrentUpdate."""
     cause = getattr(exc, "__cause__", None) or exc
     diag = getattr(cause, "diag", None)
+    sqlstate = getattr(cause, "sqlstate", None) or (getattr(diag, "sqlstate", None) if diag else None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return ConcurrentUpdate(f"The database rolled this request back ({RETRYABLE_SQLSTATES[sqlstate]}); "
+                                "nothing was written. Send it again.")
     name = getattr(diag, "constraint_name", None) if diag else None
     if not name or name not in DB_RULES:
         return None

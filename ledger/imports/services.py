@@ -36,7 +36,7 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntry, LocalAccountMapping
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import PREPARE
-from sheshi.errors import Conflict, FieldError, SheshiError, ValidationFailed, from_db_error
+from sheshi.errors import ConcurrentUpdate, Conflict, FieldError, SheshiError, ValidationFailed, from_db_error
 from sheshi.tenancy.models import Entity
 
 PROGRESS_EVERY = 10_000
@@ -275,8 +275,8 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
         return _save_refusal(batch.pk, report, exc, attempt)
     except DatabaseError as exc:  # a database rule refused the posting (e.g. the period locked meanwhile)
         mapped = from_db_error(exc)
-        if mapped is None:
-            raise
+        if mapped is None or isinstance(mapped, ConcurrentUpdate):
+            raise  # not a refusal: the job fails and the batch is run again (sheshi/jobs/recovery.py)
         return _save_refusal(batch.pk, report, mapped, attempt)
 
 

@@ -14,7 +14,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
-from sheshi.errors import SheshiError, from_db_error
+from sheshi.errors import ConcurrentUpdate, SheshiError, from_db_error
 from sheshi.request_context import request_id_var
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -63,13 +63,15 @@ def problem_response(status: int, code: str, title: str, detail: str,
 
 
 def problem_exception_handler(exc, context):
-    if isinstance(exc, SheshiError):
-        return problem_response(exc.status, exc.code, exc.title, exc.detail, [e.as_dict() for e in exc.errors])
     if isinstance(exc, DatabaseError):
         mapped = from_db_error(exc)
         if mapped is None:
             raise exc
-        return problem_response(mapped.status, mapped.code, mapped.title, mapped.detail)
+        exc = mapped
+    if isinstance(exc, SheshiError):
+        headers = {"Retry-After": "1"} if isinstance(exc, ConcurrentUpdate) else None
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, [e.as_dict() for e in exc.errors],
+                                headers=headers)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
