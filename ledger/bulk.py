@@ -139,11 +139,9 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
     n_entries = n_lines = 0
     first_id = last_id = None
     with connection.cursor() as cur:
-        # Column types only (no NOT NULL, no defaults): the real tables check everything.
-        cur.execute(f"""CREATE TEMP TABLE ledger_bulk_entries ON COMMIT DROP AS
-                        SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_journalentry WITH NO DATA""")
-        cur.execute(f"""CREATE TEMP TABLE ledger_bulk_lines ON COMMIT DROP AS
-                        SELECT {', '.join(LINE_COLUMNS)} FROM ledger_journalline WITH NO DATA""")
+        # Staging tables with the real columns' types only (the real tables check everything),
+        # made by the schema owner: the application's role may not create temporary tables.
+        cur.execute("SELECT ledger_bulk_stage_create(%s, %s)", [list(ENTRY_COLUMNS), list(LINE_COLUMNS)])
         raw = cur.connection  # psycopg 3 connection: COPY support
         with raw.cursor() as pg:
             org_entity = f"{entity.organisation_id}\t{entity.pk}"
@@ -180,7 +178,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 first_id = entry_ids[0] if first_id is None else first_id
                 last_id = entry_ids[-1]
             if n_entries == 0:
-                pg.execute("DROP TABLE ledger_bulk_entries, ledger_bulk_lines")
+                pg.execute("SELECT ledger_bulk_stage_drop()")
                 return BulkResult(0, 0, None, None)
             actor_id = getattr(actor, "pk", None)
             # The posting trigger share-locks the batch's entity-periods; taking them first (same
@@ -210,7 +208,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                        %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, '', %(now)s, '+', %(actor)s,
                        'bulk posting', coalesce(current_setting('sheshi.request_id', true), '')
                   FROM ledger_bulk_entries""", {"actor": actor_id, "now": now})
-            pg.execute("DROP TABLE ledger_bulk_entries, ledger_bulk_lines")
+            pg.execute("SELECT ledger_bulk_stage_drop()")
     return BulkResult(n_entries, n_lines, first_id, last_id)
 
 

@@ -7,6 +7,7 @@ balance sheet balances once current-year earnings are added to equity.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -14,6 +15,7 @@ from decimal import Decimal
 from django.db import connection
 
 from periods.models import Period
+from periods.services import snapshot_hash
 from sheshi.tenancy.models import Entity
 
 BS_TYPES = ("asset", "liability", "equity")
@@ -213,3 +215,39 @@ def balances_verify(*, organisation_id: int | None = None) -> list[tuple]:
          WHERE lines.amount IS DISTINCT FROM s.amount OR lines.d IS DISTINCT FROM s.functional_debit
             OR lines.c IS DISTINCT FROM s.functional_credit OR lines.n IS DISTINCT FROM s.line_count
          ORDER BY 1, 2, 3, 4""", {"org": organisation_id})
+
+
+@dataclass(frozen=True)
+class LockProblem:
+    entity: str
+    period: str
+    problem: str
+
+
+def locks_verify(*, organisation_id: int | None = None) -> tuple[int, list[LockProblem]]:
+    """Every locked entity-period: its trial balance now (ledger_trial_balance_digest, the same
+    function the lock used) against the snapshot of the lock in force; and each snapshot's stored
+    rows against its stored hash (rows edited behind the trigger). Returns (checked, problems)."""
+    found = _fetch("""
+        SELECT e.code, p.code, s.id, s.sha256, s.trial_balance, s.line_count, d.sha256, d.line_count
+          FROM periods_entityperiod ep
+          JOIN tenancy_entity e ON e.id = ep.entity_id
+          JOIN periods_period p ON p.id = ep.period_id
+          LEFT JOIN LATERAL (SELECT * FROM periods_periodlocksnapshot s WHERE s.entity_period_id = ep.id
+                              ORDER BY s.id DESC LIMIT 1) s ON true
+          CROSS JOIN LATERAL ledger_trial_balance_digest(ep.entity_id, ep.period_id) d
+         WHERE ep.state = 'locked' AND (%(org)s::bigint IS NULL OR ep.organisation_id = %(org)s)
+         ORDER BY e.code, p.start_date""", {"org": organisation_id})
+    problems = []
+    for entity, period, snap_id, stored, rows, stored_lines, now, now_lines in found:
+        if snap_id is None:
+            problems.append(LockProblem(entity, period, "locked without a lock snapshot"))
+            continue
+        rows = json.loads(rows) if isinstance(rows, str) else rows
+        if snapshot_hash(rows) != stored:
+            problems.append(LockProblem(entity, period, f"snapshot {snap_id}'s rows no longer hash to its sha256 "
+                                                        f"{stored[:12]}: the snapshot was edited"))
+        if now != stored:
+            problems.append(LockProblem(entity, period, f"trial balance now hashes {now[:12]} over {now_lines} lines, "
+                                                        f"the lock recorded {stored[:12]} over {stored_lines}"))
+    return len(found), problems

@@ -131,10 +131,9 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
                     for pk in unposted])
     _close_checklist_check(ep, actor, override_reason)
     _transition(ep, actor, PeriodState.LOCKED, reason)
-    rows = trial_balance_rows(entity_id=ep.entity_id, period_id=ep.period_id)
-    return PeriodLockSnapshot.objects.create(
-        organisation_id=ep.organisation_id, entity_period=ep, taken_by=actor, trial_balance=rows,
-        line_count=sum(int(r[4]) for r in rows), sha256=snapshot_hash(rows))
+    # The database took the snapshot in the same statement (ledger/sql/0016_lock_snapshot.sql):
+    # the application's role cannot write snapshots, so none can be forged to match a change.
+    return PeriodLockSnapshot.objects.filter(entity_period=ep).order_by("-pk").first()
 
 
 def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:
@@ -169,8 +168,11 @@ def entity_period_reopen(*, actor, entity_period_id: int, reason: str, to: str =
 
 
 def lock_snapshot_verify(*, entity_period_id: int) -> tuple[bool, str, str]:
-    """Recompute the locked figures now and compare with the latest lock snapshot."""
-    snap = PeriodLockSnapshot.objects.filter(entity_period_id=entity_period_id).order_by("-taken_at").first()
+    """Recompute the locked figures now and compare with the snapshot taken when the period was
+    last locked. Only the database writes snapshots, one per move into 'locked', so the latest
+    is the one of the lock in force (snapshots of earlier locks describe figures a reopen was
+    allowed to change)."""
+    snap = PeriodLockSnapshot.objects.filter(entity_period_id=entity_period_id).order_by("-pk").first()
     if snap is None:
         raise NotFound("No lock snapshot for this period.")
     ep = EntityPeriod.objects.get(pk=entity_period_id)

@@ -12,9 +12,14 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 # Tables the app may only read and append to. Apps add theirs at import time.
-APPEND_ONLY_TABLES: set[str] = {"periods_periodlocksnapshot"}
-# Tables the app may only read: PostgreSQL functions owned by the schema owner write them.
-READ_ONLY_TABLES: set[str] = {"ledger_balance"}
+APPEND_ONLY_TABLES: set[str] = set()
+# Tables the app may only read: PostgreSQL functions owned by the schema owner write them (lock
+# snapshots are taken by the trigger that locks the period, so the app cannot forge one).
+READ_ONLY_TABLES: set[str] = {"ledger_balance", "periods_periodlocksnapshot",
+                               # guardian's generic tables: Sheshi grants through the direct-FK
+                               # tables on Entity (tenancy), which a trigger guards; nothing may
+                               # write these unguarded ones.
+                               "guardian_userobjectpermission", "guardian_groupobjectpermission"}
 
 
 def register_append_only(*tables: str) -> None:
@@ -38,6 +43,10 @@ def grant_app_privileges(using_connection=connection) -> None:
         cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {q}")
         cur.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {q}")
         cur.execute(f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {q}")
+        # No temporary tables: one named like a guarded table would shadow it (sheshi/db/hardening.py).
+        cur.execute("SELECT current_database()")
+        database = using_connection.ops.quote_name(cur.fetchone()[0])
+        cur.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC, {q}")
         cur.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
             "AND (tablename = ANY(%s) OR tablename LIKE %s)",

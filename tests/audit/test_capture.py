@@ -145,13 +145,17 @@ def test_bulk_update_and_delete_record_summaries_with_both_digests(app_sql):
 
 
 def test_guardian_grant_is_recorded_in_the_entity_organisation(app_sql):
-    set_raw_context(app_sql, actor_label="test:raw")
+    # A grant needs a role manager (here the system) and a member of the entity's organisation
+    # (tenancy_permission_grant_guard); tests/security/test_app_role_guarantees.py tries without.
+    set_raw_context(app_sql, actor_label="system:test-raw")
     with rolled_back(app_sql):
         org = raw_org(app_sql, "PERM")
         entity = raw_entities(app_sql, org, 1)[0]
         user = app_sql.execute("INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
                                " is_staff, is_active, date_joined) VALUES ('x', false, 'permuser', '', '', '', false,"
                                " true, now()) RETURNING id").fetchone()[0]
+        app_sql.execute("INSERT INTO tenancy_membership (organisation_id, user_id, is_org_admin, is_active, created_at)"
+                        " VALUES (%s, %s, false, true, now())", [org, user])
         perm = app_sql.execute("SELECT id FROM auth_permission WHERE codename = 'view_entity_data'").fetchone()[0]
         app_sql.execute("INSERT INTO tenancy_entityuserobjectpermission (permission_id, user_id, content_object_id)"
                         " VALUES (%s, %s, %s)", [perm, user, entity])

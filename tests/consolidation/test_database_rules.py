@@ -121,3 +121,67 @@ def test_row_level_security_hides_other_organisations_consolidation_rows(group):
             transaction.atomic():
         FxRate.objects.create(organisation=group.organisation, from_currency="GBP", to_currency="EUR",
                               rate_type="closing", rate_date=date(2024, 12, 31), rate="1.17")
+
+
+# Consolidation inputs frozen by their entities' locks (issue #14, consolidation/sql/0005_freeze.sql):
+# an entity lock alone, no group lock.
+
+@pytest.fixture
+def sub_locked_december(group):
+    period = Period.objects.get(organisation=group.organisation, code="2024-12")
+    sub = group.members.get(entity__code="S").entity_id
+    EntityPeriod.objects.filter(period=period, entity_id=sub).update(state="locked")
+    return sub
+
+
+def holdings():
+    return list(GroupMember.objects.order_by("pk").values_list("pk", "entity_id", "parent_id", "ownership_pct",
+                                                               "acquired_on"))
+
+
+def test_a_holding_cannot_change_or_go_once_its_entity_has_a_locked_period(group, sub_locked_december):
+    before = holdings()
+    refused("consolidation_input_frozen",
+            "UPDATE consolidation_groupmember SET ownership_pct = 100 WHERE entity_id = %s", [sub_locked_december])
+    refused("consolidation_input_frozen",
+            "DELETE FROM consolidation_groupmember WHERE entity_id = %s", [sub_locked_december])
+    assert holdings() == before
+
+
+def test_a_holding_of_an_entity_with_only_open_periods_stays_editable(group):
+    sub = group.members.get(entity__code="S").entity_id
+    raw("UPDATE consolidation_groupmember SET ownership_pct = 90 WHERE entity_id = %s", [sub])
+    assert GroupMember.objects.get(entity_id=sub).ownership_pct == 90
+
+
+def test_acquisition_facts_of_a_locked_entity_are_frozen(group, sub_locked_december):
+    from consolidation.models import AdjustmentLine
+
+    before = list(AdjustmentLine.objects.order_by("pk").values_list("pk", "amount"))
+    refused("consolidation_input_frozen",
+            "UPDATE consolidation_adjustmentline SET amount = amount - 1 WHERE adjustment_id IN "
+            "(SELECT id FROM consolidation_acquisitionadjustment WHERE entity_id = %s)", [sub_locked_december])
+    refused("consolidation_input_frozen",
+            "DELETE FROM consolidation_adjustmentline WHERE adjustment_id IN "
+            "(SELECT id FROM consolidation_acquisitionadjustment WHERE entity_id = %s)", [sub_locked_december])
+    assert list(AdjustmentLine.objects.order_by("pk").values_list("pk", "amount")) == before
+
+
+def test_a_rate_translating_a_locked_entity_is_frozen_without_any_group_lock(group, sub_locked_december):
+    assert not GroupPeriodLock.objects.exists()
+    before = rates()
+    message = refused("consolidation_fx_rate_frozen",
+                      "UPDATE consolidation_fxrate SET rate = rate + 1 WHERE from_currency = 'USD' "
+                      "AND rate_date BETWEEN '2024-12-01' AND '2024-12-31'")
+    assert "locked period of an entity" in message
+    assert rates() == before
+
+
+def test_consolidation_inputs_are_in_the_audit_trail(group):
+    sub = group.members.get(entity__code="S").entity_id
+    mark = raw("SELECT coalesce(max(id), 0) FROM audit_event")[0][0]
+    raw("UPDATE consolidation_groupmember SET ownership_pct = 75 WHERE entity_id = %s", [sub])
+    raw("UPDATE consolidation_fxrate SET source = 'corrected' WHERE from_currency = 'USD'")
+    got = raw("SELECT object_type, action FROM audit_event WHERE id > %s ORDER BY id", [mark])
+    assert ("consolidation.groupmember", "update") in got
+    assert ("consolidation.fxrate", "update") in got

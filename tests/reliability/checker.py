@@ -60,6 +60,7 @@ def check(stack: Stack, seeded: Seeded, records: list[dict], faults: list[FaultE
         _check_ledger(report, db, org)
         _check_periods(report, db, org)
         _check_audit(report, db, stack)
+        _check_locks(report, stack)
         report.faults = [_job_fault_figures(db, ev, jobs) if ev.name == "qcluster_kill"
                          else mid_job_fault_figures(db, ev, runs, files) if ev.name in MID_JOB_FAULTS
                          else _fault_figures(ev, records, posts) for ev in faults]
@@ -249,6 +250,14 @@ def _check_periods(report: Report, db, org: int) -> None:
                                                 f"≠ lines posted before the lock {want}")
     report.figures["periods"] = {"transitions": len(history), "locks": locks, "snapshots": len(snapshots),
                                  "snapshots_mismatched": mismatched, "entries_in_closed_intervals": inside}
+
+
+def _check_locks(report: Report, stack: Stack) -> None:
+    """Every locked entity-period still matches the snapshot the database took at its lock."""
+    out = stack.manage("verify_locks", check=False, timeout=300)
+    if out.returncode != 0:
+        report.violate("lock_snapshot", (out.stderr or out.stdout).strip()[-500:])
+    report.figures["verify_locks"] = out.stdout.strip()[-200:]
 
 
 def _check_audit(report: Report, db, stack: Stack) -> None:
