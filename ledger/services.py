@@ -208,7 +208,8 @@ def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
 
 def _expect(entry: JournalEntry, *allowed: str) -> None:
     if entry.status not in allowed:
-        raise EntryNotInStateError(f"Entry {entry.pk} is {entry.status}; expected {' or '.join(allowed)}.")
+        raise EntryNotInStateError(f"Entry {entry.pk} is {entry.status}; expected {' or '.join(allowed)}.",
+                                   entry_id=entry.pk, entry_status=entry.status, allowed=allowed)
 
 
 @transaction.atomic
