@@ -97,9 +97,6 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
             return self.has_view_permission(request)
         return form_editable(obj) and has_entity_perm(request.user, PREPARE, obj.entity)
 
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or bool(entity_ids_for(request.user, VIEW))
-
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -114,6 +111,10 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
             return entry_form_view(self, request, entry)
         if entry is not None and request.method == "POST":
             raise PermissionDenied  # a read-only entry: nothing to save
+        if entry is not None and entry.status == EntryStatus.DRAFT and not form_editable(entry):
+            self.message_user(request, "This draft has intercompany counterparties or dimensions, which the form "
+                              "does not show: change it through the API, or void it and enter it again.",
+                              messages.INFO)
         return super().change_view(request, object_id, form_url, extra_context)
 
     # History: readable, never "Revert". A revert would write the header straight to the table,

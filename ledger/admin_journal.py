@@ -97,22 +97,24 @@ class AmountField(forms.DecimalField):
         return super().to_python(value)
 
 
+def _cell(name: str, label: str, size: int, **attrs) -> forms.TextInput:
+    """A grid cell: the class the script finds it by, a label for screen readers."""
+    return forms.TextInput(attrs={"class": f"je-{name}", "aria-label": label, "size": size, **attrs})
+
+
 class EntryLineForm(forms.Form):
-    account = forms.CharField(required=False, max_length=240, widget=forms.TextInput(
-        attrs={"list": "je-accounts", "autocomplete": "off", "class": "je-account", "size": 18}))
+    account = forms.CharField(required=False, max_length=240,
+                              widget=_cell("account", "Account", 18, list="je-accounts", autocomplete="off"))
     debit = AmountField(required=False, min_value=0, max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
-                               widget=forms.TextInput(attrs={"class": "je-debit", "inputmode": "decimal", "size": 12}))
+                        widget=_cell("debit", "Debit", 12, inputmode="decimal"))
     credit = AmountField(required=False, min_value=0, max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES,
-                                widget=forms.TextInput(attrs={"class": "je-credit", "inputmode": "decimal",
-                                                              "size": 12}))
-    currency = forms.CharField(required=False, max_length=3, widget=forms.TextInput(
-        attrs={"class": "je-currency", "size": 4, "placeholder": "func."}))
+                         widget=_cell("credit", "Credit", 12, inputmode="decimal"))
+    currency = forms.CharField(required=False, max_length=3,
+                               widget=_cell("currency", "Currency", 4, placeholder="func."))
     rate = forms.DecimalField(required=False, min_value=Decimal("0.000000000001"), max_digits=RATE_DIGITS,
-                              decimal_places=RATE_PLACES,
-                              widget=forms.TextInput(attrs={"class": "je-rate", "inputmode": "decimal", "size": 8,
-                                                            "placeholder": "1"}))
-    memo = forms.CharField(required=False, max_length=500, widget=forms.TextInput(attrs={"class": "je-memo",
-                                                                                        "size": 30}))
+                              decimal_places=RATE_PLACES, widget=_cell("rate", "Rate", 8, inputmode="decimal",
+                                                                       placeholder="1"))
+    memo = forms.CharField(required=False, max_length=500, widget=_cell("memo", "Memo", 30))
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", None) or {}

@@ -1,4 +1,5 @@
 """Admin pages: scoped to the caller's entities; workflow actions go through the services."""
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -200,3 +201,15 @@ def test_posting_into_a_locked_period_is_refused_with_a_sentence(client, world):
                                  f"{world.entity.code}."]
     entry.refresh_from_db()
     assert entry.status == EntryStatus.DRAFT
+
+
+def test_a_draft_with_counterparties_is_shown_read_only_with_a_note(client, world):
+    preparer = staff(world, "preparer")
+    sale = world.sale("30")
+    lines = [replace(sale.lines[0], counterparty_id=world.other.pk), sale.lines[1]]
+    entry = journal_entry_create(actor=preparer, entity=world.entity, entry=replace(sale, lines=lines)).entry
+    client.force_login(preparer)
+    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/")
+    html = page.content.decode()
+    assert "View journal entry" in html and 'name="_save"' not in html
+    assert "This draft has intercompany counterparties or dimensions" in html
