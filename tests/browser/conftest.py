@@ -52,19 +52,23 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
-def _csp_on():
-    """The production policy (settings/prod.py) on the live server: the grid's script must work
-    with no inline script allowed. Applied before the live server builds its middleware."""
+def csp_live_server(request):
+    """pytest-django's live server with the production policy (settings/prod.py) on, so the grid's
+    script must work with no inline script allowed. The middleware list is read once, when the
+    server thread starts: it is changed only for that moment, and the other tests' clients never
+    see it. The policy itself is read per request, so it stays set (inert without the middleware)."""
     from django.conf import settings
 
     middleware = [*settings.MIDDLEWARE[:1], "sheshi.security.csp.SheshiCSPMiddleware", *settings.MIDDLEWARE[1:]]
-    with override_settings(MIDDLEWARE=middleware, CONTENT_SECURITY_POLICY=POLICY):
-        yield
+    with override_settings(CONTENT_SECURITY_POLICY=POLICY):
+        with override_settings(MIDDLEWARE=middleware):
+            server = request.getfixturevalue("live_server")
+        yield server
 
 
 @pytest.fixture
-def site(_csp_on, live_server, transactional_db):
-    return live_server.url
+def site(csp_live_server, transactional_db):
+    return csp_live_server.url
 
 
 @pytest.fixture
