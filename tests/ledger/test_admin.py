@@ -213,3 +213,13 @@ def test_a_draft_with_counterparties_is_shown_read_only_with_a_note(client, worl
     html = page.content.decode()
     assert "View journal entry" in html and 'name="_save"' not in html
     assert "This draft has intercompany counterparties or dimensions" in html
+
+
+def test_a_foreign_currency_line_is_converted_at_its_rate(client, world):
+    client.force_login(staff(world, "preparer"))
+    client.post("/admin/ledger/journalentry/add/", grid_post(world, [
+        ("1200", "100", "", "usd", "0.9", "invoice in USD"), ("4100", "", "90", "", "", "")]))
+    entry = JournalEntry.objects.get()
+    assert list(entry.lines.values_list("currency", "amount", "rate", "functional_amount")) == [
+        ("USD", Decimal("100.0000"), Decimal("0.900000000000"), Decimal("90.0000")),
+        ("EUR", Decimal("-90.0000"), Decimal("1.000000000000"), Decimal("-90.0000"))]
