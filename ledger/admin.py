@@ -82,7 +82,7 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
     search_fields = ["description", "reference", "id"]
     date_hierarchy = "entry_date"
     inlines = [JournalLineInline]
-    actions = ["submit", "approve", "post", "reverse", "void_entries"]
+    actions = ["submit", "approve", "reject", "post", "reverse", "void_entries"]
     readonly_fields = [f.name for f in JournalEntry._meta.fields]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
 
@@ -134,6 +134,10 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
     @admin.action(description="Approve")
     def approve(self, request, queryset):
         _run(self, request, queryset, services.journal_entry_approve, "approved")
+
+    @admin.action(description="Send back to draft (for correction)")
+    def reject(self, request, queryset):
+        _run(self, request, queryset, services.journal_entry_reject, "sent back to draft")
 
     @admin.action(description="Post")
     def post(self, request, queryset):

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from ledger.models import EntryStatus, JournalEntry
-from ledger.services import journal_entry_create, journal_entry_create_and_post
+from ledger.services import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
 from periods.services import entity_period_lock
 from tests.factories import user_with_role
 
@@ -223,3 +223,18 @@ def test_a_foreign_currency_line_is_converted_at_its_rate(client, world):
     assert list(entry.lines.values_list("currency", "amount", "rate", "functional_amount")) == [
         ("USD", Decimal("100.0000"), Decimal("0.900000000000"), Decimal("90.0000")),
         ("EUR", Decimal("-90.0000"), Decimal("1.000000000000"), Decimal("-90.0000"))]
+
+
+def test_an_approver_sends_a_submitted_entry_back_to_draft(client, world):
+    entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(staff(world, "approver"))
+    page = client.post("/admin/ledger/journalentry/", {"action": "reject", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [f"Entry {entry.pk} was not sent back to draft: it is draft; only submitted or "
+                                 "approved entries can be sent back to draft."]
+    journal_entry_submit(actor=None, entry_id=entry.pk)
+    page = client.post("/admin/ledger/journalentry/", {"action": "reject", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == ["1 entry sent back to draft."]
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.DRAFT
