@@ -8,7 +8,7 @@ PORT ?= 8000
 # Without DATABASE_URL, start (or reuse) the private PostgreSQL under var/pg.
 DBENV = if [ -z "$$DATABASE_URL" ]; then eval "$$($(PY) scripts/devdb.py env)"; fi
 
-.PHONY: run test venv lint lock db-stop bench migrations-check release
+.PHONY: run test test-browser browser-deps venv lint lock db-stop bench migrations-check release
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,25 +19,44 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-## Migrate, load the demo group, serve admin + API on http://$(HOST):$(PORT)/
+## Migrate, load the demo group, serve admin + API on http://$(HOST):$(PORT)/ with a django-q2
+## worker beside it (scripts/run_dev.py); Ctrl-C stops both.
 run: venv
 	@$(DBENV); export DJANGO_SETTINGS_MODULE=sheshi.settings.dev; \
 	$(BIN)/python manage.py migrate --no-input && \
 	$(BIN)/python manage.py load_demo && \
 	echo "Sheshi: admin http://$(HOST):$(PORT)/admin/  API docs http://$(HOST):$(PORT)/api/v1/docs/  (logins: README.md)" && \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python scripts/run_dev.py $(HOST):$(PORT)
 
-## The whole test suite against real PostgreSQL; non-zero on any failure.
-test: venv
+## The whole test suite against real PostgreSQL; non-zero on any failure. The browser suite
+## (tests/browser, marker `browser`) is part of it; PYTEST_ARGS='-m "not browser"' leaves it out.
+test: venv browser-deps
 	@$(DBENV); export DJANGO_SETTINGS_MODULE=sheshi.settings.test; \
 	$(BIN)/ruff check . && $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Only the browser suite (Selenium + Debian chromium; screenshots of failures in var/browser/).
+test-browser: venv browser-deps
+	@$(DBENV); export DJANGO_SETTINGS_MODULE=sheshi.settings.test; \
+	$(BIN)/python -m pytest -m browser tests/browser $(PYTEST_ARGS)
+
+## Debian's chromium + chromium-driver for the browser suite, installed with apt when missing
+## and run as root (CI); otherwise the browser tests skip and say how to install them.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "browser suite: chromium/chromium-driver missing (apt-get install -y chromium chromium-driver as root); its tests will skip"; fi; \
+	fi
 
 lint: venv
 	$(BIN)/ruff check .
 
-lock:
-	uv pip compile --generate-hashes --python-version 3.11 requirements.in -o requirements.txt
-	uv pip compile --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+## Re-lock with hashes; uv from PATH, else installed into the venv (a tool only: not in the lock).
+UV = $(shell command -v uv || echo $(BIN)/uv)
+lock: venv
+	@test -x "$(UV)" || $(BIN)/pip install -q uv
+	$(UV) pip compile --generate-hashes --python-version 3.11 requirements.in -o requirements.txt
+	$(UV) pip compile --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.txt
 
 db-stop:
 	$(PY) scripts/devdb.py stop

@@ -1,8 +1,11 @@
-"""Controllers' admin: the chart, journals (read-only; workflow through actions that call the
-services) and a trial-balance page with drill-down to the general ledger and exports."""
+"""Controllers' admin: the chart, journals (a form for drafts, read-only otherwise; workflow through
+actions that call the services) and a trial-balance page with drill-down to the general ledger and
+exports."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
 from django.template.response import TemplateResponse
@@ -11,10 +14,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit.services import audit_read
 from ledger import reports, services
-from ledger.models import Account, Balance, JournalEntry, JournalLine, LocalAccountMapping
+from ledger.admin_journal import entry_form_view, form_editable, human_message
+from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
 from periods.models import Period
-from sheshi.access.roles import VIEW
-from sheshi.errors import SheshiError, from_db_error
+from sheshi.access.checks import has_entity_perm
+from sheshi.access.roles import PREPARE, VIEW
+from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.scoping import entities_for, entity_ids_for
 
@@ -47,30 +52,37 @@ class JournalLineInline(admin.TabularInline):
         return False
 
 
-def _run(modeladmin, request, queryset, service, label):
+def _run(modeladmin, request, queryset, service, verb: str) -> None:
+    """Apply one service to each selected entry; each refusal becomes a sentence on the page."""
     done = 0
     for entry in queryset:
         try:
             service(actor=request.user, entry_id=entry.pk)
             done += 1
-        except SheshiError as exc:
-            modeladmin.message_user(request, f"Entry {entry.pk}: {exc.detail}", messages.ERROR)
-        except DatabaseError as exc:
-            mapped = from_db_error(exc)
-            modeladmin.message_user(request, f"Entry {entry.pk}: {mapped.detail if mapped else exc}", messages.ERROR)
+        except (SheshiError, DatabaseError) as exc:
+            modeladmin.message_user(request, f"Entry {entry.pk} was not {verb}: {human_message(exc, verb)}",
+                                    messages.ERROR)
     if done:
-        modeladmin.message_user(request, f"{label}: {done} entries.", messages.SUCCESS)
+        modeladmin.message_user(request, f"{done} {'entry' if done == 1 else 'entries'} {verb}.", messages.SUCCESS)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Kept with the entry and in its history.")
 
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(SimpleHistoryAdmin):
-    list_display = ["id", "entity", "period", "entry_date", "description", "source", "status", "created_by",
-                    "approved_by", "posted_at"]
+    """Entries are entered and edited in the journal form (ledger/admin_journal.py) while they are
+    drafts; every other status is read-only here and moves only through the actions below."""
+
+    list_display = ["id", "entity", "period", "entry_date", "description", "reference", "source", "status",
+                    "created_by", "approved_by", "posted_at"]
     list_filter = ["status", "source", "entity", "period__fiscal_year"]
-    search_fields = ["description", "id"]
+    search_fields = ["description", "reference", "id"]
     date_hierarchy = "entry_date"
     inlines = [JournalLineInline]
-    actions = ["submit", "approve", "post", "reverse"]
+    actions = ["submit", "approve", "reject", "post", "reverse", "void_entries"]
     readonly_fields = [f.name for f in JournalEntry._meta.fields]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
 
@@ -78,26 +90,78 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
         return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW))
 
     def has_add_permission(self, request):
-        return False  # entries come in through the API and imports, where the services validate them
+        return bool(entity_ids_for(request.user, PREPARE))  # the entity roles decide, as in the API
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return self.has_view_permission(request)
+        return form_editable(obj) and has_entity_perm(request.user, PREPARE, obj.entity)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return entry_form_view(self, request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        entry = self.get_object(request, object_id)
+        if entry is not None and self.has_change_permission(request, entry):
+            return entry_form_view(self, request, entry)
+        if entry is not None and request.method == "POST":
+            raise PermissionDenied  # a read-only entry: nothing to save
+        if entry is not None and entry.status == EntryStatus.DRAFT and not form_editable(entry):
+            self.message_user(request, "This draft has intercompany counterparties or dimensions, which the form "
+                              "does not show: change it through the API, or void it and enter it again.",
+                              messages.INFO)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # History: readable, never "Revert". A revert would write the header straight to the table,
+    # around the services and without the lines; on a posted entry the database refuses it (500).
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     @admin.action(description="Submit for approval")
     def submit(self, request, queryset):
-        _run(self, request, queryset, services.journal_entry_submit, "Submitted")
+        _run(self, request, queryset, services.journal_entry_submit, "submitted")
 
     @admin.action(description="Approve")
     def approve(self, request, queryset):
-        _run(self, request, queryset, services.journal_entry_approve, "Approved")
+        _run(self, request, queryset, services.journal_entry_approve, "approved")
+
+    @admin.action(description="Send back to draft (for correction)")
+    def reject(self, request, queryset):
+        _run(self, request, queryset, services.journal_entry_reject, "sent back to draft")
 
     @admin.action(description="Post")
     def post(self, request, queryset):
-        _run(self, request, queryset, services.journal_entry_post, "Posted")
+        _run(self, request, queryset, services.journal_entry_post, "posted")
 
     @admin.action(description="Reverse (posts a reversal entry)")
     def reverse(self, request, queryset):
-        _run(self, request, queryset, services.journal_entry_reverse, "Reversed")
+        _run(self, request, queryset, services.journal_entry_reverse, "reversed")
+
+    @admin.action(description="Void (drafts and submitted entries; asks for a reason)")
+    def void_entries(self, request, queryset):
+        """First call: a confirmation page asking for the reason. Second: void each entry."""
+        entries = list(queryset.select_related("entity", "period").order_by("pk"))
+        form = VoidForm(request.POST if "confirm_void" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            _run(self, request, queryset.order_by("pk"),
+                 lambda actor, entry_id: services.journal_entry_void(actor=actor, entry_id=entry_id, reason=reason),
+                 "voided")
+            return None
+        context = {**self.admin_site.each_context(request), "title": "Void journal entries", "opts": self.model._meta,
+                   "entries": entries, "form": form, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                   "not_voidable": [e for e in entries if e.status not in (EntryStatus.DRAFT, EntryStatus.SUBMITTED)]}
+        return TemplateResponse(request, "admin/ledger/journalentry/void_confirmation.html", context)
 
 
 @admin.register(Balance)

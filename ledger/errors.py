@@ -21,6 +21,8 @@ class AlreadyReversedError(Conflict):
 register_db_rules({
     "ledger_line_entry_not_draft": DbRule("entry_not_draft", "Lines change only while their entry is a draft.", 409),
     "ledger_posted_entry_immutable": DbRule("posted_entry_immutable", "A posted entry cannot change.", 409),
+    "ledger_void_entry_immutable": DbRule("void_entry_immutable", "A void entry cannot change.", 409),
+    "entry_void_has_reason": DbRule("reason_required", "Voiding an entry needs a reason.", 422),
     "ledger_entry_entity_fixed": DbRule("entry_entity_fixed", "An entry cannot move to another entity.", 422),
     "ledger_entry_transition_invalid": DbRule("entry_transition_invalid", "That status change is not allowed.", 409),
     "ledger_period_locked": DbRule("period_locked", "The period is locked.", 422),

@@ -26,3 +26,4 @@ class EntryInput:
     description: str
     lines: list[LineInput]
     period_id: int | None = None  # None: the organisation's regular period containing entry_date
+    reference: str = ""  # the preparer's own reference (an invoice number, a schedule's name)

@@ -24,7 +24,7 @@ from ledger.errors import (
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import Period, PeriodState
-from sheshi.access.checks import require_entity_perm
+from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.memo import recall, remember
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, RuleViolation, SheshiError, ValidationFailed
@@ -170,7 +170,8 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
         with transaction.atomic():
             je = JournalEntry.objects.create(
                 organisation_id=entity.organisation_id, entity=entity, period=period, entry_date=entry.entry_date,
-                description=entry.description, source=source, created_by=actor, reverses=reverses,
+                description=entry.description, reference=entry.reference, source=source, created_by=actor,
+                reverses=reverses,
                 idempotency_key=idempotency_key or None, request_hash=request_hash)
     except IntegrityError as exc:
         if idempotency_key and "entry_idempotency_key_unique" in str(exc):
@@ -207,7 +208,8 @@ def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
 
 def _expect(entry: JournalEntry, *allowed: str) -> None:
     if entry.status not in allowed:
-        raise EntryNotInStateError(f"Entry {entry.pk} is {entry.status}; expected {' or '.join(allowed)}.")
+        raise EntryNotInStateError(f"Entry {entry.pk} is {entry.status}; expected {' or '.join(allowed)}.",
+                                   entry_id=entry.pk, entry_status=entry.status, allowed=allowed)
 
 
 @transaction.atomic
@@ -237,6 +239,49 @@ def journal_entry_reject(*, actor, entry_id: int) -> JournalEntry:
     _expect(entry, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
     entry.status, entry.approved_by, entry.approved_at = EntryStatus.DRAFT, None, None
     entry.save(update_fields=["status", "approved_by", "approved_at"])
+    return entry
+
+
+@transaction.atomic
+def journal_entry_update(*, actor, entry_id: int, entry: EntryInput) -> JournalEntry:
+    """Rewrite a draft: its header (date, period, description, reference) and all its lines,
+    checked exactly as on creation. The entry row is locked first, so a concurrent submit or
+    post waits; PostgreSQL refuses line changes once an entry is no longer a draft."""
+    current = _locked_entry(entry_id, actor, PREPARE)
+    _expect(current, EntryStatus.DRAFT)
+    period = _period_for(current.entity, entry)
+    lines = _build_lines(current.entity, entry)
+    current.entry_date, current.period = entry.entry_date, period
+    current.description, current.reference = entry.description, entry.reference
+    current._history_user = actor
+    current.save(update_fields=["entry_date", "period", "description", "reference"])
+    JournalLine.objects.filter(entry_id=current.pk).delete()  # audited row by row by the capture triggers
+    for line in lines:
+        line.entry_id, line.period_id = current.pk, period.pk
+    JournalLine.objects.bulk_create(lines)
+    _remember_lines(current, lines)
+    return current
+
+
+@transaction.atomic
+def journal_entry_void(*, actor, entry_id: int, reason: str) -> JournalEntry:
+    """Withdraw a draft or submitted entry: it keeps its number and lines, says who voided it and
+    why, and never reaches a balance. A posted entry is corrected by a reversal instead."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("A reason is required to void an entry.",
+                               errors=[FieldError("reason", "Say why the entry is voided.", code="reason_required")])
+    entry = _locked_entry(entry_id, actor, None)
+    if actor is not None and not actor.is_superuser and not (
+            has_entity_perm(actor, PREPARE, entry.entity) or has_entity_perm(actor, APPROVE, entry.entity)):
+        _require(actor, PREPARE, entry.entity)  # raises, naming the permission to ask for
+    if entry.status == EntryStatus.POSTED:
+        raise EntryNotInStateError(f"Entry {entry.pk} is posted: correct it with a reversal, not a void.")
+    _expect(entry, EntryStatus.DRAFT, EntryStatus.SUBMITTED)
+    entry.status, entry.voided_by, entry.voided_at, entry.void_reason = \
+        EntryStatus.VOID, actor, timezone.now(), reason[:500]
+    entry._history_user, entry._change_reason = actor, reason[:100]
+    entry.save(update_fields=["status", "voided_by", "voided_at", "void_reason"])
     return entry
 
 
@@ -345,8 +390,8 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
     lines = _build_lines(entity, entry)
     now = timezone.now()
     je = JournalEntry(organisation_id=entity.organisation_id, entity=entity, period=period,
-                      entry_date=entry.entry_date, description=entry.description, source=source,
-                      status=EntryStatus.POSTED, created_by=actor, posted_by=actor, posted_at=now,
+                      entry_date=entry.entry_date, description=entry.description, reference=entry.reference,
+                      source=source, status=EntryStatus.POSTED, created_by=actor, posted_by=actor, posted_at=now,
                       idempotency_key=idempotency_key or None, request_hash=request_hash)
     je._period_state = state
     _friendly_period_check(je)

@@ -123,10 +123,10 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
     if ep.state == PeriodState.LOCKED:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already locked.")
     unposted = list(JournalEntry.objects.filter(entity_id=ep.entity_id, period_id=ep.period_id)
-                    .exclude(status=EntryStatus.POSTED).values_list("pk", flat=True)[:100])
+                    .exclude(status__in=[EntryStatus.POSTED, EntryStatus.VOID]).values_list("pk", flat=True)[:100])
     if unposted:
         raise UnpostedEntriesError(
-            f"{len(unposted)} unposted entries remain in {ep.period.code}: post or delete them first.",
+            f"{len(unposted)} unposted entries remain in {ep.period.code}: post or void them first.",
             errors=[FieldError("entries", f"Entry {pk} is not posted.", code="unposted", value=pk)
                     for pk in unposted])
     _close_checklist_check(ep, actor, override_reason)

@@ -109,10 +109,11 @@ def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> Journal
         raise YearEndError(f"{fiscal_year.code} is already closed for {entity.code} (entry {existing.pk}); "
                            "reopen the year first.", code="year_already_closed", status=409)
     unposted = list(JournalEntry.objects.filter(entity=entity, period__fiscal_year=fiscal_year)
-                    .exclude(status=EntryStatus.POSTED).order_by("id").values_list("pk", "period__code")[:100])
+                    .exclude(status__in=[EntryStatus.POSTED, EntryStatus.VOID]).order_by("id")
+                    .values_list("pk", "period__code")[:100])
     if unposted:
         raise UnpostedEntriesError(
-            f"{len(unposted)} unposted entries remain in {fiscal_year.code} for {entity.code}: post or delete them.",
+            f"{len(unposted)} unposted entries remain in {fiscal_year.code} for {entity.code}: post or void them.",
             errors=[FieldError("entries", f"Entry {pk} ({code}) is not posted.", code="unposted", value=pk)
                     for pk, code in unposted])
     lines = closing_lines(entity=entity, fiscal_year=fiscal_year,

@@ -28,6 +28,7 @@ class EntryStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     APPROVED = "approved", "Approved"
     POSTED = "posted", "Posted"
+    VOID = "void", "Void"  # withdrawn before posting: kept with its number and reason, never in a balance
 
 
 class JournalEntry(models.Model):
@@ -44,6 +45,8 @@ class JournalEntry(models.Model):
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="journal_entries", db_constraint=False)
     entry_date = models.DateField()
     description = models.CharField(max_length=500)
+    # db_default: the bulk path inserts entries with an explicit column list that leaves it out.
+    reference = models.CharField(max_length=100, blank=True, default="", db_default="")
     source = models.CharField(max_length=16, choices=EntrySource.choices, default=EntrySource.MANUAL)
     status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.DRAFT)
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
@@ -60,6 +63,10 @@ class JournalEntry(models.Model):
     posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+", db_constraint=False, db_index=False)
     posted_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", db_constraint=False, db_index=False)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True, default="")
     import_batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -68,7 +75,7 @@ class JournalEntry(models.Model):
     # every bulk posting an index insert per entry for a look-up nothing makes.
     history = history(user_db_constraint=False,
                       no_db_index=["organisation", "entity", "period", "reverses", "created_by", "submitted_by",
-                                   "approved_by", "posted_by", "import_batch_id"])
+                                   "approved_by", "posted_by", "voided_by", "import_batch_id"])
 
     class Meta:
         verbose_name_plural = "journal entries"
@@ -88,6 +95,11 @@ class JournalEntry(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status=EntryStatus.POSTED) | models.Q(posted_at__isnull=False),
                 name="entry_posted_has_time"),
+            # A void entry says who withdrew it, when and why (ledger/sql/0100 keeps it unchanged after).
+            models.CheckConstraint(
+                condition=~models.Q(status=EntryStatus.VOID)
+                | (models.Q(voided_at__isnull=False) & models.Q(void_reason__regex=r"\S")),
+                name="entry_void_has_reason"),
             models.UniqueConstraint(fields=["organisation", "created_by", "idempotency_key"],
                                     condition=models.Q(idempotency_key__isnull=False),
                                     name="entry_idempotency_key_unique"),

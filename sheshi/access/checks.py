@@ -56,4 +56,5 @@ def require_entity_perm(actor, perm: str, entity) -> None:
     if actor is None or actor.is_superuser:
         return
     if not has_entity_perm(actor, perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.")
+        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.", perm=perm,
+                               entity_code=entity.code)

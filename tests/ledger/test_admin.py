@@ -1,9 +1,14 @@
 """Admin pages: scoped to the caller's entities; workflow actions go through the services."""
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Permission
 
-from ledger.models import EntryStatus
-from ledger.services import journal_entry_create, journal_entry_create_and_post
+from ledger.models import EntryStatus, JournalEntry
+from ledger.services import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
+from periods.services import entity_period_lock
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +51,190 @@ def test_journal_list_is_scoped_and_post_action_uses_the_service(client, world):
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert (mine.status, theirs.status) == (EntryStatus.POSTED, EntryStatus.DRAFT)
+
+
+# ---- the journal entry form, void and refusals as sentences (issue 16) --------------------------
+
+def grid_post(world, rows, **header):
+    data = {"entity": world.entity.pk, "entry_date": "2026-04-30", "period": "", "description": "Accrued audit fee",
+            "reference": "ACC-04", "lines-TOTAL_FORMS": len(rows), "lines-INITIAL_FORMS": 0,
+            "lines-MIN_NUM_FORMS": 0, "lines-MAX_NUM_FORMS": 1000, **header}
+    for i, row in enumerate(rows):
+        for name, value in zip(["account", "debit", "credit", "currency", "rate", "memo"], row, strict=False):
+            data[f"lines-{i}-{name}"] = value
+    return data
+
+
+def test_the_entry_form_renders_with_its_script_as_a_static_file(client, world):
+    client.force_login(staff(world, "preparer"))
+    page = client.get("/admin/ledger/journalentry/add/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "Enter a journal entry" in html
+    assert 'src="/static/ledger/journal_grid.js"' in html
+    assert "<script>" not in html and "<script type" not in html  # nothing inline: CSP allows none
+    assert '<option value="5100">' in html and '<option value="1000">' not in html  # posting accounts only
+
+
+def test_saving_the_form_creates_a_draft_through_the_service(client, world):
+    preparer = staff(world, "preparer")
+    client.force_login(preparer)
+    response = client.post("/admin/ledger/journalentry/add/", grid_post(world, [
+        ("5100", "1,250.00", "", "", "", "audit fee"), ("Payables", "", "1250", "", "", "accrual"), ("", "", "")]))
+    entry = JournalEntry.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/admin/ledger/journalentry/{entry.pk}/change/"
+    assert (entry.status, entry.created_by_id, entry.reference, entry.period.code) == (
+        EntryStatus.DRAFT, preparer.pk, "ACC-04", "2026-04")
+    assert list(entry.lines.values_list("account__code", "amount", "memo")) == [
+        ("5100", Decimal("1250.0000"), "audit fee"), ("2100", Decimal("-1250.0000"), "accrual")]
+
+
+def test_save_and_submit_submits_the_new_draft(client, world):
+    client.force_login(staff(world, "preparer"))
+    client.post("/admin/ledger/journalentry/add/", {**grid_post(world, [("5100", "10", ""), ("2100", "", "10")]),
+                                                   "_submit": "1"})
+    assert JournalEntry.objects.get().status == EntryStatus.SUBMITTED
+
+
+def test_an_unbalanced_entry_comes_back_with_the_error_and_nothing_is_saved(client, world):
+    client.force_login(staff(world, "preparer"))
+    page = client.post("/admin/ledger/journalentry/add/", grid_post(world, [("5100", "10", ""), ("2100", "", "9")]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "Functional amounts sum to 1.0000, not 0." in html
+    assert JournalEntry.objects.count() == 0
+
+
+def test_line_errors_are_shown_on_their_line(client, world):
+    client.force_login(staff(world, "preparer"))
+    page = client.post("/admin/ledger/journalentry/add/", grid_post(world, [
+        ("9999", "10", ""), ("1000", "", "10"), ("2100", "5", "5")]))
+    html = page.content.decode()
+    assert "No account with the code or name “9999”." in html
+    assert "Enter a debit or a credit on a line, not both." in html
+    assert JournalEntry.objects.count() == 0
+    page = client.post("/admin/ledger/journalentry/add/", grid_post(world, [("1000", "10", ""), ("2100", "", "10")]))
+    assert "Account 1000 does not take postings (group or inactive account)." in page.content.decode()
+    assert page.content.decode().count("je-row je-row-errors") == 1
+
+
+def test_a_draft_is_edited_through_the_update_service(client, world):
+    preparer = staff(world, "preparer")
+    entry = journal_entry_create(actor=preparer, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(preparer)
+    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/").content.decode()
+    assert f"Edit draft entry {entry.pk}" in page and 'value="1200"' in page and 'value="30.0000"' in page
+    client.post(f"/admin/ledger/journalentry/{entry.pk}/change/", grid_post(
+        world, [("5100", "12", ""), ("2100", "", "12")], entry_date="2026-03-31"))
+    entry.refresh_from_db()
+    assert (entry.description, entry.period.code, entry.status) == ("Accrued audit fee", "2026-03", EntryStatus.DRAFT)
+    assert list(entry.lines.values_list("account__code", "amount")) == [("5100", Decimal("12.0000")),
+                                                                        ("2100", Decimal("-12.0000"))]
+
+
+def test_a_posted_entry_is_read_only_without_save_or_revert(client, world):
+    entry = journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("42")).entry
+    client.force_login(staff(world, "controller"))
+    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/").content.decode()
+    assert "View journal entry" in page and 'name="_save"' not in page and 'name="_continue"' not in page
+    assert client.post(f"/admin/ledger/journalentry/{entry.pk}/change/", {"description": "x"}).status_code == 403
+    version = entry.history.first().history_id
+    history = client.get(f"/admin/ledger/journalentry/{entry.pk}/history/{version}/").content.decode()
+    assert "Revert" not in history
+    assert client.post(f"/admin/ledger/journalentry/{entry.pk}/history/{version}/",
+                       {"description": "x"}).status_code == 403
+    entry.refresh_from_db()
+    assert entry.description == "Sale 42"
+
+
+def test_void_asks_for_a_reason_then_voids_through_the_service(client, world):
+    preparer = staff(world, "preparer")
+    entry = journal_entry_create(actor=preparer, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(preparer)
+    action = {"action": "void_entries", "_selected_action": [entry.pk]}
+    page = client.post("/admin/ledger/journalentry/", action)
+    assert page.status_code == 200 and "Void these entries?" in page.content.decode()
+    page = client.post("/admin/ledger/journalentry/", {**action, "confirm_void": "1", "reason": " "})
+    assert "This field is required." in page.content.decode()
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.DRAFT
+    page = client.post("/admin/ledger/journalentry/", {**action, "confirm_void": "1", "reason": "entered twice"},
+                       follow=True)
+    entry.refresh_from_db()
+    assert (entry.status, entry.void_reason) == (EntryStatus.VOID, "entered twice")
+    assert "1 entry voided." in page.content.decode()
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_self_approval_is_refused_with_a_sentence(client, world):
+    controller = staff(world, "controller")
+    entry = journal_entry_create(actor=controller, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(controller)
+    client.post("/admin/ledger/journalentry/", {"action": "submit", "_selected_action": [entry.pk]}, follow=True)
+    page = client.post("/admin/ledger/journalentry/", {"action": "approve", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [
+        f"Entry {entry.pk} was not approved: You prepared entry {entry.pk}; someone else must approve it."]
+
+
+def test_missing_permission_and_wrong_status_read_as_sentences(client, world):
+    entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(staff(world, "preparer"))
+    page = client.post("/admin/ledger/journalentry/", {"action": "approve", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [f"Entry {entry.pk} was not approved: You are not allowed to approve or post "
+                                 f"journal entries for entity {world.entity.code}."]
+    page = client.post("/admin/ledger/journalentry/", {"action": "reverse", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [f"Entry {entry.pk} was not reversed: it is draft; only posted entries can be "
+                                 "reversed."]
+
+
+def test_posting_into_a_locked_period_is_refused_with_a_sentence(client, world):
+    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-02").pk)
+    entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("5", day=date(2026, 2, 10))).entry
+    client.force_login(staff(world, "controller"))
+    page = client.post("/admin/ledger/journalentry/", {"action": "post", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [f"Entry {entry.pk} was not posted: Period 2026-02 is locked for entity "
+                                 f"{world.entity.code}."]
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.DRAFT
+
+
+def test_a_draft_with_counterparties_is_shown_read_only_with_a_note(client, world):
+    preparer = staff(world, "preparer")
+    sale = world.sale("30")
+    lines = [replace(sale.lines[0], counterparty_id=world.other.pk), sale.lines[1]]
+    entry = journal_entry_create(actor=preparer, entity=world.entity, entry=replace(sale, lines=lines)).entry
+    client.force_login(preparer)
+    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/")
+    html = page.content.decode()
+    assert "View journal entry" in html and 'name="_save"' not in html
+    assert "This draft has intercompany counterparties or dimensions" in html
+
+
+def test_a_foreign_currency_line_is_converted_at_its_rate(client, world):
+    client.force_login(staff(world, "preparer"))
+    client.post("/admin/ledger/journalentry/add/", grid_post(world, [
+        ("1200", "100", "", "usd", "0.9", "invoice in USD"), ("4100", "", "90", "", "", "")]))
+    entry = JournalEntry.objects.get()
+    assert list(entry.lines.values_list("currency", "amount", "rate", "functional_amount")) == [
+        ("USD", Decimal("100.0000"), Decimal("0.900000000000"), Decimal("90.0000")),
+        ("EUR", Decimal("-90.0000"), Decimal("1.000000000000"), Decimal("-90.0000"))]
+
+
+def test_an_approver_sends_a_submitted_entry_back_to_draft(client, world):
+    entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(staff(world, "approver"))
+    page = client.post("/admin/ledger/journalentry/", {"action": "reject", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [f"Entry {entry.pk} was not sent back to draft: it is draft; only submitted or "
+                                 "approved entries can be sent back to draft."]
+    journal_entry_submit(actor=None, entry_id=entry.pk)
+    page = client.post("/admin/ledger/journalentry/", {"action": "reject", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == ["1 entry sent back to draft."]
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.DRAFT
