@@ -95,7 +95,7 @@ class JournalEntry(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status=EntryStatus.POSTED) | models.Q(posted_at__isnull=False),
                 name="entry_posted_has_time"),
-            # A void entry says who withdrew it, when and why (ledger/sql/0100 keeps it unchanged after).
+            # A void entry says who withdrew it, when and why (ledger/sql/0017 keeps it unchanged after).
             models.CheckConstraint(
                 condition=~models.Q(status=EntryStatus.VOID)
                 | (models.Q(voided_at__isnull=False) & models.Q(void_reason__regex=r"\S")),

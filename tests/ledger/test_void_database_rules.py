@@ -1,4 +1,4 @@
-"""Void rules (ledger/sql/0100_entry_void.sql), attacked with raw SQL as the application's role:
+"""Void rules (ledger/sql/0017_entry_void.sql), attacked with raw SQL as the application's role:
 only drafts and submitted entries become void, only with a reason, and a void entry never
 changes again. Each attempt is refused by its named rule and changes nothing."""
 import pytest

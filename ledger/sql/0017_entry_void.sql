@@ -1,8 +1,8 @@
--- 0100: void. A draft or submitted entry can be withdrawn (status 'void') with a reason; a void
+-- 0017: void. A draft or submitted entry can be withdrawn (status 'void') with a reason; a void
 -- entry, like a posted one, never changes again and is never deleted: it keeps its number in the
 -- sequence and its lines, and no balance counts it (balances only ever add posted entries).
 CREATE OR REPLACE FUNCTION ledger_entry_guard() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
   IF OLD.status = 'posted' THEN
     RAISE EXCEPTION 'journal entry % is posted: correct it with a reversal', OLD.id

@@ -1,6 +1,6 @@
 """Void (issue 16): status 'void' with who, when and why, and a header reference. The entry guard
-(ledger/sql/0100_entry_void.sql) lets only drafts and submitted entries become void and keeps a
-void entry unchanged afterwards. Numbered 0100 on the admin branch; the lead renumbers at merge."""
+(ledger/sql/0017_entry_void.sql) lets only drafts and submitted entries become void and keeps a
+void entry unchanged afterwards."""
 from pathlib import Path
 
 import django.db.models.deletion
@@ -13,7 +13,7 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0015_pending_entry_posted_elsewhere'),
+        ('ledger', '0016_trust'),
         ('periods', '0005_history_rls'),
         ('tenancy', '0003_history_rls'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -82,6 +82,6 @@ class Migration(migrations.Migration):
             model_name='journalentry',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'void'), _negated=True), models.Q(('voided_at__isnull', False), ('void_reason__regex', '\\S')), _connector='OR'), name='entry_void_has_reason'),
         ),
-        migrations.RunSQL((SQL_DIR / "0100_entry_void.sql").read_text(),
-                          (SQL_DIR / "0100_entry_void_reverse.sql").read_text()),
+        migrations.RunSQL((SQL_DIR / "0017_entry_void.sql").read_text(),
+                          (SQL_DIR / "0017_entry_void_reverse.sql").read_text()),
     ]
