@@ -44,7 +44,7 @@ def test_a_changed_locked_balance_is_reported(locked, owner_sql):
 
 
 def test_a_snapshot_rewritten_to_match_a_change_is_reported(locked, owner_sql):
-    world, ep = locked
+    _world, ep = locked
     with owner_sql.transaction():
         owner_sql.execute("ALTER TABLE periods_periodlocksnapshot DISABLE TRIGGER USER")
         owner_sql.execute("""UPDATE periods_periodlocksnapshot
