@@ -24,6 +24,7 @@ register_db_rules({
     "consolidation_elimination_ledger_not_member": DbRule(
         "elimination_ledger_not_member", "A group's elimination ledger is never a member of a group.", 409),
     "consolidation_fx_rate_frozen": DbRule("fx_rate_frozen", "The rate belongs to a locked period and cannot change."),
+    "consolidation_input_frozen": DbRule("input_frozen", "The holding or adjustment applies to a locked period.", 409),
     "fx_rate_unique": DbRule("fx_rate_duplicate", "A rate of this type already exists for this pair and date.", 409),
     "group_member_no_overlap": DbRule("holding_overlap", "The entity already has a holding in this group then.", 409),
     "group_member_ownership_valid": DbRule("ownership_invalid",

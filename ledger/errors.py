@@ -10,6 +10,10 @@ class SegregationOfDutiesError(RuleViolation):
     code, title, status = "segregation_of_duties", "The preparer of an entry cannot approve it.", 403
 
 
+class EntryDateOutsidePeriodError(RuleViolation):
+    code, title = "date_outside_period", "The entry date is outside its period."
+
+
 class IdempotencyConflictError(Conflict):
     code, title = "idempotency_key_reused", "This Idempotency-Key was used with a different request body."
 
@@ -26,6 +30,15 @@ register_db_rules({
     "ledger_entry_entity_fixed": DbRule("entry_entity_fixed", "An entry cannot move to another entity.", 422),
     "ledger_entry_transition_invalid": DbRule("entry_transition_invalid", "That status change is not allowed.", 409),
     "ledger_period_locked": DbRule("period_locked", "The period is locked.", 422),
+    "ledger_entry_in_locked_period": DbRule("period_locked", "The period is locked.", 422),
+    "ledger_later_period_locked": DbRule("later_period_locked", "A later period of the entity is locked.", 422),
+    "ledger_entry_date_outside_period": DbRule("date_outside_period", "The entry date is outside its period.", 422),
+    "ledger_lock_unposted_entries": DbRule("unposted_entries", "The period has unposted entries.", 409),
+    "ledger_approver_not_actor": DbRule("approver_not_actor", "The approver must be the acting user.", 403),
+    "ledger_account_identity_fixed": DbRule("account_identity_fixed", "The account is used in a locked period.",
+                                            409),
+    "ledger_entity_currency_fixed": DbRule("entity_currency_fixed", "The entity's functional currency is fixed.",
+                                           409),
     "ledger_period_soft_closed": DbRule("period_soft_closed", "The period is soft-closed.", 422),
     "ledger_period_not_open": DbRule("period_not_open", "The period is not open for this entity or date.", 422),
     "ledger_entry_needs_approval": DbRule("entry_needs_approval", "The entry needs a second person's approval.", 422),
@@ -49,4 +62,13 @@ register_db_rules({
     "periods_state_transition_invalid": DbRule("period_transition_invalid", "Period state change refused.", 409),
     "periods_reopen_reason_required": DbRule("reason_required", "Reopening a locked period needs a reason.", 422),
     "periods_snapshot_append_only": DbRule("snapshot_append_only", "Lock snapshots cannot change.", 409),
+    "periods_calendar_fixed": DbRule("calendar_fixed", "A period's dates cannot change.", 409),
+    "periods_move_not_permitted": DbRule("permission_denied", "You may not move this period.", 403),
+    "periods_lock_out_of_order": DbRule("lock_out_of_order", "Earlier periods must be locked first.", 409),
+    "periods_reopen_out_of_order": DbRule("reopen_out_of_order", "Later locked periods must be reopened first.",
+                                          409),
+    "tenancy_entity_organisation_fixed": DbRule("entity_organisation_fixed", "An entity cannot change organisation.",
+                                                409),
+    "tenancy_permission_grant_refused": DbRule("permission_denied", "You may not grant this permission.", 403),
+    "sheshi_history_row_forged": DbRule("history_row_forged", "A history row must record this change.", 422),
 })

@@ -17,13 +17,14 @@ from django.utils import timezone
 from ledger import locks
 from ledger.errors import (
     AlreadyReversedError,
+    EntryDateOutsidePeriodError,
     EntryNotInStateError,
     IdempotencyConflictError,
     SegregationOfDutiesError,
 )
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
-from periods.models import Period, PeriodState
+from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.memo import recall, remember
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
@@ -83,6 +84,24 @@ def _period_share_locked(entity: Entity, entry: EntryInput) -> tuple[Period, str
     if rows:
         return rows[0], rows[0].entity_state, rows[0].new_entry_id
     return _period_for(entity, entry), None, None
+
+
+def _writable_period_check(entity: Entity, period: Period, entry_date) -> None:
+    """An entry is dated inside its period and never written into a locked one, from its first
+    save (PostgreSQL refuses both too: ledger/sql/0018_entry_period_rules.sql)."""
+    if SKIP_APP_VALIDATION:
+        return
+    if not period.start_date <= entry_date <= period.end_date:
+        raise EntryDateOutsidePeriodError(
+            f"The entry date {entry_date} is outside period {period.code} "
+            f"({period.start_date} to {period.end_date}).",
+            errors=[FieldError("entry_date", f"Outside period {period.code}.", code="date_outside_period",
+                               value=entry_date)])
+    state = (EntityPeriod.objects.filter(entity_id=entity.pk, period_id=period.pk)
+             .values_list("state", flat=True).first())
+    if state == PeriodState.LOCKED:
+        raise RuleViolation(f"Period {period.code} is locked for entity {entity.code}: no entry can be created or "
+                            "changed in it.", code="period_locked")
 
 
 def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
@@ -165,6 +184,7 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
         if existing is not None:
             return _replay(existing, request_hash)
     period = _period_for(entity, entry)
+    _writable_period_check(entity, period, entry.entry_date)
     lines = _build_lines(entity, entry)
     try:
         with transaction.atomic():

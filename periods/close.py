@@ -77,6 +77,9 @@ def entity_periods_move(*, actor, entity_period_ids: Sequence[int], to: str, rea
                .filter(pk__in=list(entity_period_ids)).order_by("id"))
     if len(eps) != len(set(entity_period_ids)):
         raise NotFound("Some of the selected periods do not exist.")
+    # Periods lock oldest first and reopen newest first (periods/sql/0007_close_order.sql): a run
+    # of months moves in the order the database accepts, in this one transaction.
+    eps.sort(key=lambda ep: (ep.period.start_date, ep.period.number), reverse=to != PeriodState.LOCKED)
     errors: list[FieldError] = []
     for ep in eps:
         try:

@@ -1,7 +1,8 @@
--- 0016: the posting rule of 0010, with one change: a posting into a soft-closed period needs,
+-- 0016: the posting rule of 0010, with two changes: a posting into a soft-closed period needs,
 -- besides the transaction-local flag the services set, the close permission of the acting user
--- on the entity, read from the grants in the database (sheshi_actor_may). Before, a session
--- with the application's credentials set sheshi.close_privilege itself and posted.
+-- on the entity, read from the grants in the database (sheshi_actor_may) — before, a session
+-- with the application's credentials set sheshi.close_privilege itself and posted (issue #14);
+-- and nothing posts into a period before a locked one of the same entity (issue #15).
 CREATE OR REPLACE FUNCTION ledger_entries_posted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET work_mem = '64MB' AS $$
 DECLARE
@@ -32,6 +33,21 @@ BEGIN
         USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_period_soft_closed';
     END IF;
   END LOOP;
+
+  -- A later period of the entity locked: its cumulative (balance-sheet) figures would move. With
+  -- periods locking oldest first (periods/sql/0007) this cannot happen to an open period; checked
+  -- here too so that the posting rule states the whole rule.
+  SELECT p.code AS period_code, lp.code AS locked_code INTO r
+    FROM (SELECT DISTINCT entity_id, period_id FROM new_entries WHERE status = 'posted') k
+    JOIN periods_period p ON p.id = k.period_id
+    JOIN periods_entityperiod lep ON lep.entity_id = k.entity_id AND lep.state = 'locked'
+    JOIN periods_period lp ON lp.id = lep.period_id AND (lp.start_date, lp.number) > (p.start_date, p.number)
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'period % is before the locked period % of this entity: posting into it would change locked figures',
+      r.period_code, r.locked_code
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_later_period_locked';
+  END IF;
 
   -- Dates inside the period, period and entity of the entry's organisation, entity-period present:
   -- per (organisation, entity, period) with the batch's earliest and latest date.

@@ -1,7 +1,7 @@
 """The controller's journal walk in a real browser (issue 16): a preparer pastes an accrual from
 a spreadsheet into the grid, saves and submits it; their own approval is refused on the page;
-they void a duplicate draft with a reason; an approver approves and posts the accrual, and a
-posting into a locked period is refused on the page. Every step goes through the services."""
+entering an entry into a locked month is refused on the form; they void a duplicate draft with a
+reason; an approver approves and posts the accrual. Every step goes through the services."""
 from __future__ import annotations
 
 import time
@@ -14,12 +14,12 @@ from django.contrib.auth.models import Permission
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, EntryStatus, JournalEntry
-from ledger.services import journal_entry_approve, journal_entry_create, journal_entry_submit
-from periods.services import entity_period_lock
+from ledger.services import journal_entry_create
 from sheshi.access.services import role_grant
 from tests.browser.conftest import TIMES
 from tests.factories import PASSWORD, user_with_role
 from tests.ledger.helpers import build_world
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,7 @@ ACCRUAL_ROWS = ("5100\t300.00\t\tAudit fee: fieldwork\n"
                 "5100\t250.00\t\tAudit fee: expenses\n"
                 "5100\t300.00\t\tAudit fee: sign-off\n"
                 "2100\t\t1,250.00\tAccrued audit fee\n")
+LATE_ROWS = "5100\t80.00\t\tLate February invoice\n2100\t\t80.00\tSupplier\n"
 PASTE_JS = """const dt = new DataTransfer(); dt.setData('text/plain', arguments[1]);
 arguments[0].focus();
 arguments[0].dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));"""
@@ -99,30 +100,24 @@ def staff(world, username: str, *roles: str):
 
 @pytest.fixture
 def setting(transactional_db):
-    """WALK-DE needs a second person's approval for manual entries; February 2026 is locked and
-    holds an approved entry; a duplicate April draft waits to be voided."""
+    """WALK-DE needs a second person's approval for manual entries; January and February 2026 are
+    locked; a duplicate April draft waits to be voided."""
     world = build_world("WALK")
     world.entity.approval_required_sources = ["manual"]
     world.entity.save()
     # The preparer may also approve (as a controller may): only segregation of duties stops them.
     preparer = staff(world, "preparer", "preparer", "approver")
-    approver = staff(world, "approver", "approver")
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-02").pk)
-    late = journal_entry_create(actor=preparer, entity=world.entity, entry=EntryInput(
-        entry_date=date(2026, 2, 27), description="Late February invoice", lines=[
-            LineInput(account_id=world.acc("5100"), amount=Decimal(80)),
-            LineInput(account_id=world.acc("2100"), amount=Decimal(-80))])).entry
-    journal_entry_submit(actor=preparer, entry_id=late.pk)
-    journal_entry_approve(actor=approver, entry_id=late.pk)
+    staff(world, "approver", "approver")
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-02").pk)
     duplicate = journal_entry_create(actor=preparer, entity=world.entity, entry=EntryInput(
         entry_date=date(2026, 4, 30), description="Accrued audit fee (entered twice)", lines=[
             LineInput(account_id=world.acc("5100"), amount=Decimal(1250)),
             LineInput(account_id=world.acc("2100"), amount=Decimal(-1250))])).entry
-    return world, late, duplicate
+    return world, duplicate
 
 
 def test_preparer_and_approver_walk_the_journal_close(site, driver, setting):
-    world, late, duplicate = setting
+    world, duplicate = setting
     walk = Walk(driver, site)
     with urllib.request.urlopen(site + "/admin/login/") as response:
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
@@ -149,10 +144,19 @@ def test_preparer_and_approver_walk_the_journal_close(site, driver, setting):
     walk.css("#id_lines-5-debit").send_keys(Keys.BACK_SPACE)
     assert walk.css("#je-difference").text == "0.00"
     walk.click(walk.css("#je-submit"), "save and submit")
-    entry = JournalEntry.objects.exclude(pk__in=[late.pk, duplicate.pk]).get()
+    entry = JournalEntry.objects.exclude(pk=duplicate.pk).get()
     assert walk.messages() == [f"Draft entry {entry.pk} saved.", f"Entry {entry.pk} submitted for approval."]
     assert not walk.all("input[name=_save]")  # submitted: read-only, no Save
     assert (entry.status, entry.reference, entry.lines.count()) == (EntryStatus.SUBMITTED, "ACC-2026-04", 5)
+
+    # An entry dated in locked February is refused on the form, and nothing is saved.
+    walk.open("/admin/ledger/journalentry/add/", "journal entry form (locked month)")
+    driver.execute_script("arguments[0].value = '2026-02-27'", walk.css("#id_entry_date"))
+    walk.css("#id_description").send_keys("Late February invoice")
+    driver.execute_script(PASTE_JS, walk.css("#id_lines-0-account"), LATE_ROWS)
+    walk.click(walk.css("#je-submit"), "save into a locked month (refused)")
+    assert f"Period 2026-02 is locked for entity {world.entity.code}" in walk.css("#content").text
+    assert JournalEntry.objects.count() == 2
 
     # Their own approval is refused, with the reason on the page.
     walk.action([entry.pk], "approve", "approve own entry (refused)")
@@ -167,20 +171,17 @@ def test_preparer_and_approver_walk_the_journal_close(site, driver, setting):
     walk.click(walk.css("#je-void-confirm"), "void with a reason")
     assert walk.messages() == ["1 entry voided."]
 
-    # The approver approves and posts the accrual; posting into locked February is refused.
+    # The approver approves and posts the accrual.
     walk.log_in("approver")
     walk.action([entry.pk], "approve", "approve")
     assert walk.messages() == ["1 entry approved."]
     walk.action([entry.pk], "post", "post")
     assert walk.messages() == ["1 entry posted."]
-    walk.action([late.pk], "post", "post into a locked period (refused)")
-    assert walk.messages() == [f"Entry {late.pk} was not posted: Period 2026-02 is locked for entity "
-                               f"{world.entity.code}."]
     walk.open(f"/admin/ledger/journalentry/{entry.pk}/change/", "posted entry (read-only)")
     assert not walk.all("input[name=_save]") and "View journal entry" in driver.page_source
 
     statuses = dict(JournalEntry.objects.values_list("pk", "status"))
-    assert statuses == {entry.pk: EntryStatus.POSTED, late.pk: EntryStatus.APPROVED, duplicate.pk: EntryStatus.VOID}
+    assert statuses == {entry.pk: EntryStatus.POSTED, duplicate.pk: EntryStatus.VOID}
     assert sorted(Balance.objects.values_list("functional_debit", "functional_credit")) == [
         (Decimal("0"), Decimal("1250")), (Decimal("1250"), Decimal("0"))]
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]

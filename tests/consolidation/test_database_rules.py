@@ -33,6 +33,13 @@ def refused(rule: str, sql: str, params=None) -> str:
     return diag.message_primary
 
 
+def lock_months_through(period, entity_ids) -> None:
+    """Lock the entities' periods up to ``period``, oldest first (periods lock in calendar order)."""
+    for p in Period.objects.filter(organisation_id=period.organisation_id, start_date__lte=period.start_date,
+                                   number__lte=period.number).order_by("start_date", "number"):
+        EntityPeriod.objects.filter(period=p, entity_id__in=entity_ids).update(state="locked")
+
+
 def rates():
     return list(FxRate.objects.order_by("pk").values_list("pk", "rate_type", "rate_date", "rate"))
 
@@ -47,7 +54,7 @@ def group():
 def locked_december(group):
     period = Period.objects.get(organisation=group.organisation, code="2024-12")
     members = list(group.members.values_list("entity_id", flat=True))
-    EntityPeriod.objects.filter(period=period, entity_id__in=members).update(state="locked")
+    lock_months_through(period, members)
     GroupPeriodLock.objects.create(organisation=group.organisation, group_key=group.code, period=period,
                                    entity_ids=members)
     return period
@@ -130,7 +137,7 @@ def test_row_level_security_hides_other_organisations_consolidation_rows(group):
 def sub_locked_december(group):
     period = Period.objects.get(organisation=group.organisation, code="2024-12")
     sub = group.members.get(entity__code="S").entity_id
-    EntityPeriod.objects.filter(period=period, entity_id=sub).update(state="locked")
+    lock_months_through(period, [sub])
     return sub
 
 

@@ -23,9 +23,9 @@ from consolidation.services import _transition, consolidation_run_request, group
 from consolidation.tasks import consolidation_run_task
 from ledger.models import EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import EntityPeriod, Period, PeriodState
-from periods.services import entity_period_lock
 from sheshi.errors import ValidationFailed, from_db_error
 from tests.consolidation.helpers import CASES_DIR
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +153,7 @@ def test_locked_period_refuses_the_posting_but_stores_the_results(group, period)
     first = run_once(group, period)
     ledger_id = ConsolidationGroup.objects.get(pk=group.pk).elimination_entity_id
     ep = EntityPeriod.objects.get(entity_id=ledger_id, period=period)
-    entity_period_lock(actor=None, entity_period_id=ep.pk)
+    lock_through(actor=None, entity_period_id=ep.pk)
     tb_before, entries_before = ledger_tb(ledger_id, period.pk), JournalEntry.objects.count()
     second = run_once(group, period)
     assert second.status == RunStatus.SUCCEEDED

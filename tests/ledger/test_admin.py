@@ -8,8 +8,8 @@ from django.contrib.auth.models import Permission
 
 from ledger.models import EntryStatus, JournalEntry
 from ledger.services import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
-from periods.services import entity_period_lock
 from tests.factories import user_with_role
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +192,7 @@ def test_missing_permission_and_wrong_status_read_as_sentences(client, world):
 
 
 def test_posting_into_a_locked_period_is_refused_with_a_sentence(client, world):
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-02").pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-02").pk)
     entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("5", day=date(2026, 2, 10))).entry
     client.force_login(staff(world, "controller"))
     page = client.post("/admin/ledger/journalentry/", {"action": "post", "_selected_action": [entry.pk]},

@@ -5,6 +5,7 @@ import pytest
 
 from ledger.models import JournalEntry
 from tests.factories import member, user_with_role
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
 
@@ -55,14 +56,13 @@ def test_idempotency_key_replay_and_conflict(client, world, preparer):
 def test_posted_entry_replay_matches_the_first_response_and_survives_a_lock(client, world, preparer):
     """The first response is built from what was written, a replay from what is stored: they must
     agree. A retry after the period was locked still gets its entry, never a second one."""
-    from periods.services import entity_period_lock
 
     client.force_login(preparer)
     cp = body(world, post=True)
     cp["lines"][0].update(counterparty=world.other.code, dimensions={"project": "P1", "cc": "7"}, memo="m")
     first = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
     assert first.status_code == 201, first.json()
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     again = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
     assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
@@ -134,9 +134,8 @@ def test_workflow_actions_and_segregation_of_duties(client, world, preparer):
 
 
 def test_posting_into_a_locked_period_is_a_422(client, world, preparer):
-    from periods.services import entity_period_lock
 
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     client.force_login(preparer)
     resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
     assert resp.status_code == 422 and resp.json()["code"] == "period_locked"

@@ -8,8 +8,8 @@ from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, JournalEntry, JournalLine
 from ledger.reports import balances_verify
-from periods.services import entity_period_lock
 from sheshi.errors import RuleViolation, ValidationFailed
+from tests.locking import lock_through
 
 
 def entries(world, n, amount="10.0000", month=3):
@@ -54,7 +54,7 @@ def test_database_refuses_a_bulk_batch_on_a_group_account(world):
 
 
 def test_bulk_into_a_locked_period_is_refused(world):
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     with pytest.raises(RuleViolation) as exc:
         journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 3))
     assert exc.value.code == "period_locked"

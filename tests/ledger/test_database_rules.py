@@ -8,7 +8,9 @@ from django.db import DatabaseError, connection, transaction
 
 from ledger.models import Balance, JournalEntry, JournalLine
 from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods.services import entity_period_lock, entity_period_soft_close
+from periods.services import entity_period_soft_close
+from sheshi.errors import RuleViolation
+from tests.locking import lock_through
 
 
 def raw(sql: str, params=None):
@@ -126,11 +128,47 @@ def test_posting_into_a_locked_period_is_refused(world, draft):
     with transaction.atomic():
         raw("DELETE FROM ledger_journalline WHERE entry_id = %s", [draft.pk])
         raw("DELETE FROM ledger_journalentry WHERE id = %s", [draft.pk])
-    entity_period_lock(actor=None, entity_period_id=ep.pk, reason="March closed")
-    fresh = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
+    lock_through(actor=None, entity_period_id=ep.pk, reason="March closed")
     before = snapshot()
-    refused("ledger_period_locked",
-            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [fresh.pk])
+    # Inserted already posted, lines first (as the bulk path does): only the posting rule stands in the way.
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        entry_id = raw("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))")[0][0]
+        for no, (code, amount) in enumerate([("1200", 30), ("4100", -30)], start=1):
+            raw("""INSERT INTO ledger_journalline (organisation_id, entity_id, period_id, entry_id, line_no, account_id,
+                       currency, amount, rate, functional_amount, dimensions, memo, source_raw)
+                   VALUES (%s, %s, %s, %s, %s, %s, 'EUR', %s, 1, %s, '{}', '', '')""",
+                [world.org.pk, world.entity.pk, ep.period_id, entry_id, no, world.acc(code), amount, amount])
+        raw("""INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
+                   source, status, created_at, posted_at, request_hash)
+               VALUES (%s, %s, %s, %s, '2026-03-20', 'late', 'manual', 'posted', now(), now(), '')""",
+            [entry_id, world.org.pk, world.entity.pk, ep.period_id])
+    assert exc.value.__cause__.diag.constraint_name == "ledger_period_locked"
+    assert snapshot() == before
+
+
+def test_no_draft_is_created_or_changed_in_a_locked_period(world, draft):
+    """Issue #15: before, drafts could be created and approved in a locked period."""
+    with transaction.atomic():
+        raw("DELETE FROM ledger_journalline WHERE entry_id = %s", [draft.pk])
+        raw("DELETE FROM ledger_journalentry WHERE id = %s", [draft.pk])
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    before = snapshot()
+    refused("ledger_entry_in_locked_period", """
+        INSERT INTO ledger_journalentry (organisation_id, entity_id, period_id, entry_date, description, source,
+            status, created_at, request_hash)
+        VALUES (%s, %s, %s, '2026-03-03', 'late draft', 'manual', 'draft', now(), '')""",
+            [world.org.pk, world.entity.pk, world.period("2026-03").pk])
+    assert snapshot() == before
+    with pytest.raises(RuleViolation, match="Period 2026-03 is locked for entity"):
+        journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30"))
+    assert snapshot() == before
+
+
+def test_a_period_does_not_lock_with_unposted_entries_by_sql_either(world, draft):
+    ep = world.entity_period("2026-03")
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-02").pk)
+    before = snapshot()
+    refused("ledger_lock_unposted_entries", "UPDATE periods_entityperiod SET state = 'locked' WHERE id = %s", [ep.pk])
     assert snapshot() == before
 
 
@@ -141,9 +179,10 @@ def test_posting_into_a_soft_closed_period_needs_the_close_privilege(world, draf
 
 
 def test_entry_date_outside_its_period_is_refused(world, draft):
-    raw("UPDATE ledger_journalentry SET entry_date = '2026-04-01' WHERE id = %s", [draft.pk])
-    refused("ledger_period_not_open",
-            "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
+    before = snapshot()
+    refused("ledger_entry_date_outside_period",
+            "UPDATE ledger_journalentry SET entry_date = '2026-04-01' WHERE id = %s", [draft.pk])
+    assert snapshot() == before
 
 
 def test_approval_is_enforced_when_the_entity_requires_it(world, draft):

@@ -18,9 +18,9 @@ from ledger.services import (
     journal_entry_update,
     journal_entry_void,
 )
-from periods.services import entity_period_lock
 from sheshi.errors import PermissionDenied, ValidationFailed
 from tests.factories import user_with_role
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,7 @@ def test_viewer_cannot_void(world):
 def test_a_void_entry_does_not_hold_up_the_period_lock(world):
     entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
     journal_entry_void(actor=None, entry_id=entry.pk, reason="not needed")
-    snapshot = entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    snapshot = lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     assert snapshot.pk is not None
 
 

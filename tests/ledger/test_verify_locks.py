@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ledger.services import journal_entry_create_and_post
-from periods.services import entity_period_lock
 from tests.ledger.helpers import build_world
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +21,7 @@ def locked(db):
     world = build_world("VL")
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))
     ep = world.entity_period("2026-03")
-    entity_period_lock(actor=None, entity_period_id=ep.pk)
+    lock_through(actor=None, entity_period_id=ep.pk)
     return world, ep
 
 
@@ -32,14 +32,14 @@ def verify() -> str:
 
 
 def test_untouched_locked_periods_match_their_snapshots(locked):
-    assert "1 locked periods match their lock snapshots: 0 differences" in verify()
+    assert "3 locked periods match their lock snapshots: 0 differences" in verify()
 
 
 def test_a_changed_locked_balance_is_reported(locked, owner_sql):
     world, ep = locked
     owner_sql.execute("UPDATE ledger_balance SET functional_debit = functional_debit + 1000000 "
                       "WHERE entity_id = %s AND period_id = %s", [world.entity.pk, ep.period_id])
-    with pytest.raises(CommandError, match="1 of 1 locked periods differ"):
+    with pytest.raises(CommandError, match="1 of 3 locked periods differ"):
         verify()
 
 
@@ -55,3 +55,28 @@ def test_a_snapshot_rewritten_to_match_a_change_is_reported(locked, owner_sql):
         call_command("verify_locks", stdout=io.StringIO(), stderr=(err := io.StringIO()))
     assert "locked periods differ" in str(exc.value)
     assert "the snapshot was edited" in err.getvalue()
+
+
+def test_nothing_posts_before_a_locked_period_even_when_the_order_rule_was_bypassed(owner_sql):
+    """Periods lock oldest first (periods_lock_out_of_order), so an open month before a locked one
+    cannot arise through the application. If it does anyway (an owner fixing data by hand with the
+    ordering trigger off), the posting rule still refuses: the locked month's cumulative figures
+    would move."""
+    from datetime import date
+
+    from django.db import DatabaseError
+
+    from ledger.services import journal_entry_create, journal_entry_post
+    from sheshi.errors import SheshiError
+
+    world = build_world("LP")
+    june = world.entity_period("2026-06")
+    with owner_sql.transaction():
+        owner_sql.execute("SELECT set_config('sheshi.actor_label', 'system:tests-owner', true), "
+                          "set_config('sheshi.org_ids', '*', true)")
+        owner_sql.execute("ALTER TABLE periods_entityperiod DISABLE TRIGGER periods_close_order_guard")
+        owner_sql.execute("UPDATE periods_entityperiod SET state = 'locked' WHERE id = %s", [june.pk])
+        owner_sql.execute("ALTER TABLE periods_entityperiod ENABLE TRIGGER periods_close_order_guard")
+    draft = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("40", day=date(2026, 4, 9))).entry
+    with pytest.raises((DatabaseError, SheshiError), match="before the locked period 2026-06"):
+        journal_entry_post(actor=None, entry_id=draft.pk)

@@ -39,24 +39,35 @@ def test_grid_shows_the_users_entities_and_states(client, world, controller):
 def test_moving_a_row_and_a_column_locks_after_confirmation(client, world, controller):
     client.force_login(controller)
     fy = FiscalYear.objects.get(organisation=world.org, code="FY2026")
-    march = world.period("2026-03")
-    selection = {"fiscal_year": fy.pk, "row": [world.entity.pk], "col": [march.pk], "to": "locked"}
+    q1 = [world.period(code).pk for code in ("2026-01", "2026-02", "2026-03")]
+    selection = {"fiscal_year": fy.pk, "row": [world.entity.pk], "col": q1, "to": "locked"}
     before = state()
     page = client.post(CONFIRM, selection).content.decode()
-    assert "These 14 period(s) will move to <strong>locked</strong>" in page  # DE's 13 + US March
+    assert "These 16 period(s) will move to <strong>locked</strong>" in page  # DE's 13 + US January to March
     assert state() == before  # the review page changes nothing
     ids = [c.split('"')[0] for c in page.split('name="cell" value="')[1:]]
     resp = client.post(CONFIRM, {"cell": ids, "to": "locked", "confirmed": "yes", "reason": "Q1 close"})
-    assert resp.status_code == 302
+    assert resp.status_code == 302  # one step, each entity's months locked oldest first
     assert world.entity.entity_periods.filter(state="locked").count() == 13
     assert world.entity_period("2026-03", world.other).state == "locked"
     assert world.entity_period("2026-04", world.other).state == "open"
-    assert PeriodLockSnapshot.objects.count() == 14
+    assert PeriodLockSnapshot.objects.count() == 16
+
+
+def test_a_month_cannot_lock_before_the_months_ahead_of_it(client, world, controller):
+    """Issue #15: US 2026-06 locked straight from open while April and May were open let an April
+    posting change June's locked (cumulative) trial balance."""
+    client.force_login(controller)
+    before = state()
+    page = client.post(CONFIRM, {"cell": [world.entity_period("2026-06", world.other).pk], "to": "locked",
+                                 "confirmed": "yes"}).content.decode()
+    assert "cannot lock while the earlier period 2026-01 is open" in page and "Nothing was changed." in page
+    assert state() == before
 
 
 def test_reopen_from_the_grid_needs_a_reason(client, world, controller):
     client.force_login(controller)
-    cell = world.entity_period("2026-03")
+    cell = world.entity_period("2026-01")
     client.post(CONFIRM, {"cell": [cell.pk], "to": "locked", "confirmed": "yes"})
     before = state()
     page = client.post(CONFIRM, {"cell": [cell.pk], "to": "open"}).content.decode()

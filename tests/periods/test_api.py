@@ -43,7 +43,7 @@ def test_fiscal_years_and_periods_are_scoped_to_the_callers_organisation(client,
 
 def test_soft_close_lock_and_reopen_through_the_api(client, world, controller):
     client.force_login(controller)
-    ep = world.entity_period("2026-03")
+    ep = world.entity_period("2026-01")
     resp = post(client, f"/api/v1/entity-periods/{ep.pk}/soft-close/", {"reason": "month end"})
     assert resp.status_code == 200 and resp.json()["state"] == "soft_closed"
     resp = post(client, f"/api/v1/entity-periods/{ep.pk}/lock/")
@@ -60,13 +60,13 @@ def test_soft_close_lock_and_reopen_through_the_api(client, world, controller):
 
 def test_lock_already_locked_is_409_problem(client, world, controller):
     client.force_login(controller)
-    ep = world.entity_period("2026-03")
+    ep = world.entity_period("2026-01")
     post(client, f"/api/v1/entity-periods/{ep.pk}/lock/")
     before = state()
     resp = post(client, f"/api/v1/entity-periods/{ep.pk}/lock/")
     assert resp.status_code == 409 and resp["Content-Type"] == PROBLEM
     assert resp.json()["code"] == "period_wrong_state"
-    assert resp.json()["detail"] == "Period 2026-03 of ACME-DE is already locked."
+    assert resp.json()["detail"] == "Period 2026-01 of ACME-DE is already locked."
     assert state() == before
 
 
@@ -137,7 +137,7 @@ def test_move_is_all_or_nothing(client, world):
 
     role_grant(actor=None, user=ctl, entity=world.other, role="viewer")  # sees ACME-US but may not close it
     client.force_login(ctl)
-    ids = [world.entity_period("2026-03").pk, world.entity_period("2026-03", world.other).pk]
+    ids = [world.entity_period("2026-01").pk, world.entity_period("2026-01", world.other).pk]
     before = state()
     resp = post(client, "/api/v1/entity-periods/move/", {"entity_periods": ids, "to": "locked"})
     # A missing permission refuses the whole request (403), before or after other cells moved.

@@ -4,8 +4,8 @@ import psycopg
 import pytest
 
 from periods.models import LockOverride, PeriodLockSnapshot
-from periods.services import entity_period_lock
 from tests.ledger.helpers import build_world
+from tests.locking import lock_through
 from tests.periods.helpers import state
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ def locked():
     template = checklist_template_create(actor=None, organisation=world.org, name="t", items=[{"title": "x"}])
     ep = world.entity_period("2026-03")
     checklist_instantiate(actor=None, entity_period_id=ep.pk, template_id=template.pk)
-    entity_period_lock(actor=None, entity_period_id=ep.pk, override_reason="audit deadline")
+    lock_through(actor=None, entity_period_id=ep.pk, override_reason="audit deadline")
     return ep
 
 
@@ -41,7 +41,8 @@ ATTACKS = [
 
 @pytest.mark.parametrize(("table", "sql", "rule"), ATTACKS)
 def test_evidence_rows_cannot_be_changed_by_app_or_owner(locked, app_sql, owner_sql, table, sql, rule):
-    assert PeriodLockSnapshot.objects.count() == 1 and LockOverride.objects.count() == 1
+    # January and February lock first (periods lock oldest first), then March with its override.
+    assert PeriodLockSnapshot.objects.count() == 3 and LockOverride.objects.count() == 1
     before = state()
     app_sql.execute("SELECT set_config('sheshi.org_ids', '*', false)")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -12,9 +12,9 @@ from ledger.services import journal_entry_create_and_post
 from periods import checklist
 from periods.models import AccountReconciliation, LockOverride, PeriodLockSnapshot
 from periods.selectors import close_blockers, reconciliation_list
-from periods.services import entity_period_lock
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
+from tests.locking import lock_through
 from tests.periods.helpers import raw, refused, state
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_lock_is_refused_while_a_required_task_is_open(world, tasks):
     checklist.checklist_task_set_status(actor=None, task_id=tasks[0].pk, status="done")
     before = state()
     with pytest.raises(SheshiError) as exc:
-        entity_period_lock(actor=None, entity_period_id=ep.pk)
+        lock_through(actor=None, entity_period_id=ep.pk)
     assert exc.value.code == "close_checklist_incomplete"
     # the optional task does not block; only the open required one does
     assert [(e.field, e.message, e.value) for e in exc.value.errors] == [
@@ -106,14 +106,14 @@ def test_lock_is_refused_while_a_required_task_is_open(world, tasks):
 def test_lock_passes_once_required_tasks_are_done(world, tasks):
     for t in tasks[:2]:
         checklist.checklist_task_set_status(actor=None, task_id=t.pk, status="done")
-    snap = entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    snap = lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     assert snap.entity_period.state == "locked"
     assert LockOverride.objects.count() == 0
 
 
 def test_controller_overrides_with_a_reason_and_it_is_recorded(world, tasks, people):
     ep = world.entity_period("2026-03")
-    snap = entity_period_lock(actor=people["ctl"], entity_period_id=ep.pk, override_reason="auditor on site")
+    snap = lock_through(actor=people["ctl"], entity_period_id=ep.pk, override_reason="auditor on site")
     override = LockOverride.objects.get(entity_period=ep)
     assert (override.overridden_by_id, override.reason) == (people["ctl"].pk, "auditor on site")
     assert override.blockers == [
@@ -126,14 +126,14 @@ def test_controller_overrides_with_a_reason_and_it_is_recorded(world, tasks, peo
 def test_blank_override_reason_does_not_override(world, tasks, people):
     before = state()
     with pytest.raises(SheshiError) as exc:
-        entity_period_lock(actor=people["ctl"], entity_period_id=world.entity_period("2026-03").pk,
+        lock_through(actor=people["ctl"], entity_period_id=world.entity_period("2026-03").pk,
                            override_reason="   ")
     assert exc.value.code == "close_checklist_incomplete"
     assert state() == before
 
 
 def test_task_of_a_locked_period_cannot_change(world, tasks):
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk, override_reason="r")
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk, override_reason="r")
     before = state()
     with pytest.raises(SheshiError) as exc:
         checklist.checklist_task_set_status(actor=None, task_id=tasks[0].pk, status="done")
@@ -197,14 +197,14 @@ def test_a_raw_sql_posting_lapses_a_reviewed_sign_off_and_blocks_the_lock(world,
         ("reviewed", True, Decimal("107.5000"), 2)
     before = state()
     with pytest.raises(SheshiError) as exc:
-        entity_period_lock(actor=None, entity_period_id=ep.pk)
+        lock_through(actor=None, entity_period_id=ep.pk)
     assert [(e.message, e.code) for e in exc.value.errors] == [("Reconciliation of 1200: lapsed", "lapsed")]
     assert state() == before
 
     # Redo: prepare again (re-pins), another person reviews, the period locks.
     checklist.reconciliation_prepare(actor=people["prep"], entity_period_id=ep.pk, account_id=world.acc("1200"))
     checklist.reconciliation_review(actor=people["rev"], reconciliation_id=rec.pk)
-    entity_period_lock(actor=None, entity_period_id=ep.pk)
+    lock_through(actor=None, entity_period_id=ep.pk)
     assert PeriodLockSnapshot.objects.filter(entity_period=ep).count() == 1
 
 

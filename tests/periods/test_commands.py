@@ -41,6 +41,8 @@ def test_close_then_lock_one_entity(world):
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))
     assert run("close_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03") == \
         "ACME-DE 2026-03: soft_closed\n"
+    for earlier in ("2026-01", "2026-02"):  # periods lock oldest first
+        run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", earlier)
     out = run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03")
     snap = PeriodLockSnapshot.objects.get(entity_period=world.entity_period("2026-03"))
     assert out == f"ACME-DE 2026-03: locked (snapshot {snap.sha256[:16]}…, 2 lines)\n"
@@ -54,6 +56,7 @@ def test_lock_all_entities(world):
 
 
 def test_lock_already_locked_period_is_refused_and_nothing_changes(world):
+    run("lock_period", "--org", "ACME", "--all", "--period", "2026-01")
     run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-02")
     before = state()
     with pytest.raises(CommandError) as exc:
@@ -88,27 +91,45 @@ def test_entity_not_in_organisation_is_a_clear_error(world):
     assert state() == before
 
 
+def test_a_month_locks_only_after_the_months_before_it(world):
+    before = state()
+    with pytest.raises(CommandError) as exc:
+        run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03")
+    assert "cannot lock while the earlier period 2026-01 is open for this entity" in str(exc.value)
+    assert state() == before
+
+
+def test_reopening_a_month_needs_the_later_locked_months_reopened_first(world):
+    run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01")
+    run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-02")
+    before = state()
+    with pytest.raises(CommandError) as exc:
+        run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01", "--reason", "late bill")
+    assert "cannot reopen while the later period 2026-02 is locked" in str(exc.value)
+    assert state() == before
+
+
 def test_unknown_period_is_a_clear_error(world):
     with pytest.raises(CommandError, match=r"Period 2031-03 does not exist in organisation ACME\."):
         run("close_period", "--org", "ACME", "--all", "--period", "2031-03")
 
 
 def test_reopen_needs_a_reason(world):
-    run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03")
+    run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01")
     before = state()
     with pytest.raises(CommandError, match=r"reopen_period needs --reason .*\[reason_required\]"):
-        run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03")
+        run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01")
     with pytest.raises(CommandError, match=r"\[reason_required\]"):
-        run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03", "--reason", "   ")
+        run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01", "--reason", "   ")
     assert state() == before
 
 
 def test_reopen_with_reason_records_it(world):
-    run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03")
-    out = run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03",
+    run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01")
+    out = run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01",
               "--reason", "auditor adjustment", "--to", "soft_closed")
-    assert out == "ACME-DE 2026-03: soft_closed\n"
-    ep = world.entity_period("2026-03")
+    assert out == "ACME-DE 2026-01: soft_closed\n"
+    ep = world.entity_period("2026-01")
     assert (ep.state, ep.reason) == ("soft_closed", "auditor adjustment")
     assert ep.history.first().history_change_reason == "auditor adjustment"
 

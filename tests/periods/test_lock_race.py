@@ -25,6 +25,8 @@ POSTERS = 5
 def test_lock_racing_postings_is_serialised(round_no):
     world = build_world(f"LR{round_no}")
     ep = world.entity_period("2026-03")
+    for earlier in ("2026-01", "2026-02"):  # periods lock oldest first
+        entity_period_lock(actor=None, entity_period_id=world.entity_period(earlier).pk)
     locked = threading.Event()
     outcomes: list[tuple[str, int | None]] = []
     outcome_lock = threading.Lock()

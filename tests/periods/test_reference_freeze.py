@@ -6,8 +6,8 @@ from django.db import DatabaseError
 
 from ledger.models import LocalAccountMapping
 from periods.close import entity_periods_move
-from periods.services import entity_period_lock
 from tests.ledger.helpers import build_world
+from tests.locking import lock_through
 from tests.periods.helpers import raw, refused
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def mapped(world):
                                            valid=Range(date(2020, 1, 1), None, "[)"))
     other = LocalAccountMapping.objects.create(organisation=world.org, entity=world.other, local_code="8400",
                                                account_id=world.acc("4100"), valid=Range(date(2020, 1, 1), None, "[)"))
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     return {"m": m, "other": other}
 
 
@@ -37,8 +37,8 @@ def test_changing_the_account_of_a_mapping_effective_in_a_locked_period_is_refus
     before = mappings()
     msg = refused("periods_mapping_frozen", "UPDATE ledger_localaccountmapping SET account_id = %s WHERE id = %s",
                   [world.acc("5100"), mapped["m"].pk])
-    assert msg == (f"local account mapping 8400 of entity {world.entity.pk} is effective in locked period 2026-03: "
-                   "date the change into an open period")
+    assert msg == (f"local account mapping 8400 of entity {world.entity.pk} is effective in locked period 2026-01: "
+                   "date the change into an open period")  # January to March locked, oldest named
     assert mappings() == before
 
 
@@ -82,8 +82,9 @@ def test_another_entitys_mapping_is_not_frozen(world, mapped):
 
 
 def test_after_reopening_the_mapping_may_change_again(world, mapped):
-    entity_periods_move(actor=None, entity_period_ids=[world.entity_period("2026-03").pk], to="open",
-                        reason="remap")
+    entity_periods_move(actor=None, entity_period_ids=[world.entity_period(c).pk for c in ("2026-01", "2026-02",
+                                                                                         "2026-03")],
+                        to="open", reason="remap")  # one step, newest first
     raw("UPDATE ledger_localaccountmapping SET account_id = %s WHERE id = %s", [world.acc("5100"), mapped["m"].pk])
     assert LocalAccountMapping.objects.get(pk=mapped["m"].pk).account_id == world.acc("5100")
 
@@ -101,8 +102,8 @@ def test_orm_change_is_refused_too(world, mapped):
 
 def test_is_locked_functions_for_other_apps(world):
     other_org = build_world("OTHERCO")
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("2026-03").pk)
-    entity_period_lock(actor=None, entity_period_id=world.entity_period("FY2026-13", world.other).pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-06", world.other).pk)
 
     def q(sql, *params):
         return raw(sql, list(params))[0][0]
@@ -110,12 +111,12 @@ def test_is_locked_functions_for_other_apps(world):
     assert q("SELECT periods_is_locked(%s, '2026-03-15')", world.entity.pk) is True
     assert q("SELECT periods_is_locked(%s, '2026-03-31')", world.entity.pk) is True
     assert q("SELECT periods_is_locked(%s, '2026-04-01')", world.entity.pk) is False
-    assert q("SELECT periods_is_locked(%s, '2026-03-15')", world.other.pk) is False
-    assert q("SELECT periods_is_locked(%s, '2026-12-31')", world.other.pk) is True  # adjustment period 13
-    assert q("SELECT periods_is_locked(%s, '2026-12-30')", world.other.pk) is False
+    assert q("SELECT periods_is_locked(%s, '2026-06-30')", world.other.pk) is True
+    assert q("SELECT periods_is_locked(%s, '2026-07-01')", world.other.pk) is False
+    assert q("SELECT periods_is_locked(%s, '2026-12-31')", world.other.pk) is False
     assert q("SELECT periods_is_locked(%s, '2031-01-01')", world.entity.pk) is False  # no such period
     assert q("SELECT periods_any_entity_locked(%s, '2026-03-01')", world.org.pk) is True
     assert q("SELECT periods_any_entity_locked(%s, '2026-03-01')", other_org.org.pk) is False
     assert q("SELECT periods_locked_during(%s, '[2026-04-01,2026-12-31)')", world.entity.pk) is False
     assert q("SELECT periods_locked_during(%s, '[2026-01-01,)')", world.entity.pk) is True
-    assert q("SELECT periods_any_entity_locked_during(%s, '[2026-06-01,2026-07-01)')", world.org.pk) is False
+    assert q("SELECT periods_any_entity_locked_during(%s, '[2026-07-01,2026-08-01)')", world.org.pk) is False

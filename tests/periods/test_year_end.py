@@ -156,7 +156,9 @@ def test_year_end_needs_a_retained_earnings_account(world):
 
 
 def test_year_end_into_a_locked_closing_period_is_refused(world, year):
-    entity_periods_move(actor=None, entity_period_ids=[world.entity_period("FY2026-13").pk], to="locked")
+    year_periods = EntityPeriod.objects.filter(entity=world.entity, period__fiscal_year=year)
+    entity_periods_move(actor=None, entity_period_ids=list(year_periods.values_list("pk", flat=True)),
+                        to="locked")  # the months lock first, then period 13, in one step
     before = state()
     with pytest.raises(SheshiError) as exc:
         year_end_close(actor=None, entity=world.entity, fiscal_year=year)

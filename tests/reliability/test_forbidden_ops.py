@@ -24,10 +24,10 @@ from django.db import connection
 
 from ledger.models import JournalEntry
 from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods.services import entity_period_lock
 from sheshi.db.context import ALL_ORGS, set_context
 from tests.conftest import _owner_flush, requires_role_split
 from tests.ledger.helpers import build_world
+from tests.locking import lock_through
 
 pytestmark = requires_role_split
 
@@ -60,7 +60,7 @@ def committed(django_db_setup, django_db_blocker):
                 actor=None, entity=acme.entity, entry=acme.sale("40", day=acme.period("2026-02").start_date)).entry
             journal_entry_create_and_post(actor=None, entity=othr.entity, entry=othr.sale("70"))
             locked_ep = acme.entity_period("2026-02")
-            entity_period_lock(actor=None, entity_period_id=locked_ep.pk, reason=LOCK_REASON)
+            lock_through(actor=None, entity_period_id=locked_ep.pk, reason=LOCK_REASON)
             preparer = get_user_model().objects.create_user("preparer", password="x" * 16)
             draft = journal_entry_create(actor=None, entity=acme.entity, entry=acme.sale("30")).entry
             JournalEntry.objects.filter(pk=draft.pk).update(created_by=preparer)

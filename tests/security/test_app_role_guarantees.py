@@ -16,12 +16,13 @@ from django.db import DatabaseError, connection, transaction
 from ledger.models import Balance, JournalEntry, JournalLine
 from ledger.services import journal_entry_create, journal_entry_create_and_post
 from periods.models import EntityPeriod, FiscalYear, Period, PeriodLockSnapshot
-from periods.services import entity_period_lock, entity_period_soft_close
+from periods.services import entity_period_soft_close
 from sheshi.access.roles import Role
 from sheshi.db.context import set_context
 from tests.conftest import requires_role_split
 from tests.factories import UserFactory, user_with_role
 from tests.ledger.helpers import build_world
+from tests.locking import lock_through
 
 pytestmark = [pytest.mark.django_db, requires_role_split]
 
@@ -74,7 +75,7 @@ def world(db):
 def locked_march(world):
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))
     ep = world.entity_period("2026-03")
-    entity_period_lock(actor=None, entity_period_id=ep.pk)
+    lock_through(actor=None, entity_period_id=ep.pk)
     return ep
 
 
@@ -119,15 +120,17 @@ def test_the_app_role_cannot_create_temporary_tables(world):
 
 
 def test_shadowed_period_states_and_audit_tables_do_not_open_a_locked_period(world, locked_march, temp_allowed):
-    entry_id = draft_in(world, "2026-03", MILLION, date(2026, 3, 20))
     before = snapshot()
     raw("CREATE TEMP TABLE audit_event (LIKE public.audit_event INCLUDING ALL)")
     raw("CREATE TEMP TABLE audit_pending (LIKE public.audit_pending INCLUDING ALL)")
     raw("CREATE TEMP TABLE periods_entityperiod AS SELECT * FROM public.periods_entityperiod")
     raw("UPDATE pg_temp.periods_entityperiod SET state = 'open'")
     raw("GRANT ALL ON pg_temp.audit_event, pg_temp.audit_pending, pg_temp.periods_entityperiod TO PUBLIC")
-    refused("ledger_period_locked", "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s",
-            [entry_id])
+    # The attack: an entry of 1,000,000 into locked March, then posted. The first step is
+    # already refused: the rules read the real period states, whatever the session shadows.
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        draft_in(world, "2026-03", MILLION, date(2026, 3, 20))
+    assert exc.value.__cause__.diag.constraint_name == "ledger_entry_in_locked_period"
     drop_shadows()  # the ORM resolves names through the session's search path too
     assert snapshot() == before
     assert EntityPeriod.objects.get(pk=locked_march.pk).state == "locked"
