@@ -17,6 +17,7 @@ from periods.models import EntityPeriod, FiscalYear, LockOverride, Period, Perio
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, NotFound, ValidationFailed
+from sheshi.observability.hooks import enqueue
 from sheshi.tenancy.models import Entity, Organisation
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
@@ -132,9 +133,12 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
     _close_checklist_check(ep, actor, override_reason)
     _transition(ep, actor, PeriodState.LOCKED, reason)
     rows = trial_balance_rows(entity_id=ep.entity_id, period_id=ep.period_id)
-    return PeriodLockSnapshot.objects.create(
+    snapshot = PeriodLockSnapshot.objects.create(
         organisation_id=ep.organisation_id, entity_period=ep, taken_by=actor, trial_balance=rows,
         line_count=sum(int(r[4]) for r in rows), sha256=snapshot_hash(rows))
+    # A lock closes the books: anchor the audit chain outside the database once it is committed.
+    transaction.on_commit(lambda: enqueue("audit.tasks.audit_anchor_task", "period_lock", f"entity_period:{ep.pk}"))
+    return snapshot
 
 
 def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:

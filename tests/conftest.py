@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, connections
+from django.test import override_settings
 
 from sheshi.db.context import ALL_ORGS, set_context
 from sheshi.db.roles import restore_credentials, use_owner_credentials
@@ -90,6 +91,14 @@ def _system_db_context(request):
     yield
     with contextlib.suppress(Exception):
         set_context({"sheshi.org_ids": "", "sheshi.actor_id": "", "sheshi.actor_label": ""})
+
+
+@pytest.fixture(autouse=True)
+def _anchor_store_per_test(tmp_path_factory):
+    """Each test gets its own, empty audit anchor store, as it gets a clean database: an anchor
+    left by another test would name organisations and counts this test's database never had."""
+    with override_settings(SHESHI_AUDIT_ANCHOR_DIR=str(tmp_path_factory.mktemp("audit-anchors"))):
+        yield
 
 
 # Tables whose rows come from migrations, not tests: kept when a transactional test cleans up.
