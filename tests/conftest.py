@@ -13,7 +13,6 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, connections
-from django.test import override_settings
 
 from sheshi.db.context import ALL_ORGS, set_context
 from sheshi.db.roles import restore_credentials, use_owner_credentials
@@ -97,8 +96,14 @@ def _system_db_context(request):
 def _anchor_store_per_test(tmp_path_factory):
     """Each test gets its own, empty audit anchor store, as it gets a clean database: an anchor
     left by another test would name organisations and counts this test's database never had."""
-    with override_settings(SHESHI_AUDIT_ANCHOR_DIR=str(tmp_path_factory.mktemp("audit-anchors"))):
+    # Set directly, not with override_settings: that would hide settings.SETTINGS_MODULE, which
+    # tests starting a manage.py subprocess pass on.
+    previous = settings.SHESHI_AUDIT_ANCHOR_DIR
+    settings.SHESHI_AUDIT_ANCHOR_DIR = str(tmp_path_factory.mktemp("audit-anchors"))
+    try:
         yield
+    finally:
+        settings.SHESHI_AUDIT_ANCHOR_DIR = previous
 
 
 # Tables whose rows come from migrations, not tests: kept when a transactional test cleans up.
