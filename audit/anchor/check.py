@@ -124,10 +124,12 @@ def anchor_check(anchor: StoredAnchor, *, organisation_ids: Iterable[int] | None
     return failures
 
 
-def anchored_organisation_ids(anchor: StoredAnchor | None) -> list[int]:
+def anchored_organisations(anchor: StoredAnchor | None) -> dict[int, str]:
+    """Organisation id → code as the anchor recorded them (the code outlives a deleted row)."""
     if anchor is None or anchor.document is None:
-        return []
-    return [int(c["organisation_id"]) for c in anchor.document.get("chains", []) if "organisation_id" in c]
+        return {}
+    return {int(c["organisation_id"]): str(c.get("org", "")) for c in anchor.document.get("chains", [])
+            if isinstance(c, dict) and "organisation_id" in c}
 
 
 def empty_chain_failure(organisation_id: int) -> AnchorFailure | None:
@@ -145,4 +147,5 @@ def empty_chain_failure(organisation_id: int) -> AnchorFailure | None:
         return None
     return AnchorFailure("history_deleted",
                          f"history deleted: the chain is empty, yet the organisation exists (its creation is itself "
-                         f"an audited event) and has {posted} posted journal entries", organisation_id)
+                         f"an audited event) and has {posted} posted journal "
+                         f"{'entry' if posted == 1 else 'entries'}", organisation_id)

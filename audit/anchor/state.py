@@ -13,9 +13,7 @@ from typing import Any
 from django.apps import apps
 from django.db import connection
 
-from audit.models import ORG_PLATFORM
-
-PLATFORM_CODE = "platform"
+from audit.models import ORG_PLATFORM, PLATFORM_CODE
 
 
 def chain_heads() -> list[dict[str, Any]]:

@@ -4,11 +4,14 @@ the trail at its end — which the chain alone cannot see — is found and named
 Each attack is what the schema owner or a DBA can do: switch the user triggers off inside a
 transaction, change rows, switch them on again. The chain check alone passes after each of them
 (asserted where it does); verify_audit against the latest anchor does not."""
+import base64
 import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -141,7 +144,7 @@ def test_empty_chain_of_an_organisation_with_postings_is_never_intact(owner_sql,
             sql.execute(f"DELETE FROM {table} WHERE organisation_id = %s", [world.org.pk])
     errors = _verify_fails(capsys)
     assert errors[0] == ("POSTED: FAILED: history deleted: the chain is empty, yet the organisation exists (its "
-                         "creation is itself an audited event) and has 1 posted journal entries")
+                         "creation is itself an audited event) and has 1 posted journal entry")
     assert errors[-1].startswith("WARNING: no anchor in ")
 
 
@@ -281,3 +284,30 @@ def test_anchor_schedule_exists_after_migrate():
     sched = Schedule.objects.get(name="audit.anchor")
     assert (sched.func, sched.schedule_type, sched.repeats, sched.kwargs) == (
         "audit.tasks.audit_anchor_task", Schedule.HOURLY, -1, "{'reason': 'schedule'}")
+
+
+def test_audit_anchor_command_writes_a_manual_anchor_and_shows_it(sealed_org, capsys):
+    call_command("audit_anchor")
+    [path] = _anchor_files()
+    assert capsys.readouterr().out.strip().startswith(f"{path}: ")
+    call_command("audit_anchor", "--show")
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == json.loads(path.read_text())
+    assert (shown["reason"], shown["sequence"], shown["previous"]) == ("manual", 1, None)
+
+
+def test_ed25519_anchor_verifies_with_the_public_key_alone(sealed_org, tmp_path, settings, capsys):
+    private = Ed25519PrivateKey.generate()
+    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                serialization.NoEncryption())
+    settings.SHESHI_AUDIT_SIGNING_KEY = "ed25519:" + base64.b64encode(raw).decode()
+    name = audit_anchor_task()
+    pub, other = tmp_path / "key.pub", tmp_path / "other.pub"
+    for path, key in ((pub, private.public_key()), (other, Ed25519PrivateKey.generate().public_key())):
+        path.write_bytes(key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    settings.SHESHI_AUDIT_SIGNING_KEY = ""  # the auditor has no private key
+    call_command("verify_audit", "--public-key", str(pub))
+    assert f"anchor {name} (" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="1 anchor problem"):
+        call_command("verify_audit", "--public-key", str(other))
+    assert "the signature does not verify" in capsys.readouterr().err
