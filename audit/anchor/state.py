@@ -8,12 +8,15 @@ scope (system_context): row-level security would hide other organisations' rows.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.apps import apps
 from django.db import connection
 
 from audit.models import ORG_PLATFORM, PLATFORM_CODE
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def chain_heads() -> list[dict[str, Any]]:
@@ -37,12 +40,18 @@ def history_tables() -> list[tuple[str, str]]:
 
 
 def table_figures(table: str, pk: str) -> tuple[int, int | None] | None:
-    """(row count, highest id) of ``table``; None when the table does not exist."""
+    """(row count, highest id) of ``table``; None when the table does not exist.
+
+    The names may come from an anchor file: only plain lower-case identifiers are accepted
+    (ValueError otherwise), as quote_name does not escape a double quote inside a name."""
+    if not (IDENTIFIER.match(table) and IDENTIFIER.match(pk)):
+        raise ValueError(f"not a plain table/column name: {table!r}.{pk!r}")
     with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(table)])
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         if not cur.fetchone()[0]:
             return None
-        cur.execute(f"SELECT count(*), max({connection.ops.quote_name(pk)}) FROM {connection.ops.quote_name(table)}")
+        # Identifiers checked above; they cannot be bound as parameters.
+        cur.execute(f'SELECT count(*), max("{pk}") FROM "{table}"')  # nosec B608
         rows, max_id = cur.fetchone()
     return rows, max_id
 

@@ -311,3 +311,17 @@ def test_ed25519_anchor_verifies_with_the_public_key_alone(sealed_org, tmp_path,
     with pytest.raises(CommandError, match="1 anchor problem"):
         call_command("verify_audit", "--public-key", str(other))
     assert "the signature does not verify" in capsys.readouterr().err
+
+
+def test_planted_anchor_with_a_hostile_table_name_is_reported_never_run(sealed_org, owner_sql):
+    """The writer reads the previous anchor without its signature (it must survive a key rotation):
+    names from a file are checked, never pasted into SQL."""
+    audit_anchor_task()
+    latest = anchor_latest()
+    hostile = {**latest.document, "history": [{"table": 'x"; DROP TABLE audit_event; --', "pk": "id", "rows": 1,
+                                               "max_id": 1}]}
+    anchor_store().put(latest.name.replace("-00000001.json", "-00000002.json"), json.dumps(hostile).encode())
+    with pytest.raises(AuditAnchorRegressionError, match="is malformed"):
+        audit_anchor_task()
+    assert owner_sql.execute("SELECT to_regclass('audit_event') IS NOT NULL").fetchone()[0]
+    assert len(_anchor_files()) == 2
