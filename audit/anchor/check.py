@@ -43,21 +43,28 @@ class StoredAnchor:
         return f"anchor {self.name} ({at})"
 
 
-def _chain_position(organisation_id: int, seq: int) -> tuple[int | None, int | None, int | None, str | None]:
-    """(last seq in the chain, head row's seq, event id at ``seq``, hash at ``seq``)."""
+def _chain_position(organisation_id: int, seq: int) -> tuple[int | None, int | None, int | None, int | None,
+                                                               str | None]:
+    """(last seq in the chain, its event id, head row's seq, event id at ``seq``, hash at ``seq``)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT (SELECT max(seq) FROM audit_chain WHERE organisation_id = %s),"
-                    " (SELECT seq FROM audit_chain_head WHERE organisation_id = %s), l.event_id, l.hash"
-                    " FROM (SELECT 1) one LEFT JOIN audit_chain l ON l.organisation_id = %s AND l.seq = %s",
+        cur.execute("SELECT last.seq, last.event_id, (SELECT seq FROM audit_chain_head WHERE organisation_id = %s),"
+                    " l.event_id, l.hash FROM (SELECT 1) one"
+                    " LEFT JOIN LATERAL (SELECT seq, event_id FROM audit_chain WHERE organisation_id = %s"
+                    "                    ORDER BY seq DESC LIMIT 1) last ON true"
+                    " LEFT JOIN audit_chain l ON l.organisation_id = %s AND l.seq = %s",
                     [organisation_id, organisation_id, organisation_id, seq])
         return cur.fetchone()
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}..{last}"
 
 
 def _chain_failure(anchor: StoredAnchor, chain: dict[str, Any]) -> AnchorFailure | None:
     org_id, seq = int(chain["organisation_id"]), int(chain["seq"])
     if seq == 0:
         return None
-    last, head, event_id, link_hash = _chain_position(org_id, seq)
+    last, last_event, head, event_id, link_hash = _chain_position(org_id, seq)
     anchored = (f"{anchor.label()} recorded {chain['count']} events, seq 1..{seq}, up to event "
                 f"{chain['last_event_id']} (hash {chain['head_hash']})")
     head_note = "no head row" if head is None else f"head row at seq {head}"
@@ -66,9 +73,9 @@ def _chain_failure(anchor: StoredAnchor, chain: dict[str, Any]) -> AnchorFailure
                              org_id)
     if last < seq:
         return AnchorFailure("tail_truncated",
-                             f"tail truncated: seq {last + 1}..{seq} missing, events after the one at seq {last} "
-                             f"up to event {chain['last_event_id']} — the chain now ends at seq {last} ({head_note}), "
-                             f"but {anchored}", org_id)
+                             f"tail truncated: seq {_span(last + 1, seq)} missing, the organisation's events after "
+                             f"event {last_event} up to event {chain['last_event_id']} — the chain now ends at seq "
+                             f"{last} ({head_note}), but {anchored}", org_id)
     if event_id is None or link_hash != chain["head_hash"] or event_id != chain["last_event_id"]:
         return AnchorFailure("rechained",
                              f"re-chained: seq {seq} now holds event {event_id} with hash {link_hash}, but "

@@ -101,9 +101,10 @@ def test_cut_tail_with_rewound_head_is_found_against_the_anchor(sealed_org, owne
     assert (report.intact, report.count) == (True, 4)  # the chain alone cannot tell
     errors = _verify_fails(capsys)
     assert len(errors) == 1
-    assert errors[0].startswith(f"TAMPER: FAILED: tail truncated: seq 5..6 missing, events after the one at seq 4 "
-                                f"up to event {lost[1]} — the chain now ends at seq 4 (head row at seq 4), but "
-                                f"anchor {name} (")
+    kept = _event_at(sealed_org.pk, 4)
+    assert errors[0].startswith(f"TAMPER: FAILED: tail truncated: seq 5..6 missing, the organisation's events after "
+                                f"event {kept} up to event {lost[1]} — the chain now ends at seq 4 (head row at "
+                                f"seq 4), but anchor {name} (")
     assert f"recorded 6 events, seq 1..6, up to event {lost[1]}" in errors[0]
 
 
