@@ -3,14 +3,10 @@ rewritten later.
 
 A digest is ``{"org", "organisation_id", "seq", "count", "head_hash", "at", "algorithm", "key_id",
 "signature"}``; the signature covers every other field serialised as JSON with sorted keys and no
-spaces. The key comes from ``SHESHI_AUDIT_SIGNING_KEY``:
-
-* an Ed25519 private key — PEM (``-----BEGIN PRIVATE KEY-----…``) or ``ed25519:<base64 of the
-  32-byte seed>`` — signs with Ed25519 (recommended: an auditor verifies with the public key alone,
-  ``manage.py audit_digest_verify FILE --public-key key.pub``; print it with ``audit_digest
-  --public-key``);
-* any other value is an HMAC-SHA256 secret (development and tests): only a holder of the same
-  secret can verify.
+spaces. The key comes from ``SHESHI_AUDIT_SIGNING_KEY`` (audit/signing.py, which also makes and
+checks the signature): with an Ed25519 key an auditor verifies with the public key alone,
+``manage.py audit_digest_verify FILE --public-key key.pub``; print it with ``audit_digest
+--public-key``.
 
 Verifying checks the signature, then that the current chain still has that hash at that seq and
 that the chain up to it recomputes (audit/verify.py). A rewrite of history — even one that
@@ -18,68 +14,23 @@ recomputed every later hash — changes the hash at that seq, or breaks the chai
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import connection
 from django.utils import timezone
 
 from audit.errors import AuditDigestInvalidError
 from audit.services import audit_event_record
+from audit.signing import SigningKey, public_key_pem, public_key_raw, signing_key
+from audit.signing import signature_valid as _signature_valid
 from audit.verify import chain_verify
 
+__all__ = ["SIGNED_FIELDS", "SigningKey", "audit_digest_create", "audit_digest_verify", "public_key_pem",
+           "public_key_raw", "signature_valid", "signing_key"]
+
 SIGNED_FIELDS = ("org", "organisation_id", "seq", "count", "head_hash", "at", "algorithm", "key_id")
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    algorithm: str  # "ed25519" | "hmac-sha256"
-    secret: bytes | Ed25519PrivateKey
-
-    @property
-    def key_id(self) -> str:
-        if isinstance(self.secret, Ed25519PrivateKey):
-            return hashlib.sha256(public_key_raw(self.secret.public_key())).hexdigest()[:16]
-        return hashlib.sha256(b"sheshi-audit-hmac:" + self.secret).hexdigest()[:16]
-
-    def sign(self, message: bytes) -> str:
-        if isinstance(self.secret, Ed25519PrivateKey):
-            return base64.b64encode(self.secret.sign(message)).decode()
-        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
-
-
-def public_key_raw(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def signing_key(value: str | None = None) -> SigningKey:
-    value = settings.SHESHI_AUDIT_SIGNING_KEY if value is None else value
-    if not value:
-        raise ImproperlyConfigured("SHESHI_AUDIT_SIGNING_KEY is not set: audit digests cannot be signed.")
-    if value.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(value.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ImproperlyConfigured("SHESHI_AUDIT_SIGNING_KEY holds a PEM key that is not Ed25519.")
-        return SigningKey("ed25519", key)
-    if value.startswith("ed25519:"):
-        return SigningKey("ed25519", Ed25519PrivateKey.from_private_bytes(base64.b64decode(value[8:])))
-    return SigningKey("hmac-sha256", value.encode())
-
-
-def public_key_pem(key: SigningKey) -> str:
-    if not isinstance(key.secret, Ed25519PrivateKey):
-        raise ImproperlyConfigured("an HMAC signing key has no public key")
-    return key.secret.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def _message(digest: dict[str, Any]) -> bytes:
@@ -106,26 +57,10 @@ def signature_valid(digest: dict[str, Any], *, key: SigningKey | None = None,
                     public_key: Ed25519PublicKey | None = None) -> bool:
     try:
         message = _message(digest)
-        signature = digest["signature"]
     except (KeyError, TypeError):
         return False
-    if digest.get("algorithm") == "ed25519":
-        if public_key is None:
-            key = key or signing_key()
-            if not isinstance(key.secret, Ed25519PrivateKey):
-                return False
-            public_key = key.secret.public_key()
-        try:
-            public_key.verify(base64.b64decode(signature), message)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
-    if digest.get("algorithm") == "hmac-sha256" and public_key is None:
-        key = key or signing_key()
-        if key.algorithm != "hmac-sha256":
-            return False
-        return hmac.compare_digest(key.sign(message), str(signature))
-    return False
+    return _signature_valid(message, algorithm=digest.get("algorithm"), signature=digest.get("signature"),
+                            key=key, public_key=public_key)
 
 
 def audit_digest_verify(digest: dict[str, Any], *, key: SigningKey | None = None,

@@ -1,9 +1,15 @@
 """Audit refusals. Database rule names map to these codes (sheshi.errors.DB_RULES)."""
-from sheshi.errors import DbRule, RuleViolation, register_db_rules
+from sheshi.errors import Conflict, DbRule, RuleViolation, register_db_rules
 
 
 class AuditDigestInvalidError(RuleViolation):
     code, title, status = "audit_digest_invalid", "The audit digest does not verify.", 422
+
+
+class AuditAnchorRegressionError(Conflict):
+    """The database no longer reaches the latest anchor: no new anchor is written over the evidence."""
+
+    code, title, status = "audit_anchor_regression", "The audit trail falls short of its latest anchor.", 409
 
 
 register_db_rules({

@@ -19,6 +19,7 @@ from django.db.models.functions import Now
 from sheshi.security.crypto import EncryptedTextField
 
 ORG_PLATFORM = 0  # events that belong to no organisation (e.g. a failed login for an unknown user)
+PLATFORM_CODE = "platform"  # how commands and anchors name chain 0
 GENESIS_HASH = "0" * 64
 
 

@@ -17,6 +17,7 @@ from periods.models import EntityPeriod, FiscalYear, LockOverride, Period, Perio
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, NotFound, ValidationFailed
+from sheshi.observability.hooks import enqueue
 from sheshi.tenancy.models import Entity, Organisation
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
@@ -133,7 +134,10 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
     _transition(ep, actor, PeriodState.LOCKED, reason)
     # The database took the snapshot in the same statement (ledger/sql/0016_lock_snapshot.sql):
     # the application's role cannot write snapshots, so none can be forged to match a change.
-    return PeriodLockSnapshot.objects.filter(entity_period=ep).order_by("-pk").first()
+    snapshot = PeriodLockSnapshot.objects.filter(entity_period=ep).order_by("-pk").first()
+    # A lock closes the books: anchor the audit chain outside the database once it is committed.
+    transaction.on_commit(lambda: enqueue("audit.tasks.audit_anchor_task", "period_lock", f"entity_period:{ep.pk}"))
+    return snapshot
 
 
 def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:

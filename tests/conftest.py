@@ -92,6 +92,20 @@ def _system_db_context(request):
         set_context({"sheshi.org_ids": "", "sheshi.actor_id": "", "sheshi.actor_label": ""})
 
 
+@pytest.fixture(autouse=True)
+def _anchor_store_per_test(tmp_path_factory):
+    """Each test gets its own, empty audit anchor store, as it gets a clean database: an anchor
+    left by another test would name organisations and counts this test's database never had."""
+    # Set directly, not with override_settings: that would hide settings.SETTINGS_MODULE, which
+    # tests starting a manage.py subprocess pass on.
+    previous = settings.SHESHI_AUDIT_ANCHOR_DIR
+    settings.SHESHI_AUDIT_ANCHOR_DIR = str(tmp_path_factory.mktemp("audit-anchors"))
+    try:
+        yield
+    finally:
+        settings.SHESHI_AUDIT_ANCHOR_DIR = previous
+
+
 # Tables whose rows come from migrations, not tests: kept when a transactional test cleans up.
 KEEP_TABLES = {"django_migrations", "django_content_type", "auth_permission"}
 

@@ -20,11 +20,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH
-from audit.digest import SigningKey, signing_key
 from audit.evidence import datasets as ds
 from audit.evidence.manifest import manifest_sign
 from audit.evidence.writer import EvidenceZip
 from audit.services import audit_event_record
+from audit.signing import SigningKey, signing_key
 from audit.verify import chain_verify
 from periods.models import Period
 from sheshi import __version__

@@ -22,9 +22,9 @@ from typing import IO, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.canonical import GENESIS_HASH, event_content_hash, link_hash, parse_json
-from audit.digest import SigningKey
 from audit.evidence.archive import FORMAT, MANIFEST
 from audit.evidence.manifest import manifest_signature_valid
+from audit.signing import SigningKey
 
 READ_CHUNK = 1024 * 1024
 EVENTS = "audit_events.json"

@@ -6,6 +6,7 @@ env.ENVIRON.setdefault("DEBUG", "true")
 env.ENVIRON.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 env.ENVIRON.setdefault("SHESHI_FIELD_KEYS", "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1zZWNyZXQtMDA=")  # dev-only Fernet key
 env.ENVIRON.setdefault("WEBHOOK_ALLOW_PRIVATE_HOSTS", "true")  # receivers on 127.0.0.1
+env.ENVIRON.setdefault("SHESHI_AUDIT_SIGNING_KEY", "dev-only-audit-signing-key-not-secret")  # anchors, digests
 
 from sheshi.settings.base import *  # noqa: E402,F403
 

@@ -16,6 +16,7 @@ from sheshi.settings.base import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; tests only
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
+SHESHI_AUDIT_ANCHOR_DIR = str(MEDIA_ROOT / "audit-anchors")  # each test gets its own (tests/conftest.py)
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from audit.models import ORG_PLATFORM
+from audit.models import ORG_PLATFORM, PLATFORM_CODE
 from sheshi.tenancy.models import Organisation
 
-PLATFORM_CODE = "platform"
+__all__ = ["PLATFORM_CODE", "organisation_code_for", "organisation_id_for"]
 
 
 def organisation_id_for(code: str) -> int:
