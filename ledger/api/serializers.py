@@ -42,7 +42,8 @@ class LineInputSerializer(serializers.Serializer):
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False,
                                       help_text="ISO 4217; defaults to the entity's functional currency.")
     rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, required=False,
-                                    min_value=0)
+                                    help_text="Functional units per unit of `currency`; required (positive) for a "
+                                              "line not in the entity's functional currency.")
     functional_amount = money(required=False)
     counterparty = serializers.CharField(max_length=32, required=False, allow_null=True,
                                          help_text="Entity code of the intercompany counterparty.")

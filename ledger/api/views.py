@@ -90,7 +90,7 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
     if errors:
         raise ValidationFailed("The journal entry is not valid.", errors=errors)
     lines = [LineInput(account_id=ids[line["account"]], amount=line["amount"], currency=line.get("currency"),
-                       rate=line.get("rate") or 1, functional_amount=line.get("functional_amount"),
+                       rate=line.get("rate"), functional_amount=line.get("functional_amount"),
                        counterparty_id=cp_ids.get(line.get("counterparty")), dimensions=line.get("dimensions") or {},
                        memo=line.get("memo", "")) for line in data["lines"]]
     return EntryInput(entry_date=data["entry_date"], description=data["description"], lines=lines,

@@ -26,6 +26,9 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # a list serializer's errors by item index: lines[0], as services name them
+                out += _flatten(value, f"{prefix}[{key}]")
+                continue
             name = "" if key == "non_field_errors" else str(key)
             out += _flatten(value, f"{prefix}.{name}" if prefix and name else (prefix or name))
     elif isinstance(detail, list):
