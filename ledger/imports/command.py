@@ -123,5 +123,7 @@ class Command(BaseCommand):
         self.stderr.write(self.style.ERROR(headline))
         for e in errors:
             where = f"row {e['row']}" if e.get("row") is not None else "file"
+            if e.get("field") and e["field"] != "file":  # "file, file: …" says the same thing twice
+                where += f", {e['field']}"
             value = f" = {e['value']!r}" if e.get("value") is not None else ""
-            self.stderr.write(f"  {where}, {e.get('field')}{value}: {e.get('message')}")
+            self.stderr.write(f"  {where}{value}: {e.get('message')}")

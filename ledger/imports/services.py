@@ -8,6 +8,8 @@ stored file, so the refusal itself is traceable.
 from __future__ import annotations
 
 import json
+import re
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -161,12 +163,58 @@ def _records(batch: ImportBatch, stream: BinaryIO, mapping: ColumnMapping, conte
     yield from validate_rows(iter_rows(stream, info, limits=limits, sheet=mapping.sheet), mapping, context, report)
 
 
+class EntryRows:
+    """Which source rows each posted entry came from, so that a refusal of ``entries[i]`` by the
+    ledger names rows of the file. Entries are contiguous runs of rows: only each entry's first row
+    is kept (8 bytes an entry), the last is the row before the next entry's first."""
+
+    _ENTRY = re.compile(r"^entries\[(\d+)\](?:\.(.*))?$")
+
+    def __init__(self) -> None:
+        self.first_rows = array("q")
+        self.last_row = 0
+
+    def rows(self, index: int) -> tuple[int, int] | None:
+        if not 0 <= index < len(self.first_rows):
+            return None
+        last = self.first_rows[index + 1] - 1 if index + 1 < len(self.first_rows) else self.last_row
+        return self.first_rows[index], last
+
+    def to_rows(self, exc: SheshiError, mapping: ColumnMapping) -> SheshiError | None:
+        """The ledger's errors on ``entries[i]…`` as errors on the file's rows and columns; None
+        when the refusal names no entry (e.g. the period was locked meanwhile)."""
+        errors, named = [], False
+        for err in exc.errors:
+            match = self._ENTRY.match(err.field)
+            span = self.rows(int(match.group(1))) if match else None
+            if span is None:
+                errors.append(err)
+                continue
+            named = True
+            rest = match.group(2) or ""
+            where = f"rows {span[0]}–{span[1]}" if span[0] != span[1] else f"row {span[0]}"
+            line_level = rest.startswith("lines[") and "." in rest
+            column = _column_for(rest.rsplit(".", 1)[-1], mapping) if line_level else (
+                mapping.reference or mapping.date or "file")
+            message = err.message if line_level else f"{err.message} (the entry from {where})"
+            errors.append(FieldError(field=column, message=message, code=err.code,
+                                     row=err.row if err.row is not None else span[0], value=err.value))
+        return ValidationFailed(exc.detail, errors=errors) if named else None
+
+
+def _column_for(name: str, mapping: ColumnMapping) -> str:
+    if name == "amount":
+        return mapping.amount or f"{mapping.debit}/{mapping.credit}"
+    return getattr(mapping, name, None) or name if name in mapping.columns() else name
+
+
 def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: ColumnMapping,
-             progress: Progress | None) -> Iterator[EntryInput]:
+             progress: Progress | None, spans: EntryRows | None = None) -> Iterator[EntryInput]:
     """Records → entries: one per source document (contiguous rows sharing a reference) when a
     reference is mapped, else the whole file as one entry on the period's last day."""
     label = f"Import {batch.pk}: {batch.file_name}"
     by_document = mapping.kind == ImportKind.GL_DETAIL and bool(mapping.reference)
+    spans = spans or EntryRows()
     lines: list[LineInput] = []
     current: tuple[str, object] | None = None
     count = 0
@@ -176,6 +224,9 @@ def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: Colum
             yield EntryInput(entry_date=current[1] or batch.period.end_date, lines=lines,
                              description=f"{label} {current[0]}"[:500], period_id=batch.period_id)
             lines = []
+        if not lines:
+            spans.first_rows.append(rec.row)
+        spans.last_row = rec.row
         current = key
         lines.append(LineInput(
             account_id=rec.account, amount=rec.amount, currency=rec.currency,
@@ -258,6 +309,7 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
 
     # Pass 2: post, all or nothing, with lineage on every line.
     posting = ValidationReport(max_errors=context.max_errors)
+    spans = EntryRows()
     try:
         with transaction.atomic(), default_storage.open(batch.file_path, "rb") as stream:
             if batch.supersedes_id:
@@ -265,13 +317,16 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
             records = _records(batch, stream, mapping, context, posting, limits)
             result = journal_entries_post_bulk(actor=actor, entity=batch.entity, source=EntrySource.IMPORT,
                                                import_batch_id=batch.pk,
-                                               entries=_entries(batch, records, mapping, progress))
+                                               entries=_entries(batch, records, mapping, progress, spans))
             if not posting.ok:  # the file cannot change under its hash; this guards the invariant anyway
                 raise ValidationFailed("The file changed between validation and posting.")
             return _finish(batch.pk, attempt, status=ImportStatus.POSTED, row_count=report.rows, rows_done=report.rows,
                            entry_count=result.entries, line_count=result.lines, debit_total=report.debit_total,
                            credit_total=report.credit_total, error_count=0, errors=[])
     except SheshiError as exc:
+        by_rows = spans.to_rows(exc, mapping)
+        if by_rows is not None:  # a problem of the file the validation missed: a rejection naming its rows
+            return _save_refusal(batch.pk, report, by_rows, attempt, status=ImportStatus.REJECTED)
         return _save_refusal(batch.pk, report, exc, attempt)
     except DatabaseError as exc:  # a database rule refused the posting (e.g. the period locked meanwhile)
         mapped = from_db_error(exc)
@@ -280,13 +335,14 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
         return _save_refusal(batch.pk, report, mapped, attempt)
 
 
-def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, attempt) -> ImportBatch:
+def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, attempt,
+                  status: str = ImportStatus.FAILED) -> ImportBatch:
     """The ledger refused a file that validated: keep why, with the validated totals."""
     failed = ValidationReport(max_errors=report.max_errors)
     for err in exc.errors or [FieldError("ledger", exc.detail, code=exc.code)]:
         failed.add(err.row, err.field, err.value, err.message, err.code)
     failed.rows, failed.debit_total, failed.credit_total = report.rows, report.debit_total, report.credit_total
-    return _save_report(batch_id, failed, ImportStatus.FAILED, attempt)
+    return _save_report(batch_id, failed, status, attempt)
 
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:

@@ -131,7 +131,8 @@ class RowValidator:
         self._accounts: dict[str, AccountMatch | Refusal | None] = {}
         self._entities: dict[str, Any] = {}
         self._dates: dict[str, date | str] = {}  # text -> date, or the reason it is refused
-        self._group: tuple[str, int, Decimal] | None = None  # reference, first row, running sum
+        # The open source document: reference, first row, running sum, its date, dates already reported.
+        self._group: tuple[str, int, Decimal, date | None, bool] | None = None
 
     def bind_header(self, row: SourceRow) -> bool:
         """Locate the mapped columns in the header row; False (with errors reported) if any is missing."""
@@ -180,7 +181,13 @@ class RowValidator:
                 self.report.debit_total += functional
             else:
                 self.report.credit_total -= functional
-            self._track_group(n, reference, functional)
+            self._track_group(n, reference, functional, when)
+        if amount is not None and functional is not None and amount == 0 and functional == 0:
+            if m.kind == ImportKind.TRIAL_BALANCE and self.report.error_count == before:
+                return None  # an account with no balance: nothing to post (a journal line is never zero)
+            self.report.add(n, m.amount or f"{m.debit}/{m.credit}", self._amount_text(cells),
+                            "the amount is zero (or blank): a journal line cannot be zero; remove the row",
+                            "amount_zero")
         if self.report.error_count != before:
             return None
         assert amount is not None and functional is not None and currency is not None
@@ -328,19 +335,31 @@ class RowValidator:
             self.report.add(n, self.m.counterparty or "", code, "unknown entity", "entity_unknown")
         return found
 
-    def _track_group(self, n: int, reference: str, amount: Decimal) -> None:
-        """Lines of one source document (contiguous rows sharing a reference) must balance."""
+    def _amount_text(self, cells: tuple[Cell, ...]) -> str:
+        if self.m.amount:
+            return cell_text(self._get(cells, self.m.amount))
+        return f"{cell_text(self._get(cells, self.m.debit))}/{cell_text(self._get(cells, self.m.credit))}"
+
+    def _track_group(self, n: int, reference: str, amount: Decimal, when: date | None) -> None:
+        """Lines of one source document (contiguous rows sharing a reference) must balance and share
+        one date: the document is posted as one journal entry, and an entry has one date."""
         if not self.m.reference:
             return
         if self._group and self._group[0] == reference:
-            self._group = (reference, self._group[1], self._group[2] + amount)
+            ref, first, total, first_date, reported = self._group
+            if when is not None and first_date is not None and when != first_date and not reported:
+                self.report.add(n, self.m.date or "", when.isoformat(),
+                                f"document {ref} starts on row {first} dated {first_date.isoformat()}: the lines "
+                                "of one document must share one date", "document_dates_differ")
+                reported = True
+            self._group = (ref, first, total + amount, first_date or when, reported)
             return
         self._close_group()
-        self._group = (reference, n, amount)
+        self._group = (reference, n, amount, when, False)
 
     def _close_group(self) -> None:
         if self._group and self._group[2] != 0:
-            ref, first, total = self._group
+            ref, first, total, _, _ = self._group
             self.report.add(first, self.m.reference or "", ref, f"the lines of this document do not balance "
                             f"(difference {total})", "document_unbalanced")
         self._group = None

@@ -1,0 +1,67 @@
+"""Files the ledger cannot take are refused by validation, naming their rows, never by a database
+rule at posting (issue 15.9); a refusal that still comes from the posting names the rows too."""
+from decimal import Decimal
+
+import pytest
+
+from ledger.imports.mapping import ColumnMapping, ImportKind
+from ledger.imports.models import ImportStatus
+from ledger.imports.validation import RowValidator
+from ledger.models import JournalEntry
+
+from .test_import_service import ledger_state, run_file, world  # noqa: F401  (fixture)
+
+GL = ColumnMapping(kind=ImportKind.GL_DETAIL, account="Account", amount="Amount", date="Date", reference="Doc",
+                   description="Text")
+
+
+def problems(batch):
+    return [(e.get("row"), e["field"], e["code"]) for e in batch.errors]
+
+
+@pytest.mark.parametrize("amount", [b"", b"-0.00", b"0"])
+def test_a_zero_or_blank_gl_line_is_refused_by_validation_naming_its_row(world, amount):  # noqa: F811
+    before = ledger_state(world)
+    data = (b"Date,Doc,Account,Amount,Text\n2026-01-05,INV-1,1200,10.00,Invoice\n"
+            b"2026-01-05,INV-1,4000,-10.00,Invoice\n2026-01-05,INV-1,1000," + amount + b",Nothing\n")
+    batch = run_file(world, data, "gl.csv", mapping=GL)
+    assert batch.status == ImportStatus.REJECTED
+    assert problems(batch) == [(4, "Amount", "amount_zero")]
+    assert "line_not_zero" not in str(batch.errors)
+    assert ledger_state(world) == before
+
+
+def test_a_zero_balance_row_of_a_trial_balance_is_not_posted(world):  # noqa: F811
+    data = b"Account,Name,Debit,Credit\n1000,Cash,100.00,\n1200,Receivables,,\n4000,Sales,,100.00\n"
+    batch = run_file(world, data, "tb.csv")
+    assert (batch.status, batch.row_count, batch.line_count) == (ImportStatus.POSTED, 3, 2), batch.errors
+
+
+def test_a_document_spanning_two_dates_is_refused_by_validation_naming_the_row(world):  # noqa: F811
+    before = ledger_state(world)
+    data = (b"Date,Doc,Account,Amount,Text\n2026-01-05,INV-1,1200,10.00,Invoice\n"
+            b"2026-01-06,INV-1,4000,-10.00,Invoice\n")
+    batch = run_file(world, data, "gl.csv", mapping=GL)
+    assert batch.status == ImportStatus.REJECTED
+    assert problems(batch) == [(3, "Date", "document_dates_differ")]
+    assert batch.errors[0]["message"] == ("document INV-1 starts on row 2 dated 2026-01-05: the lines of one "
+                                          "document must share one date")
+    assert ledger_state(world) == before
+
+
+def test_a_refusal_at_posting_comes_back_as_a_rejection_naming_the_source_rows(world, monkeypatch):  # noqa: F811
+    """Should validation miss something, the ledger's ``entries[i]`` is translated to the file's rows."""
+    monkeypatch.setattr(RowValidator, "_track_group", lambda *args: None)  # validation blind to documents
+    before = ledger_state(world)
+    data = (b"Date,Doc,Account,Amount,Text\n2026-01-05,INV-0,1000,5.00,Cash\n2026-01-05,INV-0,4000,-5.00,Sale\n"
+            b"2026-01-05,INV-1,1200,10.00,Invoice\n2026-01-05,INV-1,4000,-4.00,Invoice\n"
+            b"2026-01-06,INV-1,4000,-6.00,Invoice\n")
+    batch = run_file(world, data, "gl.csv", mapping=GL)
+    assert batch.status == ImportStatus.REJECTED
+    assert problems(batch) == [(4, "Doc", "unbalanced"), (6, "Doc", "too_few_lines")]
+    assert [e["message"] for e in batch.errors] == [
+        "Functional amounts sum to 6.0000, not 0. (the entry from rows 4–5)",
+        "An entry needs at least two lines. (the entry from row 6)"]
+    assert ledger_state(world) == before
+    assert not JournalEntry.objects.filter(import_batch_id=batch.pk).exists()
+    assert (batch.debit_total, batch.entry_count) == (Decimal("15.00"), 0)
