@@ -128,6 +128,7 @@ class RowValidator:
     def __init__(self, mapping: ColumnMapping, context: ImportContext, report: ValidationReport):
         self.m, self.ctx, self.report = mapping, context, report
         self.index: dict[str, int] = {}
+        self.width = 0  # columns of the header row
         self._accounts: dict[str, AccountMatch | Refusal | None] = {}
         self._entities: dict[str, Any] = {}
         self._dates: dict[str, date | str] = {}  # text -> date, or the reason it is refused
@@ -139,6 +140,8 @@ class RowValidator:
         positions: dict[str, list[int]] = {}
         for i, cell in enumerate(row.cells):
             positions.setdefault(header_key(cell_text(cell)), []).append(i)
+        # The header's width: its last non-blank cell (a spreadsheet pads rows with empty cells).
+        self.width = max((i + 1 for i, cell in enumerate(row.cells) if cell_text(cell).strip()), default=0)
         ok = True
         for name in (c for c in self.m.columns().values() if c):
             found = positions.get(header_key(name), [])
@@ -166,6 +169,8 @@ class RowValidator:
         self.report.rows += 1
         before = self.report.error_count
         m, n = self.m, row.number
+        if len(cells) > self.width:
+            self._beyond_header(n, cells)
 
         account_code = cell_text(self._get(cells, m.account)).strip()
         match = self._account(n, account_code)
@@ -199,6 +204,16 @@ class RowValidator:
             dimensions={k: cell_text(self._get(cells, col)).strip() for k, col in m.dimensions.items()},
             raw=tuple(cell_text(c) for c in cells),
         )
+
+    def _beyond_header(self, n: int, cells: tuple[Cell, ...]) -> None:
+        """A value in a column the header does not name would be posted nowhere (kept only in the
+        raw row): the row has shifted, or a delimiter inside a value was not quoted."""
+        for i in range(self.width, len(cells)):
+            text = cell_text(cells[i]).strip()
+            if text:
+                self.report.add(n, "row", text[:100], f"the row has a value in column {i + 1}, but the header row "
+                                f"has {self.width} columns", "row_too_wide")
+                return
 
     def _account(self, n: int, code: str) -> AccountMatch | Refusal | None:
         if not code:

@@ -1,11 +1,13 @@
 """Files the ledger cannot take are refused by validation, naming their rows, never by a database
 rule at posting (issue 15.9); a refusal that still comes from the posting names the rows too."""
+import io
 from decimal import Decimal
 
 import pytest
 
+from ledger.imports.errors import ImportFileError
 from ledger.imports.mapping import ColumnMapping, ImportKind
-from ledger.imports.models import ImportStatus
+from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.validation import RowValidator
 from ledger.models import JournalEntry
 
@@ -65,3 +67,58 @@ def test_a_refusal_at_posting_comes_back_as_a_rejection_naming_the_source_rows(w
     assert ledger_state(world) == before
     assert not JournalEntry.objects.filter(import_batch_id=batch.pk).exists()
     assert (batch.debit_total, batch.entry_count) == (Decimal("15.00"), 0)
+
+
+def _workbook(rows) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_an_unreadable_workbook_is_refused_without_the_storage_path_or_the_library_wording(world, monkeypatch):  # noqa: F811
+    """openpyxl's own message names the file it read: for a stored upload, the server's storage path."""
+    from openpyxl.reader.excel import ExcelReader
+
+    def broken(self):
+        raise ValueError("shared strings table is damaged")
+
+    monkeypatch.setattr(ExcelReader, "read_strings", broken)
+    before = ledger_state(world)
+    batch = run_file(world, _workbook([["Account", "Name", "Debit", "Credit"], ["1000", "Cash", 1, None]]), "tb.xlsx")
+    assert batch.status == ImportStatus.REJECTED
+    assert [(e["field"], e["code"]) for e in batch.errors] == [("file", "import_not_xlsx")]
+    message = batch.errors[0]["message"]
+    assert message == ("the workbook cannot be read: it is damaged or not a standard XLSX workbook; open it and "
+                       "save it again as .xlsx, or export CSV")
+    for leak in ("/", "media", "imports", "could not", "openpyxl", "ValueError", "shared strings table"):
+        assert leak not in message
+    assert ledger_state(world) == before
+
+
+def test_a_nul_byte_is_reported_with_its_row_and_byte_offset(world):  # noqa: F811
+    data = b"Account,Name,Debit,Credit\n1000,Cash,1.00,\n4000,Sa\x00les,,1.00\n"
+    with pytest.raises(ImportFileError) as exc:
+        run_file(world, data, "tb.csv")
+    assert [(e.row, e.field, e.code, e.message) for e in exc.value.errors] == [
+        (3, "file", "import_binary_file", "row 3 contains a NUL byte (byte offset 49): binary data, not text")]
+    assert not ImportBatch.objects.exists()
+
+
+def test_a_row_with_more_values_than_the_header_has_columns_is_refused_naming_the_row(world):  # noqa: F811
+    before = ledger_state(world)
+    data = b"Account,Name,Debit,Credit\n1000,Cash,100.00,\n4000,Sales,,100.00,oops\n"
+    batch = run_file(world, data, "tb.csv")
+    assert batch.status == ImportStatus.REJECTED
+    assert [(e.get("row"), e["code"], e.get("value"), e["message"]) for e in batch.errors] == [
+        (3, "row_too_wide", "oops", "the row has a value in column 5, but the header row has 4 columns")]
+    assert ledger_state(world) == before
+
+
+def test_extra_blank_cells_beyond_the_header_are_fine(world):  # noqa: F811
+    batch = run_file(world, b"Account,Name,Debit,Credit\n1000,Cash,100.00,,,\n4000,Sales,,100.00, \n", "tb.csv")
+    assert batch.status == ImportStatus.POSTED, batch.errors
