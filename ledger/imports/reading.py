@@ -275,7 +275,7 @@ def _csv_rows(stream: BinaryIO, info: FileInfo, limits: ImportLimits) -> Iterato
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ImportFileError(f"row {budget.row} is not well-formed CSV: {exc}",
+                raise ImportFileError(f"row {budget.row} is not well-formed CSV: {_csv_reason(exc)}",
                                       code="import_csv_malformed", row=budget.row) from exc
             _check_shape(budget.row, len(record), limits)
             yield SourceRow(budget.row, tuple(record))
@@ -283,6 +283,18 @@ def _csv_rows(stream: BinaryIO, info: FileInfo, limits: ImportLimits) -> Iterato
             budget.chars = 0
     finally:
         text.detach()  # leave the caller's stream open
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """The csv module's complaint in the words of someone who exported the file."""
+    text = str(exc)
+    if "expected after" in text:
+        return "a quote inside a quoted value is not doubled (\"\")"
+    if "unexpected end of data" in text or "EOF" in text:
+        return "a quoted value is not closed before the end of the file"
+    if "new-line" in text or "newline" in text:
+        return "a line break inside a value that is not quoted"
+    return "the quoting or delimiters do not match the rest of the file"
 
 
 def _check_shape(row: int, width: int, limits: ImportLimits) -> None:

@@ -246,3 +246,9 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
         zf.writestr("readme.txt", "hello")
     err = refusal(out.getvalue(), filename="archive.zip")
     assert (err.code, err.detail) == ("import_not_xlsx", "the file is a zip archive but not an XLSX workbook")
+
+
+def test_malformed_csv_is_described_in_our_words_not_the_csv_module_s():
+    err = refusal(b'Account,Name\n1000,"Cash "x" box"\n')
+    assert (err.code, err.row, err.detail) == (
+        "import_csv_malformed", 2, 'row 2 is not well-formed CSV: a quote inside a quoted value is not doubled ("")')
