@@ -391,6 +391,21 @@ class RowValidator:
                   f"difference {r.difference} {self.ctx.functional_currency}", "not_balanced")
 
 
+def hashed_rows(rows: Iterable[SourceRow], digest, *, header_row: int = 1) -> Iterator[SourceRow]:
+    """Pass the rows through, feeding ``digest`` with them as read: every cell as text without
+    surrounding spaces, trailing empty cells and blank rows dropped, from the header row on. Two
+    files with the same rows hash alike whatever their line endings, BOM, delimiter, quoting or
+    encoding (issue 15.10)."""
+    for row in rows:
+        if row.number >= header_row:
+            cells = [cell_text(c).strip() for c in row.cells]
+            while cells and not cells[-1]:
+                cells.pop()
+            if cells:
+                digest.update("\x1f".join(cells).encode("utf-8", "surrogatepass") + b"\x1e")
+        yield row
+
+
 def validate_rows(rows: Iterable[SourceRow], mapping: ColumnMapping, context: ImportContext,
                   report: ValidationReport) -> Iterator[ImportRecord]:
     """Yield the valid records; every problem lands in ``report``. Consume fully, then check ``report.ok``."""
