@@ -177,6 +177,23 @@ REPORT_PARAMS = [
 ]
 
 
+MAX_OFFSET = 2**62  # an offset PostgreSQL's bigint takes; no ledger has that many lines
+
+
+def int_param(params, name: str, default: int, *, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or a 400 naming it (never a database error)."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit() and len(raw) <= 20):
+        raise ValidationFailed(f"{name} is an integer.", errors=[FieldError(name, "Not an integer.", value=raw)])
+    value = int(raw)
+    if not low <= value <= high:
+        raise ValidationFailed(f"{name} is out of range.", errors=[FieldError(
+            name, f"Between {low} and {high}.", code="out_of_range", value=raw)])
+    return value
+
+
 class ReportView(APIView):
     def _args(self, request, *, needs=("entity", "period")):
         q = request.query_params
@@ -264,11 +281,8 @@ class GeneralLedgerView(ReportView):
         entity, period, period_from = self._args(request, needs=("entity", "period", "account"))
         account = get_object_or_404(Account, organisation_id=entity.organisation_id,
                                     code=request.query_params["account"])
-        try:
-            limit = min(int(request.query_params.get("limit", 1000)), 10_000)
-            offset = max(int(request.query_params.get("offset", 0)), 0)
-        except ValueError as exc:
-            raise ValidationFailed("limit and offset are integers.", errors=[FieldError("limit", str(exc))]) from exc
+        limit = int_param(request.query_params, "limit", 1000, low=1, high=10_000)
+        offset = int_param(request.query_params, "offset", 0, low=0, high=MAX_OFFSET)
         data = reports.general_ledger(entity=entity, account_id=account.pk, period_from=period_from or period,
                                       period_to=period, limit=limit, offset=offset)
         self._record_read(request, entity, period, "general_ledger")

@@ -22,7 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from ledger.api.views import ReportView, _entity_for
+from ledger.api.views import MAX_OFFSET, ReportView, _entity_for, int_param
 from ledger.imports import selectors, services
 from ledger.imports.errors import DuplicateRowsError, ImportPostingFailedError, ImportValidationError
 from ledger.imports.mapping import ColumnMapping, ImportKind
@@ -261,11 +261,8 @@ class TrialBalanceLinesView(ReportView):
         if account is None:
             raise ValidationFailed("Unknown account.", errors=[FieldError("account", "Unknown account code.",
                                                                           code="unknown_account", value=q["account"])])
-        try:
-            limit = min(max(int(q.get("limit", 1000)), 1), 10_000)
-            after = max(int(q.get("after", 0)), 0)
-        except ValueError as exc:
-            raise ValidationFailed("limit and after are integers.", errors=[FieldError("limit", str(exc))]) from exc
+        limit = int_param(q, "limit", 1000, low=1, high=10_000)
+        after = int_param(q, "after", 0, low=0, high=MAX_OFFSET)
         currency = (q.get("currency") or "").upper() or None
         figure = selectors.tb_figure_get(entity_id=entity.pk, account=account, period=period,
                                          period_from=period_from, currency=currency)

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sheshi.request_context.DatabaseContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "sheshi.api.problems.ApiServerErrorMiddleware",  # DEBUG: problem+json, not the HTML 500 page, for /api/
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: renders the lockout response
 ]
 
