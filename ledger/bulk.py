@@ -89,6 +89,9 @@ def _check_entry(index: int, entry: EntryInput, period_id: int | None,
         elif li.amount == 0 and fa == 0:
             errors.append(FieldError(f"{where}.amount", "A line cannot be zero.", code="zero_line",
                                      row=li.source_row))
+        elif (li.amount > 0 and fa < 0) or (li.amount < 0 and fa > 0):
+            errors.append(FieldError(f"{where}.functional_amount", "The functional amount has the other sign than "
+                                     "the amount.", code="line_signs_disagree", value=fa, row=li.source_row))
     total = sum(functional, Decimal(0))
     if total != 0 and not errors:
         errors.append(FieldError(f"entries[{index}].lines", f"Functional amounts sum to {total}, not 0.",

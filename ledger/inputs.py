@@ -35,7 +35,7 @@ def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tu
 
     A foreign-currency line needs a positive rate; with none given but a functional amount, the
     rate is the one that amount implies (what an ERP export carries), rounded to the stored places."""
-    from sheshi.money import RATE_PLACES
+    from sheshi.money import RATE_DIGITS, RATE_PLACES
 
     rate = line.rate
     if rate is None:
@@ -45,8 +45,9 @@ def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tu
             return None, "rate_required", (f"A {currency} line needs a rate to {functional_currency} "
                                            "(or its functional amount).")
         implied = abs(line.functional_amount / line.amount).quantize(Decimal(1).scaleb(-RATE_PLACES))
-        if implied <= 0:
-            return None, "invalid_rate", "The functional amount implies a rate that is not positive."
+        if implied <= 0 or implied >= Decimal(10) ** (RATE_DIGITS - RATE_PLACES):
+            return None, "invalid_rate", (f"The functional amount implies a rate of {implied:.6g}, which cannot be "
+                                          "stored; give the rate.")
         return implied, "", ""
     if not rate.is_finite() or rate <= 0:
         return None, "invalid_rate", "The rate must be positive."

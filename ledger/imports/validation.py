@@ -298,6 +298,10 @@ class RowValidator:
             self.report.add(n, column or "functional amount", "",
                             f"a {currency} line needs its amount in {self.ctx.functional_currency}",
                             "functional_missing")
+        elif (given > 0 and amount < 0) or (given < 0 and amount > 0):
+            self.report.add(n, column or "functional amount", cell_text(self._get(cells, column)),
+                            f"the {self.ctx.functional_currency} amount has the other sign than the {currency} "
+                            "amount", "functional_sign")
         return given
 
     def _date(self, n: int, cells: tuple[Cell, ...]) -> date | None:

@@ -122,3 +122,26 @@ def test_a_row_with_more_values_than_the_header_has_columns_is_refused_naming_th
 def test_extra_blank_cells_beyond_the_header_are_fine(world):  # noqa: F811
     batch = run_file(world, b"Account,Name,Debit,Credit\n1000,Cash,100.00,,,\n4000,Sales,,100.00, \n", "tb.csv")
     assert batch.status == ImportStatus.POSTED, batch.errors
+
+
+def test_a_functional_amount_of_the_other_sign_is_refused_by_validation_naming_the_row(world):  # noqa: F811
+    """PostgreSQL's line_amount_signs_agree would otherwise refuse it at posting, naming no row."""
+    before = ledger_state(world)
+    mapping = ColumnMapping(kind=ImportKind.TRIAL_BALANCE, account="Account", amount="Amount", currency="Cur",
+                            functional_amount="Amount EUR")
+    data = b"Account,Amount,Cur,Amount EUR\n1000,10.00,USD,-9.00\n4000,9.00,EUR,\n"
+    batch = run_file(world, data, "tb.csv", mapping=mapping)
+    assert batch.status == ImportStatus.REJECTED
+    assert problems(batch) == [(2, "Amount EUR", "functional_sign")]
+    assert ledger_state(world) == before
+
+
+def test_a_functional_amount_implying_a_rate_too_large_to_store_is_refused_naming_the_row(world):  # noqa: F811
+    before = ledger_state(world)
+    mapping = ColumnMapping(kind=ImportKind.TRIAL_BALANCE, account="Account", amount="Amount", currency="Cur",
+                            functional_amount="Amount EUR")
+    data = b"Account,Amount,Cur,Amount EUR\n1000,0.0001,JPY,1000000000.00\n4000,-1000000000.00,EUR,\n"
+    batch = run_file(world, data, "tb.csv", mapping=mapping)
+    assert batch.status == ImportStatus.REJECTED
+    assert problems(batch) == [(2, "rate", "invalid_rate")]
+    assert ledger_state(world) == before
