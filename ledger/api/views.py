@@ -81,6 +81,12 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
                           value=line["counterparty"])
                for i, line in enumerate(data["lines"])
                if line.get("counterparty") and line["counterparty"] not in cp_ids]
+    # A foreign-currency line states its rate, even with a functional amount (the service derives
+    # one from that amount only for imports, whose ERP files carry functional amounts, not rates).
+    errors += [FieldError(f"lines[{i}].rate", f"A {line['currency']} line needs a rate to "
+                          f"{entity.functional_currency}.", code="rate_required")
+               for i, line in enumerate(data["lines"])
+               if line.get("currency") not in (None, entity.functional_currency) and line.get("rate") is None]
     period_id = None
     if data.get("period"):
         period_id = Period.objects.filter(organisation_id=entity.organisation_id, code=data["period"]) \

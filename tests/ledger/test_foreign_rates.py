@@ -76,3 +76,13 @@ def test_the_bulk_path_books_an_imported_foreign_line_at_the_rate_its_functional
     journal_entries_post_bulk(actor=None, entity=world.entity, entries=[entry])
     assert list(JournalLine.objects.order_by("line_no").values_list("currency", "rate", "functional_amount")) == [
         ("USD", Decimal("0.9"), Decimal("9")), ("EUR", Decimal(1), Decimal(-9))]
+
+
+def test_over_the_api_a_foreign_line_with_a_functional_amount_still_needs_its_rate(client, world):
+    client.force_login(user_with_role(world.entity, "preparer"))
+    body = usd_body(world, functional_amount="9.00")
+    body["lines"][1]["amount"] = "-9.00"
+    resp = client.post("/api/v1/journal-entries/", body, content_type="application/json")
+    assert resp.status_code == 400, resp.json()
+    assert [(e["field"], e["code"]) for e in resp.json()["errors"]] == [("lines[0].rate", "rate_required")]
+    assert nothing_written()
