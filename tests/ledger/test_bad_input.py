@@ -135,3 +135,17 @@ def test_an_unhandled_error_on_an_api_path_is_problem_json_even_with_debug_on(cl
         resp = client.get("/api/v1/reports/trial-balance/", {"entity": world.entity.code, "period": "2026-03"})
     assert (resp.status_code, resp["Content-Type"]) == (500, PROBLEM)
     assert resp.json()["code"] == "server_error" and "a bug" not in resp.content.decode()
+
+
+def test_check_deploy_with_production_settings_fails_without_an_audit_signing_key():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "SHESHI_AUDIT_SIGNING_KEY"}
+    env.update({"DJANGO_SETTINGS_MODULE": "sheshi.settings.prod", "SECRET_KEY": "k" * 60, "ALLOWED_HOSTS": "x",
+                "SHESHI_FIELD_KEYS": "dGVzdC1vbmx5LWZpZWxkLWtleS1ub3Qtc2VjcmV0LTA="})
+    out = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode != 0 and "sheshi.E003" in out.stderr, out.stdout + out.stderr
