@@ -18,7 +18,7 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger.inputs import EntryInput
+from ledger.inputs import EntryInput, line_rate
 from ledger.models import EntrySource
 from periods.models import Period
 from sheshi.access.roles import PREPARE
@@ -71,23 +71,42 @@ class _PeriodResolver:
 
 
 def _check_entry(index: int, entry: EntryInput, period_id: int | None,
-                 functional: list[Decimal]) -> list[FieldError]:
+                 functional: list[Decimal], rates: list[Decimal | None], functional_ccy: str) -> list[FieldError]:
+    """The service's per-entry checks, each naming the entry, the line and its source row."""
     errors = []
+    first_row = entry.lines[0].source_row if entry.lines else None
     if period_id is None:
         errors.append(FieldError(f"entries[{index}].entry_date", "No fiscal period contains this date.",
-                                 value=entry.entry_date))
+                                 value=entry.entry_date, row=first_row))
     if len(entry.lines) < 2:
-        errors.append(FieldError(f"entries[{index}].lines", "An entry needs at least two lines."))
+        errors.append(FieldError(f"entries[{index}].lines", "An entry needs at least two lines.",
+                                 code="too_few_lines", row=first_row))
+    for no, (li, fa, rate) in enumerate(zip(entry.lines, functional, rates, strict=True)):
+        where = f"entries[{index}].lines[{no}]"
+        if rate is None:
+            _, code, reason = line_rate(li, currency=li.currency or functional_ccy, functional_currency=functional_ccy)
+            errors.append(FieldError(f"{where}.rate", reason, code=code, value=li.rate, row=li.source_row))
+        elif li.amount == 0 and fa == 0:
+            errors.append(FieldError(f"{where}.amount", "A line cannot be zero.", code="zero_line",
+                                     row=li.source_row))
+        elif (li.amount > 0 and fa < 0) or (li.amount < 0 and fa > 0):
+            errors.append(FieldError(f"{where}.functional_amount", "The functional amount has the other sign than "
+                                     "the amount.", code="line_signs_disagree", value=fa, row=li.source_row))
     total = sum(functional, Decimal(0))
-    if total != 0:
-        first_row = entry.lines[0].source_row if entry.lines else None
+    if total != 0 and not errors:
         errors.append(FieldError(f"entries[{index}].lines", f"Functional amounts sum to {total}, not 0.",
                                  code="unbalanced", value=total, row=first_row))
     return errors
 
 
-def _functional(li) -> Decimal:
-    return quantize_amount(li.functional_amount if li.functional_amount is not None else li.amount * li.rate)
+def _rate(li, functional_ccy: str) -> Decimal | None:
+    return line_rate(li, currency=li.currency or functional_ccy, functional_currency=functional_ccy)[0]
+
+
+def _functional(li, rate: Decimal | None) -> Decimal:
+    if li.functional_amount is not None:
+        return quantize_amount(li.functional_amount)
+    return quantize_amount(li.amount * rate) if rate is not None else Decimal(0)
 
 
 # COPY text format: the rows are written as text by hand (psycopg's per-value dumpers were a
@@ -149,22 +168,24 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
             entry_tail = f"\t{_text(source)}\t{batch}\n"
             for chunk in _chunks(entries, CHUNK_ENTRIES):
                 periods = [resolve(e) for e in chunk]
-                functional = [[_functional(li) for li in e.lines] for e in chunk]
-                errors = [err for i, (e, p, fa) in enumerate(zip(chunk, periods, functional, strict=True))
-                          for err in _check_entry(n_entries + i, e, p, fa)]
+                rates = [[_rate(li, functional_ccy) for li in e.lines] for e in chunk]
+                functional = [[_functional(li, r) for li, r in zip(e.lines, rs, strict=True)]
+                              for e, rs in zip(chunk, rates, strict=True)]
+                errors = [err for i, (e, p, fa, rs) in enumerate(zip(chunk, periods, functional, rates, strict=True))
+                          for err in _check_entry(n_entries + i, e, p, fa, rs, functional_ccy)]
                 if errors:
                     raise ValidationFailed("The batch is not valid; nothing was posted.", errors=errors)
                 entry_ids = _reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
                 line_ids = iter(_reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
                 rows = []
-                for entry_id, period_id, e, fas in zip(entry_ids, periods, chunk, functional, strict=True):
+                for entry_id, period_id, e, fas, rs in zip(entry_ids, periods, chunk, functional, rates, strict=True):
                     head = f"{org_entity}\t{period_id}\t{entry_id}\t"
-                    for no, (li, fa) in enumerate(zip(e.lines, fas, strict=True), start=1):
+                    for no, (li, fa, rate) in enumerate(zip(e.lines, fas, rs, strict=True), start=1):
                         rows.append(
                             f"{next(line_ids)}\t{head}{no}\t{int(li.account_id)}\t"
                             f"{_text(li.currency or functional_ccy)}\t{quantize_amount(li.amount)}\t"
-                            f"{_number(li.rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{_json(li.dimensions)}\t"
+                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{_json(li.dimensions)}\t"
                             f"{_text(li.memo)}\t{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))

@@ -11,7 +11,9 @@ class LineInput:
     account_id: int
     amount: Decimal  # signed, debit positive, in ``currency``
     currency: str | None = None  # None: the entity's functional currency
-    rate: Decimal = Decimal(1)  # functional units per one unit of ``currency``
+    # Functional units per one unit of ``currency``. None: not given — 1 for a line in the
+    # functional currency; a foreign-currency line without one is refused (never booked at 1).
+    rate: Decimal | None = None
     functional_amount: Decimal | None = None  # None: amount × rate, rounded half-even to 4 places
     counterparty_id: int | None = None
     dimensions: dict = field(default_factory=dict)
@@ -27,3 +29,29 @@ class EntryInput:
     lines: list[LineInput]
     period_id: int | None = None  # None: the organisation's regular period containing entry_date
     reference: str = ""  # the preparer's own reference (an invoice number, a schedule's name)
+
+
+def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tuple[Decimal | None, str, str]:
+    """The rate a line is booked at, or (None, code, reason) when it cannot be booked.
+
+    A foreign-currency line needs a positive rate; with none given but a functional amount, the
+    rate is the one that amount implies (what an ERP export carries), rounded to the stored places."""
+    from sheshi.money import RATE_DIGITS, RATE_PLACES
+
+    rate = line.rate
+    if rate is None:
+        if currency == functional_currency:
+            return Decimal(1), "", ""
+        if line.functional_amount is None or line.amount == 0:
+            return None, "rate_required", (f"A {currency} line needs a rate to {functional_currency} "
+                                           "(or its functional amount).")
+        implied = abs(line.functional_amount / line.amount).quantize(Decimal(1).scaleb(-RATE_PLACES))
+        if implied <= 0 or implied >= Decimal(10) ** (RATE_DIGITS - RATE_PLACES):
+            return None, "invalid_rate", (f"The functional amount implies a rate of {implied:.6g}, which cannot be "
+                                          "stored; give the rate.")
+        return implied, "", ""
+    if not rate.is_finite() or rate <= 0:
+        return None, "invalid_rate", "The rate must be positive."
+    if currency == functional_currency and rate != 1:
+        return None, "invalid_rate", "Lines in the functional currency have rate 1."
+    return rate, "", ""

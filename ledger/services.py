@@ -22,7 +22,7 @@ from ledger.errors import (
     IdempotencyConflictError,
     SegregationOfDutiesError,
 )
-from ledger.inputs import EntryInput, LineInput
+from ledger.inputs import EntryInput, LineInput, line_rate
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
@@ -132,22 +132,21 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
         if not is_iso_currency(currency):
             errors.append(FieldError(f"{f}.currency", "Not an ISO 4217 currency.", code="invalid_currency",
                                      value=currency))
-        if li.rate <= 0:
-            errors.append(FieldError(f"{f}.rate", "The rate must be positive.", code="invalid_rate", value=li.rate))
-        if currency == entity.functional_currency and li.rate != 1:
-            errors.append(FieldError(f"{f}.rate", "Lines in the functional currency have rate 1.",
-                                     code="invalid_rate", value=li.rate))
+        rate, rate_code, rate_reason = line_rate(li, currency=currency, functional_currency=entity.functional_currency)
+        if rate is None:
+            errors.append(FieldError(f"{f}.rate", rate_reason, code=rate_code, value=li.rate))
+            rate = li.rate  # as given (None included): with the app's checks off, the database must refuse it
         if li.counterparty_id and li.counterparty_id not in counterparties:
             errors.append(FieldError(f"{f}.counterparty", "The counterparty must be another entity of the "
                                      "same organisation.", code="invalid_counterparty", value=li.counterparty_id))
         functional = quantize_amount(li.functional_amount if li.functional_amount is not None
-                                     else li.amount * li.rate)
+                                     else li.amount * (rate if rate is not None else 0))
         if li.amount == 0 and functional == 0:
             errors.append(FieldError(f"{f}.amount", "A line cannot be zero.", code="zero_line"))
         total += functional
         line = JournalLine(
             organisation_id=entity.organisation_id, entity_id=entity.pk, account_id=li.account_id,
-            line_no=i + 1, currency=currency, amount=quantize_amount(li.amount), rate=li.rate,
+            line_no=i + 1, currency=currency, amount=quantize_amount(li.amount), rate=rate,
             functional_amount=functional, counterparty_id=li.counterparty_id, dimensions=li.dimensions or {},
             memo=li.memo, source_row=li.source_row, source_raw=li.source_raw,
         )

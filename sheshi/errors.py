@@ -66,6 +66,12 @@ class RuleViolation(SheshiError):
     code, title, status = "rule_violation", "A business rule refused the change.", 422
 
 
+class ServiceUnavailable(SheshiError):
+    """A part of Sheshi is not configured on this server: nothing the caller can fix (503)."""
+
+    code, title, status = "service_unavailable", "This service is not available on this server.", 503
+
+
 @dataclass(frozen=True)
 class DbRule:
     code: str

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import contextvars
+import functools
+import ipaddress
 import re
 import uuid
+
+from django.conf import settings
 
 from sheshi.access.memo import recall, remember, request_scope
 from sheshi.db.context import set_context, swap_context
@@ -15,10 +19,47 @@ org_ids_var: contextvars.ContextVar[str] = contextvars.ContextVar("org_ids", def
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    """``SHESHI_TRUSTED_PROXIES`` (IPs or CIDRs) as networks; empty by default."""
+    return _networks(tuple(getattr(settings, "SHESHI_TRUSTED_PROXIES", ()) or ()))
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
 def client_addr(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it,
-    # and the deployment's nginx sets REMOTE_ADDR via the proxy protocol of gunicorn.
-    return request.META.get("REMOTE_ADDR", "") or ""
+    """The address of the client, for login lockout (django-axes), throttling and audit events.
+
+    REMOTE_ADDR, unless the direct peer is a trusted proxy (``SHESHI_TRUSTED_PROXIES``): then
+    X-Forwarded-For is read from the right, skipping trusted proxies, and the first address that is
+    not one is the client (the "rightmost untrusted hop": a client can prepend anything to the
+    header, but not what the proxies append). A malformed hop ends the walk at the last proxy."""
+    peer = request.META.get("REMOTE_ADDR", "") or ""
+    networks = trusted_proxies()
+    peer_ip = _ip(peer) if networks else None
+    if peer_ip is None or not any(peer_ip in net for net in networks):
+        return peer
+    addr = str(peer_ip)
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        hop_ip = _ip(hop)
+        if hop_ip is None:
+            break
+        addr = str(hop_ip)
+        if not any(hop_ip in net for net in networks):
+            break
+    return addr
 
 
 class RequestIdMiddleware:

@@ -17,9 +17,24 @@ from rest_framework.views import APIView
 
 from audit.evidence.archive import audit_evidence_export, evidence_scope
 from sheshi.access.roles import AUDIT
-from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.errors import FieldError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import entities_for, organisation_ids_for
+
+
+def _require_signing_key() -> None:
+    """The archive's manifest is signed: without a usable key there is no evidence to give (503),
+    said before any work starts rather than as a 500 halfway through."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from audit.digest import signing_key
+
+    try:
+        signing_key()
+    except (ImproperlyConfigured, ValueError) as exc:
+        raise ServiceUnavailable("Audit evidence cannot be exported: this server has no usable audit signing key "
+                                 "(SHESHI_AUDIT_SIGNING_KEY). Ask the operators to configure it.",
+                                 code="audit_signing_key_missing") from exc
 
 
 class AuditEvidenceView(APIView):
@@ -42,6 +57,7 @@ class AuditEvidenceView(APIView):
         entities = list(entities_for(request.user, AUDIT).filter(organisation_id=organisation.pk))
         if not entities:
             raise PermissionDenied("You need the auditor permission (audit_entity) on an entity of this organisation.")
+        _require_signing_key()
         scope = evidence_scope(organisation=organisation, period=q["period"], to=q.get("to") or None,
                                entities=entities)
         out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes (and so deletes) it

@@ -5,10 +5,16 @@ from rest_framework import serializers
 
 from ledger.models import Account, AccountKind, AccountRole, AccountType, EntrySource, JournalEntry, JournalLine
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
+from sheshi.security.validation import DecimalStringField
 
 
 def money(**kw):
     return serializers.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kw)
+
+
+def money_in(**kw):
+    """Money coming in: the strict decimal string only (sheshi.security.validation)."""
+    return DecimalStringField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kw)
 
 
 class AccountOutput(serializers.ModelSerializer):
@@ -38,12 +44,13 @@ class AccountMoveInput(serializers.Serializer):
 
 class LineInputSerializer(serializers.Serializer):
     account = serializers.CharField(max_length=32, help_text="Group account code (a posting account).")
-    amount = money(help_text="Signed: debit positive, credit negative, in `currency`.")
+    amount = money_in(help_text="Signed: debit positive, credit negative, in `currency`.")
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False,
                                       help_text="ISO 4217; defaults to the entity's functional currency.")
-    rate = serializers.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, required=False,
-                                    min_value=0)
-    functional_amount = money(required=False)
+    rate = DecimalStringField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, required=False,
+                                    help_text="Functional units per unit of `currency`; required (positive) for a "
+                                              "line not in the entity's functional currency.")
+    functional_amount = money_in(required=False)
     counterparty = serializers.CharField(max_length=32, required=False, allow_null=True,
                                          help_text="Entity code of the intercompany counterparty.")
     dimensions = serializers.DictField(child=serializers.CharField(max_length=64), required=False)

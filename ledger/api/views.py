@@ -81,6 +81,12 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
                           value=line["counterparty"])
                for i, line in enumerate(data["lines"])
                if line.get("counterparty") and line["counterparty"] not in cp_ids]
+    # A foreign-currency line states its rate, even with a functional amount (the service derives
+    # one from that amount only for imports, whose ERP files carry functional amounts, not rates).
+    errors += [FieldError(f"lines[{i}].rate", f"A {line['currency']} line needs a rate to "
+                          f"{entity.functional_currency}.", code="rate_required")
+               for i, line in enumerate(data["lines"])
+               if line.get("currency") not in (None, entity.functional_currency) and line.get("rate") is None]
     period_id = None
     if data.get("period"):
         period_id = Period.objects.filter(organisation_id=entity.organisation_id, code=data["period"]) \
@@ -90,7 +96,7 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
     if errors:
         raise ValidationFailed("The journal entry is not valid.", errors=errors)
     lines = [LineInput(account_id=ids[line["account"]], amount=line["amount"], currency=line.get("currency"),
-                       rate=line.get("rate") or 1, functional_amount=line.get("functional_amount"),
+                       rate=line.get("rate"), functional_amount=line.get("functional_amount"),
                        counterparty_id=cp_ids.get(line.get("counterparty")), dimensions=line.get("dimensions") or {},
                        memo=line.get("memo", "")) for line in data["lines"]]
     return EntryInput(entry_date=data["entry_date"], description=data["description"], lines=lines,
@@ -175,6 +181,23 @@ REPORT_PARAMS = [
     OpenApiParameter("period_from", str, description="First period of a range (movements only)"),
     OpenApiParameter("export", str, enum=["csv", "xlsx"], description="Download instead of JSON"),
 ]
+
+
+MAX_OFFSET = 2**62  # an offset PostgreSQL's bigint takes; no ledger has that many lines
+
+
+def int_param(params, name: str, default: int, *, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or a 400 naming it (never a database error)."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not (raw.isascii() and raw.lstrip("-").isdigit() and len(raw) <= 20):
+        raise ValidationFailed(f"{name} is an integer.", errors=[FieldError(name, "Not an integer.", value=raw)])
+    value = int(raw)
+    if not low <= value <= high:
+        raise ValidationFailed(f"{name} is out of range.", errors=[FieldError(
+            name, f"Between {low} and {high}.", code="out_of_range", value=raw)])
+    return value
 
 
 class ReportView(APIView):
@@ -264,11 +287,8 @@ class GeneralLedgerView(ReportView):
         entity, period, period_from = self._args(request, needs=("entity", "period", "account"))
         account = get_object_or_404(Account, organisation_id=entity.organisation_id,
                                     code=request.query_params["account"])
-        try:
-            limit = min(int(request.query_params.get("limit", 1000)), 10_000)
-            offset = max(int(request.query_params.get("offset", 0)), 0)
-        except ValueError as exc:
-            raise ValidationFailed("limit and offset are integers.", errors=[FieldError("limit", str(exc))]) from exc
+        limit = int_param(request.query_params, "limit", 1000, low=1, high=10_000)
+        offset = int_param(request.query_params, "offset", 0, low=0, high=MAX_OFFSET)
         data = reports.general_ledger(entity=entity, account_id=account.pk, period_from=period_from or period,
                                       period_to=period, limit=limit, offset=offset)
         self._record_read(request, entity, period, "general_ledger")

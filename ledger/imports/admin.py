@@ -46,6 +46,10 @@ class UploadForm(forms.Form):
     file = forms.FileField(help_text="CSV or XLSX: a trial balance or general-ledger detail.")
     supersedes = forms.ModelChoiceField(queryset=None, required=False,
                                         help_text="A posted batch this file corrects: it is reversed, never deleted.")
+    duplicate_rows_reason = forms.CharField(
+        required=False, max_length=500, label="Import the same rows again because",
+        help_text="Only when this file's rows equal those of an imported batch (e.g. the same export saved "
+                  "again): why they must be imported a second time. Recorded on the batch and in the audit log.")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,9 +81,9 @@ class ImportBatchAdmin(admin.ModelAdmin):
     search_fields = ["file_name", "sha256"]
     list_select_related = ["entity", "period", "created_by"]
     fields = ["entity", "period", "source_system", "kind", "status", "progress", "file_name", "stored_file", "sha256",
-              "size", "row_count", "entry_count", "line_count", "debit_total", "credit_total", "journal_entries",
-              "error_count", "problems", "mapping_json", "supersedes", "created_by", "created_at", "started_at",
-              "finished_at"]
+              "rows_sha256", "duplicate_rows_reason", "size", "row_count", "entry_count", "line_count", "debit_total",
+              "credit_total", "journal_entries", "error_count", "problems", "mapping_json", "supersedes", "created_by",
+              "created_at", "started_at", "finished_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -154,7 +158,8 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 result = import_batch_upload(
                     actor=request.user, entity=d["entity"], period=d["period"], stream=d["file"],
                     filename=d["file"].name, mapping=ColumnMapping.from_dict(d["source_system"].mapping),
-                    source_system=d["source_system"], supersedes=d["supersedes"])
+                    source_system=d["source_system"], supersedes=d["supersedes"],
+                    duplicate_rows_reason=d.get("duplicate_rows_reason", ""))
             except SheshiError as exc:
                 form.add_error(None, exc.detail)
                 for err in exc.errors[:20]:

@@ -22,9 +22,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from ledger.api.views import ReportView, _entity_for
+from ledger.api.views import MAX_OFFSET, ReportView, _entity_for, int_param
 from ledger.imports import selectors, services
-from ledger.imports.errors import ImportPostingFailedError, ImportValidationError
+from ledger.imports.errors import DuplicateRowsError, ImportPostingFailedError, ImportValidationError
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.models import Account
@@ -58,7 +58,8 @@ class ImportBatchOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ImportBatch
-        fields = ["id", "url", "entity", "period", "source_system", "kind", "status", "file_name", "sha256", "size",
+        fields = ["id", "url", "entity", "period", "source_system", "kind", "status", "file_name", "sha256",
+                  "rows_sha256", "duplicate_rows_reason", "size",
                   "file_url", "row_count", "rows_done", "entry_count", "line_count", "debit_total", "credit_total",
                   "error_count", "errors", "mapping", "supersedes", "journal_entries_url", "created_by", "created_at",
                   "started_at", "finished_at"]
@@ -80,6 +81,9 @@ class ImportUploadInput(serializers.Serializer):
     source_system = serializers.IntegerField(required=False, help_text="Id of a saved source system (its mapping).")
     mapping = serializers.CharField(required=False, help_text="A column mapping as JSON, instead of a source system.")
     supersedes = serializers.IntegerField(required=False, help_text="Id of the posted batch this file corrects.")
+    duplicate_rows_reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500,
+        help_text="Import rows equal to an active batch's anyway (refused otherwise), and record why.")
 
 
 class SourceSystemOutput(serializers.ModelSerializer):
@@ -120,6 +124,8 @@ def _refusal(batch: ImportBatch) -> Exception:
                          row=e.get("row"), value=e.get("value")) for e in batch.errors]
     where = f"Batch {batch.pk} ({reverse('import-batch-detail', args=[batch.pk])})"
     shown = f" (the first {len(errors):,} are listed)" if batch.error_count > len(errors) else ""
+    if errors and all(e.code == DuplicateRowsError.code for e in errors):
+        return DuplicateRowsError(f"{errors[0].message} {where} keeps the file.", errors=errors)
     if batch.status == ImportStatus.REJECTED:
         return ImportValidationError(f"{batch.error_count:,} problem(s) found in {batch.file_name}{shown}; nothing "
                                      f"was imported. {where} keeps the file and the problems.", errors=errors)
@@ -166,7 +172,8 @@ class ImportBatchViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.Re
         upload = v["file"]
         result = services.import_batch_upload(actor=request.user, entity=entity, period=period, stream=upload,
                                               filename=upload.name or "upload", mapping=mapping,
-                                              source_system=source, supersedes=supersedes)
+                                              source_system=source, supersedes=supersedes,
+                                              duplicate_rows_reason=v.get("duplicate_rows_reason", ""))
         batch = self.get_queryset().get(pk=result.batch.pk)
         url = reverse("import-batch-detail", args=[batch.pk])
         if result.queued:
@@ -254,11 +261,8 @@ class TrialBalanceLinesView(ReportView):
         if account is None:
             raise ValidationFailed("Unknown account.", errors=[FieldError("account", "Unknown account code.",
                                                                           code="unknown_account", value=q["account"])])
-        try:
-            limit = min(max(int(q.get("limit", 1000)), 1), 10_000)
-            after = max(int(q.get("after", 0)), 0)
-        except ValueError as exc:
-            raise ValidationFailed("limit and after are integers.", errors=[FieldError("limit", str(exc))]) from exc
+        limit = int_param(q, "limit", 1000, low=1, high=10_000)
+        after = int_param(q, "after", 0, low=0, high=MAX_OFFSET)
         currency = (q.get("currency") or "").upper() or None
         figure = selectors.tb_figure_get(entity_id=entity.pk, account=account, period=period,
                                          period_from=period_from, currency=currency)

@@ -3,6 +3,7 @@
     manage.py import_file FILE --entity ACME-DE --period 2026-01 --source-system SAP
     manage.py import_file FILE --entity ACME-DE --period 2026-01 --mapping mapping.json [--save-as SAP]
     manage.py import_file FILE ... --supersedes 42      # a corrected file: reverse batch 42, post this one
+    manage.py import_file FILE ... --duplicate-rows-reason "why"   # the same rows as an imported batch, on purpose
 
 Runs in the system scope (every organisation) as ``--user`` if given (their rights apply), else
 as the system actor. Exit status 0 when posted, 1 when rejected or refused; the problems are
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         parser.add_argument("--mapping", help="JSON file with a column mapping")
         parser.add_argument("--save-as", help="save --mapping as this source system code")
         parser.add_argument("--supersedes", type=int, help="id of a posted batch this file corrects")
+        parser.add_argument("--duplicate-rows-reason", default="",
+                            help="import rows equal to an active batch's anyway, and record why")
         parser.add_argument("--user", help="username to act as (default: the system)")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -60,7 +63,8 @@ class Command(BaseCommand):
                 with path.open("rb") as fh:
                     batch = import_batch_create(actor=actor, entity=entity, period=period, stream=fh,
                                                 filename=path.name, mapping=mapping, source_system=source,
-                                                supersedes=supersedes)
+                                                supersedes=supersedes,
+                                                duplicate_rows_reason=opts["duplicate_rows_reason"])
                 batch = self._run(actor, batch, path, quiet=opts["no_progress"])
             except (ImportFileError, SheshiError) as exc:
                 self._problems(exc.detail, [e.as_dict() for e in exc.errors])
@@ -123,5 +127,7 @@ class Command(BaseCommand):
         self.stderr.write(self.style.ERROR(headline))
         for e in errors:
             where = f"row {e['row']}" if e.get("row") is not None else "file"
+            if e.get("field") and e["field"] != "file":  # "file, file: …" says the same thing twice
+                where += f", {e['field']}"
             value = f" = {e['value']!r}" if e.get("value") is not None else ""
-            self.stderr.write(f"  {where}, {e.get('field')}{value}: {e.get('message')}")
+            self.stderr.write(f"  {where}{value}: {e.get('message')}")

@@ -2,7 +2,7 @@
 ``FieldError`` (row, column, value, reason) exactly as the API renders them."""
 from __future__ import annotations
 
-from sheshi.errors import FieldError, SheshiError
+from sheshi.errors import Conflict, DbRule, FieldError, SheshiError, register_db_rules
 
 
 class ImportFileError(SheshiError):
@@ -27,3 +27,14 @@ class ImportPostingFailedError(SheshiError):
     """The file validated but the ledger refused the posting (e.g. the period was locked meanwhile)."""
 
     code, title, status = "import_posting_failed", "The ledger refused the file; nothing was posted.", 422
+
+
+class DuplicateRowsError(Conflict):
+    """The file's rows equal those of an active batch of the entity (its bytes may differ)."""
+
+    code, title = "import_duplicate_rows", "These rows have already been imported for this entity."
+
+
+register_db_rules({
+    "import_same_rows_once": DbRule(DuplicateRowsError.code, DuplicateRowsError.title, 409),
+})

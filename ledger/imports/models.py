@@ -61,6 +61,12 @@ class ImportBatch(models.Model):
     file_name = models.CharField(max_length=255)
     file_path = models.CharField(max_length=500)  # storage name, content-addressed by sha256
     sha256 = models.CharField(max_length=64)
+    # SHA-256 of the rows as read (cells as text, from the header row on, blank rows skipped): the
+    # same rows from a file whose bytes differ (CRLF for LF, a BOM, another delimiter or encoding).
+    # Set when the batch posts; empty until then.
+    rows_sha256 = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # Why a file with the same rows as an active batch was imported anyway (empty: it was not allowed to be).
+    duplicate_rows_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     size = models.BigIntegerField()
     status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
     row_count = models.BigIntegerField(default=0)
@@ -89,6 +95,11 @@ class ImportBatch(models.Model):
             models.UniqueConstraint(fields=["entity", "sha256"], condition=models.Q(status__in=ACTIVE_STATUSES),
                                     name="import_same_file_once"),
             models.CheckConstraint(condition=~models.Q(supersedes=models.F("id")), name="import_not_own_supersede"),
+            # The same rows posted twice (a file re-saved with other line endings) are refused by the
+            # database too, unless a person gave the reason for importing them again.
+            models.UniqueConstraint(fields=["entity", "rows_sha256"],
+                                    condition=models.Q(status__in=ACTIVE_STATUSES) & ~models.Q(rows_sha256="")
+                                    & models.Q(duplicate_rows_reason=""), name="import_same_rows_once"),
         ]
         indexes = [models.Index(fields=["entity", "period", "status"], name="import_entity_period_status")]
 

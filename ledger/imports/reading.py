@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -106,7 +107,7 @@ def inspect_file(stream: BinaryIO, *, limits: ImportLimits, filename: str = "", 
                 raise ImportFileError(f"the file is {what}", code="import_unsupported_format")
         _refuse_binary(head)
 
-    digest, size = hashlib.sha256(), 0
+    digest, size, newlines = hashlib.sha256(), 0, 0
     utf8 = codecs.getincrementaldecoder("utf-8")()
     utf8_error: int | None = None
     cp1252_ok, chunk = True, head
@@ -117,9 +118,12 @@ def inspect_file(stream: BinaryIO, *, limits: ImportLimits, filename: str = "", 
                                   code="import_file_too_large", status=413)
         digest.update(chunk)
         if not is_zip:
-            if b"\x00" in chunk:
-                raise ImportFileError("the file contains NUL bytes: binary data, not text",
-                                      code="import_binary_file")
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                offset, row = size - len(chunk) + nul, newlines + chunk.count(b"\n", 0, nul) + 1
+                raise ImportFileError(f"row {row} contains a NUL byte (byte offset {offset:,}): binary data, not "
+                                      "text", code="import_binary_file", row=row)
+            newlines += chunk.count(b"\n")
             if utf8_error is None:
                 try:
                     utf8.decode(chunk)
@@ -201,7 +205,7 @@ def _check_zip(stream: BinaryIO, limits: ImportLimits) -> dict[str, int]:
         with zipfile.ZipFile(stream) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ImportFileError(f"the file is not a readable XLSX workbook (damaged zip: {exc})",
+        raise ImportFileError("the file is not a readable XLSX workbook (its zip structure is damaged)",
                               code="import_not_xlsx") from exc
     if len(infos) > limits.xlsx_max_members:
         raise ImportFileError(f"the workbook has more than {limits.xlsx_max_members} parts", code="import_zip_bomb")
@@ -271,7 +275,7 @@ def _csv_rows(stream: BinaryIO, info: FileInfo, limits: ImportLimits) -> Iterato
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ImportFileError(f"row {budget.row} is not well-formed CSV: {exc}",
+                raise ImportFileError(f"row {budget.row} is not well-formed CSV: {_csv_reason(exc)}",
                                       code="import_csv_malformed", row=budget.row) from exc
             _check_shape(budget.row, len(record), limits)
             yield SourceRow(budget.row, tuple(record))
@@ -279,6 +283,18 @@ def _csv_rows(stream: BinaryIO, info: FileInfo, limits: ImportLimits) -> Iterato
             budget.chars = 0
     finally:
         text.detach()  # leave the caller's stream open
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """The csv module's complaint in the words of someone who exported the file."""
+    text = str(exc)
+    if "expected after" in text:
+        return "a quote inside a quoted value is not doubled (\"\")"
+    if "unexpected end of data" in text or "EOF" in text:
+        return "a quoted value is not closed before the end of the file"
+    if "new-line" in text or "newline" in text:
+        return "a line break inside a value that is not quoted"
+    return "the quoting or delimiters do not match the rest of the file"
 
 
 def _check_shape(row: int, width: int, limits: ImportLimits) -> None:
@@ -296,8 +312,7 @@ def _xlsx_rows(stream: BinaryIO, limits: ImportLimits, sheet: str | None) -> Ite
     try:
         wb = load_workbook(stream, read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises anything on a malformed workbook
-        raise ImportFileError(f"the workbook cannot be read: {exc.__class__.__name__}: {exc}",
-                              code="import_not_xlsx") from exc
+        raise ImportFileError(f"the workbook cannot be read: {_xlsx_reason(exc)}", code="import_not_xlsx") from exc
     try:
         names = wb.sheetnames
         if not names:
@@ -318,13 +333,26 @@ def _xlsx_rows(stream: BinaryIO, limits: ImportLimits, sheet: str | None) -> Ite
             except StopIteration:
                 return
             except Exception as exc:  # malformed sheet XML surfaces as any exception
-                raise ImportFileError(f"row {number + 1} of sheet '{name}' cannot be read: {exc}",
+                raise ImportFileError(f"row {number + 1} of sheet '{name}' cannot be read: {_xlsx_reason(exc)}",
                                       code="import_not_xlsx", row=number + 1) from exc
             number += 1
             _check_shape(number, len(values), limits)
             yield SourceRow(number, tuple(_xlsx_cell(v, number) for v in values))
     finally:
         wb.close()
+
+
+def _xlsx_reason(exc: BaseException) -> str:
+    """Why a workbook part could not be read, in our words: a library's message may carry the
+    server's storage path or its internals, and says nothing useful to the person who sent the file."""
+    for cause in (exc, exc.__cause__, exc.__context__):
+        if isinstance(cause, zipfile.BadZipFile | zlib.error | EOFError):
+            return "a part of the workbook is damaged (its compressed data does not check out)"
+        if isinstance(cause, KeyError):
+            return "a part the workbook refers to is missing"
+        if cause is not None and cause.__class__.__name__ in ("ParseError", "XMLSyntaxError", "ExpatError"):
+            return "a part of the workbook is not well-formed XML"
+    return "it is damaged or not a standard XLSX workbook; open it and save it again as .xlsx, or export CSV"
 
 
 def _xlsx_cell(value: object, row: int) -> Cell:

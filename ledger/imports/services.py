@@ -7,7 +7,10 @@ stored file, so the refusal itself is traceable.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -20,7 +23,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from ledger.bulk import journal_entries_post_bulk
-from ledger.imports.errors import ImportFileError
+from ledger.imports.errors import DuplicateRowsError, ImportFileError
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.imports.reading import ImportLimits, inspect_file, iter_rows
@@ -30,6 +33,7 @@ from ledger.imports.validation import (
     ImportRecord,
     Refusal,
     ValidationReport,
+    hashed_rows,
     validate_rows,
 )
 from ledger.inputs import EntryInput, LineInput
@@ -78,9 +82,14 @@ def _require(actor, entity: Entity) -> None:
 
 def import_batch_create(*, actor, entity: Entity, period: Period, stream: BinaryIO, filename: str,
                         mapping: ColumnMapping, source_system: SourceSystem | None = None,
-                        supersedes: ImportBatch | None = None, limits: ImportLimits | None = None) -> ImportBatch:
-    """Hash and store the file and record a pending batch; refuse the same file twice (409)."""
+                        supersedes: ImportBatch | None = None, limits: ImportLimits | None = None,
+                        duplicate_rows_reason: str = "") -> ImportBatch:
+    """Hash and store the file and record a pending batch; refuse the same file twice (409).
+
+    ``duplicate_rows_reason``: why rows equal to an active batch's may be imported again (a file
+    with the same rows is otherwise refused when the batch runs)."""
     _require(actor, entity)
+    duplicate_rows_reason = _reason(duplicate_rows_reason)
     problems = mapping.problems()
     if problems:
         raise ValidationFailed("The column mapping is not usable.",
@@ -104,10 +113,25 @@ def import_batch_create(*, actor, entity: Entity, period: Period, stream: Binary
             return ImportBatch.objects.create(
                 organisation_id=entity.organisation_id, entity=entity, period=period, source_system=source_system,
                 kind=str(mapping.kind), mapping=mapping.as_dict(), file_name=filename[:255], file_path=path,
-                sha256=info.sha256, size=info.size, supersedes=supersedes,
+                sha256=info.sha256, size=info.size, supersedes=supersedes, duplicate_rows_reason=duplicate_rows_reason,
                 created_by=actor if getattr(actor, "pk", None) else None)
     except IntegrityError as exc:  # a concurrent upload of the same file won the unique constraint
         raise DuplicateImportError("This file was already imported (same SHA-256).", sha256=info.sha256) from exc
+
+
+def _reason(text: str | None) -> str:
+    reason = " ".join((text or "").split())
+    if len(reason) > 500:
+        raise ValidationFailed("The reason is too long.", errors=[FieldError(
+            "duplicate_rows_reason", "At most 500 characters.", code="max_length")])
+    return reason
+
+
+def _same_rows(batch: ImportBatch, rows_sha256: str) -> ImportBatch | None:
+    """An active batch of the entity with the same rows (the batch this one supersedes excepted)."""
+    return (ImportBatch.objects.filter(entity_id=batch.entity_id, rows_sha256=rows_sha256,
+                                       status__in=[ImportStatus.PENDING, ImportStatus.RUNNING, ImportStatus.POSTED])
+            .exclude(pk=batch.pk).exclude(pk=batch.supersedes_id or 0).order_by("pk").first())
 
 
 def _active_duplicate(entity: Entity, sha256: str) -> int | None:
@@ -153,20 +177,69 @@ def import_context(batch: ImportBatch, *, max_errors: int = 1000) -> ImportConte
 
 
 def _records(batch: ImportBatch, stream: BinaryIO, mapping: ColumnMapping, context: ImportContext,
-             report: ValidationReport, limits: ImportLimits) -> Iterator[ImportRecord]:
+             report: ValidationReport, limits: ImportLimits, rows_digest=None) -> Iterator[ImportRecord]:
     info = inspect_file(stream, limits=limits, filename=batch.file_name, header_row=mapping.header_row,
                         encoding=mapping.encoding, delimiter=mapping.delimiter)
     if info.sha256 != batch.sha256:
         raise ImportFileError("the stored file no longer matches its SHA-256", code="import_file_changed")
-    yield from validate_rows(iter_rows(stream, info, limits=limits, sheet=mapping.sheet), mapping, context, report)
+    rows = iter_rows(stream, info, limits=limits, sheet=mapping.sheet)
+    if rows_digest is not None:
+        rows = hashed_rows(rows, rows_digest, header_row=mapping.header_row)
+    yield from validate_rows(rows, mapping, context, report)
+
+
+class EntryRows:
+    """Which source rows each posted entry came from, so that a refusal of ``entries[i]`` by the
+    ledger names rows of the file. Entries are contiguous runs of rows: only each entry's first row
+    is kept (8 bytes an entry), the last is the row before the next entry's first."""
+
+    _ENTRY = re.compile(r"^entries\[(\d+)\](?:\.(.*))?$")
+
+    def __init__(self) -> None:
+        self.first_rows = array("q")
+        self.last_row = 0
+
+    def rows(self, index: int) -> tuple[int, int] | None:
+        if not 0 <= index < len(self.first_rows):
+            return None
+        last = self.first_rows[index + 1] - 1 if index + 1 < len(self.first_rows) else self.last_row
+        return self.first_rows[index], last
+
+    def to_rows(self, exc: SheshiError, mapping: ColumnMapping) -> SheshiError | None:
+        """The ledger's errors on ``entries[i]…`` as errors on the file's rows and columns; None
+        when the refusal names no entry (e.g. the period was locked meanwhile)."""
+        errors, named = [], False
+        for err in exc.errors:
+            match = self._ENTRY.match(err.field)
+            span = self.rows(int(match.group(1))) if match else None
+            if span is None:
+                errors.append(err)
+                continue
+            named = True
+            rest = match.group(2) or ""
+            where = f"rows {span[0]}–{span[1]}" if span[0] != span[1] else f"row {span[0]}"
+            line_level = rest.startswith("lines[") and "." in rest
+            column = _column_for(rest.rsplit(".", 1)[-1], mapping) if line_level else (
+                mapping.reference or mapping.date or "file")
+            message = err.message if line_level else f"{err.message} (the entry from {where})"
+            errors.append(FieldError(field=column, message=message, code=err.code,
+                                     row=err.row if err.row is not None else span[0], value=err.value))
+        return ValidationFailed(exc.detail, errors=errors) if named else None
+
+
+def _column_for(name: str, mapping: ColumnMapping) -> str:
+    if name == "amount":
+        return mapping.amount or f"{mapping.debit}/{mapping.credit}"
+    return getattr(mapping, name, None) or name if name in mapping.columns() else name
 
 
 def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: ColumnMapping,
-             progress: Progress | None) -> Iterator[EntryInput]:
+             progress: Progress | None, spans: EntryRows | None = None) -> Iterator[EntryInput]:
     """Records → entries: one per source document (contiguous rows sharing a reference) when a
     reference is mapped, else the whole file as one entry on the period's last day."""
     label = f"Import {batch.pk}: {batch.file_name}"
     by_document = mapping.kind == ImportKind.GL_DETAIL and bool(mapping.reference)
+    spans = spans or EntryRows()
     lines: list[LineInput] = []
     current: tuple[str, object] | None = None
     count = 0
@@ -176,6 +249,9 @@ def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: Colum
             yield EntryInput(entry_date=current[1] or batch.period.end_date, lines=lines,
                              description=f"{label} {current[0]}"[:500], period_id=batch.period_id)
             lines = []
+        if not lines:
+            spans.first_rows.append(rec.row)
+        spans.last_row = rec.row
         current = key
         lines.append(LineInput(
             account_id=rec.account, amount=rec.amount, currency=rec.currency,
@@ -246,18 +322,25 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
 
     # Pass 1: validate everything, write nothing.
     report = ValidationReport(max_errors=context.max_errors)
+    rows_digest = hashlib.sha256()
     try:
         with default_storage.open(batch.file_path, "rb") as stream:
-            for _ in _records(batch, stream, mapping, context, report, limits):
+            for _ in _records(batch, stream, mapping, context, report, limits, rows_digest):
                 if progress and report.rows % PROGRESS_EVERY == 0:
                     progress(report.rows)
     except ImportFileError as exc:
         report.add(exc.row, "file", None, exc.detail, exc.code)
+    rows_sha256 = rows_digest.hexdigest()
+    if report.ok and not batch.duplicate_rows_reason and (same := _same_rows(batch, rows_sha256)) is not None:
+        report.add(None, "file", None, f"same rows as batch {same.pk} ({same.file_name}), imported on "
+                   f"{timezone.localdate(same.created_at).isoformat()}; only the bytes differ (line endings, "
+                   "encoding, delimiter or quoting). To import them again, give the reason.", DuplicateRowsError.code)
     if not report.ok:
         return _save_report(batch.pk, report, ImportStatus.REJECTED, attempt)
 
     # Pass 2: post, all or nothing, with lineage on every line.
     posting = ValidationReport(max_errors=context.max_errors)
+    spans = EntryRows()
     try:
         with transaction.atomic(), default_storage.open(batch.file_path, "rb") as stream:
             if batch.supersedes_id:
@@ -265,13 +348,18 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
             records = _records(batch, stream, mapping, context, posting, limits)
             result = journal_entries_post_bulk(actor=actor, entity=batch.entity, source=EntrySource.IMPORT,
                                                import_batch_id=batch.pk,
-                                               entries=_entries(batch, records, mapping, progress))
+                                               entries=_entries(batch, records, mapping, progress, spans))
             if not posting.ok:  # the file cannot change under its hash; this guards the invariant anyway
                 raise ValidationFailed("The file changed between validation and posting.")
-            return _finish(batch.pk, attempt, status=ImportStatus.POSTED, row_count=report.rows, rows_done=report.rows,
+            # rows_sha256 under the unique rule: a concurrent batch with the same rows cannot post too.
+            return _finish(batch.pk, attempt, status=ImportStatus.POSTED, rows_sha256=rows_sha256,
+                           row_count=report.rows, rows_done=report.rows,
                            entry_count=result.entries, line_count=result.lines, debit_total=report.debit_total,
                            credit_total=report.credit_total, error_count=0, errors=[])
     except SheshiError as exc:
+        by_rows = spans.to_rows(exc, mapping)
+        if by_rows is not None:  # a problem of the file the validation missed: a rejection naming its rows
+            return _save_refusal(batch.pk, report, by_rows, attempt, status=ImportStatus.REJECTED)
         return _save_refusal(batch.pk, report, exc, attempt)
     except DatabaseError as exc:  # a database rule refused the posting (e.g. the period locked meanwhile)
         mapped = from_db_error(exc)
@@ -280,13 +368,14 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
         return _save_refusal(batch.pk, report, mapped, attempt)
 
 
-def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, attempt) -> ImportBatch:
+def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, attempt,
+                  status: str = ImportStatus.FAILED) -> ImportBatch:
     """The ledger refused a file that validated: keep why, with the validated totals."""
     failed = ValidationReport(max_errors=report.max_errors)
     for err in exc.errors or [FieldError("ledger", exc.detail, code=exc.code)]:
         failed.add(err.row, err.field, err.value, err.message, err.code)
     failed.rows, failed.debit_total, failed.credit_total = report.rows, report.debit_total, report.credit_total
-    return _save_report(batch_id, failed, ImportStatus.FAILED, attempt)
+    return _save_report(batch_id, failed, status, attempt)
 
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:
@@ -327,7 +416,7 @@ class UploadResult:
 
 def import_batch_upload(*, actor, entity: Entity, period: Period, stream: BinaryIO, filename: str,
                         mapping: ColumnMapping, source_system: SourceSystem | None = None,
-                        supersedes: ImportBatch | None = None) -> UploadResult:
+                        supersedes: ImportBatch | None = None, duplicate_rows_reason: str = "") -> UploadResult:
     """What the API and the admin do with an upload: store it and record the batch with an audit
     event (one transaction), then run it here when it is small, else queue the job on commit."""
     from audit.services import audit_event_record
@@ -335,13 +424,15 @@ def import_batch_upload(*, actor, entity: Entity, period: Period, stream: Binary
 
     with transaction.atomic():
         batch = import_batch_create(actor=actor, entity=entity, period=period, stream=stream, filename=filename,
-                                    mapping=mapping, source_system=source_system, supersedes=supersedes)
+                                    mapping=mapping, source_system=source_system, supersedes=supersedes,
+                                    duplicate_rows_reason=duplicate_rows_reason)
         audit_event_record(organisation_id=entity.organisation_id, action="import_batch.uploaded",
                            object_type="ledger.importbatch", object_id=batch.pk, changes={
                                "entity": entity.code, "period": period.code, "file_name": batch.file_name,
                                "sha256": batch.sha256, "size": batch.size, "kind": batch.kind,
                                "source_system": source_system.code if source_system else None,
-                               "supersedes": supersedes.pk if supersedes else None})
+                               "supersedes": supersedes.pk if supersedes else None,
+                               "duplicate_rows_reason": batch.duplicate_rows_reason or None})
         if batch.size > inline_max_bytes():
             import_batch_enqueue(batch)
             return UploadResult(batch=batch, queued=True)

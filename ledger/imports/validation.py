@@ -128,16 +128,20 @@ class RowValidator:
     def __init__(self, mapping: ColumnMapping, context: ImportContext, report: ValidationReport):
         self.m, self.ctx, self.report = mapping, context, report
         self.index: dict[str, int] = {}
+        self.width = 0  # columns of the header row
         self._accounts: dict[str, AccountMatch | Refusal | None] = {}
         self._entities: dict[str, Any] = {}
         self._dates: dict[str, date | str] = {}  # text -> date, or the reason it is refused
-        self._group: tuple[str, int, Decimal] | None = None  # reference, first row, running sum
+        # The open source document: reference, first row, running sum, its date, dates already reported.
+        self._group: tuple[str, int, Decimal, date | None, bool] | None = None
 
     def bind_header(self, row: SourceRow) -> bool:
         """Locate the mapped columns in the header row; False (with errors reported) if any is missing."""
         positions: dict[str, list[int]] = {}
         for i, cell in enumerate(row.cells):
             positions.setdefault(header_key(cell_text(cell)), []).append(i)
+        # The header's width: its last non-blank cell (a spreadsheet pads rows with empty cells).
+        self.width = max((i + 1 for i, cell in enumerate(row.cells) if cell_text(cell).strip()), default=0)
         ok = True
         for name in (c for c in self.m.columns().values() if c):
             found = positions.get(header_key(name), [])
@@ -165,6 +169,8 @@ class RowValidator:
         self.report.rows += 1
         before = self.report.error_count
         m, n = self.m, row.number
+        if len(cells) > self.width:
+            self._beyond_header(n, cells)
 
         account_code = cell_text(self._get(cells, m.account)).strip()
         match = self._account(n, account_code)
@@ -180,7 +186,13 @@ class RowValidator:
                 self.report.debit_total += functional
             else:
                 self.report.credit_total -= functional
-            self._track_group(n, reference, functional)
+            self._track_group(n, reference, functional, when)
+        if amount is not None and functional is not None and amount == 0 and functional == 0:
+            if m.kind == ImportKind.TRIAL_BALANCE and self.report.error_count == before:
+                return None  # an account with no balance: nothing to post (a journal line is never zero)
+            self.report.add(n, m.amount or f"{m.debit}/{m.credit}", self._amount_text(cells),
+                            "the amount is zero (or blank): a journal line cannot be zero; remove the row",
+                            "amount_zero")
         if self.report.error_count != before:
             return None
         assert amount is not None and functional is not None and currency is not None
@@ -192,6 +204,16 @@ class RowValidator:
             dimensions={k: cell_text(self._get(cells, col)).strip() for k, col in m.dimensions.items()},
             raw=tuple(cell_text(c) for c in cells),
         )
+
+    def _beyond_header(self, n: int, cells: tuple[Cell, ...]) -> None:
+        """A value in a column the header does not name would be posted nowhere (kept only in the
+        raw row): the row has shifted, or a delimiter inside a value was not quoted."""
+        for i in range(self.width, len(cells)):
+            text = cell_text(cells[i]).strip()
+            if text:
+                self.report.add(n, "row", text[:100], f"the row has a value in column {i + 1}, but the header row "
+                                f"has {self.width} columns", "row_too_wide")
+                return
 
     def _account(self, n: int, code: str) -> AccountMatch | Refusal | None:
         if not code:
@@ -276,6 +298,10 @@ class RowValidator:
             self.report.add(n, column or "functional amount", "",
                             f"a {currency} line needs its amount in {self.ctx.functional_currency}",
                             "functional_missing")
+        elif (given > 0 and amount < 0) or (given < 0 and amount > 0):
+            self.report.add(n, column or "functional amount", cell_text(self._get(cells, column)),
+                            f"the {self.ctx.functional_currency} amount has the other sign than the {currency} "
+                            "amount", "functional_sign")
         return given
 
     def _date(self, n: int, cells: tuple[Cell, ...]) -> date | None:
@@ -328,19 +354,31 @@ class RowValidator:
             self.report.add(n, self.m.counterparty or "", code, "unknown entity", "entity_unknown")
         return found
 
-    def _track_group(self, n: int, reference: str, amount: Decimal) -> None:
-        """Lines of one source document (contiguous rows sharing a reference) must balance."""
+    def _amount_text(self, cells: tuple[Cell, ...]) -> str:
+        if self.m.amount:
+            return cell_text(self._get(cells, self.m.amount))
+        return f"{cell_text(self._get(cells, self.m.debit))}/{cell_text(self._get(cells, self.m.credit))}"
+
+    def _track_group(self, n: int, reference: str, amount: Decimal, when: date | None) -> None:
+        """Lines of one source document (contiguous rows sharing a reference) must balance and share
+        one date: the document is posted as one journal entry, and an entry has one date."""
         if not self.m.reference:
             return
         if self._group and self._group[0] == reference:
-            self._group = (reference, self._group[1], self._group[2] + amount)
+            ref, first, total, first_date, reported = self._group
+            if when is not None and first_date is not None and when != first_date and not reported:
+                self.report.add(n, self.m.date or "", when.isoformat(),
+                                f"document {ref} starts on row {first} dated {first_date.isoformat()}: the lines "
+                                "of one document must share one date", "document_dates_differ")
+                reported = True
+            self._group = (ref, first, total + amount, first_date or when, reported)
             return
         self._close_group()
-        self._group = (reference, n, amount)
+        self._group = (reference, n, amount, when, False)
 
     def _close_group(self) -> None:
         if self._group and self._group[2] != 0:
-            ref, first, total = self._group
+            ref, first, total, _, _ = self._group
             self.report.add(first, self.m.reference or "", ref, f"the lines of this document do not balance "
                             f"(difference {total})", "document_unbalanced")
         self._group = None
@@ -355,6 +393,21 @@ class RowValidator:
             r.add(None, self.m.amount or f"{self.m.debit}/{self.m.credit}", r.difference,
                   f"the {label} does not balance: debits {r.debit_total}, credits {r.credit_total}, "
                   f"difference {r.difference} {self.ctx.functional_currency}", "not_balanced")
+
+
+def hashed_rows(rows: Iterable[SourceRow], digest, *, header_row: int = 1) -> Iterator[SourceRow]:
+    """Pass the rows through, feeding ``digest`` with them as read: every cell as text without
+    surrounding spaces, trailing empty cells and blank rows dropped, from the header row on. Two
+    files with the same rows hash alike whatever their line endings, BOM, delimiter, quoting or
+    encoding (issue 15.10)."""
+    for row in rows:
+        if row.number >= header_row:
+            cells = [cell_text(c).strip() for c in row.cells]
+            while cells and not cells[-1]:
+                cells.pop()
+            if cells:
+                digest.update("\x1f".join(cells).encode("utf-8", "surrogatepass") + b"\x1e")
+        yield row
 
 
 def validate_rows(rows: Iterable[SourceRow], mapping: ColumnMapping, context: ImportContext,

@@ -26,6 +26,9 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # a list serializer's errors by item index: lines[0], as services name them
+                out += _flatten(value, f"{prefix}[{key}]")
+                continue
             name = "" if key == "non_field_errors" else str(key)
             out += _flatten(value, f"{prefix}.{name}" if prefix and name else (prefix or name))
     elif isinstance(detail, list):
@@ -109,3 +112,33 @@ def handler403(request, exception=None):
 
 def handler400(request, exception=None):
     return _json_problem(400, "bad_request", "Bad request.", "The request could not be understood.")
+
+
+class ApiServerErrorMiddleware:
+    """With DEBUG on (the development server), Django answers an unhandled exception with its HTML
+    technical page. An API client gets problem+json there too, as in production (``handler500``);
+    the traceback goes to the log, where the development server shows it anyway."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        import logging
+
+        from django.conf import settings
+        from django.core import signals
+        from django.core.exceptions import BadRequest, SuspiciousOperation
+
+        if not settings.DEBUG or not request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, Http404 | DjangoPermissionDenied | BadRequest | SuspiciousOperation):
+            return None  # Django's own 4xx handling (handler404/403/400 are problem+json already)
+        signals.got_request_exception.send(sender=None, request=request)
+        logging.getLogger("django.request").error("Internal Server Error: %s", request.path, exc_info=exception,
+                                                  extra={"status_code": 500, "request": request})
+        response = handler500(request)
+        response._has_been_logged = True
+        return response

@@ -1,6 +1,8 @@
 """Deployment checks (``manage.py check --deploy``) for Sheshi's own secure defaults."""
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -18,6 +20,21 @@ def security_deploy_checks(app_configs, **kwargs):
             cipher()
         except FieldKeyError as exc:
             problems.append(Error(str(exc), id="sheshi.E002"))
+    if not getattr(settings, "SHESHI_AUDIT_SIGNING_KEY", ""):
+        problems.append(Error("SHESHI_AUDIT_SIGNING_KEY is not set: audit digests and evidence archives cannot be "
+                              "signed (the evidence export answers 503).",
+                              hint="Generate one with python3 -c 'import secrets; print(secrets.token_hex(32))' "
+                                   "and keep a copy in the escrow (deploy/sheshi.env.example).", id="sheshi.E003"))
+    else:
+        from django.core.exceptions import ImproperlyConfigured
+
+        from audit.digest import signing_key
+
+        try:
+            signing_key()
+        except (ImproperlyConfigured, ValueError) as exc:
+            problems.append(Error(f"SHESHI_AUDIT_SIGNING_KEY is not usable: {exc.__class__.__name__}.",
+                                  id="sheshi.E004"))
     if "csp.middleware.CSPMiddleware" not in settings.MIDDLEWARE and \
             "sheshi.security.csp.SheshiCSPMiddleware" not in settings.MIDDLEWARE:
         problems.append(Warning("No Content-Security-Policy middleware.", id="sheshi.W001"))
@@ -26,4 +43,21 @@ def security_deploy_checks(app_configs, **kwargs):
     if settings.REST_FRAMEWORK.get("NUM_PROXIES") is None:
         problems.append(Warning("REST_FRAMEWORK['NUM_PROXIES'] is unset: throttling trusts X-Forwarded-For.",
                                 id="sheshi.W003"))
+    if not getattr(settings, "SHESHI_TRUSTED_PROXIES", None):
+        problems.append(Warning(
+            "SHESHI_TRUSTED_PROXIES is empty: behind a reverse proxy every client has the proxy's address, so "
+            "login lockout and throttling key on the proxy.",
+            hint="Behind the nginx of deploy/ set SHESHI_TRUSTED_PROXIES=127.0.0.1,::1 (SECURITY.md).",
+            id="sheshi.W004"))
     return problems
+
+
+@register(Tags.security)
+def trusted_proxies_check(app_configs, **kwargs):
+    """A malformed SHESHI_TRUSTED_PROXIES entry stops start-up rather than trusting nothing or everything."""
+    for entry in getattr(settings, "SHESHI_TRUSTED_PROXIES", None) or ():
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            return [Error(f"SHESHI_TRUSTED_PROXIES: {entry!r} is not an IP address or network.", id="sheshi.E005")]
+    return []

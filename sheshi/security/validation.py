@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
@@ -18,21 +18,35 @@ _BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 _TAX_ID = re.compile(r"^[A-Z0-9][A-Z0-9 ./-]{3,30}$")
 
 
+# The one shape a decimal string may have wherever money enters: ASCII digits, an optional leading
+# '-', an optional '.' with decimals. No spaces, no '+', no exponent ("1e1"), no other scripts'
+# digits ("١٠"): Python's Decimal() accepts all of those, so it never sees a string first.
+# (Also "5." and ".5", which the OpenAPI pattern of a DRF DecimalField allows.)
+DECIMAL_STRING = re.compile(r"-?(?=\.?[0-9])[0-9]{0,40}(?:\.[0-9]{0,40})?")
+DECIMAL_STRING_MESSAGE = ('Use a plain decimal string: ASCII digits, an optional leading "-" and "." '
+                          '(e.g. "-1234.50"); no spaces, "+", exponent or other digits.')
+
+
 def parse_decimal(value, *, places: int = AMOUNT_PLACES, digits: int = AMOUNT_DIGITS) -> Decimal:
     """A finite decimal with at most ``places`` decimals and ``digits`` digits in all. Floats are
-    refused (they have already lost precision); strings and Decimals are accepted."""
+    refused (they have already lost precision); strings must match ``DECIMAL_STRING``; Decimals
+    (JSON numbers, parsed without float) and integers are accepted."""
     if isinstance(value, (bool, float)):
         raise ValidationError("Send amounts as decimal strings, not floating-point numbers.", code="float")
-    try:
-        d = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError("Not a decimal number.", code="invalid") from exc
+    if isinstance(value, str):
+        if not DECIMAL_STRING.fullmatch(value):
+            raise ValidationError(DECIMAL_STRING_MESSAGE, code="invalid")
+        d = Decimal(value)
+    elif isinstance(value, Decimal | int):
+        d = Decimal(value)
+    else:
+        raise ValidationError("Not a decimal number.", code="invalid")
     if not d.is_finite():
         raise ValidationError("Not a finite number.", code="invalid")
     exponent = d.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places:
         raise ValidationError(f"At most {places} decimal places.", code="max_decimal_places")
-    if len(d.as_tuple().digits) - max(0, -exponent if isinstance(exponent, int) else 0) > digits - places:
+    if d != 0 and d.adjusted() + 1 > digits - places:  # adjusted(): also right for 1E+400
         raise ValidationError(f"At most {digits - places} digits before the decimal point.", code="max_whole_digits")
     return d
 
@@ -101,6 +115,18 @@ class StrictDecimalField(serializers.Field):
 
     def to_representation(self, value):
         return str(value)
+
+
+class DecimalStringField(serializers.DecimalField):
+    """DRF's DecimalField (same schema, same output) that takes in only what ``parse_decimal``
+    does: the strict decimal string (or a JSON number), never "1e1", " +10.00 " or "١٠"."""
+
+    def to_internal_value(self, data):
+        try:
+            parse_decimal(data, places=self.decimal_places, digits=self.max_digits)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.code) from exc
+        return super().to_internal_value(data)
 
 
 class CurrencyField(serializers.CharField):

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "sheshi.request_context.DatabaseContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "sheshi.api.problems.ApiServerErrorMiddleware",  # DEBUG: problem+json, not the HTML 500 page, for /api/
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: renders the lockout response
 ]
 
@@ -138,8 +139,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sheshi.api.problems.problem_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "sheshi.api.throttling.AnonRateThrottle",  # keyed on client_addr (SHESHI_TRUSTED_PROXIES)
+        "sheshi.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
@@ -205,14 +206,20 @@ SHESHI_IMPORT_INLINE_MAX_BYTES = env.int("SHESHI_IMPORT_INLINE_MAX_BYTES", defau
 # --- Security defaults (sheshi/security, SECURITY.md) -----------------------------------------
 # Login lockout (django-axes): 5 failures for the same username from the same address lock that
 # pair out for 15 minutes. Keyed on the pair so nobody can lock a colleague out from elsewhere.
-# The client address is REMOTE_ADDR only (axes' default), never a client-supplied header.
+# The client address is sheshi.request_context.client_addr: REMOTE_ADDR, or behind a trusted
+# proxy the rightmost X-Forwarded-For hop that is not one (SHESHI_TRUSTED_PROXIES below).
 # Tests: use client.force_login — axes refuses authenticate() calls that carry no request.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
-# Throttling keys on REMOTE_ADDR: with NUM_PROXIES unset DRF would trust a client's X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "sheshi.request_context.client_addr"
+# Reverse proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated, e.g.
+# "127.0.0.1,::1" for the nginx of deploy/ on the same host, or the load balancer's subnet.
+# Empty (the default): REMOTE_ADDR only. Lockout, throttling and audit events all use it.
+SHESHI_TRUSTED_PROXIES = env.list("SHESHI_TRUSTED_PROXIES", default=[])
+# Sheshi's throttles key on client_addr; NUM_PROXIES 0 keeps DRF's own classes off the header too.
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
 # Admin second factor (django-otp): users with a confirmed TOTP device must enter a code.
 SHESHI_ADMIN_REQUIRE_OTP = env.bool("SHESHI_ADMIN_REQUIRE_OTP", default=True)

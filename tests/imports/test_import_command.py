@@ -42,3 +42,34 @@ def test_import_file_prints_every_problem_and_posts_nothing(world, tmp_path):  #
         "  file, Debit/Credit = '0.01': the trial balance does not balance: debits 100.00, credits 99.99, "
         "difference 0.01 EUR"]
     assert JournalLine.objects.count() == 0
+
+
+def test_a_file_level_problem_is_printed_once_as_file_not_file_file(world, tmp_path):  # noqa: F811
+    mapping = tmp_path / "tb.json"
+    mapping.write_text(json.dumps(TB.as_dict()))
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"Account,Name,Debit,Credit\n")
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("import_file", str(empty), entity="ACME-DE", period="2026-01", mapping=str(mapping),
+                     stderr=err, stdout=io.StringIO())
+    assert err.getvalue().splitlines()[1:] == ["  file: the file has no data rows"]
+
+
+def test_the_same_rows_are_refused_and_imported_again_only_with_a_reason(world, tmp_path):  # noqa: F811
+    mapping = tmp_path / "tb.json"
+    mapping.write_text(json.dumps(TB.as_dict()))
+    crlf = FILES / "tb_utf8.csv"
+    lf = tmp_path / "tb_lf.csv"
+    lf.write_bytes(crlf.read_bytes().replace(b"\r\n", b"\n"))
+    args = {"entity": "ACME-DE", "period": "2026-01", "mapping": str(mapping), "no_progress": True,
+            "stdout": io.StringIO()}
+    call_command("import_file", str(crlf), **args)
+    first = ImportBatch.objects.get()
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("import_file", str(lf), stderr=err, **args)
+    assert f"file: same rows as batch {first.pk} (tb_utf8.csv)" in err.getvalue()
+    call_command("import_file", str(lf), duplicate_rows_reason="second plant", **args)
+    again = ImportBatch.objects.get(file_name="tb_lf.csv", status=ImportStatus.POSTED)
+    assert again.duplicate_rows_reason == "second plant"

@@ -84,7 +84,8 @@ def test_a_binary_junk_file_is_refused_clearly():
 
 def test_a_nul_byte_far_into_a_text_file_is_refused():
     err = refusal(b"Account,Name\n" + b"1000,plain\n" * 200_000 + b"2000,\x00\n")
-    assert (err.code, err.detail) == ("import_binary_file", "the file contains NUL bytes: binary data, not text")
+    assert (err.code, err.row, err.detail) == ("import_binary_file", 200_002, "row 200002 contains a NUL byte "
+                                               "(byte offset 2,200,018): binary data, not text")
 
 
 def test_text_posing_as_xlsx_is_refused():
@@ -234,7 +235,8 @@ def test_a_zip_directory_that_lies_about_sizes_still_cannot_inflate_past_them():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert (err.code, err.detail) == (
-        "import_not_xlsx", "the workbook cannot be read: BadZipFile: Bad CRC-32 for file 'xl/worksheets/sheet1.xml'")
+        "import_not_xlsx", "the workbook cannot be read: a part of the workbook is damaged (its compressed data "
+        "does not check out)")
     assert peak < 8 << 20
 
 
@@ -244,3 +246,9 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
         zf.writestr("readme.txt", "hello")
     err = refusal(out.getvalue(), filename="archive.zip")
     assert (err.code, err.detail) == ("import_not_xlsx", "the file is a zip archive but not an XLSX workbook")
+
+
+def test_malformed_csv_is_described_in_our_words_not_the_csv_module_s():
+    err = refusal(b'Account,Name\n1000,"Cash "x" box"\n')
+    assert (err.code, err.row, err.detail) == (
+        "import_csv_malformed", 2, 'row 2 is not well-formed CSV: a quote inside a quoted value is not doubled ("")')
