@@ -224,7 +224,15 @@ def generate() -> str:
     from sheshi.db.roles import use_owner_credentials
 
     use_owner_credentials("default")
-    config = setup_databases(verbosity=0, interactive=False, keepdb=False, serialized_aliases=[])
+    name = connection.creation._get_test_db_name()
+    try:
+        config = setup_databases(verbosity=0, interactive=False, keepdb=False, serialized_aliases=[])
+    except BaseException:
+        # A migration failed (or Ctrl-C): drop the half-made database rather than leave it behind.
+        connection.close()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
+        raise
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             return render(cursor)
