@@ -8,7 +8,7 @@ PORT ?= 8000
 # Without DATABASE_URL, start (or reuse) the private PostgreSQL under var/pg.
 DBENV = if [ -z "$$DATABASE_URL" ]; then eval "$$($(PY) scripts/devdb.py env)"; fi
 
-.PHONY: run test test-browser browser-deps venv lint lock db-stop bench migrations-check release
+.PHONY: run test test-browser browser-deps venv lint lock db-stop bench migrations-check release rules-sql
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -57,6 +57,12 @@ lock: venv
 	@test -x "$(UV)" || $(BIN)/pip install -q uv
 	$(UV) pip compile --generate-hashes --python-version 3.11 requirements.in -o requirements.txt
 	$(UV) pip compile --generate-hashes --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
+## Rewrite schema/rules.sql, the current text of every database rule (functions, triggers, row-level
+## security, CHECK/EXCLUDE constraints), from a throwaway database migrated from scratch and dropped
+## after (scripts/rules_sql.py). Commit it with every migration or merge; the test suite fails when stale.
+rules-sql: venv
+	@$(DBENV); $(BIN)/python scripts/rules_sql.py
 
 db-stop:
 	$(PY) scripts/devdb.py stop

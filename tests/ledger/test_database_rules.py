@@ -205,6 +205,22 @@ def test_illegal_status_jump_is_refused(draft):
     assert JournalEntry.objects.get(pk=draft.pk).status == "draft"
 
 
+def test_an_entry_cannot_move_to_another_entity_or_organisation(world, draft):
+    from tests.ledger.helpers import build_world
+
+    foreign = build_world("OTHER")
+    owners = JournalEntry.objects.filter(pk=draft.pk).values_list("organisation_id", "entity_id")
+    before = (snapshot(), list(owners))
+    msg = refused("ledger_entry_entity_fixed", "UPDATE ledger_journalentry SET entity_id = %s WHERE id = %s",
+                  [world.other.pk, draft.pk])
+    assert msg == f"journal entry {draft.pk} cannot move to another entity"
+    refused("ledger_entry_entity_fixed",
+            "UPDATE ledger_journalentry SET organisation_id = %s, entity_id = %s WHERE id = %s",
+            [foreign.org.pk, foreign.entity.pk, draft.pk])
+    assert (snapshot(), list(owners)) == before
+    assert list(owners) == [(world.org.pk, world.entity.pk)]
+
+
 def test_app_role_cannot_write_balances(posted, app_sql):
     for sql in ("UPDATE ledger_balance SET functional_debit = 0",
                 "DELETE FROM ledger_balance",

@@ -1,0 +1,56 @@
+"""Entity-period rules attacked with raw SQL as the application's role (periods/sql): PostgreSQL
+refuses each with its named rule and nothing changes."""
+from __future__ import annotations
+
+import pytest
+
+from ledger.services import journal_entry_create
+from periods.models import EntityPeriod
+from periods.services import entity_period_lock, entity_period_soft_close
+from tests.ledger.helpers import build_world
+from tests.periods.helpers import raw, refused, state
+
+pytestmark = pytest.mark.django_db
+
+
+def where(ep: EntityPeriod) -> list[tuple]:
+    return list(EntityPeriod.objects.filter(pk=ep.pk).values_list("organisation_id", "entity_id", "period_id",
+                                                                   "state"))
+
+
+def test_a_soft_closed_or_locked_entity_period_cannot_be_deleted(world):
+    soft, locked = world.entity_period("2026-01"), world.entity_period("2026-02")
+    entity_period_soft_close(actor=None, entity_period_id=soft.pk)
+    entity_period_lock(actor=None, entity_period_id=locked.pk, reason="February closed")
+    before = state()
+    for ep in (soft, locked):
+        msg = refused("periods_state_transition_invalid", "DELETE FROM periods_entityperiod WHERE id = %s", [ep.pk])
+        assert msg == f"entity period {ep.pk} has entries or is not open: it cannot be deleted"
+    assert state() == before
+    assert where(soft) == [(world.org.pk, world.entity.pk, soft.period_id, "soft_closed")]
+    assert where(locked) == [(world.org.pk, world.entity.pk, locked.period_id, "locked")]
+
+
+def test_an_open_entity_period_with_entries_cannot_be_deleted_but_an_empty_one_can(world):
+    journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30"))  # a draft in March
+    march, empty = world.entity_period("2026-03"), world.entity_period("2026-03", entity=world.other)
+    before = state()
+    refused("periods_state_transition_invalid", "DELETE FROM periods_entityperiod WHERE id = %s", [march.pk])
+    assert state() == before
+    raw("DELETE FROM periods_entityperiod WHERE id = %s", [empty.pk])  # open, no entries: allowed
+    assert where(empty) == [] and where(march) == [(world.org.pk, world.entity.pk, march.period_id, "open")]
+
+
+def test_an_entity_period_cannot_be_re_pointed(world):
+    foreign = build_world("OTHER")
+    ep = world.entity_period("2026-03")
+    before = (state(), where(ep))
+    msg = refused("periods_state_transition_invalid", "UPDATE periods_entityperiod SET period_id = %s WHERE id = %s",
+                  [world.period("2026-04").pk, ep.pk])
+    assert msg == f"entity period {ep.pk} cannot be re-pointed"
+    refused("periods_state_transition_invalid", "UPDATE periods_entityperiod SET entity_id = %s WHERE id = %s",
+            [world.other.pk, ep.pk])
+    refused("periods_state_transition_invalid",
+            "UPDATE periods_entityperiod SET organisation_id = %s, entity_id = %s, period_id = %s WHERE id = %s",
+            [foreign.org.pk, foreign.entity.pk, foreign.period("2026-03").pk, ep.pk])
+    assert (state(), where(ep)) == before
