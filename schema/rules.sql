@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (60), by name and signature
+-- Functions (63), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -772,6 +772,21 @@ BEGIN
     END IF;
   END LOOP;
 
+  -- A later period of the entity locked: its cumulative (balance-sheet) figures would move. With
+  -- periods locking oldest first (periods/sql/0007) this cannot happen to an open period; checked
+  -- here too so that the posting rule states the whole rule.
+  SELECT p.code AS period_code, lp.code AS locked_code INTO r
+    FROM (SELECT DISTINCT entity_id, period_id FROM new_entries WHERE status = 'posted') k
+    JOIN periods_period p ON p.id = k.period_id
+    JOIN periods_entityperiod lep ON lep.entity_id = k.entity_id AND lep.state = 'locked'
+    JOIN periods_period lp ON lp.id = lep.period_id AND (lp.start_date, lp.number) > (p.start_date, p.number)
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'period % is before the locked period % of this entity: posting into it would change locked figures',
+      r.period_code, r.locked_code
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_later_period_locked';
+  END IF;
+
   -- Dates inside the period, period and entity of the entry's organisation, entity-period present:
   -- per (organisation, entity, period) with the batch's earliest and latest date.
   PERFORM 1
@@ -925,6 +940,38 @@ BEGIN
       USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_entry_transition_invalid';
   END IF;
   RETURN NEW;
+END $function$
+;
+
+-- ledger_entry_period_guard()
+CREATE OR REPLACE FUNCTION public.ledger_entry_period_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  r record;
+BEGIN
+  PERFORM 1 FROM public.periods_entityperiod ep
+   WHERE (ep.entity_id, ep.period_id) IN (SELECT entity_id, period_id FROM new_entries WHERE status <> 'posted')
+   ORDER BY ep.id
+     FOR SHARE OF ep;
+  SELECT n.id, n.entry_date, p.code, ep.state INTO r
+    FROM new_entries n
+    JOIN public.periods_period p ON p.id = n.period_id
+    LEFT JOIN public.periods_entityperiod ep ON ep.entity_id = n.entity_id AND ep.period_id = n.period_id
+   WHERE n.status <> 'posted' AND (n.entry_date NOT BETWEEN p.start_date AND p.end_date OR ep.state = 'locked')
+   ORDER BY n.id LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF r.state = 'locked' THEN
+    RAISE EXCEPTION 'journal entry %: period % is locked for this entity: no entry is created or changed in it', r.id, r.code
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_entry_in_locked_period';
+  END IF;
+  RAISE EXCEPTION 'journal entry %: its date % is outside its period %', r.id, r.entry_date, r.code
+    USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_entry_date_outside_period';
 END $function$
 ;
 
@@ -1149,6 +1196,26 @@ BEGIN
 END $function$
 ;
 
+-- ledger_lock_unposted_guard()
+CREATE OR REPLACE FUNCTION public.ledger_lock_unposted_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_n bigint;
+BEGIN
+  SELECT count(*) INTO v_n FROM public.ledger_journalentry e
+   WHERE e.entity_id = NEW.entity_id AND e.period_id = NEW.period_id AND e.status NOT IN ('posted', 'void');
+  IF v_n > 0 THEN
+    RAISE EXCEPTION 'entity period % has % unposted entries: post or void them before locking', NEW.id, v_n
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_lock_unposted_entries';
+  END IF;
+  RETURN NEW;
+END $function$
+;
+
 -- ledger_referenced_delete_check()
 CREATE OR REPLACE FUNCTION public.ledger_referenced_delete_check()
  RETURNS trigger
@@ -1290,6 +1357,53 @@ BEGIN
         IS DISTINCT FROM (OLD.organisation_id, OLD.code, OLD.start_date, OLD.end_date) THEN
     RAISE EXCEPTION 'fiscal year % cannot change its dates or code', OLD.code
       USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'periods_calendar_fixed';
+  END IF;
+  RETURN NEW;
+END $function$
+;
+
+-- periods_close_order_guard()
+CREATE OR REPLACE FUNCTION public.periods_close_order_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_start date;
+  v_number int;
+  v_code text;
+  bad record;
+BEGIN
+  SELECT p.start_date, p.number, p.code INTO v_start, v_number, v_code FROM public.periods_period p WHERE p.id = NEW.period_id;
+  IF NEW.state = 'locked' THEN
+    PERFORM 1 FROM public.periods_entityperiod ep JOIN public.periods_period p ON p.id = ep.period_id
+     WHERE ep.entity_id = NEW.entity_id AND (p.start_date, p.number) < (v_start, v_number)
+     ORDER BY p.start_date, p.number
+       FOR SHARE OF ep;
+    SELECT p.code, ep.state INTO bad
+      FROM public.periods_entityperiod ep JOIN public.periods_period p ON p.id = ep.period_id
+     WHERE ep.entity_id = NEW.entity_id AND (p.start_date, p.number) < (v_start, v_number) AND ep.state <> 'locked'
+     ORDER BY p.start_date, p.number LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'period % cannot lock while the earlier period % is % for this entity: lock periods oldest first',
+        v_code, bad.code, bad.state
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'periods_lock_out_of_order';
+    END IF;
+  ELSIF OLD.state = 'locked' THEN
+    PERFORM 1 FROM public.periods_entityperiod ep JOIN public.periods_period p ON p.id = ep.period_id
+     WHERE ep.entity_id = NEW.entity_id AND (p.start_date, p.number) > (v_start, v_number)
+     ORDER BY p.start_date, p.number
+       FOR SHARE OF ep;
+    SELECT p.code INTO bad
+      FROM public.periods_entityperiod ep JOIN public.periods_period p ON p.id = ep.period_id
+     WHERE ep.entity_id = NEW.entity_id AND (p.start_date, p.number) > (v_start, v_number) AND ep.state = 'locked'
+     ORDER BY p.start_date DESC, p.number DESC LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'period % cannot reopen while the later period % is locked for this entity: reopen periods newest first',
+        v_code, bad.code
+        USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'periods_reopen_out_of_order';
+    END IF;
   END IF;
   RETURN NEW;
 END $function$
@@ -1654,7 +1768,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (212), by table and name
+-- Triggers (216), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -1788,6 +1902,8 @@ CREATE TRIGGER ledger_entries_posted_update AFTER UPDATE ON public.ledger_journa
 CREATE TRIGGER ledger_entry_approver_guard BEFORE INSERT ON public.ledger_journalentry FOR EACH ROW WHEN ((new.approved_by_id IS NOT NULL)) EXECUTE FUNCTION ledger_entry_approver_guard();
 CREATE TRIGGER ledger_entry_approver_guard_update BEFORE UPDATE OF approved_by_id ON public.ledger_journalentry FOR EACH ROW WHEN ((new.approved_by_id IS DISTINCT FROM old.approved_by_id)) EXECUTE FUNCTION ledger_entry_approver_guard();
 CREATE TRIGGER ledger_entry_guard BEFORE DELETE OR UPDATE ON public.ledger_journalentry FOR EACH ROW EXECUTE FUNCTION ledger_entry_guard();
+CREATE TRIGGER ledger_entry_period_guard_insert AFTER INSERT ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_period_guard();
+CREATE TRIGGER ledger_entry_period_guard_update AFTER UPDATE ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_period_guard();
 CREATE TRIGGER ledger_entry_refs_insert AFTER INSERT ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_refs_check();
 CREATE TRIGGER ledger_entry_refs_update AFTER UPDATE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_entries NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_refs_check();
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();
@@ -1859,6 +1975,8 @@ CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.periods_entityperiod 
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.periods_entityperiod FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.periods_entityperiod FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 CREATE TRIGGER ledger_lock_snapshot_take AFTER UPDATE OF state ON public.periods_entityperiod FOR EACH ROW WHEN ((((new.state)::text = 'locked'::text) AND ((old.state)::text IS DISTINCT FROM 'locked'::text))) EXECUTE FUNCTION ledger_lock_snapshot_take();
+CREATE TRIGGER ledger_lock_unposted_guard BEFORE UPDATE OF state ON public.periods_entityperiod FOR EACH ROW WHEN ((((new.state)::text = 'locked'::text) AND ((old.state)::text IS DISTINCT FROM 'locked'::text))) EXECUTE FUNCTION ledger_lock_unposted_guard();
+CREATE TRIGGER periods_close_order_guard BEFORE UPDATE OF state ON public.periods_entityperiod FOR EACH ROW WHEN ((((new.state)::text IS DISTINCT FROM (old.state)::text) AND (((new.state)::text = 'locked'::text) OR ((old.state)::text = 'locked'::text)))) EXECUTE FUNCTION periods_close_order_guard();
 CREATE TRIGGER periods_entity_period_guard BEFORE DELETE OR UPDATE ON public.periods_entityperiod FOR EACH ROW EXECUTE FUNCTION periods_entity_period_guard();
 CREATE TRIGGER periods_entity_period_starts_open BEFORE INSERT ON public.periods_entityperiod FOR EACH ROW EXECUTE FUNCTION periods_entity_period_starts_open();
 CREATE TRIGGER periods_group_member_guard BEFORE UPDATE OF state ON public.periods_entityperiod FOR EACH ROW WHEN ((((old.state)::text = 'locked'::text) AND ((new.state)::text <> 'locked'::text))) EXECUTE FUNCTION periods_group_member_guard();
