@@ -16,7 +16,10 @@ from sheshi.settings.base import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; tests only
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
-SHESHI_AUDIT_ANCHOR_DIR = str(MEDIA_ROOT / "audit-anchors")  # each test gets its own (tests/conftest.py)
+# Anchors bind one database: each test process (one test database, named by its pid below) has its
+# own folder, and each test its own inside the suite (tests/conftest.py). Module-scoped worlds built
+# outside a test write here; an earlier run's anchors would not match this run's database.
+SHESHI_AUDIT_ANCHOR_DIR = str(MEDIA_ROOT / "audit-anchors" / str(os.getpid()))
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 

@@ -269,7 +269,7 @@ def test_period_lock_writes_an_anchor_after_commit():
     world = build_world("LOCK")
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))
     assert _anchor_files() == []
-    ep = world.entity_period("2026-03")
+    ep = world.entity_period("2026-01")  # an entity's first month (months lock oldest first)
     entity_period_lock(actor=None, entity_period_id=ep.pk)
     doc = anchor_latest().document
     assert (doc["reason"], doc["ref"]) == ("period_lock", f"entity_period:{ep.pk}")

@@ -25,6 +25,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "SECRET_KEY": "p" * 20 + "Q9#kLm2$vX7@nB4&wZ1!rT6^yU3*hJ8%",
         "ALLOWED_HOSTS": "sheshi.example.com",
         "SHESHI_FIELD_KEYS": Fernet.generate_key().decode(),  # production has no default key
+        "SHESHI_TRUSTED_PROXIES": "127.0.0.1,::1",  # the documented nginx in front (deploy/sheshi.env.example)
     })
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

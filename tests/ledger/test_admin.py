@@ -1,6 +1,5 @@
 """Admin pages: scoped to the caller's entities; workflow actions go through the services."""
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -191,16 +190,15 @@ def test_missing_permission_and_wrong_status_read_as_sentences(client, world):
                                  "reversed."]
 
 
-def test_posting_into_a_locked_period_is_refused_with_a_sentence(client, world):
+def test_an_entry_into_a_locked_period_is_refused_with_a_sentence(client, world):
+    """Issue #15: nothing is created in a locked period (before, a draft was accepted and failed
+    only at posting)."""
     lock_through(actor=None, entity_period_id=world.entity_period("2026-02").pk)
-    entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("5", day=date(2026, 2, 10))).entry
-    client.force_login(staff(world, "controller"))
-    page = client.post("/admin/ledger/journalentry/", {"action": "post", "_selected_action": [entry.pk]},
-                       follow=True)
-    assert messages_of(page) == [f"Entry {entry.pk} was not posted: Period 2026-02 is locked for entity "
-                                 f"{world.entity.code}."]
-    entry.refresh_from_db()
-    assert entry.status == EntryStatus.DRAFT
+    client.force_login(staff(world, "preparer"))
+    page = client.post("/admin/ledger/journalentry/add/", grid_post(world, [("5100", "5", ""), ("2100", "", "5")],
+                                                                    entry_date="2026-02-10")).content.decode()
+    assert f"Period 2026-02 is locked for entity {world.entity.code}" in page
+    assert not JournalEntry.objects.exists()
 
 
 def test_a_draft_with_counterparties_is_shown_read_only_with_a_note(client, world):

@@ -178,6 +178,24 @@ def test_posting_into_a_soft_closed_period_needs_the_close_privilege(world, draf
             "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
 
 
+def test_an_entry_inserted_posted_outside_its_period_is_refused(world):
+    period = world.period("2026-03")
+    before = snapshot()
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        entry_id = raw("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))")[0][0]
+        for no, (code, amount) in enumerate([("1200", 30), ("4100", -30)], start=1):
+            raw("""INSERT INTO ledger_journalline (organisation_id, entity_id, period_id, entry_id, line_no, account_id,
+                       currency, amount, rate, functional_amount, dimensions, memo, source_raw)
+                   VALUES (%s, %s, %s, %s, %s, %s, 'EUR', %s, 1, %s, '{}', '', '')""",
+                [world.org.pk, world.entity.pk, period.pk, entry_id, no, world.acc(code), amount, amount])
+        raw("""INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
+                   source, status, created_at, posted_at, request_hash)
+               VALUES (%s, %s, %s, %s, '2026-04-02', 'misdated', 'manual', 'posted', now(), now(), '')""",
+            [entry_id, world.org.pk, world.entity.pk, period.pk])
+    assert exc.value.__cause__.diag.constraint_name == "ledger_period_not_open"
+    assert snapshot() == before
+
+
 def test_entry_date_outside_its_period_is_refused(world, draft):
     before = snapshot()
     refused("ledger_entry_date_outside_period",

@@ -19,9 +19,9 @@ def where(ep: EntityPeriod) -> list[tuple]:
 
 
 def test_a_soft_closed_or_locked_entity_period_cannot_be_deleted(world):
-    soft, locked = world.entity_period("2026-01"), world.entity_period("2026-02")
+    soft, locked = world.entity_period("2026-02"), world.entity_period("2026-01")
     entity_period_soft_close(actor=None, entity_period_id=soft.pk)
-    entity_period_lock(actor=None, entity_period_id=locked.pk, reason="February closed")
+    entity_period_lock(actor=None, entity_period_id=locked.pk, reason="January closed")
     before = state()
     for ep in (soft, locked):
         msg = refused("periods_state_transition_invalid", "DELETE FROM periods_entityperiod WHERE id = %s", [ep.pk])
@@ -54,3 +54,27 @@ def test_an_entity_period_cannot_be_re_pointed(world):
             "UPDATE periods_entityperiod SET organisation_id = %s, entity_id = %s, period_id = %s WHERE id = %s",
             [foreign.org.pk, foreign.entity.pk, foreign.period("2026-03").pk, ep.pk])
     assert (state(), where(ep)) == before
+
+
+# Issue #15: an entity's periods lock oldest first and reopen newest first (periods/sql/0007).
+
+def test_a_month_cannot_lock_while_an_earlier_one_is_open(world):
+    before = state()
+    msg = refused("periods_lock_out_of_order", "UPDATE periods_entityperiod SET state = 'locked' WHERE id = %s",
+                  [world.entity_period("2026-06", world.other).pk])
+    assert msg == ("period 2026-06 cannot lock while the earlier period 2026-01 is open for this entity: "
+                   "lock periods oldest first")
+    assert state() == before
+
+
+def test_a_month_cannot_reopen_while_a_later_one_is_locked(world):
+    for code in ("2026-01", "2026-02"):
+        entity_period_lock(actor=None, entity_period_id=world.entity_period(code).pk)
+    before = state()
+    msg = refused("periods_reopen_out_of_order", "UPDATE periods_entityperiod SET state = 'open', "
+                  "reason = 'late invoice' WHERE id = %s", [world.entity_period("2026-01").pk])
+    assert msg == ("period 2026-01 cannot reopen while the later period 2026-02 is locked for this entity: "
+                   "reopen periods newest first")
+    assert state() == before
+    raw("UPDATE periods_entityperiod SET state = 'open', reason = 'late invoice' WHERE id = %s",
+        [world.entity_period("2026-02").pk])  # newest first: allowed

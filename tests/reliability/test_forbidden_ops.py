@@ -227,11 +227,12 @@ DRAFT_INTO_LOCKED = """
 
 
 def test_posting_into_a_locked_period_is_refused(committed, app, owner_sql):
+    # Refused at its first step since issue #15: not even a draft is written into a locked period.
     refused(app, owner_sql, [
         DRAFT_INTO_LOCKED,
         "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() "
         "WHERE entity_id = %(entity)s AND period_id = %(locked_period)s AND status = 'draft'",
-    ], committed.params, sqlstate=INTEGRITY, constraint="ledger_period_locked")
+    ], committed.params, sqlstate=INTEGRITY, constraint="ledger_entry_in_locked_period")
 
 
 def test_inserting_posted_lines_into_a_locked_period_the_bulk_way_is_refused(committed, app, owner_sql):

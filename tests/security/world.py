@@ -103,7 +103,8 @@ def build_bank_details(world: World) -> None:
 
 def build_periods(world: World) -> None:
     """Fiscal year and period (organisation-wide), and per entity: 2026-03 open (holds the
-    matrix entries), 2026-05 open and empty (can be closed and locked), 2026-06 soft-closed."""
+    matrix entries), 2026-01 open and empty (can be closed and locked: it is the entity's first
+    month, and months lock oldest first), 2026-06 soft-closed."""
     from periods.models import EntityPeriod, FiscalYear, Period
     from periods.services import entity_period_soft_close
 
@@ -113,7 +114,7 @@ def build_periods(world: World) -> None:
         world.put("period", scope, Period.objects.get(organisation=org, code=PERIOD).pk)
         eps = {ep.period.code: ep for ep in EntityPeriod.objects.select_related("period").filter(entity=entity)}
         world.put("entity_period", scope, eps[PERIOD].pk)
-        world.put("entity_period_empty", scope, eps["2026-05"].pk)
+        world.put("entity_period_empty", scope, eps["2026-01"].pk)
         entity_period_soft_close(actor=None, entity_period_id=eps["2026-06"].pk, reason="matrix")
         world.put("entity_period_closed", scope, eps["2026-06"].pk)
 
