@@ -10,6 +10,19 @@ class SegregationOfDutiesError(RuleViolation):
     code, title, status = "segregation_of_duties", "The preparer of an entry cannot approve it.", 403
 
 
+class EntryUnbalancedError(RuleViolation):
+    """The service's refusal of an entry that does not balance: the same code, status and title as
+    PostgreSQL's (rule ledger_entry_unbalanced, below), with the total on the ``lines`` field."""
+
+    code, title = "entry_unbalanced", "The entry does not balance."
+
+
+class AccountCodeTakenError(Conflict):
+    """The service's refusal of a duplicate account code, as the unique constraint's (below)."""
+
+    code, title = "account_code_taken", "That account code is already used."
+
+
 class EntryDateOutsidePeriodError(RuleViolation):
     code, title = "date_outside_period", "The entry date is outside its period."
 
