@@ -44,6 +44,7 @@ register_db_rules({
     "ledger_entry_transition_invalid": DbRule("entry_transition_invalid", "That status change is not allowed.", 409),
     "ledger_period_locked": DbRule("period_locked", "The period is locked.", 422),
     "ledger_entry_in_locked_period": DbRule("period_locked", "The period is locked.", 422),
+    "ledger_fiscal_year_closed": DbRule("year_closed", "The fiscal year is closed for this entity.", 422),
     "ledger_later_period_locked": DbRule("later_period_locked", "A later period of the entity is locked.", 422),
     "ledger_entry_date_outside_period": DbRule("date_outside_period", "The entry date is outside its period.", 422),
     "ledger_lock_unposted_entries": DbRule("unposted_entries", "The period has unposted entries.", 409),
