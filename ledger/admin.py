@@ -89,6 +89,9 @@ class JournalLineInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False  # lines change with their entry, in the journal form
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 def _run(modeladmin, request, queryset, service, verb: str) -> None:
     """Apply one service to each selected entry; each refusal becomes a sentence on the page."""
