@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 
-from consolidation.admin import GroupMemberAddInline
 from consolidation.models import AcquisitionAdjustment, ConsolidationGroup, FxRate, GroupMember
 from periods.models import EntityPeriod
 from sheshi.access.roles import CLOSE
@@ -59,6 +58,8 @@ def page_data(page) -> dict:
 
 
 def add_prefix(page) -> str:
+    from consolidation.admin import GroupMemberAddInline
+
     return next(ifs.formset.prefix for ifs in page.context["inline_admin_formsets"]
                 if isinstance(ifs.opts, GroupMemberAddInline))
 
