@@ -203,3 +203,23 @@ def test_an_adjustment_and_its_lines_are_recorded_by_one_service_call(client, gr
     assert response.status_code == 302, response.content.decode()[:2000]
     adj = AcquisitionAdjustment.objects.get(entity=newco)
     assert list(adj.lines.values_list("account__code", "amount")) == [("3000", Decimal("-500.0000"))]
+
+
+def test_runs_are_read_only_and_run_again_still_queues_through_the_service(client, group,
+                                                                           django_capture_on_commit_callbacks):
+    from consolidation.models import ConsolidationRun
+    from consolidation.services import consolidation_run_request
+    from periods.models import Period
+
+    period = Period.objects.get(organisation=group.organisation, code="2024-12")
+    with django_capture_on_commit_callbacks(execute=False):
+        run = consolidation_run_request(actor=None, group=group, period=period)
+    client.force_login(controller(group))
+    page = client.get(f"/admin/consolidation/consolidationrun/{run.pk}/change/").content.decode()
+    assert 'name="_save"' not in page and 'name="organisation"' not in page
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/admin/consolidation/consolidationrun/",
+                               {"action": "run_again", "_selected_action": [run.pk]}, follow=True)
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Queued run {run.pk + 1} for {group} {period}."]
+    assert ConsolidationRun.objects.count() == 2
