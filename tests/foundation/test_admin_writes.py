@@ -197,3 +197,18 @@ def test_the_walk_reports_a_plain_model_admin_and_an_unnamed_service(request_as_
         "probe:ledger.localaccountmapping (Pretends): names ledger.imports.services.source_system_create but "
         "never calls it",
         "probe:ledger.localaccountmapping (Pretends): deletes with Django's own delete_model/delete_queryset"]
+
+
+def test_reverting_from_history_is_refused_and_nothing_changes(client):
+    from tests.factories import EntityFactory
+
+    entity = EntityFactory(name="Before")
+    entity.name = "After"
+    entity.save()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.test", "x"))
+    oldest = entity.history.order_by("history_id").first().history_id
+    url = f"/admin/tenancy/entity/{entity.pk}/history/{oldest}/"
+    assert "Revert" not in client.get(url).content.decode()
+    assert client.post(url, {}).status_code == 403
+    entity.refresh_from_db()
+    assert (entity.name, entity.history.count()) == ("After", 2)
