@@ -212,3 +212,17 @@ def test_reverting_from_history_is_refused_and_nothing_changes(client):
     assert client.post(url, {}).status_code == 403
     entity.refresh_from_db()
     assert (entity.name, entity.history.count()) == ("After", 2)
+
+
+def test_api_tokens_are_revoked_by_the_action_through_the_service(client):
+    from sheshi.access.tokens import api_token_issue
+
+    user = get_user_model().objects.create_superuser("root", "root@example.test", "x")
+    token, _ = api_token_issue(user=user, name="ci", scopes=["read"])
+    client.force_login(user)
+    assert client.post(f"/admin/access/apitoken/{token.pk}/change/", {"name": "x"}).status_code == 403
+    response = client.post("/admin/access/apitoken/", {"action": "revoke", "_selected_action": [token.pk]},
+                           follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["1 token(s) revoked."]
+    token.refresh_from_db()
+    assert (token.name, token.revoked_at is not None) == ("ci", True)
