@@ -21,6 +21,8 @@ class EliminationLedgerCodeTakenError(Conflict):
 
 
 register_db_rules({
+    "consolidation_group_code_unique": DbRule("group_code_taken",
+                                              "The organisation already has a group with this code.", 409),
     "consolidation_elimination_ledger_not_member": DbRule(
         "elimination_ledger_not_member", "A group's elimination ledger is never a member of a group.", 409),
     "consolidation_fx_rate_frozen": DbRule("fx_rate_frozen", "The rate belongs to a locked period and cannot change."),
