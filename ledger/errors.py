@@ -10,6 +10,10 @@ class SegregationOfDutiesError(RuleViolation):
     code, title, status = "segregation_of_duties", "The preparer of an entry cannot approve it.", 403
 
 
+class PosterIsPreparerError(RuleViolation):
+    code, title, status = "poster_is_preparer", "The preparer of an entry cannot post it.", 403
+
+
 class EntryDateOutsidePeriodError(RuleViolation):
     code, title = "date_outside_period", "The entry date is outside its period."
 
@@ -54,6 +58,7 @@ register_db_rules({
     "ledger_reference_in_use": DbRule("reference_in_use", "The row is referenced by the ledger.", 409),
     "ledger_reference_key_fixed": DbRule("reference_key_fixed", "The id of a referenced row cannot change.", 409),
     "entry_approver_not_preparer": DbRule("segregation_of_duties", "The preparer of an entry cannot approve it.", 403),
+    "ledger_poster_is_preparer": DbRule("poster_is_preparer", "The preparer of an entry cannot post it.", 403),
     "entry_idempotency_key_unique": DbRule("idempotency_key_reused", "This Idempotency-Key was already used.", 409),
     "account_code_unique_in_org": DbRule("account_code_taken", "That account code is already used.", 409),
     "line_currency_iso": DbRule("invalid_currency", "The line currency is not an ISO 4217 code.", 422),
