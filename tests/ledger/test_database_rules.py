@@ -173,7 +173,8 @@ def test_a_period_does_not_lock_with_unposted_entries_by_sql_either(world, draft
 
 
 def test_posting_into_a_soft_closed_period_needs_the_close_privilege(world, draft):
-    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-03").pk, force=True,
+                             reason="draft left to attack")  # a draft open: soft-closing needs force (#15.5)
     refused("ledger_period_soft_closed",
             "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
 
