@@ -347,8 +347,9 @@ def _friendly_period_check(entry: JournalEntry) -> None:
 
 @transaction.atomic
 def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
-    """Post an entry: approved entries, or drafts/submitted ones whose source needs no approval.
-    PostgreSQL checks balance, accounts, period state and updates balances in this transaction."""
+    """Post an entry: approved entries, or drafts/submitted ones whose source needs no approval;
+    never by its preparer under the organisation's poster_not_preparer policy. PostgreSQL checks
+    balance, accounts, period state, the poster rule and updates balances in this transaction."""
     entry = _locked_entry(entry_id, actor, None)
     if _needs_approval(entry):
         _require(actor, APPROVE, entry.entity)
