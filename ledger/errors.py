@@ -10,10 +10,6 @@ class SegregationOfDutiesError(RuleViolation):
     code, title, status = "segregation_of_duties", "The preparer of an entry cannot approve it.", 403
 
 
-class PosterIsPreparerError(RuleViolation):
-    code, title, status = "poster_is_preparer", "The preparer of an entry cannot post it.", 403
-
-
 class EntryDateOutsidePeriodError(RuleViolation):
     code, title = "date_outside_period", "The entry date is outside its period."
 
@@ -24,6 +20,13 @@ class IdempotencyConflictError(Conflict):
 
 class AlreadyReversedError(Conflict):
     code, title = "entry_already_reversed", "The entry has already been reversed."
+
+
+class PosterIsPreparerError(RuleViolation):
+    """The service's refusal under the poster_not_preparer policy, as PostgreSQL's (rule
+    ledger_poster_is_preparer, below): one rule, one answer."""
+
+    code, title, status = "poster_is_preparer", "The preparer of an entry cannot post it.", 403
 
 
 register_db_rules({
