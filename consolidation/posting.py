@@ -27,7 +27,7 @@ from ledger import locks
 from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource, EntryStatus, JournalEntry
-from ledger.services import journal_entry_reverse
+from ledger.services import journal_entry_reverse_posted
 from periods.models import PeriodState
 from periods.services import entity_periods_open
 from sheshi.tenancy.models import Entity
@@ -119,11 +119,11 @@ def run_eliminations_post(*, run: ConsolidationRun, eliminations: list[Eliminati
             cur.execute("SELECT set_config('sheshi.close_privilege', 'on', true)")
     standing = list(JournalEntry.objects.filter(entity=entity, period=period, source=EntrySource.ELIMINATION,
                                                 status=EntryStatus.POSTED, reversed_by__isnull=True)
-                    .order_by("pk").values_list("pk", flat=True))
+                    .order_by("pk").values_list("pk", "entry_date"))
     outcome = PostingOutcome()
-    for entry_id in standing:
-        outcome.reversal_entry_ids.append(journal_entry_reverse(
-            actor=None, entry_id=entry_id,
+    for entry_id, entry_date in standing:
+        outcome.reversal_entry_ids.append(journal_entry_reverse_posted(
+            actor=None, entry_id=entry_id, entry_date=entry_date, period_id=period.pk,
             description=f"Consolidation run {run.pk} replaces elimination entry {entry_id}").pk)
     codes = {p.account for e in eliminations for p in e.postings}
     account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=codes)

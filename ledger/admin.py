@@ -21,7 +21,7 @@ from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import PREPARE, VIEW
 from sheshi.admin_writes import NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
-from sheshi.errors import SheshiError
+from sheshi.errors import SheshiError, ValidationFailed
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.scoping import entities_for, entity_ids_for
 
@@ -112,6 +112,13 @@ class VoidForm(forms.Form):
                              help_text="Kept with the entry and in its history.")
 
 
+class ReverseForm(forms.Form):
+    entry_date = forms.DateField(required=False, help_text="Leave empty for the first day of the entity's next open "
+                                                           "period after the original's.")
+    period = forms.CharField(max_length=16, required=False,
+                             help_text="Period code, e.g. 2026-04; empty: the regular period containing the date.")
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
     """Entries are entered and edited in the journal form (ledger/admin_journal.py) while they are
@@ -180,9 +187,31 @@ class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
     def post(self, request, queryset):
         _run(self, request, queryset, services.journal_entry_post, "posted")
 
-    @admin.action(description="Reverse (posts a reversal entry)")
+    @admin.action(description="Reverse (asks for the reversal's date)")
     def reverse(self, request, queryset):
-        _run(self, request, queryset, services.journal_entry_reverse, "reversed")
+        """First call: a page asking for the reversal's date or period (both optional). Second:
+        reverse each entry; under the organisation's policy the reversal awaits approval."""
+        entries = list(queryset.select_related("entity", "period", "organisation").order_by("pk"))
+        form = ReverseForm(request.POST if "confirm_reverse" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            entry_date, code = form.cleaned_data["entry_date"], form.cleaned_data["period"].strip()
+            period_ids = dict(Period.objects.filter(code=code).values_list("organisation_id", "pk")) if code else {}
+
+            def reverse_one(actor, entry_id):
+                org_id = next(e.organisation_id for e in entries if e.pk == entry_id)
+                if code and org_id not in period_ids:
+                    raise ValidationFailed(f"Period {code} does not exist.")
+                return services.journal_entry_reverse(actor=actor, entry_id=entry_id, entry_date=entry_date,
+                                                      period_id=period_ids.get(org_id))
+
+            _run(self, request, queryset.order_by("pk"), reverse_one, "reversed")
+            return None
+        context = {**self.admin_site.each_context(request), "title": "Reverse journal entries",
+                   "opts": self.model._meta, "entries": entries, "form": form,
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                   "needs_approval": any(e.organisation.reversal_needs_approval for e in entries),
+                   "not_reversible": [e for e in entries if e.status != EntryStatus.POSTED]}
+        return TemplateResponse(request, "admin/ledger/journalentry/reverse_confirmation.html", context)
 
     @admin.action(description="Void (drafts and submitted entries; asks for a reason)")
     def void_entries(self, request, queryset):

@@ -35,6 +35,13 @@ class AlreadyReversedError(Conflict):
     code, title = "entry_already_reversed", "The entry has already been reversed."
 
 
+class PosterIsPreparerError(RuleViolation):
+    """The service's refusal under the poster_not_preparer policy, as PostgreSQL's (rule
+    ledger_poster_is_preparer, below): one rule, one answer."""
+
+    code, title, status = "poster_is_preparer", "The preparer of an entry cannot post it.", 403
+
+
 register_db_rules({
     "ledger_line_entry_not_draft": DbRule("entry_not_draft", "Lines change only while their entry is a draft.", 409),
     "ledger_posted_entry_immutable": DbRule("posted_entry_immutable", "A posted entry cannot change.", 409),
@@ -68,6 +75,7 @@ register_db_rules({
     "ledger_reference_in_use": DbRule("reference_in_use", "The row is referenced by the ledger.", 409),
     "ledger_reference_key_fixed": DbRule("reference_key_fixed", "The id of a referenced row cannot change.", 409),
     "entry_approver_not_preparer": DbRule("segregation_of_duties", "The preparer of an entry cannot approve it.", 403),
+    "ledger_poster_is_preparer": DbRule("poster_is_preparer", "The preparer of an entry cannot post it.", 403),
     "entry_idempotency_key_unique": DbRule("idempotency_key_reused", "This Idempotency-Key was already used.", 409),
     "account_code_unique_in_org": DbRule("account_code_taken", "That account code is already used.", 409),
     "line_currency_iso": DbRule("invalid_currency", "The line currency is not an ISO 4217 code.", 422),

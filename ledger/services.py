@@ -21,6 +21,7 @@ from ledger.errors import (
     EntryNotInStateError,
     EntryUnbalancedError,
     IdempotencyConflictError,
+    PosterIsPreparerError,
     SegregationOfDutiesError,
 )
 from ledger.inputs import EntryInput, LineInput, line_rate
@@ -221,7 +222,7 @@ def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
     if entity_id is None:
         raise NotFound(f"Journal entry {entry_id} not found.")
     state = locks.entity_period_share_lock(entity_id=entity_id, period_id=period_id)
-    entry = locks.journal_entries_for_update().select_related("entity", "period").get(pk=entry_id)
+    entry = locks.journal_entries_for_update().select_related("entity", "period", "organisation").get(pk=entry_id)
     if perm is not None:
         _require(actor, perm, entry.entity)
     entry._period_state = state
@@ -308,7 +309,22 @@ def journal_entry_void(*, actor, entry_id: int, reason: str) -> JournalEntry:
 
 
 def _needs_approval(entry: JournalEntry) -> bool:
-    return entry.source in (entry.entity.approval_required_sources or [])
+    """The entity's sources that need approval, and a user's reversal under the organisation's
+    reversal_needs_approval policy."""
+    if entry.source in (entry.entity.approval_required_sources or []):
+        return True
+    return (entry.source == EntrySource.REVERSAL and entry.created_by_id is not None
+            and entry.organisation.reversal_needs_approval)
+
+
+def _poster_not_preparer_check(actor, entry: JournalEntry) -> None:
+    """Under the organisation's poster_not_preparer policy (on by default), whoever prepared an
+    entry does not post it. System postings and system sources are excepted. PostgreSQL holds
+    the same rule (ledger_poster_is_preparer, ledger/sql/0020_poster_not_preparer.sql)."""
+    if SKIP_APP_VALIDATION or actor is None or entry.source in SYSTEM_SOURCES:
+        return
+    if entry.created_by_id == actor.pk and entry.organisation.poster_not_preparer:
+        raise PosterIsPreparerError(f"You prepared entry {entry.pk}; someone else must post it.")
 
 
 def _allow_soft_closed(actor, entry: JournalEntry) -> None:
@@ -334,8 +350,9 @@ def _friendly_period_check(entry: JournalEntry) -> None:
 
 @transaction.atomic
 def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
-    """Post an entry: approved entries, or drafts/submitted ones whose source needs no approval.
-    PostgreSQL checks balance, accounts, period state and updates balances in this transaction."""
+    """Post an entry: approved entries, or drafts/submitted ones whose source needs no approval;
+    never by its preparer under the organisation's poster_not_preparer policy. PostgreSQL checks
+    balance, accounts, period state, the poster rule and updates balances in this transaction."""
     entry = _locked_entry(entry_id, actor, None)
     if _needs_approval(entry):
         _require(actor, APPROVE, entry.entity)
@@ -343,6 +360,7 @@ def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
     else:
         _require(actor, PREPARE, entry.entity)
         _expect(entry, EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
+    _poster_not_preparer_check(actor, entry)
     _friendly_period_check(entry)
     _allow_soft_closed(actor, entry)
     entry.status, entry.posted_by, entry.posted_at = EntryStatus.POSTED, actor, timezone.now()
@@ -350,28 +368,90 @@ def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
     return entry
 
 
-@transaction.atomic
-def journal_entry_reverse(*, actor, entry_id: int, entry_date=None, description: str = "") -> JournalEntry:
-    """Correct a posted entry: a new posted entry with every line negated, pointing to it."""
-    original = _locked_entry(entry_id, actor, PREPARE)
-    _expect(original, EntryStatus.POSTED)
-    if JournalEntry.objects.filter(reverses=original).exists():
-        raise AlreadyReversedError(f"Entry {original.pk} is already reversed.")
+def _next_open_period(original: JournalEntry) -> Period:
+    """The first period after the original's (adjustment periods aside) that is open for its entity."""
+    ep = (EntityPeriod.objects.select_related("period")
+          .filter(entity_id=original.entity_id, state=PeriodState.OPEN, period__number__lte=12,
+                  period__start_date__gt=original.period.start_date)
+          .order_by("period__start_date", "period__number").first())
+    if ep is None:
+        raise RuleViolation(f"{original.entity.code} has no open period after {original.period.code}: choose the "
+                            "reversal's date or period.", code="no_open_period",
+                            errors=[FieldError("entry_date", "No open period follows the original's.",
+                                               code="no_open_period")])
+    return ep.period
+
+
+def _reversal_input(original: JournalEntry, *, entry_date, period_id: int | None, description: str) -> EntryInput:
+    """The original's lines negated, dated as the caller chose: ``entry_date`` (its period found
+    from it unless ``period_id`` is given), ``period_id`` alone (its first day), or by default the
+    first day of the entity's next open period after the original's."""
+    if entry_date is None and period_id is None:
+        period = _next_open_period(original)
+        entry_date, period_id = period.start_date, period.pk
+    elif entry_date is None:
+        period = Period.objects.filter(organisation_id=original.organisation_id, pk=period_id).first()
+        if period is None:
+            raise ValidationFailed("Unknown period.", errors=[FieldError("period", "No such period.")])
+        entry_date = period.start_date
+    if entry_date < original.entry_date and not SKIP_APP_VALIDATION:
+        raise ValidationFailed("A reversal cannot be dated before the entry it reverses.", errors=[FieldError(
+            "entry_date", f"On or after {original.entry_date}.", code="reversal_before_original", value=entry_date)])
     lines = [LineInput(account_id=ln.account_id, amount=-ln.amount, currency=ln.currency, rate=ln.rate,
                        functional_amount=-ln.functional_amount, counterparty_id=ln.counterparty_id,
                        dimensions=ln.dimensions, memo=ln.memo) for ln in original.lines.all()]
-    reversal = journal_entry_create(
-        actor=actor, entity=original.entity, source=EntrySource.REVERSAL, reverses=original,
-        entry=EntryInput(entry_date=entry_date or original.entry_date, lines=lines,
-                         description=description or f"Reversal of entry {original.pk}: {original.description}"[:500],
-                         period_id=None if entry_date else original.period_id)).entry
-    reversal.status, reversal.posted_by, reversal.posted_at = EntryStatus.POSTED, actor, timezone.now()
-    state = locks.entity_period_share_lock(entity_id=reversal.entity_id, period_id=reversal.period_id)
-    reversal._period_state = state
-    _friendly_period_check(reversal)
-    _allow_soft_closed(actor, reversal)
-    reversal.save(update_fields=["status", "posted_by", "posted_at"])
+    return EntryInput(entry_date=entry_date, period_id=period_id, lines=lines,
+                      description=description or f"Reversal of entry {original.pk}: {original.description}"[:500])
+
+
+def _reversal_original(actor, entry_id: int) -> JournalEntry:
+    original = _locked_entry(entry_id, actor, PREPARE)
+    _expect(original, EntryStatus.POSTED)
+    existing = JournalEntry.objects.filter(reverses=original).values_list("pk", "status").first()
+    if existing is not None:
+        raise AlreadyReversedError(f"Entry {original.pk} is already reversed (entry {existing[0]}, {existing[1]}).")
+    return original
+
+
+def _reversal_post_now(actor, original: JournalEntry, entry: EntryInput) -> JournalEntry:
+    """Write the reversal already posted, in one act (no draft then update: a user's draft could
+    not be posted by himself under poster_not_preparer)."""
+    period = _period_for(original.entity, entry)
+    _writable_period_check(original.entity, period, entry.entry_date)
+    return _post_new_entry(actor=actor, entity=original.entity, entry=entry, source=EntrySource.REVERSAL,
+                           idempotency_key=None, request_hash="", reverses=original)
+
+
+@transaction.atomic
+def journal_entry_reverse(*, actor, entry_id: int, entry_date=None, period_id: int | None = None,
+                          description: str = "") -> JournalEntry:
+    """Correct a posted entry: a new entry with every line negated, pointing to it, dated as the
+    caller chose (see _reversal_input; by default the first day of the next open period).
+
+    Under the organisation's reversal_needs_approval policy (on by default) a user's reversal is
+    created submitted and goes through approval and posting like any entry; with the policy off,
+    from the system (no actor), or reversing a system source (closing, elimination...), it is
+    posted at once."""
+    original = _reversal_original(actor, entry_id)
+    entry = _reversal_input(original, entry_date=entry_date, period_id=period_id, description=description)
+    if actor is None or original.source in SYSTEM_SOURCES or not original.organisation.reversal_needs_approval:
+        return _reversal_post_now(actor, original, entry)
+    reversal = journal_entry_create(actor=actor, entity=original.entity, source=EntrySource.REVERSAL,
+                                    reverses=original, entry=entry).entry
+    reversal.status, reversal.submitted_by, reversal.submitted_at = EntryStatus.SUBMITTED, actor, timezone.now()
+    reversal.save(update_fields=["status", "submitted_by", "submitted_at"])
     return reversal
+
+
+@transaction.atomic
+def journal_entry_reverse_posted(*, actor, entry_id: int, entry_date, period_id: int,
+                                 description: str = "") -> JournalEntry:
+    """A reversal posted at once whatever the organisation's policy, for reversals that are one
+    step of another act with its own checks: superseding an import (its entries posted without
+    approval, so are their reversals), reopening a year, replacing eliminations."""
+    original = _reversal_original(actor, entry_id)
+    entry = _reversal_input(original, entry_date=entry_date, period_id=period_id, description=description)
+    return _reversal_post_now(actor, original, entry)
 
 
 def journal_entry_create_and_post(*, actor, entity: Entity, entry: EntryInput, source: str = EntrySource.MANUAL,
@@ -407,14 +487,14 @@ def _entry_for_key(actor, entity: Entity, idempotency_key: str, exc: Exception) 
 
 @transaction.atomic
 def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, idempotency_key: str | None,
-                    request_hash: str) -> JournalEntry:
+                    request_hash: str, reverses: JournalEntry | None = None) -> JournalEntry:
     period, state, entry_id = _period_share_locked(entity, entry)
     lines = _build_lines(entity, entry)
     now = timezone.now()
     je = JournalEntry(organisation_id=entity.organisation_id, entity=entity, period=period,
                       entry_date=entry.entry_date, description=entry.description, reference=entry.reference,
                       source=source, status=EntryStatus.POSTED, created_by=actor, posted_by=actor, posted_at=now,
-                      idempotency_key=idempotency_key or None, request_hash=request_hash)
+                      idempotency_key=idempotency_key or None, request_hash=request_hash, reverses=reverses)
     je._period_state = state
     _friendly_period_check(je)
     _allow_soft_closed(actor, je)

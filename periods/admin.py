@@ -26,7 +26,7 @@ from periods.models import (
     PeriodLockSnapshot,
     PeriodState,
 )
-from periods.selectors import reconciliation_list
+from periods.selectors import reconciliation_list, soft_close_warnings
 from periods.services import fiscal_year_generate
 from sheshi.access.roles import CLOSE, REOPEN, VIEW
 from sheshi.admin_writes import ReadOnlyAdmin as ReadOnlyMixin
@@ -166,14 +166,22 @@ class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
         needs_reason = any(_is_reopen(ep.state, to) for ep in moving)
         reason = request.POST.get("reason", "").strip()
         override_reason = request.POST.get("override_reason", "").strip()
+        # Soft-closing shows what is still unposted or open in each period and needs a tick and a reason.
+        warnings = [(ep, soft_close_warnings(entity_period_id=ep.pk)) for ep in moving
+                    if to == PeriodState.SOFT_CLOSED and ep.state == PeriodState.OPEN]
+        warnings = [(ep, found) for ep, found in warnings if found]
+        force = request.POST.get("force") == "yes"
         errors: list[str] = []
         if request.POST.get("confirmed") == "yes" and moving:
             if needs_reason and not reason:
                 errors.append("Reopening needs a written reason.")
+            elif warnings and not (force and reason):
+                errors.append("Tick the box to soft-close despite the unposted entries and open close items, and "
+                              "give a reason (it is recorded).")
             else:
                 try:
                     entity_periods_move(actor=request.user, entity_period_ids=[ep.pk for ep in moving], to=to,
-                                        reason=reason, override_reason=override_reason)
+                                        reason=reason, override_reason=override_reason, force=force)
                 except SheshiError as exc:
                     errors = [exc.detail] + [f"{e.field}: {e.message}" for e in exc.errors]
                 else:
@@ -182,6 +190,7 @@ class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
         context = {**self.admin_site.each_context(request), "title": "Confirm the close move", "to": to,
                    "moving": moving, "unchanged": unchanged, "needs_reason": needs_reason,
                    "asks_override": to == PeriodState.LOCKED, "reason": reason, "override_reason": override_reason,
+                   "warnings": warnings, "force": force,
                    "errors": errors, "opts": self.model._meta}
         return TemplateResponse(request, "admin/periods/close_confirm.html", context)
 

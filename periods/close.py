@@ -50,11 +50,11 @@ def entity_periods_resolve(*, organisation: Organisation, period_code: str,
     return eps
 
 
-def _move_one(*, actor, ep: EntityPeriod, to: str, reason: str, override_reason: str):
+def _move_one(*, actor, ep: EntityPeriod, to: str, reason: str, override_reason: str, force: bool):
     if to == PeriodState.LOCKED:
         return entity_period_lock(actor=actor, entity_period_id=ep.pk, reason=reason, override_reason=override_reason)
     if to == PeriodState.SOFT_CLOSED and ep.state == PeriodState.OPEN:
-        return entity_period_soft_close(actor=actor, entity_period_id=ep.pk, reason=reason)
+        return entity_period_soft_close(actor=actor, entity_period_id=ep.pk, reason=reason, force=force)
     if ep.state == to:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already {to}.")
     return entity_period_reopen(actor=actor, entity_period_id=ep.pk, reason=reason, to=to)
@@ -62,12 +62,13 @@ def _move_one(*, actor, ep: EntityPeriod, to: str, reason: str, override_reason:
 
 @transaction.atomic
 def entity_periods_move(*, actor, entity_period_ids: Sequence[int], to: str, reason: str = "",
-                        override_reason: str = "") -> list[EntityPeriod]:
+                        override_reason: str = "", force: bool = False) -> list[EntityPeriod]:
     """Move every listed entity-period to ``to`` (open, soft_closed or locked), all or nothing.
 
     Moving to open, or from locked to soft_closed, is a reopen: it needs the reopen permission
     and a reason. Locking checks the close checklist; ``override_reason`` lets a controller lock
-    despite open items (recorded per period)."""
+    despite open items (recorded per period). Soft-closing a period with unposted entries or open
+    close items needs ``force`` and a reason (recorded per period)."""
     if to not in PeriodState.values:
         raise ValidationFailed(f"Unknown state {to!r}.", errors=[FieldError("to", "Use open, soft_closed or locked.")])
     if not entity_period_ids:
@@ -84,7 +85,7 @@ def entity_periods_move(*, actor, entity_period_ids: Sequence[int], to: str, rea
     for ep in eps:
         try:
             with transaction.atomic():
-                _move_one(actor=actor, ep=ep, to=to, reason=reason, override_reason=override_reason)
+                _move_one(actor=actor, ep=ep, to=to, reason=reason, override_reason=override_reason, force=force)
         except PermissionDenied:
             raise  # a missing permission is the caller's, not the batch's: 403 for the whole request
         except (SheshiError, DatabaseError) as exc:

@@ -13,6 +13,11 @@ class ReasonRequiredError(RuleViolation):
     code, title = "reason_required", "A written reason is required."
 
 
+class SoftCloseUnconfirmedError(Conflict):
+    code, title = "soft_close_unconfirmed", ("The period has unposted entries or open close items: soft-close it "
+                                             "with force and a reason to go ahead.")
+
+
 class CloseChecklistIncompleteError(RuleViolation):
     code, title = "close_checklist_incomplete", "Required close tasks or reconciliations are open or lapsed."
 

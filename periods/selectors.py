@@ -18,7 +18,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from ledger.models import Balance
+from ledger.models import Balance, EntryStatus, JournalEntry
 from periods.models import AccountReconciliation, ChecklistTask, EntityPeriod, ReconciliationStatus, TaskStatus
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 
@@ -84,6 +84,19 @@ def close_blockers(*, entity_period_id: int) -> list[dict]:
             blockers.append({"kind": "reconciliation", "id": r.pk, "title": f"Reconciliation of {r.account.code}",
                              "state": "lapsed" if r.lapsed else r.status})
     return blockers
+
+
+def soft_close_warnings(*, entity_period_id: int) -> list[dict]:
+    """What soft-closing a period asks the controller to confirm: its unposted entries (drafts,
+    submitted, approved; the first 100), then the close blockers (open required tasks, lapsed or
+    unreviewed reconciliations)."""
+    ep = EntityPeriod.objects.values("entity_id", "period_id").get(pk=entity_period_id)
+    entries = (JournalEntry.objects.filter(entity_id=ep["entity_id"], period_id=ep["period_id"])
+               .exclude(status__in=[EntryStatus.POSTED, EntryStatus.VOID]).order_by("id")
+               .values_list("pk", "description", "status")[:100])
+    warnings = [{"kind": "entry", "id": pk, "title": f"Entry {pk} ({description[:60]})", "state": status}
+                for pk, description, status in entries]
+    return warnings + close_blockers(entity_period_id=entity_period_id)
 
 
 def account_period_figures(*, entity_id: int, period_id: int, account_id: int) -> tuple:

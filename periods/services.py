@@ -12,7 +12,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import EntryStatus, JournalEntry
-from periods.errors import CloseChecklistIncompleteError, PeriodStateError, ReasonRequiredError, UnpostedEntriesError
+from periods.errors import (
+    CloseChecklistIncompleteError,
+    PeriodStateError,
+    ReasonRequiredError,
+    SoftCloseUnconfirmedError,
+    UnpostedEntriesError,
+)
 from periods.models import EntityPeriod, FiscalYear, LockOverride, Period, PeriodLockSnapshot, PeriodState
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
@@ -76,20 +82,47 @@ def _lock_row(entity_period_id: int) -> EntityPeriod:
             .get(pk=entity_period_id))
 
 
-def _transition(ep: EntityPeriod, actor, to: str, reason: str) -> EntityPeriod:
+def _transition(ep: EntityPeriod, actor, to: str, reason: str, change_reason: str = "") -> EntityPeriod:
     ep.state, ep.changed_by, ep.changed_at, ep.reason = to, actor, timezone.now(), reason
-    ep._change_reason = reason or f"→ {to}"
+    ep._change_reason = (change_reason or reason or f"→ {to}")[:100]
     ep.save(update_fields=["state", "changed_by", "changed_at", "reason"])
     return ep
 
 
+def _warning_text(w: dict) -> str:
+    return f"{w['title']}: {w['state']}"
+
+
 @transaction.atomic
-def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "") -> EntityPeriod:
+def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", force: bool = False) -> EntityPeriod:
+    """Soft-close: only users with the close permission post into the period from now on.
+
+    With unposted entries, open required checklist tasks or lapsed/unreviewed reconciliations
+    (periods.selectors.soft_close_warnings) it is refused with the list (409) unless the caller
+    confirms with ``force`` and a reason; the reason and what was outstanding are then recorded
+    on the period (its reason, history change reason and so its audit trail)."""
+    from periods.selectors import soft_close_warnings
+
     ep = _lock_row(entity_period_id)
     _require(actor, CLOSE, ep.entity)
     if ep.state != PeriodState.OPEN:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is {ep.state}, not open.")
-    return _transition(ep, actor, PeriodState.SOFT_CLOSED, reason)
+    warnings = soft_close_warnings(entity_period_id=ep.pk)
+    if not warnings:
+        return _transition(ep, actor, PeriodState.SOFT_CLOSED, reason)
+    errors = [FieldError("entries" if w["kind"] == "entry" else f"{w['kind']}s", _warning_text(w), code=w["state"],
+                         value=w["id"]) for w in warnings]
+    if not force:
+        raise SoftCloseUnconfirmedError(
+            f"{len(warnings)} item{'s' if len(warnings) != 1 else ''} of {ep.entity.code} {ep.period.code} unposted "
+            "or open: confirm with force and a reason to soft-close anyway.", errors=errors)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequiredError("Soft-closing despite unposted entries or open close items needs a written reason.",
+                                  errors=[FieldError("reason", "Required.", code="required"), *errors])
+    recorded = f"{reason}\nSoft-closed despite: " + "; ".join(_warning_text(w) for w in warnings)
+    return _transition(ep, actor, PeriodState.SOFT_CLOSED, recorded,
+                       change_reason=f"soft-closed despite {len(warnings)} open items: {reason}")
 
 
 def trial_balance_rows(*, entity_id: int, period_id: int) -> list[list[str]]:

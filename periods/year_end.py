@@ -129,7 +129,7 @@ def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> Journal
 @transaction.atomic
 def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: str) -> JournalEntry:
     """Reopen the year: reverse the standing closing entry (a reversal in the same period)."""
-    from ledger.services import journal_entry_reverse
+    from ledger.services import journal_entry_reverse_posted
 
     if not reason or not reason.strip():
         raise ReasonRequiredError("Reopening a year needs a written reason.",
@@ -143,5 +143,6 @@ def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: s
     if state == PeriodState.LOCKED:
         raise YearEndError(f"Period {existing.period.code} of {entity.code} is locked: reopen it first "
                            "(reopen_period), then reopen the year.", code="period_locked")
-    return journal_entry_reverse(actor=actor, entry_id=existing.pk,
-                                 description=f"Year reopened ({reason.strip()}): reversal of entry {existing.pk}"[:500])
+    description = f"Year reopened ({reason.strip()}): reversal of entry {existing.pk}"[:500]
+    return journal_entry_reverse_posted(actor=actor, entry_id=existing.pk, entry_date=existing.entry_date,
+                                        period_id=existing.period_id, description=description)

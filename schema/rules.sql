@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (63), by name and signature
+-- Functions (64), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -996,6 +996,30 @@ BEGIN
 END $function$
 ;
 
+-- ledger_entry_poster_guard()
+CREATE OR REPLACE FUNCTION public.ledger_entry_poster_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_actor bigint := nullif(coalesce(current_setting('sheshi.actor_id', true), ''), '')::bigint;
+BEGIN
+  IF NEW.created_by_id IS NULL OR NEW.source IN ('closing', 'elimination', 'revaluation', 'translation')
+     OR (NEW.created_by_id IS DISTINCT FROM v_actor AND NEW.created_by_id IS DISTINCT FROM NEW.posted_by_id) THEN
+    RETURN NEW;
+  END IF;
+  IF coalesce((SELECT o.poster_not_preparer FROM public.tenancy_organisation o WHERE o.id = NEW.organisation_id),
+              true) THEN
+    RAISE EXCEPTION 'journal entry % was prepared by user %, who may not post it: someone else must',
+      NEW.id, NEW.created_by_id
+      USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'ledger_poster_is_preparer';
+  END IF;
+  RETURN NEW;
+END $function$
+;
+
 -- ledger_entry_refs_check()
 CREATE OR REPLACE FUNCTION public.ledger_entry_refs_check()
  RETURNS trigger
@@ -1789,7 +1813,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (216), by table and name
+-- Triggers (217), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -1925,6 +1949,7 @@ CREATE TRIGGER ledger_entry_approver_guard_update BEFORE UPDATE OF approved_by_i
 CREATE TRIGGER ledger_entry_guard BEFORE DELETE OR UPDATE ON public.ledger_journalentry FOR EACH ROW EXECUTE FUNCTION ledger_entry_guard();
 CREATE TRIGGER ledger_entry_period_guard_insert AFTER INSERT ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_period_guard();
 CREATE TRIGGER ledger_entry_period_guard_update AFTER UPDATE ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_period_guard();
+CREATE TRIGGER ledger_entry_poster_guard BEFORE UPDATE OF status ON public.ledger_journalentry FOR EACH ROW WHEN ((((new.status)::text = 'posted'::text) AND ((old.status)::text IS DISTINCT FROM 'posted'::text))) EXECUTE FUNCTION ledger_entry_poster_guard();
 CREATE TRIGGER ledger_entry_refs_insert AFTER INSERT ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_refs_check();
 CREATE TRIGGER ledger_entry_refs_update AFTER UPDATE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_entries NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_refs_check();
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();

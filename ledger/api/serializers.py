@@ -94,7 +94,11 @@ class JournalEntryOutput(serializers.ModelSerializer):
 
 
 class ReverseInput(serializers.Serializer):
-    entry_date = serializers.DateField(required=False)
+    entry_date = serializers.DateField(required=False, help_text="The reversal's date. Default: the first day of "
+                                       "the entity's next open period after the original's.")
+    period = serializers.CharField(max_length=16, required=False,
+                                   help_text="Period code; defaults to the regular period containing entry_date "
+                                             "(or, without entry_date, the period's first day is the date).")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 

@@ -170,7 +170,16 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
         entry = self.get_object()
         data = ReverseInput(data=request.data)
         data.is_valid(raise_exception=True)
-        reversal = services.journal_entry_reverse(actor=request.user, entry_id=entry.pk, **data.validated_data)
+        v = dict(data.validated_data)
+        period_id = None
+        if code := v.pop("period", None):
+            period_id = Period.objects.filter(organisation_id=entry.organisation_id, code=code) \
+                .values_list("pk", flat=True).first()
+            if period_id is None:
+                raise ValidationFailed("Unknown period.", errors=[FieldError("period", "Unknown period code.",
+                                                                              code="unknown_period", value=code)])
+        # Under the organisation's reversal_needs_approval policy the reversal comes back submitted.
+        reversal = services.journal_entry_reverse(actor=request.user, entry_id=entry.pk, period_id=period_id, **v)
         return Response(JournalEntryOutput(self.get_queryset().get(pk=reversal.pk)).data,
                         status=status.HTTP_201_CREATED)
 

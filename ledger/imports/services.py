@@ -380,15 +380,16 @@ def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, att
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:
     """Supersede: reverse every entry the earlier batch posted (never delete), mark it superseded."""
-    from ledger.services import journal_entry_reverse
+    from ledger.services import journal_entry_reverse_posted
 
     old = ImportBatch.objects.select_for_update().get(pk=old_batch_id)
     if old.status != ImportStatus.POSTED:
         raise ImportNotSupersedableError(f"Import {old.pk} is {old.status}; only a posted import can be superseded.")
-    for entry_id in (JournalEntry.objects.filter(import_batch_id=old.pk, source=EntrySource.IMPORT)
-                     .order_by("pk").values_list("pk", flat=True)):
-        journal_entry_reverse(actor=actor, entry_id=entry_id,
-                              description=f"Superseded by import {new_batch_id}: reversal of entry {entry_id}")
+    for entry_id, entry_date, period_id in (JournalEntry.objects.filter(import_batch_id=old.pk,
+                                                                        source=EntrySource.IMPORT)
+                                            .order_by("pk").values_list("pk", "entry_date", "period_id")):
+        journal_entry_reverse_posted(actor=actor, entry_id=entry_id, entry_date=entry_date, period_id=period_id,
+                                     description=f"Superseded by import {new_batch_id}: reversal of entry {entry_id}")
     old.status = ImportStatus.SUPERSEDED
     old.save(update_fields=["status"])
 

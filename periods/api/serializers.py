@@ -60,6 +60,12 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class SoftCloseInput(ReasonInput):
+    force = serializers.BooleanField(default=False, help_text="Soft-close despite unposted entries, open required "
+                                     "close tasks or lapsed reconciliations (listed in the 409 answer); needs a "
+                                     "reason, which is recorded.")
+
+
 class LockInput(ReasonInput):
     override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -69,6 +75,7 @@ class ReopenInput(ReasonInput):
 
 
 class MoveInput(LockInput):
+    force = serializers.BooleanField(default=False, help_text="Soft-close despite open items (see soft-close).")
     entity_periods = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=5000)
     to = serializers.ChoiceField(choices=PeriodState.choices)
 

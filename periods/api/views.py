@@ -16,10 +16,10 @@ from periods.api.serializers import (
     LockOutput,
     MoveInput,
     PeriodOutput,
-    ReasonInput,
     ReconciliationOutput,
     ReconciliationPrepareInput,
     ReopenInput,
+    SoftCloseInput,
     YearEndInput,
     YearEndOutput,
     YearEndReopenInput,
@@ -98,11 +98,12 @@ class EntityPeriodViewSet(EntityScopedReadOnlyViewSet):
     def _fresh(self, pk: int):
         return EntityPeriodOutput(self.get_queryset().get(pk=pk)).data
 
-    @extend_schema(request=ReasonInput, responses=EntityPeriodOutput)
+    @extend_schema(request=SoftCloseInput, responses=EntityPeriodOutput)
     @action(detail=True, methods=["post"], url_path="soft-close")
     def soft_close(self, request, pk=None):
+        """409 listing unposted entries and open close items unless ``force`` with a ``reason``."""
         ep = self.get_object()
-        data = ReasonInput(data=request.data)
+        data = SoftCloseInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.entity_period_soft_close(actor=request.user, entity_period_id=ep.pk, **data.validated_data)
         return Response(self._fresh(ep.pk))
@@ -137,7 +138,8 @@ class EntityPeriodViewSet(EntityScopedReadOnlyViewSet):
             raise NotFound(f"Entity period {missing[0]} not found.")
         entity_periods_move(actor=request.user, entity_period_ids=ids, to=data.validated_data["to"],
                             reason=data.validated_data["reason"],
-                            override_reason=data.validated_data["override_reason"])
+                            override_reason=data.validated_data["override_reason"],
+                            force=data.validated_data["force"])
         return Response(EntityPeriodOutput(self.get_queryset().filter(pk__in=ids).order_by("id"), many=True).data)
 
 

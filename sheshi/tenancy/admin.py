@@ -23,7 +23,8 @@ class OrgScopedAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
 @admin.register(Organisation)
 class OrganisationAdmin(ReadOnlyAdmin, OrgScopedAdmin):
     organisation_field = "id"
-    list_display = ["code", "name", "group_currency", "fiscal_year_start_month"]
+    list_display = ["code", "name", "group_currency", "fiscal_year_start_month", "poster_not_preparer",
+                    "reversal_needs_approval"]
     search_fields = ["code", "name"]
 
 

@@ -20,6 +20,14 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     group_currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR], default="EUR")
     fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
+    # Segregation of duties (issue #15.4), safe by default. PostgreSQL reads poster_not_preparer
+    # too (ledger/sql/0020_poster_not_preparer.sql).
+    poster_not_preparer = models.BooleanField(
+        default=True, help_text="The user who posts an entry is not the one who prepared it (system postings "
+                                "and system sources excepted).")
+    reversal_needs_approval = models.BooleanField(
+        default=True, help_text="A reversal is created submitted and goes through approval instead of posting "
+                                "at once.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = history()

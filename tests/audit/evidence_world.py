@@ -78,6 +78,8 @@ def build_evidence_world(code: str = "EVID") -> EvidenceWorld:
     journal_entry_approve(actor=appr, entry_id=wrong.pk)
     journal_entry_post(actor=appr, entry_id=wrong.pk)
     reversal = journal_entry_reverse(actor=ctl, entry_id=wrong.pk, entry_date=date(2026, 2, 4))
+    journal_entry_approve(actor=appr, entry_id=reversal.pk)  # a reversal goes through approval (issue #15.4)
+    journal_entry_post(actor=appr, entry_id=reversal.pk)
 
     us_entry = journal_entry_create_and_post(actor=None, entity=w.other,
                                              entry=_entry(w, date(2026, 1, 10), "US sale", "500.0000")).entry

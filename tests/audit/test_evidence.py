@@ -115,8 +115,9 @@ def test_journals_carry_their_workflow_and_reversal_links(ew, archive):
     assert sale["posted_at"] == ew.sale.posted_at.isoformat() and sale["line_count"] == 2
     assert entries[ew.reversed.pk]["reversed_by_entry_id"] == ew.reversal.pk
     reversal = entries[ew.reversal.pk]
-    assert (reversal["reverses_entry_id"], reversal["source"], reversal["posted_by"]) == \
-        (ew.reversed.pk, "reversal", "evid-controller")
+    # A reversal goes through approval (issue #15 item 4): prepared by one, approved and posted by another.
+    assert (reversal["reverses_entry_id"], reversal["source"], reversal["created_by"], reversal["approved_by"],
+            reversal["posted_by"]) == (ew.reversed.pk, "reversal", "evid-controller", "evid-approver", "evid-approver")
 
 
 def test_lock_snapshot_hash_and_its_recomputation_are_in_the_archive(ew, archive):

@@ -184,10 +184,37 @@ def test_missing_permission_and_wrong_status_read_as_sentences(client, world):
                        follow=True)
     assert messages_of(page) == [f"Entry {entry.pk} was not approved: You are not allowed to approve or post "
                                  f"journal entries for entity {world.entity.code}."]
-    page = client.post("/admin/ledger/journalentry/", {"action": "reverse", "_selected_action": [entry.pk]},
-                       follow=True)
+    page = client.post("/admin/ledger/journalentry/", {"action": "reverse", "_selected_action": [entry.pk],
+                                                       "confirm_reverse": "1"}, follow=True)
     assert messages_of(page) == [f"Entry {entry.pk} was not reversed: it is draft; only posted entries can be "
                                  "reversed."]
+
+
+def test_reverse_asks_for_the_date_and_the_reversal_awaits_approval(client, world):
+    from datetime import date
+
+    entry = journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("42")).entry
+    client.force_login(staff(world, "preparer"))
+    action = {"action": "reverse", "_selected_action": [entry.pk]}
+    page = client.post("/admin/ledger/journalentry/", action)
+    html = page.content.decode()
+    assert "Reversal date" in html and "created <strong>submitted</strong>" in html and f"Entry {entry.pk}" in html
+    assert not JournalEntry.objects.filter(reverses=entry).exists()  # nothing yet
+    page = client.post("/admin/ledger/journalentry/", {**action, "confirm_reverse": "1", "entry_date": "",
+                                                       "period": "2026-05"}, follow=True)
+    assert messages_of(page) == ["1 entry reversed."]
+    reversal = JournalEntry.objects.get(reverses=entry)
+    assert (reversal.status, reversal.entry_date) == (EntryStatus.SUBMITTED, date(2026, 5, 1))
+
+
+def test_the_post_action_refuses_the_preparer_with_a_sentence(client, world):
+    controller = staff(world, "controller")
+    entry = journal_entry_create(actor=controller, entity=world.entity, entry=world.sale("30")).entry
+    client.force_login(controller)
+    page = client.post("/admin/ledger/journalentry/", {"action": "post", "_selected_action": [entry.pk]},
+                       follow=True)
+    assert messages_of(page) == [f"Entry {entry.pk} was not posted: You prepared entry {entry.pk}; someone else "
+                                 "must post it."]
 
 
 def test_an_entry_into_a_locked_period_is_refused_with_a_sentence(client, world):

@@ -133,6 +133,34 @@ def test_workflow_actions_and_segregation_of_duties(client, world, preparer):
     client.force_login(preparer)
     reversal = client.post(f"/api/v1/journal-entries/{entry_id}/reverse/", {}, content_type="application/json")
     assert reversal.status_code == 201 and reversal.json()["reverses"] == entry_id
+    # The organisation's default policy: the reversal awaits approval, in the next open period.
+    assert (reversal.json()["status"], reversal.json()["entry_date"]) == ("submitted", "2026-04-01")
+
+
+def test_the_reversals_date_or_period_is_the_callers_choice(client, world, preparer):
+    client.force_login(preparer)
+    first = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json").json()
+    second = client.post("/api/v1/journal-entries/", body(world, post=True, description="b"),
+                         content_type="application/json").json()
+    resp = client.post(f"/api/v1/journal-entries/{first['id']}/reverse/", {"period": "2026-07"},
+                       content_type="application/json")
+    assert resp.status_code == 201
+    assert (resp.json()["status"], resp.json()["period"], resp.json()["entry_date"]) == (
+        "submitted", "2026-07", "2026-07-01")
+    resp = client.post(f"/api/v1/journal-entries/{second['id']}/reverse/", {"entry_date": "2026-03-31"},
+                       content_type="application/json")
+    assert (resp.json()["period"], resp.json()["entry_date"]) == ("2026-03", "2026-03-31")
+    resp = client.post(f"/api/v1/journal-entries/{second['id']}/reverse/", {"period": "2031-01"},
+                       content_type="application/json")
+    assert resp.status_code == 400 and resp.json()["errors"][0]["field"] == "period"
+
+
+def test_posting_ones_own_entry_is_a_403(client, world, preparer):
+    client.force_login(preparer)
+    entry_id = client.post("/api/v1/journal-entries/", body(world), content_type="application/json").json()["id"]
+    resp = client.post(f"/api/v1/journal-entries/{entry_id}/post/")
+    assert resp.status_code == 403 and resp.json()["code"] == "poster_is_preparer"
+    assert JournalEntry.objects.get(pk=entry_id).status == "draft"
 
 
 def test_posting_into_a_locked_period_is_a_422(client, world, preparer):

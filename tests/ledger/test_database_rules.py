@@ -173,7 +173,8 @@ def test_a_period_does_not_lock_with_unposted_entries_by_sql_either(world, draft
 
 
 def test_posting_into_a_soft_closed_period_needs_the_close_privilege(world, draft):
-    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-03").pk, force=True,
+                             reason="draft left to attack")  # a draft open: soft-closing needs force (#15.5)
     refused("ledger_period_soft_closed",
             "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
 
@@ -295,3 +296,46 @@ def test_a_functional_currency_line_with_a_rate_other_than_one_cannot_post(draft
     refused("ledger_line_invalid",
             "UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [draft.pk])
     assert snapshot() == before
+
+
+def _approved_by_another(world):
+    """An entry prepared by a controller and approved by someone else (issue #15 item 4)."""
+    from ledger.services import journal_entry_approve, journal_entry_submit
+    from tests.factories import user_with_role
+
+    controller, approver = user_with_role(world.entity, "controller"), user_with_role(world.entity, "approver")
+    world.entity.approval_required_sources = ["manual"]
+    world.entity.save(update_fields=["approval_required_sources"])
+    entry = journal_entry_create(actor=controller, entity=world.entity, entry=world.sale("60")).entry
+    journal_entry_submit(actor=controller, entry_id=entry.pk)
+    journal_entry_approve(actor=approver, entry_id=entry.pk)
+    return entry, controller, approver
+
+
+def test_the_preparer_cannot_post_his_entry_by_sql_either(world):
+    from sheshi.errors import from_db_error
+
+    entry, controller, approver = _approved_by_another(world)
+    before = snapshot()
+    post = "UPDATE ledger_journalentry SET status = 'posted', posted_by_id = %s, posted_at = now() WHERE id = %s"
+    raw("SELECT set_config('sheshi.actor_id', %s, true)", [str(controller.pk)])
+    refused("ledger_poster_is_preparer", post, [approver.pk, entry.pk])  # acting as the preparer
+    raw("SELECT set_config('sheshi.actor_id', '', true)")
+    refused("ledger_poster_is_preparer", post, [controller.pk, entry.pk])  # recording him as the poster
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        raw(post, [controller.pk, entry.pk])
+    assert (from_db_error(exc.value).code, from_db_error(exc.value).status) == ("poster_is_preparer", 403)
+    assert snapshot() == before
+    raw("SELECT set_config('sheshi.actor_id', %s, true)", [str(approver.pk)])
+    raw(post, [approver.pk, entry.pk])  # someone else posts
+    assert JournalEntry.objects.get(pk=entry.pk).status == "posted"
+
+
+def test_the_poster_rule_follows_the_organisations_policy(world):
+    entry, controller, _ = _approved_by_another(world)
+    world.org.poster_not_preparer = False
+    world.org.save(update_fields=["poster_not_preparer"])
+    raw("SELECT set_config('sheshi.actor_id', %s, true)", [str(controller.pk)])
+    raw("UPDATE ledger_journalentry SET status = 'posted', posted_by_id = %s, posted_at = now() WHERE id = %s",
+        [controller.pk, entry.pk])
+    assert JournalEntry.objects.get(pk=entry.pk).status == "posted"

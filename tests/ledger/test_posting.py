@@ -130,8 +130,14 @@ def test_reversal_negates_and_points_to_the_original(world):
     original = journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("40")).entry
     reversal = journal_entry_reverse(actor=None, entry_id=original.pk)
     assert reversal.reverses_id == original.pk and reversal.source == "reversal"
+    assert reversal.status == EntryStatus.POSTED  # the system's reversal posts at once
+    # By default dated on the first day of the entity's next open period (issue #15 item 4).
+    assert (reversal.entry_date, reversal.period.code) == (date(2026, 4, 1), "2026-04")
     assert sorted(reversal.lines.values_list("functional_amount", flat=True)) == [Decimal("-40"), Decimal("40")]
-    assert all(d == c for d, c, _ in balances(world).values())  # net zero on every account
+    net: dict[int, Decimal] = {}
+    for b in Balance.objects.filter(entity_id=world.entity.pk):
+        net[b.account_id] = net.get(b.account_id, Decimal(0)) + b.functional_debit - b.functional_credit
+    assert set(net.values()) == {Decimal(0)}  # net zero on every account over the two periods
     from ledger.errors import AlreadyReversedError
 
     with pytest.raises(AlreadyReversedError):

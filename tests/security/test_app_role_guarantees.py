@@ -246,7 +246,8 @@ def test_an_account_used_in_a_locked_period_keeps_its_code_and_type(world, locke
 def test_the_close_flag_alone_does_not_post_into_a_soft_closed_period(world):
     preparer = user_with_role(world.entity, Role.PREPARER)
     entry_id = draft_in(world, "2026-04", Decimal("7"), date(2026, 4, 3))
-    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-04").pk)
+    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-04").pk, force=True,
+                             reason="draft left to attack")  # a draft open: soft-closing needs force (#15.5)
     act_as(preparer)
     raw("SELECT set_config('sheshi.close_privilege', 'on', false)")
     before = snapshot()
