@@ -28,7 +28,8 @@ HOW TO ADD AN ENDPOINT (the matrix fails until you do):
    objects such as the chart of accounts), and how the request names its target: ``target=kind``
    for the ``{id}`` path parameter, ``query=`` / ``body=`` callables ``(world, scope) -> dict``
    for codes in the query string or body. An upload endpoint takes ``multipart=True``: its body
-   callable returns a fresh file object (e.g. ``SimpleUploadedFile``) on every call.
+   callable returns a fresh file object (e.g. ``SimpleUploadedFile``) on every call. Request
+   headers (e.g. ``If-Match`` for a conditional write) come from ``headers=`` ``(world, scope) -> dict``.
 3. If the endpoint acts on a new kind of object, add a builder to tests/security/world.py.
 4. Write what the product rules say, not what the code happens to do. If the matrix then shows a
    cell the code gets wrong, fix the code — or, if it needs a decision, leave the expectation
@@ -67,6 +68,7 @@ class Expect:
     params: Callable[[World, str], dict] | None = None  # path parameters other than {id}
     anonymous: str = "401"  # "ok" for deliberately public endpoints
     multipart: bool = False  # send ``body`` as multipart/form-data (it may hold file objects), not JSON
+    headers: Callable[[World, str], dict] | None = None  # request headers, e.g. If-Match
     known_gap: str = ""
 
     @property
@@ -85,6 +87,13 @@ def _gl(w: World, s: str) -> dict:
 def _entry_body(w: World, s: str) -> dict:
     return {"entity": w.get("entity_code", s), "entry_date": ENTRY_DATE.isoformat(), "description": "matrix",
             "lines": [{"account": "1200", "amount": "10.0000"}, {"account": "4100", "amount": "-10.0000"}]}
+
+
+def _draft_if_match(w: World, s: str) -> dict:
+    from ledger.etags import journal_entry_etag
+    from ledger.models import JournalEntry
+
+    return {"If-Match": journal_entry_etag(JournalEntry.objects.get(pk=w.get("entry_draft", s)))}
 
 
 def _account_body(w: World, s: str) -> dict:
@@ -131,6 +140,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/journal-entries/{id}/approve/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/reject/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/post/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
+    # Editing a draft (conditional on its ETag) is preparing; withdrawing one is preparing or approving.
+    ("/api/v1/journal-entries/{id}/", "PATCH"): Expect(do=PREPARERS, target="entry_draft", headers=_draft_if_match,
+                                                       body=lambda w, s: {"description": "matrix edit"}),
+    ("/api/v1/journal-entries/{id}/void/", "POST"): Expect(do=PREPARERS | APPROVERS, target="entry_draft",
+                                                           body=lambda w, s: {"reason": "matrix"}),
     ("/api/v1/journal-entries/{id}/reverse/", "POST"): Expect(do=PREPARERS, target="entry_posted",
                                                               body=lambda w, s: {}, ok=frozenset({201})),
     # Reports: anyone who may view the entity named in the query.
