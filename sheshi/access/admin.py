@@ -13,4 +13,4 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return qs if request.user.is_superuser else qs.filter(user=request.user)
 
     def has_add_permission(self, request):
-        return False  # tokens are issued by `manage.py api_token_issue` / the API so the secret is shown once
+        return False  # issued by `manage.py api_token_issue` or POST /api/v1/tokens/ so the secret is shown once

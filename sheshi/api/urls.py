@@ -16,6 +16,7 @@ from ledger.api.views import (
 )
 from ledger.imports.api import ImportBatchViewSet, SourceSystemViewSet, TrialBalanceLinesView
 from periods.api.views import EntityPeriodViewSet, FiscalYearViewSet, PeriodViewSet, ReconciliationViewSet
+from sheshi.access.api.views import ApiTokenViewSet
 from sheshi.security.api.views import EntityBankDetailsViewSet
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
 
@@ -32,6 +33,7 @@ router.register("journal-entries", JournalEntryViewSet, basename="journal-entry"
 router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
 router.register("import-batches", ImportBatchViewSet, basename="import-batch")
 router.register("source-systems", SourceSystemViewSet, basename="source-system")
+router.register("tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
     # The API's description is public (it holds no data); every data endpoint needs a login.

@@ -206,6 +206,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                 body=_source_system_body, ok=frozenset({201})),
     ("/api/v1/source-systems/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="source_system"),
     ("/api/v1/reports/trial-balance/lines/", "GET"): Expect(query=_gl),
+    # API tokens are the caller's own, not tenant data: every signed-in caller lists and issues
+    # their own; someone else's token is not found (404) for everybody, so none can revoke it.
+    ("/api/v1/tokens/", "GET"): Expect(see=EVERY_MEMBER, level="none"),
+    ("/api/v1/tokens/", "POST"): Expect(see=EVERY_MEMBER, level="none", ok=frozenset({201}),
+                                        body=lambda w, s: {"name": "matrix", "scopes": ["read"]}),
+    ("/api/v1/tokens/{id}/revoke/", "POST"): Expect(see=EVERY_MEMBER, do=frozenset(), level="none",
+                                                    target="api_token", denied=404),
     # Audit evidence (audit/evidence/api.py): the organisation's archive for holders of the auditor
     # permission; any other member of the organisation is refused (403), another organisation is 404.
     ("/api/v1/audit/evidence/", "GET"): Expect(

@@ -186,8 +186,21 @@ def build_imports(world: World) -> None:
         world.put("import_batch", scope, result.batch.pk)
 
 
+def build_api_tokens(world: World) -> None:
+    """An API token of a member of A who is none of the callers: tokens are per user, not per
+    entity, so it stands for "someone else's token" in every scope."""
+    from sheshi.access.tokens import api_token_issue
+
+    owner = UserFactory(username="mx_token_owner")
+    member(owner, world.orgs[OWN])
+    token, _ = api_token_issue(user=owner, name="matrix", scopes=["read"])
+    for scope in SCOPES:
+        world.put("api_token", scope, token.pk)
+
+
 BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_reconciliations, build_consolidation, build_imports]
+                                           build_reconciliations, build_consolidation, build_imports,
+                                           build_api_tokens]
 
 
 def build_world() -> World:
