@@ -5,7 +5,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from audit.evidence.api import AuditEvidenceView
-from consolidation.api.views import ConsolidationRunViewSet
+from consolidation.api.views import (
+    ConsolidationGroupViewSet,
+    ConsolidationRunViewSet,
+    FxRateViewSet,
+    HoldingViewSet,
+)
 from ledger.api.views import (
     AccountViewSet,
     BalanceSheetView,
@@ -31,6 +36,9 @@ router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entit
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
+router.register("consolidation-groups", ConsolidationGroupViewSet, basename="consolidation-group")
+router.register("holdings", HoldingViewSet, basename="holding")
+router.register("fx-rates", FxRateViewSet, basename="fx-rate")
 router.register("import-batches", ImportBatchViewSet, basename="import-batch")
 router.register("source-systems", SourceSystemViewSet, basename="source-system")
 router.register("tokens", ApiTokenViewSet, basename="api-token")

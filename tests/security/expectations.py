@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.security.world import ENTRY_DATE, PERIOD, ROLES, World, import_csv
+from tests.security.world import ENTRY_DATE, OWN, PERIOD, ROLES, World, import_csv
 
 ALL_ROLES = frozenset(ROLES)
 EVERY_MEMBER = ALL_ROLES | {"member"}
@@ -110,6 +110,17 @@ def _upload_body(w: World, s: str) -> dict:
 def _source_system_body(w: World, s: str) -> dict:
     return {"organisation": w.get("organisation", s), "code": "MXNEW", "name": "Matrix ERP",
             "mapping": {"kind": "trial_balance", "account": "Account", "amount": "Amount"}}
+
+
+def _holding_body(w: World, s: str) -> dict:
+    # The own group (topped by MXA1) takes MXA2 as a subsidiary; other scopes' groups are invisible.
+    return {"group": w.get("consolidation_group", s), "entity": "MXA2" if s == OWN else "MXA1",
+            "parent": w.get("entity_code", s), "ownership_pct": "80.0000", "acquired_on": "2026-01-01"}
+
+
+def _fx_rate_body(w: World, s: str) -> dict:
+    return {"organisation": w.get("organisation", s), "from_currency": "USD", "to_currency": "EUR",
+            "rate_type": "average", "rate_date": "2026-02-28", "rate": "0.912345678901"}
 
 
 EXPECTATIONS: dict[tuple[str, str], Expect] = {
@@ -193,6 +204,22 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                                    ok=frozenset({200, 409})),
     ("/api/v1/consolidation-runs/{id}/accounts/{code}/", "GET"): Expect(
         target="consolidation_run", params=lambda w, s: {"code": "1200"}, ok=frozenset({200, 409})),
+    # Consolidation groups and their holdings: visible with the top entity, created with close
+    # rights there (consolidation_group_create, group_member_add).
+    ("/api/v1/consolidation-groups/", "GET"): Expect(lists="consolidation_group"),
+    ("/api/v1/consolidation-groups/", "POST"): Expect(
+        do=CONTROLLERS, ok=frozenset({201}),
+        body=lambda w, s: {"code": "GMATRIX", "name": "Matrix group", "top_entity": w.get("entity_code", s)}),
+    ("/api/v1/consolidation-groups/{id}/", "GET"): Expect(target="consolidation_group"),
+    ("/api/v1/holdings/", "GET"): Expect(lists="holding"),
+    ("/api/v1/holdings/", "POST"): Expect(do=CONTROLLERS, body=_holding_body, ok=frozenset({201})),
+    ("/api/v1/holdings/{id}/", "GET"): Expect(target="holding"),
+    # FX rates: organisation-wide; every member reads them, close rights on an entity of the
+    # organisation enter them (fx_rate_create).
+    ("/api/v1/fx-rates/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="fx_rate"),
+    ("/api/v1/fx-rates/", "POST"): Expect(see=EVERY_MEMBER, do=CONTROLLERS, level="org", ok=frozenset({201}),
+                                          body=_fx_rate_body),
+    ("/api/v1/fx-rates/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="fx_rate"),
     # Imports: batches are the entity's data (every role-holder reads them, their file included);
     # preparers upload. Source systems (saved mappings) are organisation-wide: every member reads
     # them; preparers and organisation admins save them. The drill-down is a report.

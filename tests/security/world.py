@@ -144,9 +144,21 @@ def build_consolidation(world: World) -> None:
         group = consolidation_group_create(actor=None, organisation=world.orgs[scope], code=f"G{entity.code}",
                                            name=f"Group {entity.code}", top_entity=entity)
         world.put("consolidation_group", scope, group.pk)
+        world.put("holding", scope, group.members.get(entity=entity).pk)
         run = consolidation_run_request(actor=None, group=group,
                                         period=Period.objects.get(pk=world.get("period", scope)))
         world.put("consolidation_run", scope, run.pk)
+
+
+def build_fx_rates(world: World) -> None:
+    """A closing rate per organisation (own and other share A's): rates are organisation-wide."""
+    from consolidation.services import fx_rate_create
+
+    rates = {org.pk: fx_rate_create(actor=None, organisation=org, from_currency="USD", to_currency="EUR",
+                                    rate_type="closing", rate_date=date(2026, 3, 31), rate=Decimal("0.9100"))
+             for org in (world.orgs[OWN], world.orgs[FOREIGN])}
+    for scope in SCOPES:
+        world.put("fx_rate", scope, rates[world.orgs[scope].pk].pk)
 
 
 IMPORT_MAPPING = {"kind": "trial_balance", "account": "Account", "debit": "Debit", "credit": "Credit",
@@ -199,8 +211,8 @@ def build_api_tokens(world: World) -> None:
 
 
 BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_reconciliations, build_consolidation, build_imports,
-                                           build_api_tokens]
+                                           build_reconciliations, build_consolidation, build_fx_rates,
+                                           build_imports, build_api_tokens]
 
 
 def build_world() -> World:
