@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from audit.api import AuditEventListView
 from audit.evidence.api import AuditEvidenceView
 from consolidation.api.views import (
     ConsolidationGroupViewSet,
@@ -56,5 +57,6 @@ urlpatterns = [
     path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),
     path("reports/general-ledger/", GeneralLedgerView.as_view(), name="report-general-ledger"),
     path("audit/evidence/", AuditEvidenceView.as_view(), name="audit-evidence"),
+    path("audit/events/", AuditEventListView.as_view(), name="audit-events"),
     path("", include(router.urls)),
 ]

@@ -242,6 +242,10 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                     target="api_token", denied=404),
     # Audit evidence (audit/evidence/api.py): the organisation's archive for holders of the auditor
     # permission; any other member of the organisation is refused (403), another organisation is 404.
+    # The audit trail (audit/api.py): the same rule as the evidence archive.
+    ("/api/v1/audit/events/", "GET"): Expect(
+        see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
+        query=lambda w, s: {"organisation": w.get("organisation", s)}),
     ("/api/v1/audit/evidence/", "GET"): Expect(
         see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
         query=lambda w, s: {"organisation": w.get("organisation", s), "period": PERIOD}),
