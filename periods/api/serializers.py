@@ -73,6 +73,13 @@ class MoveInput(LockInput):
     to = serializers.ChoiceField(choices=PeriodState.choices)
 
 
+class FiscalYearGenerateInput(serializers.Serializer):
+    organisation = serializers.IntegerField(min_value=1)
+    year = serializers.IntegerField(min_value=1900, max_value=2999,
+                                    help_text="The calendar year the fiscal year ends in.")
+    adjustment_period = serializers.BooleanField(default=True, help_text="Add period 13 for year-end adjustments.")
+
+
 class YearEndInput(serializers.Serializer):
     entity = serializers.IntegerField(min_value=1)
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from periods import checklist, services
 from periods.api.serializers import (
     EntityPeriodOutput,
+    FiscalYearGenerateInput,
     FiscalYearOutput,
     LockInput,
     LockOutput,
@@ -29,8 +30,9 @@ from periods.models import AccountReconciliation, EntityPeriod, FiscalYear, Peri
 from periods.selectors import reconciliation_list
 from periods.year_end import year_end_close, year_end_reopen
 from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedReadOnlyViewSet
-from sheshi.errors import NotFound
-from sheshi.tenancy.scoping import entities_for, entity_ids_for
+from sheshi.errors import NotFound, PermissionDenied
+from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.scoping import entities_for, entity_ids_for, is_org_admin, organisation_ids_for
 
 
 class FiscalYearViewSet(OrgScopedReadOnlyViewSet):
@@ -45,6 +47,23 @@ class FiscalYearViewSet(OrgScopedReadOnlyViewSet):
         if entity is None:
             raise NotFound(f"Entity {entity_id} not found.")
         return entity
+
+    @extend_schema(request=FiscalYearGenerateInput, responses=FiscalYearOutput)
+    @action(detail=False, methods=["post"])
+    def generate(self, request):
+        """Create FY<year> with its twelve months (and period 13), and open them for every entity.
+        Organisation admins only, as in the admin; idempotent: an existing year is answered as it is."""
+        data = FiscalYearGenerateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_id = data.validated_data["organisation"]
+        if org_id not in organisation_ids_for(request.user):
+            raise NotFound("Unknown organisation.")
+        if not is_org_admin(request.user, org_id):
+            raise PermissionDenied("Only an organisation admin can generate its fiscal calendar.")
+        fy = services.fiscal_year_generate(organisation=Organisation.objects.get(pk=org_id),
+                                           year=data.validated_data["year"],
+                                           adjustment_period=data.validated_data["adjustment_period"])
+        return Response(FiscalYearOutput(fy).data)
 
     def _year_end_response(self, entry):
         return Response(YearEndOutput({"entry_id": entry.pk, "period": entry.period.code, "source": entry.source,

@@ -133,6 +133,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/organisations/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="organisation"),
     ("/api/v1/entities/", "GET"): Expect(lists="entity"),
     ("/api/v1/entities/{id}/", "GET"): Expect(target="entity"),
+    # Roles: organisation admins grant and revoke them on an entity they see.
+    ("/api/v1/entities/{id}/grant-role/", "POST"): Expect(do=ORG_ADMINS, target="entity",
+                                                          body=lambda w, s: {"user": "mx_member", "role": "viewer"}),
+    ("/api/v1/entities/{id}/revoke-role/", "POST"): Expect(do=ORG_ADMINS, target="entity",
+                                                           body=lambda w, s: {"user": "mx_viewer", "role": "viewer"}),
     # Bank details: masked output for anyone who may view the entity.
     ("/api/v1/entity-bank-details/", "GET"): Expect(lists="bank_details"),
     ("/api/v1/entity-bank-details/{id}/", "GET"): Expect(target="bank_details"),
@@ -165,6 +170,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/reports/general-ledger/", "GET"): Expect(query=_gl),
     # Fiscal calendar: organisation-wide reads; transitions per entity with close/reopen rights.
     ("/api/v1/fiscal-years/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="fiscal_year"),
+    ("/api/v1/fiscal-years/generate/", "POST"): Expect(
+        see=EVERY_MEMBER, do=ORG_ADMINS, level="org",
+        body=lambda w, s: {"organisation": w.get("organisation", s), "year": 2027}),
     ("/api/v1/fiscal-years/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="fiscal_year"),
     ("/api/v1/fiscal-years/{id}/year-end-close/", "POST"): Expect(
         do=CONTROLLERS, target="fiscal_year", body=lambda w, s: {"entity": w.get("entity", s)},

@@ -68,9 +68,6 @@ NOT_YET_ROUTED = {
     "checklist_task_set_status": "issue #18: close checklist tasks",
     "webhook_subscription_create": "issue #18: webhook subscriptions",
     "webhook_replay": "issue #18: webhook replay (manage.py replay_webhooks today)",
-    "role_grant": "issue #18: memberships and role grants",
-    "role_revoke": "issue #18: memberships and role grants",
-    "fiscal_year_generate": "issue #18: fiscal calendar generation (manage.py generate_calendar today)",
     "entity_bank_details_set": "issue #18: bank details are read-only over the API (admin only)",
 }
 
