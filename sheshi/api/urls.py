@@ -21,7 +21,14 @@ from ledger.api.views import (
     TrialBalanceView,
 )
 from ledger.imports.api import ImportBatchViewSet, SourceSystemViewSet, TrialBalanceLinesView
-from periods.api.views import EntityPeriodViewSet, FiscalYearViewSet, PeriodViewSet, ReconciliationViewSet
+from periods.api.views import (
+    ChecklistTaskViewSet,
+    ChecklistTemplateViewSet,
+    EntityPeriodViewSet,
+    FiscalYearViewSet,
+    PeriodViewSet,
+    ReconciliationViewSet,
+)
 from sheshi.access.api.views import ApiTokenViewSet
 from sheshi.security.api.views import EntityBankDetailsViewSet
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
@@ -33,6 +40,8 @@ router.register("fiscal-years", FiscalYearViewSet, basename="fiscal-year")
 router.register("periods", PeriodViewSet, basename="period")
 router.register("entity-periods", EntityPeriodViewSet, basename="entity-period")
 router.register("reconciliations", ReconciliationViewSet, basename="reconciliation")
+router.register("checklist-templates", ChecklistTemplateViewSet, basename="checklist-template")
+router.register("checklist-tasks", ChecklistTaskViewSet, basename="checklist-task")
 router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entity-bank-details")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")

@@ -199,6 +199,24 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/reconciliations/prepare/", "POST"): Expect(
         do=PREPARERS, body=lambda w, s: {"entity_period": w.get("entity_period", s), "account": w.get("account", s)}),
     ("/api/v1/reconciliations/{id}/review/", "POST"): Expect(do=APPROVERS, target="reconciliation"),
+    # Close checklist: templates are organisation-wide (every member reads; org admins and close
+    # rights write); tasks belong to the entity-period (close rights create and assign them; the
+    # owner or close rights move them, and moving needs prepare rights too).
+    ("/api/v1/checklist-templates/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="checklist_template"),
+    ("/api/v1/checklist-templates/", "POST"): Expect(
+        see=EVERY_MEMBER, do=CONTROLLERS | ORG_ADMINS, level="org", ok=frozenset({201}),
+        body=lambda w, s: {"organisation": w.get("organisation", s), "name": "Matrix new",
+                           "items": [{"title": "Accruals booked", "default_owner_role": "preparer"}]}),
+    ("/api/v1/checklist-templates/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="checklist_template"),
+    ("/api/v1/checklist-tasks/", "GET"): Expect(lists="checklist_task"),
+    ("/api/v1/checklist-tasks/{id}/", "GET"): Expect(target="checklist_task"),
+    ("/api/v1/checklist-tasks/instantiate/", "POST"): Expect(
+        do=CONTROLLERS, body=lambda w, s: {"entity_period": w.get("entity_period_empty", s),
+                                           "template": w.get("checklist_template", s)}),
+    ("/api/v1/checklist-tasks/{id}/assign/", "POST"): Expect(do=CONTROLLERS, target="checklist_task",
+                                                             body=lambda w, s: {"owner": "mx_preparer"}),
+    ("/api/v1/checklist-tasks/{id}/status/", "POST"): Expect(do=CONTROLLERS, target="checklist_task",
+                                                             body=lambda w, s: {"status": "done"}),
     # Consolidation runs: visible with the top entity; requested with close rights there. The
     # world's run is still queued, so its results answer 409 to those allowed to read them.
     ("/api/v1/consolidation-runs/", "GET"): Expect(lists="consolidation_run"),

@@ -119,6 +119,22 @@ def build_periods(world: World) -> None:
         world.put("entity_period_closed", scope, eps["2026-06"].pk)
 
 
+def build_checklist(world: World) -> None:
+    """A close checklist template per organisation (own and other share A's) and, per entity, its
+    task in 2026-03 (open, unassigned)."""
+    from periods.checklist import checklist_instantiate, checklist_template_create
+
+    templates = {org.pk: checklist_template_create(actor=None, organisation=org, name="Matrix close",
+                                                   items=[{"title": "Bank reconciled"}])
+                 for org in (world.orgs[OWN], world.orgs[FOREIGN])}
+    for scope in SCOPES:
+        template = templates[world.orgs[scope].pk]
+        world.put("checklist_template", scope, template.pk)
+        task = checklist_instantiate(actor=None, entity_period_id=world.get("entity_period", scope),
+                                     template_id=template.pk)[0]
+        world.put("checklist_task", scope, task.pk)
+
+
 def build_reconciliations(world: World) -> None:
     """A prepared reconciliation per entity, signed by a maker who is none of the callers."""
     from periods.checklist import reconciliation_prepare
@@ -211,7 +227,7 @@ def build_api_tokens(world: World) -> None:
 
 
 BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_reconciliations, build_consolidation, build_fx_rates,
+                                           build_checklist, build_reconciliations, build_consolidation, build_fx_rates,
                                            build_imports, build_api_tokens]
 
 
