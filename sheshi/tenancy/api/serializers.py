@@ -21,7 +21,7 @@ class EntityOutput(serializers.ModelSerializer):
 
 class RoleChangeInput(serializers.Serializer):
     user = serializers.CharField(max_length=150, help_text="Username of a member of the entity's organisation.")
-    role = serializers.ChoiceField([r.value for r in Role])
+    role = serializers.ChoiceField([(r.value, r.name) for r in Role])
 
 
 class RoleChangeOutput(serializers.Serializer):
