@@ -4,6 +4,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from consolidation.models import (
+    AcquisitionAdjustment,
+    AdjustmentKind,
+    AdjustmentLine,
     ConsolidationGroup,
     ConsolidationMethod,
     ConsolidationRun,
@@ -11,7 +14,7 @@ from consolidation.models import (
     FxRateType,
     GroupMember,
 )
-from sheshi.money import RATE_DIGITS, RATE_PLACES
+from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
 from sheshi.security.validation import DecimalStringField
 
 CURRENCY = r"^[A-Z]{3}$"
@@ -102,3 +105,60 @@ class HoldingCreateInput(serializers.Serializer):
     acquired_on = serializers.DateField()
     valid_from = serializers.DateField(required=False, help_text="Default: the acquisition date.")
     method = serializers.ChoiceField(ConsolidationMethod.choices, default=ConsolidationMethod.FULL)
+
+
+def _amount_in(**kw):
+    return DecimalStringField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kw)
+
+
+class AdjustmentLineOutput(serializers.ModelSerializer):
+    account = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = AdjustmentLine
+        fields = ["account", "amount"]
+
+
+class AcquisitionFactOutput(serializers.ModelSerializer):
+    entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    period = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    buyer = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    inventory_account = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    cogs_account = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    lines = AdjustmentLineOutput(many=True, read_only=True)
+
+    class Meta:
+        model = AcquisitionAdjustment
+        fields = ["id", "group", "kind", "entity", "period", "buyer", "amount", "inventory_account", "cogs_account",
+                  "lines", "created_at"]
+
+
+class AdjustmentLineInput(serializers.Serializer):
+    account = serializers.CharField(max_length=32, help_text="Group account code.")
+    amount = _amount_in(help_text="In the member's functional currency, debit positive.")
+
+
+class AcquisitionFactCreateInput(serializers.Serializer):
+    """Net assets at acquisition and pre-acquisition P&L: ``entity`` and its ``lines``. Unrealised
+    profit: seller ``entity``, ``buyer``, ``period``, ``amount`` (group currency) and the
+    ``inventory_account`` / ``cogs_account``."""
+
+    group = serializers.IntegerField(min_value=1, help_text="Consolidation group id.")
+    kind = serializers.ChoiceField(AdjustmentKind.choices)
+    entity = serializers.CharField(max_length=32, help_text="Entity code (the member, or the seller).")
+    lines = AdjustmentLineInput(many=True, required=False, max_length=5000)
+    period = serializers.CharField(max_length=16, required=False)
+    buyer = serializers.CharField(max_length=32, required=False)
+    amount = _amount_in(required=False)
+    inventory_account = serializers.CharField(max_length=32, required=False)
+    cogs_account = serializers.CharField(max_length=32, required=False)
+
+    def validate(self, attrs):
+        if attrs["kind"] == AdjustmentKind.UNREALISED_PROFIT:
+            needed = ("period", "buyer", "amount", "inventory_account", "cogs_account")
+        else:
+            needed = ("lines",)
+        missing = {f: "Required for this kind." for f in needed if not attrs.get(f)}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs

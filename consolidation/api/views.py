@@ -12,6 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from consolidation.api.serializers import (
+    AcquisitionFactCreateInput,
+    AcquisitionFactOutput,
     ConsolidationGroupCreateInput,
     ConsolidationGroupOutput,
     ConsolidationRunCreateInput,
@@ -23,8 +25,16 @@ from consolidation.api.serializers import (
     HoldingOutput,
 )
 from consolidation.explain import account_components
-from consolidation.models import ConsolidationGroup, ConsolidationRun, FxRate, GroupMember, RunStatus
+from consolidation.models import (
+    AcquisitionAdjustment,
+    ConsolidationGroup,
+    ConsolidationRun,
+    FxRate,
+    GroupMember,
+    RunStatus,
+)
 from consolidation.services import (
+    adjustment_record,
     consolidation_group_create,
     consolidation_run_request,
     fx_rate_create,
@@ -119,6 +129,49 @@ class HoldingViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOn
         holding = group_member_add(actor=request.user, group=group, entity=found[v.pop("entity")],
                                    parent=found[v.pop("parent")], **v)
         return Response(HoldingOutput(holding).data, status=status.HTTP_201_CREATED)
+
+
+class AcquisitionFactViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Acquisition facts and adjustments of the groups the caller may view (through the top
+    entity); recording one needs close_periods on the group's top entity (adjustment_record)."""
+
+    queryset = AcquisitionAdjustment.objects.select_related(
+        "entity", "period", "buyer", "inventory_account", "cogs_account").prefetch_related("lines__account")
+    serializer_class = AcquisitionFactOutput
+    entity_field = "group__top_entity_id"
+    filterset_fields = ["group", "kind", "entity"]
+
+    @extend_schema(request=AcquisitionFactCreateInput, responses={201: AcquisitionFactOutput})
+    def create(self, request, *args, **kwargs):
+        data = AcquisitionFactCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        group = _visible_group(request.user, v["group"])
+        org = group.organisation_id
+        entity_codes = {v["entity"], v.get("buyer")} - {None}
+        account_codes = {line["account"] for line in v.get("lines", [])} | (
+            {v.get("inventory_account"), v.get("cogs_account")} - {None})
+        entities = {e.code: e for e in Entity.objects.filter(organisation_id=org, code__in=entity_codes)}
+        accounts = {a.code: a for a in Account.objects.filter(organisation_id=org, code__in=account_codes)}
+        period = Period.objects.filter(organisation_id=org, code=v["period"]).first() if v.get("period") else None
+        errors = [FieldError(f, "Unknown entity code.", code="unknown_entity", value=v[f])
+                  for f in ("entity", "buyer") if v.get(f) and v[f] not in entities]
+        errors += [FieldError(f, "Unknown account code.", code="unknown_account", value=v[f])
+                   for f in ("inventory_account", "cogs_account") if v.get(f) and v[f] not in accounts]
+        errors += [FieldError(f"lines[{i}].account", "Unknown account code.", code="unknown_account",
+                              value=line["account"])
+                   for i, line in enumerate(v.get("lines", [])) if line["account"] not in accounts]
+        if v.get("period") and period is None:
+            errors.append(FieldError("period", "Unknown period code.", code="unknown_period", value=v["period"]))
+        if errors:
+            raise ValidationFailed("The acquisition fact is not valid.", errors=errors)
+        fact = adjustment_record(
+            actor=request.user, group=group, kind=v["kind"], entity=entities[v["entity"]],
+            lines=[(accounts[line["account"]], line["amount"]) for line in v.get("lines", [])], period=period,
+            buyer=entities.get(v.get("buyer")), amount=v.get("amount"),
+            inventory_account=accounts.get(v.get("inventory_account")),
+            cogs_account=accounts.get(v.get("cogs_account")))
+        return Response(AcquisitionFactOutput(self.get_queryset().get(pk=fact.pk)).data, status=status.HTTP_201_CREATED)
 
 
 class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from audit.api import AuditEventListView
 from audit.evidence.api import AuditEvidenceView
 from consolidation.api.views import (
+    AcquisitionFactViewSet,
     ConsolidationGroupViewSet,
     ConsolidationRunViewSet,
     FxRateViewSet,
@@ -48,6 +49,7 @@ router.register("journal-entries", JournalEntryViewSet, basename="journal-entry"
 router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
 router.register("consolidation-groups", ConsolidationGroupViewSet, basename="consolidation-group")
 router.register("holdings", HoldingViewSet, basename="holding")
+router.register("acquisition-facts", AcquisitionFactViewSet, basename="acquisition-fact")
 router.register("fx-rates", FxRateViewSet, basename="fx-rate")
 router.register("import-batches", ImportBatchViewSet, basename="import-batch")
 router.register("source-systems", SourceSystemViewSet, basename="source-system")

@@ -93,3 +93,46 @@ def test_a_group_topped_by_an_invisible_entity_is_404(client, parent, sub):
     resp = client.post("/api/v1/consolidation-groups/", {"code": "GRP", "name": "Group", "top_entity": "CPAR"},
                        content_type="application/json")
     assert resp.status_code == 404 and not ConsolidationGroup.objects.exists()
+
+
+@pytest.fixture
+def group_with_chart(client, parent, sub, controller):
+    from consolidation.services import consolidation_group_create, group_member_add
+    from tests.ledger.helpers import build_chart
+
+    build_chart(parent.organisation)
+    group = consolidation_group_create(actor=None, organisation=parent.organisation, code="GRP", name="Group",
+                                       top_entity=parent)
+    group_member_add(actor=None, group=group, entity=sub, parent=parent, ownership_pct="80", acquired_on="2026-01-01")
+    client.force_login(controller)
+    return group
+
+
+def test_acquisition_facts_are_recorded_through_adjustment_record(client, group_with_chart):
+    from periods.services import fiscal_year_generate
+
+    fiscal_year_generate(organisation=group_with_chart.organisation, year=2026)
+    facts = "/api/v1/acquisition-facts/"
+    body = {"group": group_with_chart.pk, "kind": "net_assets_at_acquisition", "entity": "CSUB",
+            "lines": [{"account": "1200", "amount": "1000.5000"}, {"account": "4100", "amount": "-1000.5000"}]}
+    resp = client.post(facts, body, content_type="application/json")
+    assert resp.status_code == 201, resp.json()
+    assert resp.json()["lines"] == [{"account": "1200", "amount": "1000.5000"},
+                                    {"account": "4100", "amount": "-1000.5000"}]
+    again = client.post(facts, body, content_type="application/json")
+    assert again.status_code == 409 and again.json()["code"] == "net_assets_duplicate"
+    missing = client.post(facts, {"group": group_with_chart.pk, "kind": "unrealised_profit", "entity": "CSUB"},
+                          content_type="application/json")
+    assert missing.status_code == 400
+    assert {e["field"] for e in missing.json()["errors"]} == {"period", "buyer", "amount", "inventory_account",
+                                                               "cogs_account"}
+    profit = {"group": group_with_chart.pk, "kind": "unrealised_profit", "entity": "CSUB", "buyer": "CPAR",
+              "period": "2026-03", "amount": "12.3400", "inventory_account": "1200", "cogs_account": "5100"}
+    ok = client.post(facts, profit, content_type="application/json")
+    assert ok.status_code == 201, ok.json()
+    assert (ok.json()["amount"], ok.json()["buyer"], ok.json()["period"]) == ("12.3400", "CPAR", "2026-03")
+    negative = client.post(facts, {**profit, "amount": "-1.0000"}, content_type="application/json")
+    assert negative.status_code == 422 and negative.json()["code"] == "unrealised_profit_incomplete"
+    unknown = client.post(facts, {**body, "lines": [{"account": "NOPE", "amount": "1.0000"}]},
+                          content_type="application/json")
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "lines[0].account"

@@ -240,6 +240,13 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/holdings/", "GET"): Expect(lists="holding"),
     ("/api/v1/holdings/", "POST"): Expect(do=CONTROLLERS, body=_holding_body, ok=frozenset({201})),
     ("/api/v1/holdings/{id}/", "GET"): Expect(target="holding"),
+    ("/api/v1/acquisition-facts/", "GET"): Expect(lists="acquisition_fact"),
+    ("/api/v1/acquisition-facts/", "POST"): Expect(
+        do=CONTROLLERS, ok=frozenset({201}),
+        body=lambda w, s: {"group": w.get("consolidation_group", s), "kind": "pre_acquisition_pl",
+                           "entity": w.get("entity_code", s),
+                           "lines": [{"account": "4100", "amount": "-50.0000"}]}),
+    ("/api/v1/acquisition-facts/{id}/", "GET"): Expect(target="acquisition_fact"),
     # FX rates: organisation-wide; every member reads them, close rights on an entity of the
     # organisation enter them (fx_rate_create).
     ("/api/v1/fx-rates/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="fx_rate"),

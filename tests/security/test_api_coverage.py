@@ -58,7 +58,6 @@ NOT_API_OPERATIONS = {
 }
 
 NOT_YET_ROUTED = {
-    "adjustment_record": "issue #18: acquisition facts (net assets, pre-acquisition P&L, unrealised profit)",
     "fx_rates_import": "issue #18: FX rate file upload (manage.py load_fx_rates today)",
     "group_period_lock": "issue #18: group-level period lock",
     "group_period_unlock": "issue #18: group-level period unlock",

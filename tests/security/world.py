@@ -152,7 +152,8 @@ def build_reconciliations(world: World) -> None:
 def build_consolidation(world: World) -> None:
     """A group topped by each entity and a requested run (still queued: jobs run on commit, and
     the world's transaction never commits)."""
-    from consolidation.services import consolidation_group_create, consolidation_run_request
+    from consolidation.services import adjustment_record, consolidation_group_create, consolidation_run_request
+    from ledger.models import Account
     from periods.models import Period
 
     for scope in SCOPES:
@@ -161,6 +162,10 @@ def build_consolidation(world: World) -> None:
                                            name=f"Group {entity.code}", top_entity=entity)
         world.put("consolidation_group", scope, group.pk)
         world.put("holding", scope, group.members.get(entity=entity).pk)
+        fact = adjustment_record(actor=None, group=group, kind="net_assets_at_acquisition", entity=entity,
+                                 lines=[(Account.objects.get(organisation=entity.organisation, code="1200"),
+                                         Decimal("100.0000"))])
+        world.put("acquisition_fact", scope, fact.pk)
         run = consolidation_run_request(actor=None, group=group,
                                         period=Period.objects.get(pk=world.get("period", scope)))
         world.put("consolidation_run", scope, run.pk)
