@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import ORG_PLATFORM, AuditEvent, WebhookState, WebhookSubscription
+from sheshi.admin_writes import ReadOnlyAdmin
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import organisation_ids_for
 
@@ -67,20 +68,19 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
-class WebhookStateInline(admin.StackedInline):
+class WebhookStateInline(ReadOnlyAdmin, admin.StackedInline):
     model = WebhookState
     can_delete = False
     readonly_fields = ["cursor_seq", "status", "attempts", "next_attempt_at", "last_error", "last_delivered_at",
                        "delivered_count"]
     exclude = ["organisation_id"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    """Subscriptions with their delivery state; dead letters show here and are retried by action."""
+class WebhookSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Subscriptions with their delivery state; dead letters show here and are retried by action.
+    Read-only: subscriptions are created by webhook_subscription_create (the secret is set once);
+    no service changes or removes one yet."""
 
     list_display = ["name", "organisation", "url", "is_active", "state_status", "state_cursor", "state_attempts",
                     "state_last_error"]
@@ -92,9 +92,6 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return (super().get_queryset(request).select_related("state", "organisation")
                 .filter(organisation_id__in=organisation_ids_for(request.user)))
-
-    def has_add_permission(self, request):
-        return False
 
     @admin.display(description="status")
     def state_status(self, obj):

@@ -1,63 +1,196 @@
 """Admin: groups with their holdings, rates, adjustments, and runs with progress and a
-drill-down of every consolidated account to its components. Runs are read-only records; the
-'run again' action queues a new run through the service."""
+drill-down of every consolidated account to its components.
+
+Every write goes through consolidation/services.py (sheshi/admin_writes.py): a new group through
+``consolidation_group_create``, a new holding through ``group_member_add``, a rate through
+``fx_rate_create``, an adjustment with its lines through ``adjustment_record``; a refusal (a
+permission, a frozen rate or holding, an overlap) is shown on the form. No service changes or
+removes these rows yet, so saved groups, holdings, rates and adjustments are read-only here. Runs
+are read-only records; the 'run again' action queues a new run through the service."""
 from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from consolidation.explain import account_components
 from consolidation.models import (
     AcquisitionAdjustment,
+    AdjustmentKind,
     AdjustmentLine,
     ConsolidationGroup,
     ConsolidationRun,
     FxRate,
     GroupMember,
 )
-from consolidation.services import consolidation_run_request
+from consolidation.services import (
+    adjustment_record,
+    consolidation_group_create,
+    consolidation_run_request,
+    fx_rate_create,
+    group_member_add,
+)
+from sheshi.admin_writes import OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 
 
-class GroupMemberInline(admin.TabularInline):
+def _added_rows(formsets, model) -> list[tuple]:
+    """(formset, cleaned_data) of the filled-in new rows of the inline formsets for ``model``."""
+    return [(fs, f.cleaned_data) for fs in formsets if fs.model is model for f in fs.extra_forms
+            if f.has_changed() and not f.cleaned_data.get("DELETE")]
+
+
+class GroupMemberInline(ReadOnlyAdmin, admin.TabularInline):
+    """The group's holdings as they are (changing one needs a service that does not exist yet)."""
+
     model = GroupMember
     fk_name = "group"
     extra = 0
     fields = ["entity", "parent", "ownership_pct", "acquired_on", "method", "valid"]
+    verbose_name_plural = "holdings"
+
+
+class HoldingAddForm(forms.ModelForm):
+    valid_from = forms.DateField(required=False, help_text="Default: the acquisition date.")
+
+    class Meta:
+        model = GroupMember
+        fields = ["entity", "parent", "ownership_pct", "acquired_on", "method"]
+
+
+class GroupMemberAddInline(OrgScopedChoices, admin.TabularInline):
+    """New holdings only: saved through group_member_add by ConsolidationGroupAdmin.save_related."""
+
+    model = GroupMember
+    form = HoldingAddForm
+    fk_name = "group"
+    extra = 1
+    fields = ["entity", "parent", "ownership_pct", "acquired_on", "method", "valid_from"]
+    verbose_name, verbose_name_plural = "new holding", "add holdings"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).none()
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ConsolidationGroup)
-class ConsolidationGroupAdmin(OrgScopedAdmin):
+class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
+    writes_through = ("consolidation.services.consolidation_group_create",
+                      "consolidation.services.group_member_add")
     list_display = ["code", "name", "organisation", "top_entity", "elimination_entity"]
-    readonly_fields = ["elimination_entity"]
-    inlines = [GroupMemberInline]
+    inlines = [GroupMemberInline, GroupMemberAddInline]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # the organisation is the top entity's
+            return ["code", "name", "top_entity"]
+        return ["organisation", "code", "name", "top_entity", "elimination_entity"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # nothing of the group itself changes here; new holdings are saved in save_related
+        d = form.cleaned_data
+        group = self.call_service(consolidation_group_create, actor=request.user,
+                                  organisation=d["top_entity"].organisation, code=d["code"], name=d["name"],
+                                  top_entity=d["top_entity"])
+        obj.pk, obj.organisation_id, obj.created_at, obj.updated_at = (
+            group.pk, group.organisation_id, group.created_at, group.updated_at)
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        created: dict = {}
+        for i, (fs, row) in enumerate(_added_rows(formsets, GroupMember), start=1):
+            created.setdefault(fs, []).append(self.call_service(
+                group_member_add, where=f"New holding {i} ({row['entity'].code})", actor=request.user,
+                group=form.instance, entity=row["entity"], parent=row["parent"], ownership_pct=row["ownership_pct"],
+                acquired_on=row["acquired_on"], valid_from=row.get("valid_from"), method=row["method"]))
+        self.formsets_written(formsets, created)
 
 
 @admin.register(FxRate)
-class FxRateAdmin(OrgScopedAdmin):
+class FxRateAdmin(ServiceAdmin, OrgScopedAdmin):
+    writes_through = "consolidation.services.fx_rate_create"
     list_display = ["rate_date", "from_currency", "to_currency", "rate_type", "rate", "source"]
     list_filter = ["organisation", "rate_type", "from_currency"]
     date_hierarchy = "rate_date"
+    fields = ["organisation", "from_currency", "to_currency", "rate_type", "rate_date", "rate", "source"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # no service changes a rate: a wrong one is corrected by a new dated rate
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        d = form.cleaned_data
+        rate = self.call_service(fx_rate_create, actor=request.user, organisation=d["organisation"],
+                                 from_currency=d["from_currency"], to_currency=d["to_currency"],
+                                 rate_type=d["rate_type"], rate_date=d["rate_date"], rate=d["rate"],
+                                 source=d.get("source") or "")
+        obj.pk, obj.created_at, obj.updated_at = rate.pk, rate.created_at, rate.updated_at
+        obj._state.adding = False
 
 
-class AdjustmentLineInline(admin.TabularInline):
+class AdjustmentLineInline(OrgScopedChoices, admin.TabularInline):
+    """Lines of a new adjustment (saved with it by adjustment_record); read-only afterwards."""
+
     model = AdjustmentLine
-    extra = 0
+    extra = 2
     fields = ["account", "amount"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AcquisitionAdjustment)
-class AcquisitionAdjustmentAdmin(OrgScopedAdmin):
+class AcquisitionAdjustmentAdmin(ServiceAdmin, OrgScopedAdmin):
+    writes_through = "consolidation.services.adjustment_record"
     list_display = ["group", "kind", "entity", "buyer", "period", "amount"]
     list_filter = ["kind"]
+    fields = ["group", "kind", "entity", "period", "buyer", "amount", "inventory_account", "cogs_account"]
     inlines = [AdjustmentLineInline]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # no service changes an adjustment yet
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        """Nothing yet: the adjustment and its lines are one service call, in save_related."""
+
+    def save_related(self, request, form, formsets, change):
+        d = form.cleaned_data
+        lines = [(row["account"], row["amount"]) for _, row in _added_rows(formsets, AdjustmentLine)]
+        adj = self.call_service(
+            adjustment_record, actor=request.user, group=d["group"], kind=d["kind"], entity=d["entity"],
+            lines=lines if d["kind"] != AdjustmentKind.UNREALISED_PROFIT else [], period=d.get("period"),
+            buyer=d.get("buyer"), amount=d.get("amount"), inventory_account=d.get("inventory_account"),
+            cogs_account=d.get("cogs_account"))
+        form.instance.pk, form.instance.organisation_id, form.instance.created_at = (
+            adj.pk, adj.organisation_id, adj.created_at)
+        form.instance._state.adding = False
+        self.formsets_written(formsets)
 
 
 @admin.register(ConsolidationRun)
-class ConsolidationRunAdmin(OrgScopedAdmin):
+class ConsolidationRunAdmin(ReadOnlyAdmin, OrgScopedAdmin):
     list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
                     "requested_label", "requested_at", "duration_ms", "posted_count"]
     list_filter = ["status", "group"]
@@ -67,12 +200,6 @@ class ConsolidationRunAdmin(OrgScopedAdmin):
                        "previous_run", "ic_differences", "error", "attempt", "posted_entry_ids",
                        "reversal_entry_ids", "posting_error", "requested_by", "requested_label", "started_at",
                        "finished_at", "duration_ms", "headline", "drill_down"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="fingerprint")
     def fingerprint_short(self, run):

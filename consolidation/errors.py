@@ -21,6 +21,8 @@ class EliminationLedgerCodeTakenError(Conflict):
 
 
 register_db_rules({
+    "consolidation_group_code_unique": DbRule("group_code_taken",
+                                              "The organisation already has a group with this code.", 409),
     "consolidation_elimination_ledger_not_member": DbRule(
         "elimination_ledger_not_member", "A group's elimination ledger is never a member of a group.", 409),
     "consolidation_fx_rate_frozen": DbRule("fx_rate_frozen", "The rate belongs to a locked period and cannot change."),
@@ -31,9 +33,6 @@ register_db_rules({
                                            "Ownership must be above 0 and at most 100, with a parent and date."),
     "adjustment_net_assets_once": DbRule("net_assets_duplicate",
                                          "The member already has its net assets at acquisition.", 409),
-    "consolidation_group_code_unique": DbRule("group_code_taken",
-                                              "The organisation already has a consolidation group with this code.",
-                                              409),
     "fx_rate_positive": DbRule("fx_rate_not_positive", "A rate must be above zero."),
     "fx_rate_two_currencies": DbRule("fx_rate_same_currency", "A rate converts between two different currencies."),
     "group_member_not_own_parent": DbRule("holding_own_parent", "An entity cannot hold itself."),

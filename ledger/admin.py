@@ -15,25 +15,60 @@ from simple_history.admin import SimpleHistoryAdmin
 from audit.services import audit_read
 from ledger import reports, services
 from ledger.admin_journal import entry_form_view, form_editable, human_message
+from ledger.chart import account_create, account_move
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import PREPARE, VIEW
+from sheshi.admin_writes import NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.scoping import entities_for, entity_ids_for
 
+ACCOUNT_ADD_FIELDS = ["organisation", "code", "name", "type", "kind", "parent", "is_intercompany", "role", "ic_pair"]
+
 
 @admin.register(Account)
-class AccountAdmin(OrgScopedAdmin):
+class AccountAdmin(ServiceAdmin, OrgScopedAdmin):
+    """New accounts through account_create, a move in the tree through account_move (organisation
+    admins only, as in the API). Nothing else of a saved account changes here: no service does it."""
+
+    writes_through = ("ledger.chart.account_create", "ledger.chart.account_move")
     list_display = ["code", "name", "type", "kind", "parent", "role", "is_intercompany", "is_active", "organisation"]
     list_filter = ["organisation", "type", "kind", "role", "is_intercompany", "is_active"]
     search_fields = ["code", "name"]
     raw_id_fields = ["parent", "ic_pair"]
 
+    def get_fields(self, request, obj=None):
+        return ACCOUNT_ADD_FIELDS if obj is None else [*ACCOUNT_ADD_FIELDS, "normal_balance", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else [f for f in self.get_fields(request, obj) if f != "parent"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        d = form.cleaned_data
+        if change:
+            if "parent" in form.changed_data:
+                self.call_service(account_move, actor=request.user, account_id=obj.pk,
+                                  parent_code=d["parent"].code if d.get("parent") else None)
+            return
+        account = self.call_service(
+            account_create, actor=request.user, organisation_id=d["organisation"].pk, code=d["code"], name=d["name"],
+            type=d["type"], kind=d["kind"], parent=d["parent"].code if d.get("parent") else None,
+            is_intercompany=d["is_intercompany"], role=d.get("role") or "",
+            ic_pair=d["ic_pair"].code if d.get("ic_pair") else None)
+        obj.pk, obj.normal_balance, obj.created_at, obj.updated_at = (
+            account.pk, account.normal_balance, account.created_at, account.updated_at)
+        obj._state.adding = False
+
 
 @admin.register(LocalAccountMapping)
-class LocalAccountMappingAdmin(OrgScopedAdmin):
+class LocalAccountMappingAdmin(ReadOnlyAdmin, OrgScopedAdmin):
+    """Read-only: no service writes mappings yet (they come with the entity's data load)."""
+
     list_display = ["entity", "local_code", "local_name", "account", "valid"]
     list_filter = ["entity"]
     search_fields = ["local_code", "local_name", "account__code"]
@@ -49,6 +84,12 @@ class JournalLineInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # lines change with their entry, in the journal form
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -72,9 +113,11 @@ class VoidForm(forms.Form):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(SimpleHistoryAdmin):
+class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
     """Entries are entered and edited in the journal form (ledger/admin_journal.py) while they are
     drafts; every other status is read-only here and moves only through the actions below."""
+
+    writes_through = ("ledger.services.journal_entry_create", "ledger.services.journal_entry_update")
 
     list_display = ["id", "entity", "period", "entry_date", "description", "reference", "source", "status",
                     "created_by", "approved_by", "posted_at"]
@@ -117,15 +160,9 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
                               messages.INFO)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    # History: readable, never "Revert". A revert would write the header straight to the table,
-    # around the services and without the lines; on a posted entry the database refuses it (500).
-    def revert_disabled(self, request, obj=None):
-        return True
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if request.method == "POST":
-            raise PermissionDenied
-        return super().history_form_view(request, object_id, version_id, extra_context)
+    # History: readable, never "Revert" (NoRevertHistoryMixin). A revert would write the header
+    # straight to the table, around the services and without the lines; on a posted entry the
+    # database refuses it (500).
 
     @admin.action(description="Submit for approval")
     def submit(self, request, queryset):
@@ -165,7 +202,7 @@ class JournalEntryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Balance)
-class BalanceAdmin(admin.ModelAdmin):
+class BalanceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only balances, and the trial balance report page."""
 
     list_display = ["entity_id", "account_id", "period_id", "currency", "amount", "functional_debit",
@@ -174,15 +211,6 @@ class BalanceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [path("trial-balance/", self.admin_site.admin_view(self.trial_balance_view),

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ledger import services
-from ledger.errors import EntryNotInStateError
+from ledger.errors import EntryNotInStateError, EntryUnbalancedError
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntryStatus, JournalEntry
 from periods.models import Period
@@ -215,7 +215,7 @@ def _entry_input(grid: Grid, entity: Entity, used: list[int]) -> EntryInput | No
 _LINE_FIELD_MAP = {"account": "account", "currency": "currency", "rate": "rate"}
 
 
-def _show_validation(grid: Grid, exc: ValidationFailed, used: list[int]) -> None:
+def _show_validation(grid: Grid, exc: SheshiError, used: list[int]) -> None:
     """Put each of the service's field errors where it belongs: a header field, a line's cell,
     or above the grid."""
     for err in exc.errors:
@@ -283,7 +283,7 @@ def _save(modeladmin, request, grid: Grid, entry: JournalEntry | None) -> Journa
                 saved = services.journal_entry_create(actor=request.user, entity=entity, entry=data).entry
             else:
                 saved = services.journal_entry_update(actor=request.user, entry_id=entry.pk, entry=data)
-    except ValidationFailed as exc:
+    except (ValidationFailed, EntryUnbalancedError) as exc:  # field errors: shown on their field or line
         _show_validation(grid, exc, used)
         return None
     except (SheshiError, DatabaseError) as exc:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from ledger.errors import AccountCodeTakenError
 from ledger.models import Account, AccountType, NormalBalance
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.tenancy.scoping import is_org_admin
@@ -30,7 +31,10 @@ def account_create(*, actor, organisation_id: int, code: str, name: str, type: s
                    ic_pair: str | None = None) -> Account:
     _require_admin(actor, organisation_id)
     if Account.objects.filter(organisation_id=organisation_id, code=code).exists():
-        raise ValidationFailed("Account code taken.", errors=[FieldError("code", "Already used.", value=code)])
+        # The unique constraint's answer too (account_code_unique_in_org → account_code_taken, 409).
+        raise AccountCodeTakenError(f"Account code {code} is already used in this organisation.",
+                                    errors=[FieldError("code", "Already used.", code="account_code_taken",
+                                                       value=code)])
     return Account.objects.create(
         organisation_id=organisation_id, code=code, name=name, type=type, kind=kind,
         parent=_by_code(organisation_id, parent, "parent"), is_intercompany=is_intercompany, role=role,

@@ -10,6 +10,19 @@ class SegregationOfDutiesError(RuleViolation):
     code, title, status = "segregation_of_duties", "The preparer of an entry cannot approve it.", 403
 
 
+class EntryUnbalancedError(RuleViolation):
+    """The service's refusal of an entry that does not balance: the same code, status and title as
+    PostgreSQL's (rule ledger_entry_unbalanced, below), with the total on the ``lines`` field."""
+
+    code, title = "entry_unbalanced", "The entry does not balance."
+
+
+class AccountCodeTakenError(Conflict):
+    """The service's refusal of a duplicate account code, as the unique constraint's (below)."""
+
+    code, title = "account_code_taken", "That account code is already used."
+
+
 class EntryDateOutsidePeriodError(RuleViolation):
     code, title = "date_outside_period", "The entry date is outside its period."
 
@@ -31,6 +44,7 @@ register_db_rules({
     "ledger_entry_transition_invalid": DbRule("entry_transition_invalid", "That status change is not allowed.", 409),
     "ledger_period_locked": DbRule("period_locked", "The period is locked.", 422),
     "ledger_entry_in_locked_period": DbRule("period_locked", "The period is locked.", 422),
+    "ledger_fiscal_year_closed": DbRule("year_closed", "The fiscal year is closed for this entity.", 422),
     "ledger_later_period_locked": DbRule("later_period_locked", "A later period of the entity is locked.", 422),
     "ledger_entry_date_outside_period": DbRule("date_outside_period", "The entry date is outside its period.", 422),
     "ledger_lock_unposted_entries": DbRule("unposted_entries", "The period has unposted entries.", 409),

@@ -19,6 +19,7 @@ from ledger.errors import (
     AlreadyReversedError,
     EntryDateOutsidePeriodError,
     EntryNotInStateError,
+    EntryUnbalancedError,
     IdempotencyConflictError,
     SegregationOfDutiesError,
 )
@@ -164,9 +165,11 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
         if li.counterparty_id in counterparties:
             line.counterparty = counterparties[li.counterparty_id]
         built.append(line)
-    if not errors and total != 0:
-        errors.append(FieldError("lines", f"Functional amounts sum to {total}, not 0.", code="unbalanced",
-                                 value=total))
+    if not errors and total != 0 and not SKIP_APP_VALIDATION:
+        # Alone, imbalance is the rule PostgreSQL also enforces: one answer for both (issue #15).
+        raise EntryUnbalancedError(f"The entry does not balance: functional amounts sum to {total}, not 0.",
+                                   errors=[FieldError("lines", f"Functional amounts sum to {total}, not 0.",
+                                                      code="unbalanced", value=total)])
     if errors and not SKIP_APP_VALIDATION:
         raise ValidationFailed("The journal entry is not valid.", errors=errors)
     return built

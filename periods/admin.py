@@ -29,21 +29,11 @@ from periods.models import (
 from periods.selectors import reconciliation_list
 from periods.services import fiscal_year_generate
 from sheshi.access.roles import CLOSE, REOPEN, VIEW
+from sheshi.admin_writes import ReadOnlyAdmin as ReadOnlyMixin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import entity_ids_for, is_org_admin, organisations_for
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class GenerateFiscalYearForm(forms.Form):
@@ -62,6 +52,9 @@ class FiscalYearAdmin(OrgScopedAdmin):
     list_filter = ["organisation"]
     actions = ["generate_next_year"]
     change_list_template = "admin/periods/fiscalyear/change_list.html"
+
+    def has_add_permission(self, request):
+        return False  # a fiscal year is generated with its periods (the "Generate" page), never typed in
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -210,22 +203,19 @@ class GroupPeriodLockAdmin(ReadOnlyMixin, OrgScopedAdmin):
     list_display = ["group_key", "period", "entity_ids", "locked_by", "locked_at"]
 
 
-class ChecklistTemplateItemInline(admin.TabularInline):
+class ChecklistTemplateItemInline(ReadOnlyMixin, admin.TabularInline):
     model = ChecklistTemplateItem
     fields = ["position", "title", "required", "default_owner_role", "due_offset_days"]
     extra = 1
 
 
 @admin.register(ChecklistTemplate)
-class ChecklistTemplateAdmin(OrgScopedAdmin):
+class ChecklistTemplateAdmin(ReadOnlyMixin, OrgScopedAdmin):
+    """Read-only for now: the admin has no form for checklist_template_create yet, and no service
+    changes or removes a template."""
+
     list_display = ["name", "organisation", "is_active"]
     inlines = [ChecklistTemplateItemInline]
-
-    def save_formset(self, request, form, formset, change):
-        for item in formset.save(commit=False):
-            item.organisation_id = form.instance.organisation_id
-            item.save()
-        formset.save_m2m()
 
 
 @admin.register(ChecklistTask)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, connections
 
+from audit.anchor.store import anchor_location
 from sheshi.db.context import ALL_ORGS, set_context
 from sheshi.db.roles import restore_credentials, use_owner_credentials
 
@@ -98,12 +100,13 @@ def _anchor_store_per_test(tmp_path_factory):
     left by another test would name organisations and counts this test's database never had."""
     # Set directly, not with override_settings: that would hide settings.SETTINGS_MODULE, which
     # tests starting a manage.py subprocess pass on.
-    previous = settings.SHESHI_AUDIT_ANCHOR_DIR
+    previous = settings.SHESHI_AUDIT_ANCHOR_DIR, settings.SHESHI_AUDIT_ANCHOR_PER_DATABASE
     settings.SHESHI_AUDIT_ANCHOR_DIR = str(tmp_path_factory.mktemp("audit-anchors"))
+    settings.SHESHI_AUDIT_ANCHOR_PER_DATABASE = False  # the folder is this test's alone already
     try:
         yield
     finally:
-        settings.SHESHI_AUDIT_ANCHOR_DIR = previous
+        settings.SHESHI_AUDIT_ANCHOR_DIR, settings.SHESHI_AUDIT_ANCHOR_PER_DATABASE = previous
 
 
 # Tables whose rows come from migrations, not tests: kept when a transactional test cleans up.
@@ -134,6 +137,8 @@ def _owner_flush(self) -> None:
                 for t in triggered:
                     c2.execute(f'ALTER TABLE "{t}" ENABLE TRIGGER USER')
                 c2.execute("COMMIT")
+        # The audit anchors of the wiped data bind nothing any more: the next world starts afresh.
+        shutil.rmtree(anchor_location(), ignore_errors=True)
     finally:
         restore_credentials(previous, "default")
 

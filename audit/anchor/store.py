@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+from django.db import connection
 from django.utils.module_loading import import_string
 
 NAME_RE = re.compile(r"^(?P<at>\d{8}T\d{6}Z)-(?P<sequence>\d{8})\.json$")
@@ -92,8 +93,23 @@ class DirectoryAnchorStore:
         return str(self.path)
 
 
+def anchor_location() -> str:
+    """``SHESHI_AUDIT_ANCHOR_DIR``, or with ``SHESHI_AUDIT_ANCHOR_PER_DATABASE`` (development and
+    tests, never production) a sub-folder named after this database instance (name and oid): a
+    database recreated under the same name gets a new oid, so a dropped development or test
+    database's anchors never bind its successor. Production keeps one configured location, so a
+    database recreated from a doctored dump still meets the anchors of the real one."""
+    base = settings.SHESHI_AUDIT_ANCHOR_DIR
+    if not getattr(settings, "SHESHI_AUDIT_ANCHOR_PER_DATABASE", False):
+        return base
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_database(), oid FROM pg_database WHERE datname = current_database()")
+        name, oid = cur.fetchone()
+    return str(Path(base) / f"{name}-{oid}")
+
+
 def anchor_store() -> AnchorStore:
     """The configured store: ``SHESHI_AUDIT_ANCHOR_STORE`` (dotted path of a class taking the
-    location) at ``SHESHI_AUDIT_ANCHOR_DIR``."""
+    location) at ``anchor_location()``."""
     cls = import_string(settings.SHESHI_AUDIT_ANCHOR_STORE)
-    return cls(settings.SHESHI_AUDIT_ANCHOR_DIR)
+    return cls(anchor_location())

@@ -21,9 +21,10 @@ from django.utils.html import format_html, format_html_join
 
 from ledger.imports.mapping import ColumnMapping
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
-from ledger.imports.services import import_batch_upload
+from ledger.imports.services import import_batch_upload, source_system_create
 from periods.models import Period
 from sheshi.access.roles import PREPARE, VIEW
+from sheshi.admin_writes import ServiceAdmin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.scoping import entities_for, entity_ids_for, organisation_ids_for
 
@@ -75,6 +76,7 @@ class UploadForm(forms.Form):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
+    writes_through = "ledger.imports.services.import_batch_upload"  # the "add" page (add_view)
     list_display = ["id", "entity", "period", "file_name", "kind", "status", "progress", "entry_count", "line_count",
                     "debit_total", "credit_total", "error_count", "created_by", "created_at"]
     list_filter = ["status", "kind"]  # no entity filter: its choices would list every organisation's entities
@@ -204,7 +206,11 @@ class SourceSystemForm(forms.ModelForm):
 
 
 @admin.register(SourceSystem)
-class SourceSystemAdmin(admin.ModelAdmin):
+class SourceSystemAdmin(ServiceAdmin, admin.ModelAdmin):
+    """New source systems through source_system_create; saved ones are read-only (no service
+    changes one: batches keep pointing at the mapping they used)."""
+
+    writes_through = "ledger.imports.services.source_system_create"
     form = SourceSystemForm
     list_display = ["code", "name", "kind", "organisation", "updated_at"]
     list_filter = ["kind"]
@@ -220,5 +226,15 @@ class SourceSystemAdmin(admin.ModelAdmin):
             kwargs["queryset"] = organisations_for(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False  # batches keep pointing at the source system they used
+
+    def save_model(self, request, obj, form, change):
+        d = form.cleaned_data
+        saved = self.call_service(source_system_create, actor=request.user, organisation_id=d["organisation"].pk,
+                                  code=d["code"], name=d["name"], mapping=ColumnMapping.from_dict(d["mapping"]))
+        obj.pk, obj.kind, obj.created_at, obj.updated_at = saved.pk, saved.kind, saved.created_at, saved.updated_at
+        obj._state.adding = False

@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ledger.imports.errors import ImportFileError
 from ledger.imports.mapping import ColumnMapping
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
-from ledger.imports.services import import_batch_create, import_batch_run
+from ledger.imports.services import import_batch_create, import_batch_run, source_system_create
 from periods.models import Period
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
@@ -56,7 +56,7 @@ class Command(BaseCommand):
             if period is None:
                 raise CommandError(f"unknown period {opts['period']}")
             actor = get_user_model().objects.get(username=opts["user"]) if opts["user"] else None
-            mapping, source = self._mapping(entity, opts)
+            mapping, source = self._mapping(entity, opts, actor)
             supersedes = ImportBatch.objects.get(pk=opts["supersedes"]) if opts["supersedes"] else None
             started = time.perf_counter()
             try:
@@ -80,14 +80,18 @@ class Command(BaseCommand):
             f"{entity.functional_currency}, in {seconds:.1f} s ({batch.row_count / max(seconds, 1e-9):,.0f} rows/s); "
             f"sha256 {batch.sha256}"))
 
-    def _mapping(self, entity: Entity, opts) -> tuple[ColumnMapping, SourceSystem | None]:
+    def _mapping(self, entity: Entity, opts, actor) -> tuple[ColumnMapping, SourceSystem | None]:
         if opts["mapping"]:
             mapping = ColumnMapping.from_dict(json.loads(Path(opts["mapping"]).read_text()))
             if not opts["save_as"]:
                 return mapping, None
-            source, _ = SourceSystem.objects.update_or_create(
-                organisation_id=entity.organisation_id, code=opts["save_as"], kind=str(mapping.kind),
-                defaults={"name": opts["save_as"], "mapping": mapping.as_dict()})
+            # Through the service, as the API and the admin: the same permission and mapping checks, and
+            # a saved source system is never overwritten (its batches keep pointing at it).
+            try:
+                source = source_system_create(actor=actor, organisation_id=entity.organisation_id,
+                                              code=opts["save_as"], name=opts["save_as"], mapping=mapping)
+            except SheshiError as exc:
+                raise CommandError(" ".join([exc.detail, *(e.message for e in exc.errors)])) from exc
             return mapping, source
         if opts["source_system"]:
             source = SourceSystem.objects.filter(organisation_id=entity.organisation_id,

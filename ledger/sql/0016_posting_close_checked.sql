@@ -2,7 +2,8 @@
 -- besides the transaction-local flag the services set, the close permission of the acting user
 -- on the entity, read from the grants in the database (sheshi_actor_may) — before, a session
 -- with the application's credentials set sheshi.close_privilege itself and posted (issue #14);
--- and nothing posts into a period before a locked one of the same entity (issue #15).
+-- nothing posts into a period before a locked one of the same entity, and nothing but its closing
+-- entries into a closed fiscal year (issue #15).
 CREATE OR REPLACE FUNCTION ledger_entries_posted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET work_mem = '64MB' AS $$
 DECLARE
@@ -47,6 +48,27 @@ BEGIN
     RAISE EXCEPTION 'period % is before the locked period % of this entity: posting into it would change locked figures',
       r.period_code, r.locked_code
       USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_later_period_locked';
+  END IF;
+
+  -- A closed fiscal year (a posted closing entry that no posted entry reverses) takes nothing but
+  -- its closing entries and their reversal (the year-end reopen): anything else would leave income
+  -- and expense behind after they were moved into retained earnings.
+  SELECT n.id, fy.code INTO r
+    FROM new_entries n
+    JOIN periods_period p ON p.id = n.period_id
+    JOIN periods_fiscalyear fy ON fy.id = p.fiscal_year_id
+   WHERE n.status = 'posted' AND n.source <> 'closing'
+     AND NOT EXISTS (SELECT 1 FROM ledger_journalentry rc WHERE rc.id = n.reverses_id AND rc.source = 'closing')
+     AND EXISTS (SELECT 1 FROM ledger_journalentry c JOIN periods_period cp ON cp.id = c.period_id
+                  WHERE c.entity_id = n.entity_id AND c.source = 'closing' AND c.status = 'posted'
+                    AND cp.fiscal_year_id = p.fiscal_year_id AND c.id <> n.id
+                    AND NOT EXISTS (SELECT 1 FROM ledger_journalentry x
+                                     WHERE x.reverses_id = c.id AND x.status = 'posted'))
+   ORDER BY n.id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'journal entry %: fiscal year % is closed for this entity: reopen the year to post into it',
+      r.id, r.code
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_fiscal_year_closed';
   END IF;
 
   -- Dates inside the period, period and entity of the entry's organisation, entity-period present:

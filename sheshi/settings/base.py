@@ -201,6 +201,9 @@ SHESHI_AUDIT_SIGNING_KEY = env.str("SHESHI_AUDIT_SIGNING_KEY", default="")
 # Signed anchors of the audit chain heads, written hourly and at each period lock to a write-once
 # store outside the database (audit/anchor/). The directory store is the default; see deploy/README.md.
 SHESHI_AUDIT_ANCHOR_DIR = env.str("SHESHI_AUDIT_ANCHOR_DIR", default=str(BASE_DIR / "var" / "audit-anchors"))
+# Development and tests only (sheshi/settings/dev.py, test.py): anchors in a sub-folder per database
+# instance, so a dropped and recreated database does not meet its predecessor's anchors.
+SHESHI_AUDIT_ANCHOR_PER_DATABASE = False
 SHESHI_AUDIT_ANCHOR_STORE = env.str("SHESHI_AUDIT_ANCHOR_STORE", default="audit.anchor.store.DirectoryAnchorStore")
 SHESHI_IMPORT_MAX_BYTES = env.int("SHESHI_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
 SHESHI_IMPORT_MAX_ROWS = env.int("SHESHI_IMPORT_MAX_ROWS", default=2_000_000)

@@ -17,3 +17,4 @@ REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [  # noqa: F405
 
 # Static files come from the app directories (runserver); WhiteNoise serves collected files in prod.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+SHESHI_AUDIT_ANCHOR_PER_DATABASE = True  # a recreated dev database starts with no anchors (base.py)

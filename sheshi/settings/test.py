@@ -16,10 +16,10 @@ from sheshi.settings.base import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; tests only
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
-# Anchors bind one database: each test process (one test database, named by its pid below) has its
-# own folder, and each test its own inside the suite (tests/conftest.py). Module-scoped worlds built
-# outside a test write here; an earlier run's anchors would not match this run's database.
-SHESHI_AUDIT_ANCHOR_DIR = str(MEDIA_ROOT / "audit-anchors" / str(os.getpid()))
+# Anchors bind one database: a folder per database instance (an earlier run's anchors bind another
+# database), and each test its own inside the suite (tests/conftest.py).
+SHESHI_AUDIT_ANCHOR_DIR = str(MEDIA_ROOT / "audit-anchors")
+SHESHI_AUDIT_ANCHOR_PER_DATABASE = True
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 

@@ -1,13 +1,17 @@
+"""Organisations, entities and memberships: read-only here. No service creates or changes them yet
+(they come from the demo loader, the group-pack loader and the database); entity roles are granted
+through ``role_grant``/``role_revoke`` (API and commands), not guardian's object-permission pages."""
 from django.contrib import admin
-from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from sheshi.admin_writes import NoRevertHistoryMixin, ReadOnlyAdmin
 from sheshi.tenancy.models import Entity, Membership, Organisation
 from sheshi.tenancy.scoping import entity_ids_for, organisation_ids_for
 
 
-class OrgScopedAdmin(SimpleHistoryAdmin):
-    """Admin pages list only the caller's organisations (the same helper the API uses)."""
+class OrgScopedAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
+    """Admin pages list only the caller's organisations (the same helper the API uses); history is
+    readable, never reverted (sheshi/admin_writes.py)."""
 
     organisation_field = "organisation_id"
 
@@ -17,14 +21,14 @@ class OrgScopedAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(OrgScopedAdmin):
+class OrganisationAdmin(ReadOnlyAdmin, OrgScopedAdmin):
     organisation_field = "id"
     list_display = ["code", "name", "group_currency", "fiscal_year_start_month"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Entity)
-class EntityAdmin(OrgScopedAdmin, GuardedModelAdmin):
+class EntityAdmin(ReadOnlyAdmin, OrgScopedAdmin):
     list_display = ["code", "name", "organisation", "functional_currency", "country", "is_active"]
     list_filter = ["organisation", "functional_currency", "is_active"]
     search_fields = ["code", "name"]
@@ -35,7 +39,7 @@ class EntityAdmin(OrgScopedAdmin, GuardedModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(OrgScopedAdmin):
+class MembershipAdmin(ReadOnlyAdmin, OrgScopedAdmin):
     list_display = ["user", "organisation", "is_org_admin", "is_active"]
     list_filter = ["organisation", "is_org_admin", "is_active"]
     autocomplete_fields = ["user"]

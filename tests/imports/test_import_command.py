@@ -73,3 +73,36 @@ def test_the_same_rows_are_refused_and_imported_again_only_with_a_reason(world, 
     call_command("import_file", str(lf), duplicate_rows_reason="second plant", **args)
     again = ImportBatch.objects.get(file_name="tb_lf.csv", status=ImportStatus.POSTED)
     assert again.duplicate_rows_reason == "second plant"
+
+
+def test_save_as_goes_through_the_service_and_never_overwrites_a_source_system(world, tmp_path):  # noqa: F811
+    """#17: --save-as called update_or_create: an existing source system's mapping was replaced
+    behind the batches that used it. Now source_system_create refuses it and nothing changes."""
+    from dataclasses import replace
+
+    from django.core.management.base import CommandError
+
+    saved = SourceSystem.objects.create(organisation=world.org, code="SAP", name="SAP", kind=str(TB.kind),
+                                        mapping=TB.as_dict())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(replace(TB, account="Konto").as_dict()))
+    with pytest.raises(CommandError, match=r"Source system SAP .* already exists"):
+        call_command("import_file", str(FILES / "tb_utf8.csv"), entity="ACME-DE", period="2026-01",
+                     mapping=str(other), save_as="SAP", no_progress=True, stdout=io.StringIO())
+    saved.refresh_from_db()
+    assert (SourceSystem.objects.count(), saved.mapping, ImportBatch.objects.count()) == (1, TB.as_dict(), 0)
+
+
+def test_save_as_checks_the_users_rights_like_the_api(world, tmp_path):  # noqa: F811
+    from django.core.management.base import CommandError
+
+    from tests.factories import UserFactory
+
+    mapping = tmp_path / "tb.json"
+    mapping.write_text(json.dumps(TB.as_dict()))
+    outsider = UserFactory()
+    with pytest.raises(CommandError, match="Saving a source system needs 'prepare_entries'"):
+        call_command("import_file", str(FILES / "tb_utf8.csv"), entity="ACME-DE", period="2026-01",
+                     mapping=str(mapping), save_as="SAP", user=outsider.username, no_progress=True,
+                     stdout=io.StringIO())
+    assert not SourceSystem.objects.exists()

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 
-from ledger.models import EntryStatus, JournalEntry
+from ledger.models import Account, EntryStatus, JournalEntry
 from ledger.services import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
 from tests.factories import user_with_role
 from tests.locking import lock_through
@@ -236,3 +236,45 @@ def test_an_approver_sends_a_submitted_entry_back_to_draft(client, world):
     assert messages_of(page) == ["1 entry sent back to draft."]
     entry.refresh_from_db()
     assert entry.status == EntryStatus.DRAFT
+
+
+# ---- the chart of accounts goes through account_create / account_move (issue #20) ---------------
+
+def account_form(world, **kw):
+    return {"organisation": world.org.pk, "code": "6100", "name": "Travel", "type": "expense", "kind": "posting",
+            "parent": "", "role": "", "ic_pair": "", **kw}
+
+
+def test_an_org_admin_adds_an_account_through_account_create(client, world):
+    admin_user = staff(world, "viewer")
+    admin_user.memberships.update(is_org_admin=True)
+    client.force_login(admin_user)
+    response = client.post("/admin/ledger/account/add/", account_form(world))
+    assert response.status_code == 302
+    account = Account.objects.get(organisation=world.org, code="6100")
+    assert (account.name, account.type, account.normal_balance) == ("Travel", "expense", "debit")
+
+
+def test_a_controller_who_is_not_an_org_admin_cannot_add_an_account(client, world):
+    """#17: the admin saved the account without account_create's organisation-admin check."""
+    client.force_login(staff(world, "controller"))
+    page = client.post("/admin/ledger/account/add/", account_form(world))
+    assert page.status_code == 200
+    assert "Only an organisation admin can change the chart of accounts." in page.content.decode()
+    assert not Account.objects.filter(code="6100").exists()
+
+
+def test_moving_an_account_goes_through_account_move_and_nothing_else_changes(client, world):
+    admin_user = staff(world, "viewer")
+    admin_user.memberships.update(is_org_admin=True)
+    client.force_login(admin_user)
+    account = Account.objects.get(organisation=world.org, code="5100")
+    new_parent = Account.objects.filter(organisation=world.org, kind="group").exclude(
+        pk=account.parent_id).first()
+    url = f"/admin/ledger/account/{account.pk}/change/"
+    response = client.post(url, {"parent": new_parent.pk, "name": "renamed?", "is_active": ""})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.parent_id, account.name, account.is_active) == (new_parent.pk, account.name, True)
+    assert account.name != "renamed?"
+    assert account.history.first().history_change_reason == f"moved under {new_parent.code}"

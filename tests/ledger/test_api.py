@@ -95,12 +95,14 @@ def test_posting_an_entry_costs_a_bounded_number_of_queries(client, world, prepa
     assert resp.status_code == 201
 
 
-def test_unbalanced_entry_is_a_400_problem_with_field_errors(client, world, preparer):
+def test_unbalanced_entry_is_a_422_problem_with_field_errors(client, world, preparer):
+    """One rule, one answer (issue #15): the service's refusal is PostgreSQL's, entry_unbalanced / 422."""
     client.force_login(preparer)
     bad = body(world)
     bad["lines"][1]["amount"] = "-125.4999"
     resp = client.post("/api/v1/journal-entries/", bad, content_type="application/json")
-    assert resp.status_code == 400
+    assert resp.status_code == 422
+    assert (resp.json()["code"], resp.json()["title"]) == ("entry_unbalanced", "The entry does not balance.")
     assert resp.json()["errors"] == [{"field": "lines", "message": "Functional amounts sum to 0.0001, not 0.",
                                       "code": "unbalanced", "value": "0.0001"}]
     assert JournalEntry.objects.count() == 0

@@ -91,10 +91,12 @@ def test_patch_without_if_match_is_428_and_changes_nothing(client, draft):
     assert JournalEntry.objects.get(pk=draft).description == "API draft"
 
 
-def test_an_unbalanced_patch_is_a_field_error(client, draft):
+def test_an_unbalanced_patch_is_refused_as_on_creation(client, draft):
     resp = patch(client, draft, {"lines": [{"account": "1200", "amount": "1.0000"},
                                            {"account": "4100", "amount": "-2.0000"}]}, etag(client, draft))
-    assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == "unbalanced"
+    assert (resp.status_code, resp.json()["code"]) == (422, "entry_unbalanced")  # one rule, one answer (#15)
+    assert resp.json()["errors"][0]["code"] == "unbalanced"
+    assert JournalLine.objects.filter(entry_id=draft).count() == 2
 
 
 def test_a_submitted_entry_is_no_longer_editable(client, draft):

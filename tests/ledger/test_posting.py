@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.errors import EntryNotInStateError, IdempotencyConflictError, SegregationOfDutiesError
+from ledger.errors import EntryNotInStateError, EntryUnbalancedError, IdempotencyConflictError, SegregationOfDutiesError
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, EntryStatus, JournalEntry, JournalLine
 from ledger.services import (
@@ -50,7 +50,7 @@ def test_unbalanced_entry_is_refused_with_field_errors_and_nothing_written(world
         LineInput(account_id=world.acc("1100"), amount=Decimal("10")),
         LineInput(account_id=world.acc("4100"), amount=Decimal("-9.99")),
     ])
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(EntryUnbalancedError) as exc:
         journal_entry_create(actor=None, entity=world.entity, entry=entry)
     assert [(e.field, e.code) for e in exc.value.errors] == [("lines", "unbalanced")]
     assert JournalEntry.objects.count() == 0 and JournalLine.objects.count() == 0

@@ -215,3 +215,21 @@ def test_command_all_entities_is_all_or_nothing(world, year):
 def test_resolving_periods_for_all_entities(world):
     eps = entity_periods_resolve(organisation=world.org, period_code="2026-03")
     assert [ep.entity.code for ep in eps] == ["ACME-DE", "ACME-US"]
+
+
+def test_a_closed_year_takes_nothing_but_its_closing_entries(world, year):
+    """Issue #15: no posting into a closed fiscal year except its closing entries (before, an
+    adjustment into a soft-closed month of a closed year left income behind retained earnings)."""
+    from django.db import DatabaseError
+
+    year_end_close(actor=None, entity=world.entity, fiscal_year=year)
+    a = world.acc
+    before = state()
+    with pytest.raises(DatabaseError) as exc:
+        post(world, date(2026, 11, 20), [LineInput(a("1100"), Decimal("5")), LineInput(a("4100"), Decimal("-5"))])
+    assert exc.value.__cause__.diag.constraint_name == "ledger_fiscal_year_closed"
+    assert state() == before
+    # The next year is open, and reopening the year (its closing entry reversed) lets adjustments in.
+    post(world, date(2027, 2, 1), [LineInput(a("1100"), Decimal("5")), LineInput(a("4100"), Decimal("-5"))])
+    year_end_reopen(actor=None, entity=world.entity, fiscal_year=year, reason="late credit note")
+    post(world, date(2026, 11, 20), [LineInput(a("1100"), Decimal("5")), LineInput(a("4100"), Decimal("-5"))])

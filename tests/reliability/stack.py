@@ -162,6 +162,8 @@ class Stack:
             "LOG_LEVEL": "WARNING",
             # Uploaded files of this run only; the importers' larger files run as django-q2 jobs.
             "MEDIA_ROOT": str(self.media_root),
+            # Anchors bind one database: this run's own folder (earlier runs anchored other databases).
+            "SHESHI_AUDIT_ANCHOR_DIR": str(self.media_root / "audit-anchors"),
             "SHESHI_IMPORT_INLINE_MAX_BYTES": str(IMPORT_INLINE_MAX_BYTES),
             "PYTHONPATH": str(ROOT),
         })

@@ -148,3 +148,15 @@ def test_bank_details_cannot_point_at_another_organisations_entity():
                     "iban, tax_id, created_at, updated_at) VALUES (%s, %s, 'x', '', '', 'gAAAAA', '', now(), now())",
                     [a.organisation_id, b.pk])
     assert EntityBankDetails.objects.count() == 0
+
+
+def test_an_invalid_iban_entered_in_the_admin_is_an_error_on_the_form(client, django_user_model):
+    """The admin saves through entity_bank_details_set: its field errors show on the form (was a 500)."""
+    entity = EntityFactory()
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.test", "x" * 16))
+    page = client.post("/admin/security/entitybankdetails/add/", {
+        "entity": entity.pk, "label": "main", "bank_name": "Bank", "bic": "", "iban": "DE89370400440532013001",
+        "tax_id": ""})
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["iban"]
+    assert EntityBankDetails.objects.count() == 0
