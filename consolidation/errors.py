@@ -33,4 +33,10 @@ register_db_rules({
                                            "Ownership must be above 0 and at most 100, with a parent and date."),
     "adjustment_net_assets_once": DbRule("net_assets_duplicate",
                                          "The member already has its net assets at acquisition.", 409),
+    "fx_rate_positive": DbRule("fx_rate_not_positive", "A rate must be above zero."),
+    "fx_rate_two_currencies": DbRule("fx_rate_same_currency", "A rate converts between two different currencies."),
+    "group_member_not_own_parent": DbRule("holding_own_parent", "An entity cannot hold itself."),
+    "adjustment_unrealised_profit_complete": DbRule(
+        "unrealised_profit_incomplete",
+        "Unrealised profit needs a period, a buyer, an amount of zero or more and both accounts."),
 })

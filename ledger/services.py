@@ -24,13 +24,21 @@ from ledger.errors import (
     PosterIsPreparerError,
     SegregationOfDutiesError,
 )
+from ledger.etags import journal_entry_etag
 from ledger.inputs import EntryInput, LineInput, line_rate
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.memo import recall, remember
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
-from sheshi.errors import FieldError, NotFound, RuleViolation, SheshiError, ValidationFailed
+from sheshi.errors import (
+    FieldError,
+    NotFound,
+    PreconditionFailed,
+    RuleViolation,
+    SheshiError,
+    ValidationFailed,
+)
 from sheshi.money import is_iso_currency, quantize_amount
 from sheshi.tenancy.models import Entity
 
@@ -266,12 +274,18 @@ def journal_entry_reject(*, actor, entry_id: int) -> JournalEntry:
 
 
 @transaction.atomic
-def journal_entry_update(*, actor, entry_id: int, entry: EntryInput) -> JournalEntry:
+def journal_entry_update(*, actor, entry_id: int, entry: EntryInput,
+                         if_match: Sequence[str] | None = None) -> JournalEntry:
     """Rewrite a draft: its header (date, period, description, reference) and all its lines,
     checked exactly as on creation. The entry row is locked first, so a concurrent submit or
-    post waits; PostgreSQL refuses line changes once an entry is no longer a draft."""
+    post waits; PostgreSQL refuses line changes once an entry is no longer a draft.
+
+    ``if_match``: the ETags (ledger/etags.py) of the version the caller edited; compared under the
+    row lock, so of two writers holding the same version the second is refused, not lost."""
     current = _locked_entry(entry_id, actor, PREPARE)
     _expect(current, EntryStatus.DRAFT)
+    if if_match is not None and journal_entry_etag(current) not in if_match:
+        raise PreconditionFailed(f"Entry {current.pk} changed since you read it: read it again and redo the edit.")
     period = _period_for(current.entity, entry)
     lines = _build_lines(current.entity, entry)
     current.entry_date, current.period = entry.entry_date, period

@@ -50,7 +50,17 @@ def _entity_period(entity_period_id: int) -> EntityPeriod:
 
 @transaction.atomic
 def checklist_template_create(*, actor, organisation, name: str, items: list[dict]) -> ChecklistTemplate:
-    """``items``: dicts with title, required, default_owner_role, due_offset_days, in order."""
+    """``items``: dicts with title, required, default_owner_role, due_offset_days, in order.
+    Templates are organisation-wide: an organisation admin, or a holder of the close permission on
+    an entity of the organisation, writes them (the system actor too)."""
+    from sheshi.access.checks import has_entity_perm
+    from sheshi.tenancy.models import Entity
+    from sheshi.tenancy.scoping import is_org_admin
+
+    if actor is not None and not is_org_admin(actor, organisation.pk) and not any(
+            has_entity_perm(actor, CLOSE, e) for e in Entity.objects.filter(organisation=organisation)):
+        raise PermissionDenied("Writing close checklist templates needs the close permission on an entity of the "
+                               "organisation, or being its admin.")
     template = ChecklistTemplate.objects.create(organisation=organisation, name=name)
     for pos, item in enumerate(items, start=1):
         ChecklistTemplateItem.objects.create(

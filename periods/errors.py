@@ -51,6 +51,9 @@ register_db_rules({
     "reconciliation_reviewer_not_preparer": DbRule("segregation_of_duties",
                                                    "The reviewer must be someone other than the preparer.", 403),
     "group_period_lock_unique": DbRule("group_already_locked", "The group's period is already locked.", 409),
+    "checklist_template_name_unique": DbRule("checklist_template_name_taken",
+                                             "The organisation already has a checklist template with this name.",
+                                             409),
 })
 register_db_rules({
     "periods_group_members_not_locked": DbRule("group_members_not_locked",

@@ -66,6 +66,18 @@ class RuleViolation(SheshiError):
     code, title, status = "rule_violation", "A business rule refused the change.", 422
 
 
+class PreconditionFailed(SheshiError):
+    """A conditional write whose If-Match no longer names the current version (412)."""
+
+    code, title, status = "precondition_failed", "The resource changed since you read it.", 412
+
+
+class PreconditionRequired(SheshiError):
+    """A write that must be conditional (If-Match) came without a condition (428)."""
+
+    code, title, status = "precondition_required", "This change needs an If-Match header.", 428
+
+
 class ServiceUnavailable(SheshiError):
     """A part of Sheshi is not configured on this server: nothing the caller can fix (503)."""
 

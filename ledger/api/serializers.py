@@ -68,6 +68,21 @@ class JournalEntryCreateInput(serializers.Serializer):
     post = serializers.BooleanField(default=False, help_text="Post at once (sources that need no approval).")
 
 
+class JournalEntryUpdateInput(serializers.Serializer):
+    """A merge patch of a draft: the fields sent replace the entry's; ``lines``, when sent, replace
+    all its lines. A new ``entry_date`` without ``period`` moves the entry to the date's period."""
+
+    entry_date = serializers.DateField(required=False)
+    period = serializers.CharField(max_length=16, required=False, help_text="Period code.")
+    description = serializers.CharField(max_length=500, required=False)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    lines = LineInputSerializer(many=True, min_length=2, max_length=10_000, required=False)
+
+
+class VoidInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="Why the entry is withdrawn (kept with it).")
+
+
 class JournalLineOutput(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="code", read_only=True)
     counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
@@ -85,12 +100,13 @@ class JournalEntryOutput(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    voided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = JournalEntry
-        fields = ["id", "entity", "period", "entry_date", "description", "source", "status", "reverses",
-                  "created_by", "created_at", "approved_by", "approved_at", "posted_by", "posted_at",
-                  "import_batch_id", "lines"]
+        fields = ["id", "entity", "period", "entry_date", "description", "reference", "source", "status",
+                  "reverses", "created_by", "created_at", "approved_by", "approved_at", "posted_by", "posted_at",
+                  "voided_by", "voided_at", "void_reason", "import_batch_id", "lines"]
 
 
 class ReverseInput(serializers.Serializer):

@@ -18,17 +18,20 @@ from ledger.api.serializers import (
     GeneralLedgerOutput,
     JournalEntryCreateInput,
     JournalEntryOutput,
+    JournalEntryUpdateInput,
     ReverseInput,
     StatementOutput,
     TrialBalanceOutput,
+    VoidInput,
 )
 from ledger.chart import account_create, account_move
+from ledger.etags import if_match_tags, journal_entry_etag
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
 from periods.models import Period
 from sheshi.access.roles import VIEW
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
-from sheshi.errors import FieldError, NotFound, ValidationFailed
+from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
 from sheshi.exports import export
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_by_code, organisation_ids_for
@@ -100,13 +103,33 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
                        counterparty_id=cp_ids.get(line.get("counterparty")), dimensions=line.get("dimensions") or {},
                        memo=line.get("memo", "")) for line in data["lines"]]
     return EntryInput(entry_date=data["entry_date"], description=data["description"], lines=lines,
-                      period_id=period_id)
+                      period_id=period_id, reference=data.get("reference", ""))
+
+
+def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
+    """The entry as the API writes it (codes, decimal values), with the patch's fields on top."""
+    current = {
+        "entry_date": entry.entry_date, "description": entry.description, "reference": entry.reference,
+        "period": None if "entry_date" in patch else entry.period.code,
+        "lines": [{"account": ln.account.code, "amount": ln.amount, "currency": ln.currency, "rate": ln.rate,
+                   "functional_amount": ln.functional_amount,
+                   "counterparty": ln.counterparty.code if ln.counterparty_id else None,
+                   "dimensions": ln.dimensions, "memo": ln.memo}
+                  for ln in sorted(entry.lines.all(), key=lambda ln: ln.line_no)],
+    }
+    return {**current, **patch}
+
+
+IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                            description="The ETag of the entry as last read (GET). A stale one answers 412; "
+                                        "none answers 428.")
 
 
 class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Journal entries of entities the caller may view. Writes go through the workflow actions."""
 
-    queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by") \
+    queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by",
+                                                   "voided_by") \
         .prefetch_related("lines__account", "lines__counterparty")
     serializer_class = JournalEntryOutput
     filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
@@ -115,7 +138,32 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
         entry = self.get_object()
         audit_read(request._request, organisation_id=entry.organisation_id, object_type="ledger.journalentry",
                    object_id=entry.pk, action="journal.read")
-        return Response(self.get_serializer(entry).data)
+        return Response(self.get_serializer(entry).data, headers={"ETag": journal_entry_etag(entry)})
+
+    @extend_schema(request=JournalEntryUpdateInput, responses=JournalEntryOutput, parameters=[IF_MATCH])
+    def partial_update(self, request, *args, **kwargs):
+        """Edit a draft (journal_entry_update), conditional on the ETag the caller read."""
+        entry = self.get_object()  # 404 outside the caller's view
+        tags = if_match_tags(request.headers.get("If-Match"))
+        if not tags:
+            raise PreconditionRequired("Send If-Match with the entry's ETag (from GET) to edit it.")
+        data = JournalEntryUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        merged = _merged_draft(entry, data.validated_data)
+        services.journal_entry_update(actor=request.user, entry_id=entry.pk,
+                                      entry=_to_entry_input(entry.entity, merged), if_match=tags)
+        fresh = self.get_queryset().get(pk=entry.pk)
+        return Response(JournalEntryOutput(fresh).data, headers={"ETag": journal_entry_etag(fresh)})
+
+    @extend_schema(request=VoidInput, responses=JournalEntryOutput)
+    @action(detail=True, methods=["post"])
+    def void(self, request, pk=None):
+        """Withdraw a draft or submitted entry, with a reason (journal_entry_void)."""
+        entry = self.get_object()  # 404 outside the caller's view
+        data = VoidInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.journal_entry_void(actor=request.user, entry_id=entry.pk, reason=data.validated_data["reason"])
+        return Response(JournalEntryOutput(self.get_queryset().get(pk=entry.pk)).data)
 
     @extend_schema(
         request=JournalEntryCreateInput, responses={201: JournalEntryOutput, 200: JournalEntryOutput},

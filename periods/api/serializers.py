@@ -6,12 +6,16 @@ from rest_framework import serializers
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
+    ChecklistTemplate,
+    ChecklistTemplateItem,
     EntityPeriod,
     FiscalYear,
     Period,
     PeriodLockSnapshot,
     PeriodState,
+    TaskStatus,
 )
+from periods.models.checklist import ROLE_CHOICES
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 
 
@@ -80,6 +84,13 @@ class MoveInput(LockInput):
     to = serializers.ChoiceField(choices=PeriodState.choices)
 
 
+class FiscalYearGenerateInput(serializers.Serializer):
+    organisation = serializers.IntegerField(min_value=1)
+    year = serializers.IntegerField(min_value=1900, max_value=2999,
+                                    help_text="The calendar year the fiscal year ends in.")
+    adjustment_period = serializers.BooleanField(default=True, help_text="Add period 13 for year-end adjustments.")
+
+
 class YearEndInput(serializers.Serializer):
     entity = serializers.IntegerField(min_value=1)
 
@@ -103,6 +114,48 @@ class ChecklistTaskOutput(serializers.ModelSerializer):
         model = ChecklistTask
         fields = ["id", "entity_period", "title", "required", "owner_role", "owner", "due_date", "status",
                   "evidence", "completed_by", "completed_at"]
+
+
+class ChecklistTemplateItemOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ChecklistTemplateItem
+        fields = ["position", "title", "required", "default_owner_role", "due_offset_days"]
+
+
+class ChecklistTemplateOutput(serializers.ModelSerializer):
+    items = ChecklistTemplateItemOutput(many=True, read_only=True)
+
+    class Meta:
+        model = ChecklistTemplate
+        fields = ["id", "organisation", "name", "is_active", "created_at", "items"]
+
+
+class ChecklistTemplateItemInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    required = serializers.BooleanField(default=True)
+    default_owner_role = serializers.ChoiceField(choices=ROLE_CHOICES, default="", allow_blank=True)
+    due_offset_days = serializers.IntegerField(min_value=-31, max_value=366, default=0,
+                                               help_text="Days after the period's last day (negative: before).")
+
+
+class ChecklistTemplateCreateInput(serializers.Serializer):
+    organisation = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=100)
+    items = ChecklistTemplateItemInput(many=True, min_length=1, max_length=200)
+
+
+class ChecklistInstantiateInput(serializers.Serializer):
+    entity_period = serializers.IntegerField(min_value=1)
+    template = serializers.IntegerField(min_value=1)
+
+
+class ChecklistAssignInput(serializers.Serializer):
+    owner = serializers.CharField(max_length=150, allow_null=True,
+                                  help_text="Username of a member of the organisation; null to unassign.")
+
+
+class ChecklistStatusInput(serializers.Serializer):
+    status = serializers.ChoiceField(TaskStatus.choices)
 
 
 class ReconciliationOutput(serializers.ModelSerializer):

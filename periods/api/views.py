@@ -3,14 +3,22 @@ another tenant's object is not in the queryset, so it is 404."""
 from __future__ import annotations
 
 import django_filters
+from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from periods import checklist, services
 from periods.api.serializers import (
+    ChecklistAssignInput,
+    ChecklistInstantiateInput,
+    ChecklistStatusInput,
+    ChecklistTaskOutput,
+    ChecklistTemplateCreateInput,
+    ChecklistTemplateOutput,
     EntityPeriodOutput,
+    FiscalYearGenerateInput,
     FiscalYearOutput,
     LockInput,
     LockOutput,
@@ -25,12 +33,21 @@ from periods.api.serializers import (
     YearEndReopenInput,
 )
 from periods.close import entity_periods_move
-from periods.models import AccountReconciliation, EntityPeriod, FiscalYear, Period, PeriodState
+from periods.models import (
+    AccountReconciliation,
+    ChecklistTask,
+    ChecklistTemplate,
+    EntityPeriod,
+    FiscalYear,
+    Period,
+    PeriodState,
+)
 from periods.selectors import reconciliation_list
 from periods.year_end import year_end_close, year_end_reopen
-from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedReadOnlyViewSet
-from sheshi.errors import NotFound
-from sheshi.tenancy.scoping import entities_for, entity_ids_for
+from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedMixin, OrgScopedReadOnlyViewSet
+from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.scoping import entities_for, entity_ids_for, is_org_admin, organisation_ids_for
 
 
 class FiscalYearViewSet(OrgScopedReadOnlyViewSet):
@@ -45,6 +62,23 @@ class FiscalYearViewSet(OrgScopedReadOnlyViewSet):
         if entity is None:
             raise NotFound(f"Entity {entity_id} not found.")
         return entity
+
+    @extend_schema(request=FiscalYearGenerateInput, responses=FiscalYearOutput)
+    @action(detail=False, methods=["post"])
+    def generate(self, request):
+        """Create FY<year> with its twelve months (and period 13), and open them for every entity.
+        Organisation admins only, as in the admin; idempotent: an existing year is answered as it is."""
+        data = FiscalYearGenerateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_id = data.validated_data["organisation"]
+        if org_id not in organisation_ids_for(request.user):
+            raise NotFound("Unknown organisation.")
+        if not is_org_admin(request.user, org_id):
+            raise PermissionDenied("Only an organisation admin can generate its fiscal calendar.")
+        fy = services.fiscal_year_generate(organisation=Organisation.objects.get(pk=org_id),
+                                           year=data.validated_data["year"],
+                                           adjustment_period=data.validated_data["adjustment_period"])
+        return Response(FiscalYearOutput(fy).data)
 
     def _year_end_response(self, entry):
         return Response(YearEndOutput({"entry_id": entry.pk, "period": entry.period.code, "source": entry.source,
@@ -173,3 +207,80 @@ class ReconciliationViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
         rec = self.get_object()
         checklist.reconciliation_review(actor=request.user, reconciliation_id=rec.pk)
         return Response(self.get_serializer(self.get_queryset().get(pk=rec.pk)).data)
+
+
+class ChecklistTemplateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Close checklist templates of the caller's organisations (every member reads them);
+    organisation admins and holders of the close permission write them (checklist_template_create)."""
+
+    queryset = ChecklistTemplate.objects.prefetch_related("items")
+    serializer_class = ChecklistTemplateOutput
+    filterset_fields = ["organisation", "is_active"]
+
+    @extend_schema(request=ChecklistTemplateCreateInput, responses={201: ChecklistTemplateOutput})
+    def create(self, request, *args, **kwargs):
+        data = ChecklistTemplateCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_id = data.validated_data["organisation"]
+        if org_id not in organisation_ids_for(request.user):
+            raise NotFound("Unknown organisation.")
+        template = checklist.checklist_template_create(
+            actor=request.user, organisation=Organisation.objects.get(pk=org_id), name=data.validated_data["name"],
+            items=[dict(item) for item in data.validated_data["items"]])
+        return Response(ChecklistTemplateOutput(self.get_queryset().get(pk=template.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ChecklistTaskViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+    """Close tasks of the entity-periods the caller may view: created from a template, assigned,
+    and moved through their statuses by the checklist services."""
+
+    queryset = ChecklistTask.objects.select_related("owner", "completed_by")
+    serializer_class = ChecklistTaskOutput
+    entity_field = "entity_period__entity_id"
+    filterset_fields = ["entity_period", "status", "owner"]
+
+    def _fresh(self, pk: int):
+        return ChecklistTaskOutput(self.get_queryset().get(pk=pk)).data
+
+    @extend_schema(request=ChecklistInstantiateInput, responses=ChecklistTaskOutput(many=True))
+    @action(detail=False, methods=["post"], pagination_class=None)  # answers the tasks as a plain list
+    def instantiate(self, request):
+        """Copy a template's items into an entity-period as tasks (safe to repeat)."""
+        data = ChecklistInstantiateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ep_id = data.validated_data["entity_period"]
+        if not EntityPeriod.objects.filter(pk=ep_id, entity_id__in=entity_ids_for(request.user)).exists():
+            raise NotFound(f"Entity period {ep_id} not found.")
+        tasks = checklist.checklist_instantiate(actor=request.user, entity_period_id=ep_id,
+                                                template_id=data.validated_data["template"])
+        return Response(ChecklistTaskOutput(self.get_queryset().filter(pk__in=[t.pk for t in tasks]).order_by("id"),
+                                            many=True).data)
+
+    @extend_schema(request=ChecklistAssignInput, responses=ChecklistTaskOutput)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        task = self.get_object()  # 404 outside the caller's view
+        data = ChecklistAssignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        owner = None
+        if data.validated_data["owner"] is not None:
+            owner = get_user_model().objects.filter(
+                username=data.validated_data["owner"], memberships__organisation_id=task.organisation_id,
+                memberships__is_active=True).first()
+            if owner is None:
+                raise ValidationFailed("No member of this organisation has that username.", errors=[FieldError(
+                    "owner", "Not a member of the organisation.", code="not_a_member",
+                    value=data.validated_data["owner"])])
+        checklist.checklist_task_assign(actor=request.user, task_id=task.pk, owner=owner)
+        return Response(self._fresh(task.pk))
+
+    @extend_schema(request=ChecklistStatusInput, responses=ChecklistTaskOutput)
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        """Move the task (its owner, or a holder of the close permission); done records who and when."""
+        task = self.get_object()
+        data = ChecklistStatusInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        checklist.checklist_task_set_status(actor=request.user, task_id=task.pk, status=data.validated_data["status"])
+        return Response(self._fresh(task.pk))

@@ -25,15 +25,24 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+MAX_TOKEN_DAYS = 366
+
+
 @transaction.atomic
 def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tuple[ApiToken, str]:
-    """Create a token; the plain value is returned once and never stored."""
+    """Create a token for ``user``; the plain value is returned once and never stored. The
+    platform audit trigger on access_apitoken records the issue (the hash, never the secret)."""
+    from sheshi.errors import FieldError, ValidationFailed
+
     unknown = set(scopes) - set(TokenScope.values)
     if unknown or not scopes:
-        from sheshi.errors import FieldError, ValidationFailed
-
         raise ValidationFailed("Unknown or missing token scopes.",
                                errors=[FieldError("scopes", f"Allowed: {', '.join(TokenScope.values)}")])
+    if not (name or "").strip():
+        raise ValidationFailed("A token needs a name.", errors=[FieldError("name", "Required.", code="required")])
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed("Token lifetime out of range.", errors=[FieldError(
+            "days", f"Between 1 and {MAX_TOKEN_DAYS}.", code="out_of_range", value=days)])
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     now = timezone.now()
@@ -43,11 +52,18 @@ def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tu
 
 
 @transaction.atomic
-def api_token_revoke(*, token_id: int, user) -> None:
-    token = ApiToken.objects.select_for_update().get(pk=token_id, user=user)
+def api_token_revoke(*, token_id: int, user) -> ApiToken:
+    """Revoke one of ``user``'s own tokens (another user's is not found). Revoking twice keeps the
+    first revocation time."""
+    from sheshi.errors import NotFound
+
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound(f"API token {token_id} not found.")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+    return token
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -4,8 +4,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from audit.api import AuditEventListView
 from audit.evidence.api import AuditEvidenceView
-from consolidation.api.views import ConsolidationRunViewSet
+from consolidation.api.views import (
+    AcquisitionFactViewSet,
+    ConsolidationGroupViewSet,
+    ConsolidationRunViewSet,
+    FxRateViewSet,
+    HoldingViewSet,
+)
 from ledger.api.views import (
     AccountViewSet,
     BalanceSheetView,
@@ -15,7 +22,15 @@ from ledger.api.views import (
     TrialBalanceView,
 )
 from ledger.imports.api import ImportBatchViewSet, SourceSystemViewSet, TrialBalanceLinesView
-from periods.api.views import EntityPeriodViewSet, FiscalYearViewSet, PeriodViewSet, ReconciliationViewSet
+from periods.api.views import (
+    ChecklistTaskViewSet,
+    ChecklistTemplateViewSet,
+    EntityPeriodViewSet,
+    FiscalYearViewSet,
+    PeriodViewSet,
+    ReconciliationViewSet,
+)
+from sheshi.access.api.views import ApiTokenViewSet
 from sheshi.security.api.views import EntityBankDetailsViewSet
 from sheshi.tenancy.api.views import EntityViewSet, OrganisationViewSet
 
@@ -26,12 +41,19 @@ router.register("fiscal-years", FiscalYearViewSet, basename="fiscal-year")
 router.register("periods", PeriodViewSet, basename="period")
 router.register("entity-periods", EntityPeriodViewSet, basename="entity-period")
 router.register("reconciliations", ReconciliationViewSet, basename="reconciliation")
+router.register("checklist-templates", ChecklistTemplateViewSet, basename="checklist-template")
+router.register("checklist-tasks", ChecklistTaskViewSet, basename="checklist-task")
 router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entity-bank-details")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
+router.register("consolidation-groups", ConsolidationGroupViewSet, basename="consolidation-group")
+router.register("holdings", HoldingViewSet, basename="holding")
+router.register("acquisition-facts", AcquisitionFactViewSet, basename="acquisition-fact")
+router.register("fx-rates", FxRateViewSet, basename="fx-rate")
 router.register("import-batches", ImportBatchViewSet, basename="import-batch")
 router.register("source-systems", SourceSystemViewSet, basename="source-system")
+router.register("tokens", ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
     # The API's description is public (it holds no data); every data endpoint needs a login.
@@ -46,5 +68,6 @@ urlpatterns = [
     path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),
     path("reports/general-ledger/", GeneralLedgerView.as_view(), name="report-general-ledger"),
     path("audit/evidence/", AuditEvidenceView.as_view(), name="audit-evidence"),
+    path("audit/events/", AuditEventListView.as_view(), name="audit-events"),
     path("", include(router.urls)),
 ]

@@ -163,6 +163,10 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": [("trial_balance", "trial_balance"), ("gl_detail", "gl_detail")],
         "AdjustmentKindEnum": "consolidation.models.adjustments.AdjustmentKind",
         "ReopenTargetEnum": [("open", "Open"), ("soft_closed", "Soft-closed")],
+        "EntityRoleEnum": "sheshi.access.roles.Role",
+        "RoleEnum": "ledger.models.accounts.AccountRole",  # the name it had before EntityRoleEnum existed
+        "TaskStatusEnum": "periods.models.checklist.TaskStatus",
+        "ChecklistOwnerRoleEnum": "periods.models.checklist.ROLE_CHOICES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",  # served locally: no CDN, CSP-friendly
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

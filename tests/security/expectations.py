@@ -28,7 +28,8 @@ HOW TO ADD AN ENDPOINT (the matrix fails until you do):
    objects such as the chart of accounts), and how the request names its target: ``target=kind``
    for the ``{id}`` path parameter, ``query=`` / ``body=`` callables ``(world, scope) -> dict``
    for codes in the query string or body. An upload endpoint takes ``multipart=True``: its body
-   callable returns a fresh file object (e.g. ``SimpleUploadedFile``) on every call.
+   callable returns a fresh file object (e.g. ``SimpleUploadedFile``) on every call. Request
+   headers (e.g. ``If-Match`` for a conditional write) come from ``headers=`` ``(world, scope) -> dict``.
 3. If the endpoint acts on a new kind of object, add a builder to tests/security/world.py.
 4. Write what the product rules say, not what the code happens to do. If the matrix then shows a
    cell the code gets wrong, fix the code — or, if it needs a decision, leave the expectation
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.security.world import ENTRY_DATE, PERIOD, ROLES, World, import_csv
+from tests.security.world import ENTRY_DATE, OWN, PERIOD, ROLES, World, import_csv
 
 ALL_ROLES = frozenset(ROLES)
 EVERY_MEMBER = ALL_ROLES | {"member"}
@@ -67,6 +68,7 @@ class Expect:
     params: Callable[[World, str], dict] | None = None  # path parameters other than {id}
     anonymous: str = "401"  # "ok" for deliberately public endpoints
     multipart: bool = False  # send ``body`` as multipart/form-data (it may hold file objects), not JSON
+    headers: Callable[[World, str], dict] | None = None  # request headers, e.g. If-Match
     known_gap: str = ""
 
     @property
@@ -87,6 +89,13 @@ def _entry_body(w: World, s: str) -> dict:
             "lines": [{"account": "1200", "amount": "10.0000"}, {"account": "4100", "amount": "-10.0000"}]}
 
 
+def _draft_if_match(w: World, s: str) -> dict:
+    from ledger.etags import journal_entry_etag
+    from ledger.models import JournalEntry
+
+    return {"If-Match": journal_entry_etag(JournalEntry.objects.get(pk=w.get("entry_draft", s)))}
+
+
 def _account_body(w: World, s: str) -> dict:
     return {"organisation": w.get("organisation", s), "code": "9990", "name": "Matrix", "type": "expense",
             "parent": "5000"}
@@ -103,6 +112,17 @@ def _source_system_body(w: World, s: str) -> dict:
             "mapping": {"kind": "trial_balance", "account": "Account", "amount": "Amount"}}
 
 
+def _holding_body(w: World, s: str) -> dict:
+    # The own group (topped by MXA1) takes MXA2 as a subsidiary; other scopes' groups are invisible.
+    return {"group": w.get("consolidation_group", s), "entity": "MXA2" if s == OWN else "MXA1",
+            "parent": w.get("entity_code", s), "ownership_pct": "80.0000", "acquired_on": "2026-01-01"}
+
+
+def _fx_rate_body(w: World, s: str) -> dict:
+    return {"organisation": w.get("organisation", s), "from_currency": "USD", "to_currency": "EUR",
+            "rate_type": "average", "rate_date": "2026-02-28", "rate": "0.912345678901"}
+
+
 EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # Not tenant data: the schema and its docs are public by the lead's decision (commit d1181d2).
     ("/api/v1/schema/", "GET"): Expect(see=EVERY_MEMBER, level="none", anonymous="ok"),
@@ -113,6 +133,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/organisations/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="organisation"),
     ("/api/v1/entities/", "GET"): Expect(lists="entity"),
     ("/api/v1/entities/{id}/", "GET"): Expect(target="entity"),
+    # Roles: organisation admins grant and revoke them on an entity they see.
+    ("/api/v1/entities/{id}/grant-role/", "POST"): Expect(do=ORG_ADMINS, target="entity",
+                                                          body=lambda w, s: {"user": "mx_member", "role": "viewer"}),
+    ("/api/v1/entities/{id}/revoke-role/", "POST"): Expect(do=ORG_ADMINS, target="entity",
+                                                           body=lambda w, s: {"user": "mx_viewer", "role": "viewer"}),
     # Bank details: masked output for anyone who may view the entity.
     ("/api/v1/entity-bank-details/", "GET"): Expect(lists="bank_details"),
     ("/api/v1/entity-bank-details/{id}/", "GET"): Expect(target="bank_details"),
@@ -131,6 +156,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/journal-entries/{id}/approve/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/reject/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/post/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
+    # Editing a draft (conditional on its ETag) is preparing; withdrawing one is preparing or approving.
+    ("/api/v1/journal-entries/{id}/", "PATCH"): Expect(do=PREPARERS, target="entry_draft", headers=_draft_if_match,
+                                                       body=lambda w, s: {"description": "matrix edit"}),
+    ("/api/v1/journal-entries/{id}/void/", "POST"): Expect(do=PREPARERS | APPROVERS, target="entry_draft",
+                                                           body=lambda w, s: {"reason": "matrix"}),
     ("/api/v1/journal-entries/{id}/reverse/", "POST"): Expect(do=PREPARERS, target="entry_posted",
                                                               body=lambda w, s: {}, ok=frozenset({201})),
     # Reports: anyone who may view the entity named in the query.
@@ -140,6 +170,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/reports/general-ledger/", "GET"): Expect(query=_gl),
     # Fiscal calendar: organisation-wide reads; transitions per entity with close/reopen rights.
     ("/api/v1/fiscal-years/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="fiscal_year"),
+    ("/api/v1/fiscal-years/generate/", "POST"): Expect(
+        see=EVERY_MEMBER, do=ORG_ADMINS, level="org",
+        body=lambda w, s: {"organisation": w.get("organisation", s), "year": 2027}),
     ("/api/v1/fiscal-years/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="fiscal_year"),
     ("/api/v1/fiscal-years/{id}/year-end-close/", "POST"): Expect(
         do=CONTROLLERS, target="fiscal_year", body=lambda w, s: {"entity": w.get("entity", s)},
@@ -166,6 +199,24 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/reconciliations/prepare/", "POST"): Expect(
         do=PREPARERS, body=lambda w, s: {"entity_period": w.get("entity_period", s), "account": w.get("account", s)}),
     ("/api/v1/reconciliations/{id}/review/", "POST"): Expect(do=APPROVERS, target="reconciliation"),
+    # Close checklist: templates are organisation-wide (every member reads; org admins and close
+    # rights write); tasks belong to the entity-period (close rights create and assign them; the
+    # owner or close rights move them, and moving needs prepare rights too).
+    ("/api/v1/checklist-templates/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="checklist_template"),
+    ("/api/v1/checklist-templates/", "POST"): Expect(
+        see=EVERY_MEMBER, do=CONTROLLERS | ORG_ADMINS, level="org", ok=frozenset({201}),
+        body=lambda w, s: {"organisation": w.get("organisation", s), "name": "Matrix new",
+                           "items": [{"title": "Accruals booked", "default_owner_role": "preparer"}]}),
+    ("/api/v1/checklist-templates/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="checklist_template"),
+    ("/api/v1/checklist-tasks/", "GET"): Expect(lists="checklist_task"),
+    ("/api/v1/checklist-tasks/{id}/", "GET"): Expect(target="checklist_task"),
+    ("/api/v1/checklist-tasks/instantiate/", "POST"): Expect(
+        do=CONTROLLERS, body=lambda w, s: {"entity_period": w.get("entity_period_empty", s),
+                                           "template": w.get("checklist_template", s)}),
+    ("/api/v1/checklist-tasks/{id}/assign/", "POST"): Expect(do=CONTROLLERS, target="checklist_task",
+                                                             body=lambda w, s: {"owner": "mx_preparer"}),
+    ("/api/v1/checklist-tasks/{id}/status/", "POST"): Expect(do=CONTROLLERS, target="checklist_task",
+                                                             body=lambda w, s: {"status": "done"}),
     # Consolidation runs: visible with the top entity; requested with close rights there. The
     # world's run is still queued, so its results answer 409 to those allowed to read them.
     ("/api/v1/consolidation-runs/", "GET"): Expect(lists="consolidation_run"),
@@ -179,6 +230,29 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                                    ok=frozenset({200, 409})),
     ("/api/v1/consolidation-runs/{id}/accounts/{code}/", "GET"): Expect(
         target="consolidation_run", params=lambda w, s: {"code": "1200"}, ok=frozenset({200, 409})),
+    # Consolidation groups and their holdings: visible with the top entity, created with close
+    # rights there (consolidation_group_create, group_member_add).
+    ("/api/v1/consolidation-groups/", "GET"): Expect(lists="consolidation_group"),
+    ("/api/v1/consolidation-groups/", "POST"): Expect(
+        do=CONTROLLERS, ok=frozenset({201}),
+        body=lambda w, s: {"code": "GMATRIX", "name": "Matrix group", "top_entity": w.get("entity_code", s)}),
+    ("/api/v1/consolidation-groups/{id}/", "GET"): Expect(target="consolidation_group"),
+    ("/api/v1/holdings/", "GET"): Expect(lists="holding"),
+    ("/api/v1/holdings/", "POST"): Expect(do=CONTROLLERS, body=_holding_body, ok=frozenset({201})),
+    ("/api/v1/holdings/{id}/", "GET"): Expect(target="holding"),
+    ("/api/v1/acquisition-facts/", "GET"): Expect(lists="acquisition_fact"),
+    ("/api/v1/acquisition-facts/", "POST"): Expect(
+        do=CONTROLLERS, ok=frozenset({201}),
+        body=lambda w, s: {"group": w.get("consolidation_group", s), "kind": "pre_acquisition_pl",
+                           "entity": w.get("entity_code", s),
+                           "lines": [{"account": "4100", "amount": "-50.0000"}]}),
+    ("/api/v1/acquisition-facts/{id}/", "GET"): Expect(target="acquisition_fact"),
+    # FX rates: organisation-wide; every member reads them, close rights on an entity of the
+    # organisation enter them (fx_rate_create).
+    ("/api/v1/fx-rates/", "GET"): Expect(see=EVERY_MEMBER, level="org", lists="fx_rate"),
+    ("/api/v1/fx-rates/", "POST"): Expect(see=EVERY_MEMBER, do=CONTROLLERS, level="org", ok=frozenset({201}),
+                                          body=_fx_rate_body),
+    ("/api/v1/fx-rates/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="fx_rate"),
     # Imports: batches are the entity's data (every role-holder reads them, their file included);
     # preparers upload. Source systems (saved mappings) are organisation-wide: every member reads
     # them; preparers and organisation admins save them. The drill-down is a report.
@@ -192,8 +266,19 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                 body=_source_system_body, ok=frozenset({201})),
     ("/api/v1/source-systems/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="source_system"),
     ("/api/v1/reports/trial-balance/lines/", "GET"): Expect(query=_gl),
+    # API tokens are the caller's own, not tenant data: every signed-in caller lists and issues
+    # their own; someone else's token is not found (404) for everybody, so none can revoke it.
+    ("/api/v1/tokens/", "GET"): Expect(see=EVERY_MEMBER, level="none"),
+    ("/api/v1/tokens/", "POST"): Expect(see=EVERY_MEMBER, level="none", ok=frozenset({201}),
+                                        body=lambda w, s: {"name": "matrix", "scopes": ["read"]}),
+    ("/api/v1/tokens/{id}/revoke/", "POST"): Expect(see=EVERY_MEMBER, do=frozenset(), level="none",
+                                                    target="api_token", denied=404),
     # Audit evidence (audit/evidence/api.py): the organisation's archive for holders of the auditor
     # permission; any other member of the organisation is refused (403), another organisation is 404.
+    # The audit trail (audit/api.py): the same rule as the evidence archive.
+    ("/api/v1/audit/events/", "GET"): Expect(
+        see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
+        query=lambda w, s: {"organisation": w.get("organisation", s)}),
     ("/api/v1/audit/evidence/", "GET"): Expect(
         see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
         query=lambda w, s: {"organisation": w.get("organisation", s), "period": PERIOD}),

@@ -54,7 +54,8 @@ def _url(path: str, rule: Expect, world: World, scope: str) -> str:
     return path
 
 
-def _call(client: Client, method: str, url: str, query: dict | None, body: dict | None, multipart: bool = False):
+def _call(client: Client, method: str, url: str, query: dict | None, body: dict | None, multipart: bool = False,
+          headers: dict | None = None):
     sid = transaction.savepoint()
     before = _writes()
     try:
@@ -66,7 +67,7 @@ def _call(client: Client, method: str, url: str, query: dict | None, body: dict 
             kwargs = {"data": body if body is not None else {}, "content_type": "application/json"}
         if method != "GET" and query:
             url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
-        resp = getattr(client, method.lower())(url, **kwargs)
+        resp = getattr(client, method.lower())(url, headers=headers, **kwargs)
         return resp, _writes() - before
     finally:
         transaction.savepoint_rollback(sid)
@@ -124,7 +125,8 @@ def _check_cells(path, method, rule, world) -> list[str]:
             url = _url(path, rule, world, scope)
             query = rule.query(world, scope) if rule.query else None
             body = rule.body(world, scope) if rule.body else None
-            resp, writes = _call(world.clients[caller], method, url, query, body, rule.multipart)
+            headers = rule.headers(world, scope) if rule.headers else None
+            resp, writes = _call(world.clients[caller], method, url, query, body, rule.multipart, headers)
             got = resp.status_code
             if want == "ok":
                 if got not in rule.ok:

@@ -119,6 +119,22 @@ def build_periods(world: World) -> None:
         world.put("entity_period_closed", scope, eps["2026-06"].pk)
 
 
+def build_checklist(world: World) -> None:
+    """A close checklist template per organisation (own and other share A's) and, per entity, its
+    task in 2026-03 (open, unassigned)."""
+    from periods.checklist import checklist_instantiate, checklist_template_create
+
+    templates = {org.pk: checklist_template_create(actor=None, organisation=org, name="Matrix close",
+                                                   items=[{"title": "Bank reconciled"}])
+                 for org in (world.orgs[OWN], world.orgs[FOREIGN])}
+    for scope in SCOPES:
+        template = templates[world.orgs[scope].pk]
+        world.put("checklist_template", scope, template.pk)
+        task = checklist_instantiate(actor=None, entity_period_id=world.get("entity_period", scope),
+                                     template_id=template.pk)[0]
+        world.put("checklist_task", scope, task.pk)
+
+
 def build_reconciliations(world: World) -> None:
     """A prepared reconciliation per entity, signed by a maker who is none of the callers."""
     from periods.checklist import reconciliation_prepare
@@ -136,7 +152,8 @@ def build_reconciliations(world: World) -> None:
 def build_consolidation(world: World) -> None:
     """A group topped by each entity and a requested run (still queued: jobs run on commit, and
     the world's transaction never commits)."""
-    from consolidation.services import consolidation_group_create, consolidation_run_request
+    from consolidation.services import adjustment_record, consolidation_group_create, consolidation_run_request
+    from ledger.models import Account
     from periods.models import Period
 
     for scope in SCOPES:
@@ -144,9 +161,25 @@ def build_consolidation(world: World) -> None:
         group = consolidation_group_create(actor=None, organisation=world.orgs[scope], code=f"G{entity.code}",
                                            name=f"Group {entity.code}", top_entity=entity)
         world.put("consolidation_group", scope, group.pk)
+        world.put("holding", scope, group.members.get(entity=entity).pk)
+        fact = adjustment_record(actor=None, group=group, kind="net_assets_at_acquisition", entity=entity,
+                                 lines=[(Account.objects.get(organisation=entity.organisation, code="1200"),
+                                         Decimal("100.0000"))])
+        world.put("acquisition_fact", scope, fact.pk)
         run = consolidation_run_request(actor=None, group=group,
                                         period=Period.objects.get(pk=world.get("period", scope)))
         world.put("consolidation_run", scope, run.pk)
+
+
+def build_fx_rates(world: World) -> None:
+    """A closing rate per organisation (own and other share A's): rates are organisation-wide."""
+    from consolidation.services import fx_rate_create
+
+    rates = {org.pk: fx_rate_create(actor=None, organisation=org, from_currency="USD", to_currency="EUR",
+                                    rate_type="closing", rate_date=date(2026, 3, 31), rate=Decimal("0.9100"))
+             for org in (world.orgs[OWN], world.orgs[FOREIGN])}
+    for scope in SCOPES:
+        world.put("fx_rate", scope, rates[world.orgs[scope].pk].pk)
 
 
 IMPORT_MAPPING = {"kind": "trial_balance", "account": "Account", "debit": "Debit", "credit": "Credit",
@@ -186,8 +219,21 @@ def build_imports(world: World) -> None:
         world.put("import_batch", scope, result.batch.pk)
 
 
+def build_api_tokens(world: World) -> None:
+    """An API token of a member of A who is none of the callers: tokens are per user, not per
+    entity, so it stands for "someone else's token" in every scope."""
+    from sheshi.access.tokens import api_token_issue
+
+    owner = UserFactory(username="mx_token_owner")
+    member(owner, world.orgs[OWN])
+    token, _ = api_token_issue(user=owner, name="matrix", scopes=["read"])
+    for scope in SCOPES:
+        world.put("api_token", scope, token.pk)
+
+
 BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_reconciliations, build_consolidation, build_imports]
+                                           build_checklist, build_reconciliations, build_consolidation, build_fx_rates,
+                                           build_imports, build_api_tokens]
 
 
 def build_world() -> World:

@@ -1,0 +1,88 @@
+"""GET /api/v1/audit/events/?organisation=<id> — the organisation's audit trail, for auditors.
+
+Same rule as the evidence archive (audit/evidence/api.py): another organisation is 404; a member
+without the auditor permission (tenancy.audit_entity) on any of its entities is 403; an auditor
+of some entities only gets the other events with their actor and changes withheld. Newest first,
+cursor-paginated (the trail only grows: a cursor never skips or repeats an event). Each read is
+itself recorded (``audit.read``)."""
+from __future__ import annotations
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.pagination import CursorPagination
+
+from audit.models import AuditEvent
+from audit.selectors import audit_entity_ids, audit_event_list
+from audit.services import audit_read
+from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.tenancy.scoping import organisation_ids_for
+
+
+class AuditEventOutput(serializers.ModelSerializer):
+    content_withheld = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "occurred_at", "actor_id", "actor_label", "request_id", "client_addr", "action",
+                  "object_type", "object_id", "changes", "content_hash", "content_withheld"]
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        if event.content_withheld:
+            for key in ("actor_id", "actor_label", "request_id", "client_addr", "changes"):
+                data[key] = None
+        return data
+
+
+class AuditEventPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class AuditEventListView(generics.ListAPIView):
+    serializer_class = AuditEventOutput
+    pagination_class = AuditEventPagination
+    filter_backends: list = []
+
+    def _time(self, name: str):
+        raw = self.request.query_params.get(name)
+        if not raw:
+            return None
+        value = parse_datetime(raw)
+        if value is None:
+            raise ValidationFailed(f"{name} is not a date-time.", errors=[FieldError(
+                name, "Use ISO 8601, e.g. 2026-03-01T00:00:00Z.", value=raw)])
+        return value
+
+    def get_queryset(self):
+        q = self.request.query_params
+        org_id = q.get("organisation") or ""
+        if not org_id:
+            raise ValidationFailed("Missing parameters.", errors=[FieldError("organisation", "Required.",
+                                                                             code="required")])
+        if not (org_id.isascii() and org_id.isdigit()) or int(org_id) not in organisation_ids_for(self.request.user):
+            raise NotFound("Unknown organisation.")
+        entity_ids, full = audit_entity_ids(self.request.user, int(org_id))
+        if not entity_ids:
+            raise PermissionDenied("You need the auditor permission (audit_entity) on an entity of this organisation.")
+        return audit_event_list(organisation_id=int(org_id), entity_ids=entity_ids, full=full,
+                                object_type=q.get("object_type"), object_id=q.get("object_id"),
+                                action=q.get("action"), since=self._time("since"), until=self._time("until"))
+
+    @extend_schema(parameters=[
+        OpenApiParameter("organisation", int, required=True),
+        OpenApiParameter("object_type", str, description="e.g. ledger.journalentry"),
+        OpenApiParameter("object_id", str),
+        OpenApiParameter("action", str, description="e.g. insert, update, journal.read, role.granted"),
+        OpenApiParameter("since", OpenApiTypes.DATETIME, description="occurred at or after"),
+        OpenApiParameter("until", OpenApiTypes.DATETIME, description="occurred before"),
+        OpenApiParameter("page_size", int)])
+    def get(self, request, *args, **kwargs):
+        response = self.list(request, *args, **kwargs)
+        audit_read(request._request, organisation_id=int(request.query_params["organisation"]),
+                   object_type="audit.event", action="audit.read")
+        return response
