@@ -61,10 +61,12 @@ def _post(cur, shape: str, w: dict, n: int) -> None:
                        VALUES (%s, %s, %s, %s, %s, %s, 'manual', 'posted', %s, now(), %s, now(), '')""",
                     [line["j"], w["org_id"], w["entity_id"], period, day, f"txn {n}", w["user_id"], w["user_id"]])
     else:
+        # Prepared by the system (as an import's draft is), posted by the user: the organisation's
+        # segregation-of-duties policy refuses a user posting a draft they prepared themselves.
         cur.execute("""INSERT INTO ledger_journalentry (organisation_id, entity_id, period_id, entry_date,
                            description, source, status, created_by_id, created_at, request_hash)
-                       VALUES (%s, %s, %s, %s, %s, 'manual', 'draft', %s, now(), '') RETURNING id""",
-                    [w["org_id"], w["entity_id"], period, day, f"txn {n}", w["user_id"]])
+                       VALUES (%s, %s, %s, %s, %s, 'manual', 'draft', NULL, now(), '') RETURNING id""",
+                    [w["org_id"], w["entity_id"], period, day, f"txn {n}"])
         line["j"] = cur.fetchone()[0]
         cur.execute(lines_sql, line)
         cur.execute("UPDATE ledger_journalentry SET status = 'posted', posted_by_id = %s, posted_at = now() "

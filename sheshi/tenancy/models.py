@@ -22,12 +22,14 @@ class Organisation(models.Model):
     fiscal_year_start_month = models.PositiveSmallIntegerField(default=1)
     # Segregation of duties (issue #15.4), safe by default. PostgreSQL reads poster_not_preparer
     # too (ledger/sql/0020_poster_not_preparer.sql).
+    # db_default too: a row written by raw SQL (tools, fixtures) gets the safe policy, not an error.
     poster_not_preparer = models.BooleanField(
-        default=True, help_text="The user who posts an entry is not the one who prepared it (system postings "
-                                "and system sources excepted).")
+        default=True, db_default=True,
+        help_text="The user who posts an entry is not the one who prepared it (system postings and system sources "
+                  "excepted).")
     reversal_needs_approval = models.BooleanField(
-        default=True, help_text="A reversal is created submitted and goes through approval instead of posting "
-                                "at once.")
+        default=True, db_default=True,
+        help_text="A reversal is created submitted and goes through approval instead of posting at once.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = history()

@@ -47,6 +47,9 @@ NOT_API_OPERATIONS = {
     "consolidation_run_execute": "the django-q2 worker's job; clients queue runs (consolidation_run_request)",
     "consolidation_run_progress": "the worker's progress notes inside consolidation_run_execute",
     "run_eliminations_post": "step of consolidation_run_execute (posts a succeeded run's eliminations)",
+    "journal_entry_reverse_posted": "step of import supersede, the year-end reopen and elimination replacement: "
+                                    "a reversal posted at once as part of another act; clients reverse through "
+                                    "journal_entry_reverse (POST /journal-entries/{id}/reverse/)",
     "elimination_ledger_ensure": "step of run_eliminations_post (creates the group's -ELIM entity on demand)",
     "import_batch_create": "step of import_batch_upload (and of the import_file command)",
     "import_batch_run": "the django-q2 worker's job for a queued import",

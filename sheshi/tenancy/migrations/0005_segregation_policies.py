@@ -13,21 +13,21 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalorganisation',
             name='poster_not_preparer',
-            field=models.BooleanField(default=True, help_text='The user who posts an entry is not the one who prepared it (system postings and system sources excepted).'),
+            field=models.BooleanField(default=True, db_default=True, help_text='The user who posts an entry is not the one who prepared it (system postings and system sources excepted).'),
         ),
         migrations.AddField(
             model_name='historicalorganisation',
             name='reversal_needs_approval',
-            field=models.BooleanField(default=True, help_text='A reversal is created submitted and goes through approval instead of posting at once.'),
+            field=models.BooleanField(default=True, db_default=True, help_text='A reversal is created submitted and goes through approval instead of posting at once.'),
         ),
         migrations.AddField(
             model_name='organisation',
             name='poster_not_preparer',
-            field=models.BooleanField(default=True, help_text='The user who posts an entry is not the one who prepared it (system postings and system sources excepted).'),
+            field=models.BooleanField(default=True, db_default=True, help_text='The user who posts an entry is not the one who prepared it (system postings and system sources excepted).'),
         ),
         migrations.AddField(
             model_name='organisation',
             name='reversal_needs_approval',
-            field=models.BooleanField(default=True, help_text='A reversal is created submitted and goes through approval instead of posting at once.'),
+            field=models.BooleanField(default=True, db_default=True, help_text='A reversal is created submitted and goes through approval instead of posting at once.'),
         ),
     ]
