@@ -17,7 +17,7 @@ from ledger import reports, services
 from ledger.admin_journal import entry_form_view, form_editable, human_message
 from ledger.chart import account_create, account_move
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
-from periods.models import Period
+from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import PREPARE, VIEW
 from sheshi.admin_writes import NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
@@ -257,7 +257,15 @@ class BalanceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         if tb is not None:  # admin reads of financial data are logged like API reads
             audit_read(request, organisation_id=entity.organisation_id, object_type="report.trial_balance",
                        object_id=f"{entity.code}/{period.code}", action="report.read")
+        # Each period's state for this entity, in the picker and above the figures (issue #15): a
+        # locked month's figures are final; an open one's may still move.
+        states = dict(EntityPeriod.objects.filter(entity=entity).values_list("period_id", "state")) if entity else {}
+        labels = dict(PeriodState.choices)
+        periods = list(periods)
+        for p in periods:
+            p.entity_state = labels.get(states.get(p.pk), "not set up")
         context = {**self.admin_site.each_context(request), "title": "Trial balance", "entities": entities,
-                   "periods": periods, "entity": entity, "period": period, "tb": tb, "opts": self.model._meta}
+                   "periods": periods, "entity": entity, "period": period, "tb": tb, "opts": self.model._meta,
+                   "period_state": labels.get(states.get(period.pk), "not set up") if period else ""}
         return TemplateResponse(request, "admin/ledger/trial_balance.html", context)
 from ledger.imports import admin as _imports_admin  # noqa: E402,F401  registers the import pages

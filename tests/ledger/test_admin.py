@@ -34,6 +34,18 @@ def test_trial_balance_page_shows_reconciled_figures(client, world):
                                      object_id=f"{world.entity.code}/2026-03").count() == 1
 
 
+def test_trial_balance_page_shows_each_periods_state(client, world):
+    """Issue #15: the trial-balance page never showed a period's state."""
+    journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("42"))
+    lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
+    client.force_login(staff(world, "viewer"))
+    html = client.get(f"/admin/ledger/balance/trial-balance/?entity={world.entity.code}&period=2026-03"
+                      ).content.decode()
+    assert '<strong id="period-state">Locked</strong>' in html
+    assert '<option value="2026-03" selected>2026-03 (locked)</option>' in html
+    assert '<option value="2026-04">2026-04 (open)</option>' in html
+
+
 def test_trial_balance_page_refuses_other_entities(client, world):
     client.force_login(staff(world, "viewer"))
     assert client.get(f"/admin/ledger/balance/trial-balance/?entity={world.other.code}&period=2026-03"
