@@ -8,7 +8,11 @@ from pathlib import Path
 from django.db import migrations
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-PARTS = ("0016_bulk_staging", "0016_lock_snapshot", "0016_posting_close_checked", "0016_identity_rules")
+# (forward file, reverse file): the posting rule reverts to its 0010 text, read from that file rather
+# than kept as a second copy.
+PARTS = (("0016_bulk_staging", "0016_bulk_staging_reverse"), ("0016_lock_snapshot", "0016_lock_snapshot_reverse"),
+         ("0016_posting_close_checked", "0010_posting_set_based"),
+         ("0016_identity_rules", "0016_identity_rules_reverse"))
 
 
 class Migration(migrations.Migration):
@@ -16,6 +20,6 @@ class Migration(migrations.Migration):
                     ("tenancy", "0004_trust")]
 
     operations = [
-        migrations.RunSQL((SQL_DIR / f"{part}.sql").read_text(), (SQL_DIR / f"{part}_reverse.sql").read_text())
-        for part in PARTS
+        migrations.RunSQL((SQL_DIR / f"{forward}.sql").read_text(), (SQL_DIR / f"{reverse}.sql").read_text())
+        for forward, reverse in PARTS
     ]
