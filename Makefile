@@ -24,7 +24,7 @@ venv: $(BIN)/.installed
 run: venv
 	@$(DBENV); export DJANGO_SETTINGS_MODULE=sheshi.settings.dev; \
 	$(BIN)/python manage.py migrate --no-input && \
-	DATABASE_URL=$${DATABASE_JOBS_URL:-$$DATABASE_URL} $(BIN)/python manage.py load_demo && \
+	$(BIN)/python manage.py load_demo && \
 	echo "Sheshi: admin http://$(HOST):$(PORT)/admin/  API docs http://$(HOST):$(PORT)/api/v1/docs/  (logins: README.md)" && \
 	$(BIN)/python scripts/run_dev.py $(HOST):$(PORT)
 

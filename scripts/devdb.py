@@ -196,7 +196,8 @@ def ensure_roles(bindir: Path, port: int) -> None:
             CREATE ROLE {SYSTEM_ROLE} NOLOGIN;
           END IF;
           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{JOBS_ROLE}') THEN
-            CREATE ROLE {JOBS_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS IN ROLE {APP_ROLE}, {SYSTEM_ROLE};
+            CREATE ROLE {JOBS_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
+              IN ROLE {APP_ROLE}, {SYSTEM_ROLE};
           END IF;
         END $$;""")
     if psql(bindir, port, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'") == "1":

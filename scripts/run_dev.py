@@ -20,11 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 20  # qcluster finishes the task in hand; after this it is killed
 
 
-def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+def start(args: list[str]) -> subprocess.Popen:
     # Own process group: a Ctrl-C reaches this script once; stop() then gives each group the same
     # SIGINT a terminal would (runserver's reloader child and qcluster's workers included).
-    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, start_new_session=True,
-                            env=env)
+    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, start_new_session=True)
 
 
 def stop(procs: dict[str, subprocess.Popen]) -> None:
@@ -51,9 +50,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    # The worker runs jobs in the all-organisations scope, which only the jobs role may take.
-    worker_env = dict(os.environ, DATABASE_URL=os.environ.get("DATABASE_JOBS_URL") or os.environ.get("DATABASE_URL", ""))
-    procs = {"web": start(["runserver", address]), "worker": start(["qcluster"], worker_env)}
+    procs = {"web": start(["runserver", address]), "worker": start(["qcluster"])}
     print(f"[run] web pid {procs['web'].pid}, worker pid {procs['worker'].pid}; Ctrl-C stops both", flush=True)
     code = 0
     while not stopping:
