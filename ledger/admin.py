@@ -22,8 +22,8 @@ from ledger.chart import account_create, account_move
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
-from sheshi.access.roles import PREPARE, VIEW
-from sheshi.admin_writes import NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
+from sheshi.access.roles import APPROVE, PREPARE, VIEW
+from sheshi.admin_writes import ActionsForRoles, NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError, ValidationFailed
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.models import Entity
@@ -124,7 +124,7 @@ class ReverseForm(forms.Form):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
+class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmin):
     """Entries are entered and edited in the journal form (ledger/admin_journal.py) while they are
     drafts; every other status is read-only here and moves only through the actions below."""
 
@@ -137,6 +137,10 @@ class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
     date_hierarchy = "entry_date"
     inlines = [JournalLineInline]
     actions = ["submit", "approve", "reject", "post", "reverse", "void_entries"]
+    # As the services check them: posting needs approval rights, or preparing rights for sources
+    # that need no approval; voiding either.
+    action_permissions = {"submit": (PREPARE,), "approve": (APPROVE,), "reject": (APPROVE,),
+                          "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE)}
     readonly_fields = [f.name for f in JournalEntry._meta.fields]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
 
