@@ -272,12 +272,14 @@ def statement_view(modeladmin, request, *, which: str):
         if kind in EXPORTS:
             return report_response(kind, statement_file(request, sel, which, title, statement))
     rows = _statement_rows(statement) if statement else []
+    window = sel.window if which == "income_statement" else (Window(sel.period, sel.period) if sel.period else None)
+    for r in rows:
+        r["gl_url"] = gl_url(sel, r["code"], window) if not r["is_group"] else ""
     sections = []
     for section in (statement.sections if statement else {}):
         label = TYPE_LABELS[section]
         sections.append({"label": label, "rows": [r for r in rows if r["section"] == label],
                          "total": statement.totals[section]})
-    window = sel.window if which == "income_statement" else (Window(sel.period, sel.period) if sel.period else None)
     return render(modeladmin, request, "statement.html", title, sel, statement=statement, sections=sections,
                   which=which, shown_label=window.label if window else "",
                   shown_state=sel.window_state(window) if window else "",

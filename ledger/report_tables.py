@@ -101,12 +101,10 @@ class TrialBalanceTable:
         return t["debit"] == t["credit"] and t["opening"] == 0 and t["closing"] == 0
 
 
-_BS = "a.type IN ('asset', 'liability', 'equity')"
-
 # One statement: the posting accounts' figures per column from ledger_balance (FILTERed sums),
 # then every account's roll-up through a closure of the tree (each posting account counted once
 # under each of its ancestors and itself).
-_TRIAL_BALANCE_SQL = f"""
+_TRIAL_BALANCE_SQL = """
 WITH RECURSIVE tree AS (
     SELECT id, code, name, type, kind, 0 AS depth, ARRAY[code]::text[] AS path, ARRAY[id] AS ancestors
       FROM ledger_account WHERE organisation_id = %(org)s AND parent_id IS NULL
@@ -114,25 +112,25 @@ WITH RECURSIVE tree AS (
     SELECT a.id, a.code, a.name, a.type, a.kind, t.depth + 1, t.path || a.code::text, t.ancestors || a.id
       FROM ledger_account a JOIN tree t ON a.parent_id = t.id
 ),
-leaf AS (
-    SELECT b.account_id,
-           sum(b.functional_debit - b.functional_credit)
-               FILTER (WHERE p.end_date < %(start)s AND ({_BS} OR p.start_date >= %(fy)s)) AS opening,
-           sum(b.functional_debit) FILTER (WHERE p.start_date >= %(start)s AND p.end_date <= %(end)s) AS debit,
-           sum(b.functional_credit) FILTER (WHERE p.start_date >= %(start)s AND p.end_date <= %(end)s) AS credit,
-           sum(b.functional_debit - b.functional_credit)
-               FILTER (WHERE p.start_date >= %(c1_start)s AND p.end_date <= %(c1_end)s) AS c1_movement,
-           sum(b.functional_debit - b.functional_credit)
-               FILTER (WHERE p.end_date <= %(c1_end)s AND ({_BS} OR p.start_date >= %(c1_fy)s)) AS c1_closing,
-           sum(b.functional_debit - b.functional_credit)
-               FILTER (WHERE p.start_date >= %(c2_start)s AND p.end_date <= %(c2_end)s) AS c2_movement,
-           sum(b.functional_debit - b.functional_credit)
-               FILTER (WHERE p.end_date <= %(c2_end)s AND ({_BS} OR p.start_date >= %(c2_fy)s)) AS c2_closing
+figures AS (
+    SELECT b.account_id, b.functional_debit AS d, b.functional_credit AS c, p.start_date, p.end_date,
+           a.type IN ('asset', 'liability', 'equity') AS cumulative
       FROM ledger_balance b
       JOIN periods_period p ON p.id = b.period_id
       JOIN ledger_account a ON a.id = b.account_id
      WHERE b.organisation_id = %(org)s AND b.entity_id = %(entity)s AND p.end_date <= %(max_end)s
-     GROUP BY b.account_id
+),
+leaf AS (
+    SELECT account_id,
+           sum(d - c) FILTER (WHERE end_date < %(start)s AND (cumulative OR start_date >= %(fy)s)) AS opening,
+           sum(d) FILTER (WHERE start_date >= %(start)s AND end_date <= %(end)s) AS debit,
+           sum(c) FILTER (WHERE start_date >= %(start)s AND end_date <= %(end)s) AS credit,
+           sum(d - c) FILTER (WHERE start_date >= %(c1_start)s AND end_date <= %(c1_end)s) AS c1_movement,
+           sum(d - c) FILTER (WHERE end_date <= %(c1_end)s AND (cumulative OR start_date >= %(c1_fy)s)) AS c1_closing,
+           sum(d - c) FILTER (WHERE start_date >= %(c2_start)s AND end_date <= %(c2_end)s) AS c2_movement,
+           sum(d - c) FILTER (WHERE end_date <= %(c2_end)s AND (cumulative OR start_date >= %(c2_fy)s)) AS c2_closing
+      FROM figures
+     GROUP BY account_id
 ),
 rolled AS (
     SELECT c.ancestor_id AS account_id, sum(l.opening) AS opening, sum(l.debit) AS debit, sum(l.credit) AS credit,
@@ -211,14 +209,14 @@ class LedgerDetail:
         return sum((ln.credit for ln in self.lines), ZERO)
 
 
-_LEDGER_SQL = f"""
+_LEDGER_SQL = """
 WITH opening AS (
     SELECT coalesce(sum(b.functional_debit - b.functional_credit), 0) AS amount
       FROM ledger_balance b
       JOIN periods_period p ON p.id = b.period_id
       JOIN ledger_account a ON a.id = b.account_id
      WHERE b.organisation_id = %(org)s AND b.entity_id = %(entity)s AND b.account_id = %(account)s
-       AND p.end_date < %(start)s AND ({_BS} OR p.start_date >= %(fy)s)
+       AND p.end_date < %(start)s AND (a.type IN ('asset', 'liability', 'equity') OR p.start_date >= %(fy)s)
 ),
 lines AS (
     SELECT l.id, e.id AS entry_id, e.entry_date, p.code AS period, e.description, l.memo, l.currency, l.amount,

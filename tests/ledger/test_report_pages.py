@@ -258,6 +258,8 @@ def test_income_statement_and_balance_sheet_pages_and_their_files(client, world)
     html = client.get(IS_URL, {"entity": world.entity.code, "period": "2026-02",
                                "period_from": "2026-01"}).content.decode()
     assert "Net income" in html and ">600.00<" in html and ">1,000.00<" in html
+    assert (f'<a href="{GL_URL}?entity={world.entity.code}&amp;account=4100&amp;period_from=2026-01&amp;'
+            f'period=2026-02">4100</a>') in html
     header, _, table = header_and_table(sheet(client.get(IS_URL, {
         "entity": world.entity.code, "period": "2026-02", "period_from": "2026-01", "export": "xlsx"})))
     assert header["Period"] == "2026-01 – 2026-02" and header["Period state"] == "2026-01 open, 2026-02 open"
