@@ -3,12 +3,13 @@ changed or deleted here (the database refuses it anyway: the app role may only r
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import ORG_PLATFORM, AuditEvent, WebhookState, WebhookSubscription
-from sheshi.admin_writes import ReadOnlyAdmin
+from sheshi.admin_writes import ORG_ADMIN, ActionsForRoles, ReadOnlyAdmin
 from sheshi.tenancy.models import Organisation
-from sheshi.tenancy.scoping import organisation_ids_for
+from sheshi.tenancy.scoping import is_org_admin, organisation_ids_for
 
 
 def _visible_org_ids(request) -> list[int]:
@@ -43,11 +44,39 @@ class ActorFilter(admin.SimpleListFilter):
         return queryset.filter(actor_label=self.value()) if self.value() else queryset
 
 
+SIGN_IN_ACTIONS = ("login.succeeded", "login.failed", "logout")
+
+
+class SignInEventsFilter(admin.SimpleListFilter):
+    """Sign-ins and sign-outs are most of the log by count and rarely what is looked for: hidden
+    until asked for."""
+
+    title = _("sign-in events")
+    parameter_name = "sign_ins"
+
+    def lookups(self, request, model_admin):
+        return [("hidden", _("Hidden")), ("shown", _("Shown")), ("only", _("Only these"))]
+
+    def choices(self, changelist):
+        current = self.value() or "hidden"
+        for value, label in self.lookup_choices:
+            yield {"selected": current == value, "display": label,
+                   "query_string": changelist.get_query_string({self.parameter_name: value})}
+
+    def queryset(self, request, queryset):
+        if self.value() == "shown":
+            return queryset
+        if self.value() == "only":
+            return queryset.filter(action__in=SIGN_IN_ACTIONS)
+        return queryset.exclude(action__in=SIGN_IN_ACTIONS)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["id", "occurred_at", "organisation_id", "actor_label", "action", "object_type", "object_id",
                     "request_id"]
-    list_filter = [OrganisationFilter, ActorFilter, "action", "object_type", ("occurred_at", admin.DateFieldListFilter)]
+    list_filter = [SignInEventsFilter, OrganisationFilter, ActorFilter, "action", "object_type",
+                   ("occurred_at", admin.DateFieldListFilter)]
     search_fields = ["object_id", "actor_label", "request_id", "=txid"]
     date_hierarchy = "occurred_at"
     ordering = ["-id"]
@@ -77,7 +106,7 @@ class WebhookStateInline(ReadOnlyAdmin, admin.StackedInline):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+class WebhookSubscriptionAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin):
     """Subscriptions with their delivery state; dead letters show here and are retried by action.
     Read-only: subscriptions are created by webhook_subscription_create (the secret is set once);
     no service changes or removes one yet."""
@@ -88,6 +117,7 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     exclude = ["secret"]  # set through webhook_subscription_create; never shown back
     inlines = [WebhookStateInline]
     actions = ["retry_now"]
+    action_permissions = {"retry_now": (ORG_ADMIN,)}
 
     def get_queryset(self, request):
         return (super().get_queryset(request).select_related("state", "organisation")
@@ -114,5 +144,7 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         from audit.webhooks import webhook_retry
 
         for sub in queryset:
+            if not is_org_admin(request.user, sub.organisation_id):  # webhook_retry checks nobody
+                raise PermissionDenied
             webhook_retry(subscription_id=sub.pk)
         self.message_user(request, f"{queryset.count()} subscription(s) will be retried on the next dispatch.")

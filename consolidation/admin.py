@@ -32,7 +32,8 @@ from consolidation.services import (
     fx_rate_create,
     group_member_add,
 )
-from sheshi.admin_writes import OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin
+from sheshi.access.roles import CLOSE
+from sheshi.admin_writes import ActionsForRoles, OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 
@@ -190,11 +191,12 @@ class AcquisitionAdjustmentAdmin(ServiceAdmin, OrgScopedAdmin):
 
 
 @admin.register(ConsolidationRun)
-class ConsolidationRunAdmin(ReadOnlyAdmin, OrgScopedAdmin):
+class ConsolidationRunAdmin(ActionsForRoles, ReadOnlyAdmin, OrgScopedAdmin):
     list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
                     "requested_label", "requested_at", "duration_ms", "posted_count"]
     list_filter = ["status", "group"]
     actions = ["run_again"]
+    action_permissions = {"run_again": (CLOSE,)}  # consolidation_run_request's check, on the group's top entity
     exclude = ["results", "fingerprint_sections"]
     readonly_fields = ["group", "period", "status", "progress", "progress_note", "fingerprint", "changed_inputs",
                        "previous_run", "ic_differences", "error", "attempt", "posted_entry_ids",

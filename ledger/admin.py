@@ -3,27 +3,31 @@ actions that call the services) and a trial-balance page with drill-down to the 
 exports."""
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Concat
 from django.template.response import TemplateResponse
 from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.services import audit_read
-from ledger import reports, services
+from ledger import admin_reports, services
 from ledger.admin_journal import entry_form_view, form_editable, human_message
 from ledger.chart import account_create, account_move
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
-from periods.models import EntityPeriod, Period, PeriodState
+from periods.models import Period
 from sheshi.access.checks import has_entity_perm
-from sheshi.access.roles import PREPARE, VIEW
-from sheshi.admin_writes import NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
+from sheshi.access.roles import APPROVE, PREPARE, VIEW
+from sheshi.admin_writes import ActionsForRoles, NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError, ValidationFailed
 from sheshi.tenancy.admin import OrgScopedAdmin
-from sheshi.tenancy.scoping import entities_for, entity_ids_for
+from sheshi.tenancy.models import Entity
+from sheshi.tenancy.scoping import entity_ids_for
 
 ACCOUNT_ADD_FIELDS = ["organisation", "code", "name", "type", "kind", "parent", "is_intercompany", "role", "ic_pair"]
 
@@ -120,7 +124,7 @@ class ReverseForm(forms.Form):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
+class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmin):
     """Entries are entered and edited in the journal form (ledger/admin_journal.py) while they are
     drafts; every other status is read-only here and moves only through the actions below."""
 
@@ -133,6 +137,10 @@ class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
     date_hierarchy = "entry_date"
     inlines = [JournalLineInline]
     actions = ["submit", "approve", "reject", "post", "reverse", "void_entries"]
+    # As the services check them: posting needs approval rights, or preparing rights for sources
+    # that need no approval; voiding either.
+    action_permissions = {"submit": (PREPARE,), "approve": (APPROVE,), "reject": (APPROVE,),
+                          "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE)}
     readonly_fields = [f.name for f in JournalEntry._meta.fields]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
 
@@ -232,40 +240,46 @@ class JournalEntryAdmin(NoRevertHistoryMixin, SimpleHistoryAdmin):
 
 @admin.register(Balance)
 class BalanceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    """Read-only balances, and the trial balance report page."""
+    """Read-only balances (names, not ids), and the report pages (ledger/admin_reports.py)."""
 
-    list_display = ["entity_id", "account_id", "period_id", "currency", "amount", "functional_debit",
+    list_display = ["entity_name", "account_name", "period_name", "currency", "amount", "functional_debit",
                     "functional_credit", "line_count"]
     list_filter = ["currency"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW))
+        # Balance holds bare ids (the table is the database's, without foreign keys): the names
+        # come from correlated subqueries, in the list's one query.
+        def name_of(queryset, key):
+            return Subquery(queryset.filter(pk=OuterRef(key)).values("label")[:1])
+
+        return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW)).annotate(
+            entity_code=name_of(Entity.objects.annotate(label=F("code")), "entity_id"),
+            period_code=name_of(Period.objects.annotate(label=F("code")), "period_id"),
+            account_label=name_of(Account.objects.annotate(label=Concat("code", Value(" "), "name")), "account_id"))
+
+    @admin.display(description="entity", ordering="entity_code")
+    def entity_name(self, obj):
+        return obj.entity_code
+
+    @admin.display(description="account", ordering="account_label")
+    def account_name(self, obj):
+        return obj.account_label
+
+    @admin.display(description="period", ordering="period_code")
+    def period_name(self, obj):
+        return obj.period_code
 
     def get_urls(self):
-        return [path("trial-balance/", self.admin_site.admin_view(self.trial_balance_view),
-                     name="ledger_trial_balance"), *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("trial-balance/", view(partial(admin_reports.trial_balance_view, self)), name="ledger_trial_balance"),
+            path("general-ledger/", view(partial(admin_reports.general_ledger_view, self)),
+                 name="ledger_general_ledger"),
+            path("income-statement/", view(partial(admin_reports.statement_view, self, which="income_statement")),
+                 name="ledger_income_statement"),
+            path("balance-sheet/", view(partial(admin_reports.statement_view, self, which="balance_sheet")),
+                 name="ledger_balance_sheet"),
+            *super().get_urls()]
 
-    def trial_balance_view(self, request):
-        entities = entities_for(request.user, VIEW).select_related("organisation")
-        entity = entities.filter(code=request.GET.get("entity")).first() if request.GET.get("entity") else None
-        periods = Period.objects.filter(organisation_id=entity.organisation_id).select_related("fiscal_year") \
-            if entity else Period.objects.none()
-        period = periods.filter(code=request.GET.get("period")).first() if entity else None
-        if request.GET.get("entity") and entity is None:
-            raise PermissionDenied
-        tb = reports.trial_balance(entity=entity, period=period) if entity and period else None
-        if tb is not None:  # admin reads of financial data are logged like API reads
-            audit_read(request, organisation_id=entity.organisation_id, object_type="report.trial_balance",
-                       object_id=f"{entity.code}/{period.code}", action="report.read")
-        # Each period's state for this entity, in the picker and above the figures (issue #15): a
-        # locked month's figures are final; an open one's may still move.
-        states = dict(EntityPeriod.objects.filter(entity=entity).values_list("period_id", "state")) if entity else {}
-        labels = dict(PeriodState.choices)
-        periods = list(periods)
-        for p in periods:
-            p.entity_state = labels.get(states.get(p.pk), "not set up")
-        context = {**self.admin_site.each_context(request), "title": "Trial balance", "entities": entities,
-                   "periods": periods, "entity": entity, "period": period, "tb": tb, "opts": self.model._meta,
-                   "period_state": labels.get(states.get(period.pk), "not set up") if period else ""}
-        return TemplateResponse(request, "admin/ledger/trial_balance.html", context)
+
 from ledger.imports import admin as _imports_admin  # noqa: E402,F401  registers the import pages

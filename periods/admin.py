@@ -29,6 +29,7 @@ from periods.models import (
 from periods.selectors import reconciliation_list, soft_close_warnings
 from periods.services import fiscal_year_generate
 from sheshi.access.roles import CLOSE, REOPEN, VIEW
+from sheshi.admin_writes import ORG_ADMIN, ActionsForRoles
 from sheshi.admin_writes import ReadOnlyAdmin as ReadOnlyMixin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
@@ -47,10 +48,11 @@ class GenerateFiscalYearForm(forms.Form):
 
 
 @admin.register(FiscalYear)
-class FiscalYearAdmin(OrgScopedAdmin):
+class FiscalYearAdmin(ActionsForRoles, OrgScopedAdmin):
     list_display = ["code", "organisation", "start_date", "end_date"]
     list_filter = ["organisation"]
     actions = ["generate_next_year"]
+    action_permissions = {"generate_next_year": (ORG_ADMIN,)}
     change_list_template = "admin/periods/fiscalyear/change_list.html"
 
     def has_add_permission(self, request):
@@ -101,7 +103,10 @@ class EntityScopedAdmin(OrgScopedAdmin):
     entity_field = "entity_id"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(**{f"{self.entity_field}__in": entity_ids_for(request.user, VIEW)})
+        qs = super().get_queryset(request).filter(**{f"{self.entity_field}__in": entity_ids_for(request.user, VIEW)})
+        if self.entity_field.startswith("entity_period__"):  # its name shows the entity and period codes
+            qs = qs.select_related("entity_period__entity", "entity_period__period")
+        return qs
 
 
 def _selected_cells(request, visible):
@@ -125,6 +130,7 @@ def _is_reopen(state: str, to: str) -> bool:
 @admin.register(EntityPeriod)
 class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
     list_display = ["entity", "period", "state", "changed_by", "changed_at", "reason"]
+    list_select_related = ["entity", "period", "changed_by"]
     list_filter = ["state", "period__fiscal_year", "entity"]
     search_fields = ["entity__code", "period__code"]
     change_list_template = "admin/periods/entityperiod/change_list.html"
@@ -185,7 +191,7 @@ class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
                 except SheshiError as exc:
                     errors = [exc.detail] + [f"{e.field}: {e.message}" for e in exc.errors]
                 else:
-                    messages.success(request, f"{len(moving)} period(s) moved to {to}.")
+                    messages.success(request, f"{len(moving)} period(s) moved to {PeriodState(to).label.lower()}.")
                     return HttpResponseRedirect(reverse("admin:periods_close_grid"))
         context = {**self.admin_site.each_context(request), "title": "Confirm the close move", "to": to,
                    "moving": moving, "unchanged": unchanged, "needs_reason": needs_reason,
@@ -199,6 +205,7 @@ class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
 class PeriodLockSnapshotAdmin(ReadOnlyMixin, EntityScopedAdmin):
     entity_field = "entity_period__entity_id"
     list_display = ["entity_period", "taken_at", "taken_by", "line_count", "sha256"]
+    list_select_related = ["entity_period__entity", "entity_period__period", "taken_by"]
 
 
 @admin.register(LockOverride)

@@ -56,7 +56,8 @@ def _move_one(*, actor, ep: EntityPeriod, to: str, reason: str, override_reason:
     if to == PeriodState.SOFT_CLOSED and ep.state == PeriodState.OPEN:
         return entity_period_soft_close(actor=actor, entity_period_id=ep.pk, reason=reason, force=force)
     if ep.state == to:
-        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already {to}.")
+        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already "
+                               f"{PeriodState(to).label.lower()}.")
     return entity_period_reopen(actor=actor, entity_period_id=ep.pk, reason=reason, to=to)
 
 

@@ -84,7 +84,7 @@ def _lock_row(entity_period_id: int) -> EntityPeriod:
 
 def _transition(ep: EntityPeriod, actor, to: str, reason: str, change_reason: str = "") -> EntityPeriod:
     ep.state, ep.changed_by, ep.changed_at, ep.reason = to, actor, timezone.now(), reason
-    ep._change_reason = (change_reason or reason or f"→ {to}")[:100]
+    ep._change_reason = (change_reason or reason or f"→ {PeriodState(to).label.lower()}")[:100]
     ep.save(update_fields=["state", "changed_by", "changed_at", "reason"])
     return ep
 
@@ -106,7 +106,8 @@ def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", 
     ep = _lock_row(entity_period_id)
     _require(actor, CLOSE, ep.entity)
     if ep.state != PeriodState.OPEN:
-        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is {ep.state}, not open.")
+        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is "
+                               f"{ep.get_state_display().lower()}, not open.")
     warnings = soft_close_warnings(entity_period_id=ep.pk)
     if not warnings:
         return _transition(ep, actor, PeriodState.SOFT_CLOSED, reason)
@@ -200,7 +201,8 @@ def entity_period_reopen(*, actor, entity_period_id: int, reason: str, to: str =
     ep = _lock_row(entity_period_id)
     _require(actor, REOPEN, ep.entity)
     if ep.state == PeriodState.OPEN or ep.state == to:
-        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already {ep.state}.")
+        raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already "
+                               f"{ep.get_state_display().lower()}.")
     return _transition(ep, actor, to, reason.strip())
 
 

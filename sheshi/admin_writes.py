@@ -17,10 +17,30 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import DatabaseError, models
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from sheshi.errors import SheshiError, from_db_error
 from sheshi.tenancy.models import Organisation
-from sheshi.tenancy.scoping import organisation_ids_for
+from sheshi.tenancy.scoping import entity_ids_for, is_org_admin, organisation_ids_for
+
+
+class ReadableHistoryContext(HistoricalRecordContextHelper):
+    """History changes as a controller reads them: a reference that was empty shows as "—"
+    (simple-history says "Deleted user (pk=None)"), one to a row that is gone as "deleted <thing>
+    #<id>", and a choice by its label ("Posted", not "posted")."""
+
+    def prepare_delta_change_value(self, change, value):
+        if isinstance(value, DeletedObject):
+            if value.pk is None:
+                return "—"
+            return f"deleted {value.model._meta.verbose_name} #{value.pk}"
+        field = self.model._meta.get_field(change.field)
+        if field.choices and not isinstance(value, list | dict):
+            return dict(field.flatchoices).get(value, value) if value not in (None, "") else "—"
+        if value is None:
+            return "—"
+        return super().prepare_delta_change_value(change, value)
 
 
 class NoRevertHistoryMixin:
@@ -33,6 +53,33 @@ class NoRevertHistoryMixin:
         if request.method == "POST":
             raise DjangoPermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryContext(self.model, historical_record)
+
+
+class ActionsForRoles:
+    """Admin actions listed only to people who may use them. ``action_permissions`` maps an
+    action to the entity permissions (any one of them, on some entity) its service needs, or to
+    ``ORG_ADMIN``; the services still check each object."""
+
+    action_permissions: dict[str, tuple[str, ...]] = {}
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for name, perms in self.action_permissions.items():
+            if name in actions and not any(_holds(request.user, perm) for perm in perms):
+                del actions[name]
+        return actions
+
+
+ORG_ADMIN = "organisation admin"
+
+
+def _holds(user, perm: str) -> bool:
+    if perm == ORG_ADMIN:
+        return any(is_org_admin(user, org_id) for org_id in organisation_ids_for(user))
+    return bool(entity_ids_for(user, perm))
 
 
 class ReadOnlyAdmin:

@@ -45,3 +45,28 @@ def round_report(value: Decimal, places: Decimal = CENT) -> Decimal:
 
 def is_iso_currency(code: str) -> bool:
     return code in ISO_4217
+
+
+# ISO 4217 minor units where they are not 2 (2024). Reports show and export money with the
+# currency's own decimals; the ledger itself stores AMOUNT_PLACES for every currency.
+_MINOR_UNITS = {
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF".split(), 0),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
+
+
+def currency_decimals(code: str) -> int:
+    """The number of decimals a currency is shown with (2 unless ISO 4217 says otherwise)."""
+    return _MINOR_UNITS.get(code, 2)
+
+
+def money_display(value: Decimal | None, currency: str) -> str:
+    """``1234567.891`` in EUR → ``1,234,567.89``: thousands separators, the currency's decimals,
+    rounded half-even for display only (figures and exports keep the stored precision)."""
+    if value is None:
+        return ""
+    places = currency_decimals(currency)
+    rounded = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if rounded == 0:
+        rounded = abs(rounded)  # no "-0.00"
+    return f"{rounded:,.{places}f}"

@@ -17,6 +17,8 @@ recomputation from the lines. The schema is restored exactly before anything is 
 Measured (p50/p95 over --repeat calls, warm):
 * service: ledger.reports.trial_balance(entity, period=2026-12) as the app role with the
   organisation scope (RLS on), rolled up by the account tree;
+* the admin page's table: ledger.report_tables.trial_balance_table (opening, December's movement,
+  closing and a prior-period comparison, rolled up in the same SQL statement);
 * API: GET /api/v1/reports/trial-balance/?entity=…&period=2026-12 through gunicorn, bearer token;
 * baseline: the bare SQL aggregate over ledger_balance for the entity-year (psycopg, app role);
 * for scale, once: the same aggregate computed from the lines instead of the balances.
@@ -209,6 +211,19 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("the trial balance does not reconcile")
             with common.LoadSampler() as load_svc:
                 svc = time_calls(lambda: reports.trial_balance(entity=entity, period=period), args.repeat)
+            # The admin page's table: opening, December's movement, closing, and a prior-period column.
+            from ledger.report_tables import Window, trial_balance_table
+
+            nov = Period.objects.select_related("fiscal_year").get(organisation_id=world.org_id, code="2026-11")
+            dec = Window(period, period)
+
+            def page_table():
+                return trial_balance_table(entity=entity, window=dec, comparisons=[("prior", Window(nov, nov))])
+
+            if {r.code: r.closing for r in page_table().rows} != {r.code: r.net for r in tb.rows}:
+                raise SystemExit("the page's closing column disagrees with reports.trial_balance")
+            with common.LoadSampler() as load_page:
+                page = time_calls(page_table, args.repeat)
         params = {"entity": entity.pk, "fy": period.fiscal_year_id}
         with db.app() as c:
             c.execute("SELECT set_config('sheshi.org_ids', %s, false)", [str(world.org_id)])
@@ -242,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                             columns=["read", "calls", "p50 ms", "p95 ms", "vs SQL (p50)", "load 1m (start→max)"])
         base_p50 = common.percentile(sql, 50)
         for label, xs, load in (("service: reports.trial_balance (app role, RLS)", svc, load_svc),
+                                ("admin page table: report_tables.trial_balance_table, 1 comparison", page, load_page),
                                 ("API: GET /api/v1/reports/trial-balance/ (gunicorn)", api, load_api),
                                 ("bare SQL aggregate over ledger_balance", sql, load_sql)):
             rep.rows.append([label, str(len(xs)), f"{common.percentile(xs, 50) * 1000:.1f}",

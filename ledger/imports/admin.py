@@ -169,7 +169,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
             else:
                 batch = result.batch
                 level = messages.SUCCESS if batch.status == ImportStatus.POSTED or result.queued else messages.ERROR
-                what = "queued as a background job" if result.queued else batch.status
+                what = "queued as a background job" if result.queued else batch.get_status_display().lower()
                 self.message_user(request, f"Import {batch.pk} ({batch.file_name}): {what}.", level)
                 return HttpResponseRedirect(reverse("admin:ledger_importbatch_change", args=[batch.pk]))
         context = {**self.admin_site.each_context(request), "title": "Upload a file to import", "form": form,

@@ -37,7 +37,8 @@ class EntityPeriod(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.entity_id}/{self.period_id}: {self.state}"
+        # Lists showing entity-periods select entity and period with them (list_select_related).
+        return f"{self.entity.code} {self.period.code} ({self.get_state_display().lower()})"
 
 
 class PeriodLockSnapshot(models.Model):
@@ -56,4 +57,6 @@ class PeriodLockSnapshot(models.Model):
         ordering = ["-taken_at"]
 
     def __str__(self) -> str:
-        return f"snapshot {self.entity_period_id} {self.sha256[:12]}"
+        ep = self.entity_period
+        taken = f" on {self.taken_at:%Y-%m-%d %H:%M}" if self.taken_at else ""
+        return f"Lock of {ep.entity.code} {ep.period.code}{taken} ({self.line_count:,} lines, {self.sha256[:12]})"

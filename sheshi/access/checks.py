@@ -25,6 +25,22 @@ _ENTITY_PERMS_SQL = """
 """
 
 
+# What each permission lets a person do, in the words a refusal uses (never the codename).
+PERMISSION_PHRASES = {
+    "tenancy.view_entity_data": "see this entity's figures",
+    "tenancy.prepare_entries": "prepare journal entries",
+    "tenancy.approve_entries": "approve or post journal entries",
+    "tenancy.close_periods": "close periods",
+    "tenancy.reopen_periods": "reopen periods",
+    "tenancy.audit_entity": "audit this entity",
+    "tenancy.manage_roles": "manage roles",
+}
+
+
+def permission_refusal(perm: str, entity_code: str) -> str:
+    return f"You are not allowed to {PERMISSION_PHRASES.get(perm, 'do this')} for entity {entity_code}."
+
+
 def entity_codenames(actor, entity_id: int) -> frozenset[str]:
     """Codenames of the object permissions ``actor`` holds on entity ``entity_id``."""
     def query() -> frozenset[str]:
@@ -56,5 +72,4 @@ def require_entity_perm(actor, perm: str, entity) -> None:
     if actor is None or actor.is_superuser:
         return
     if not has_entity_perm(actor, perm, entity):
-        raise PermissionDenied(f"You need '{perm.split('.')[1]}' on entity {entity.code}.", perm=perm,
-                               entity_code=entity.code)
+        raise PermissionDenied(permission_refusal(perm, entity.code), perm=perm, entity_code=entity.code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.urls import reverse
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
 
@@ -33,6 +34,29 @@ class OptionalOTPAdminAuthenticationForm(OTPAdminAuthenticationForm):
 class SheshiAdminSite(AdminSite):
     login_form = OptionalOTPAdminAuthenticationForm
     login_template = "otp/admin111/login.html"  # django-otp's admin login with the code field
+
+    # The report pages live under ledger's Balance admin; on the index and in the side menu they
+    # get their own section, shown to anyone who may view some entity's figures.
+    REPORT_PAGES = (("Trial balance", "admin:ledger_trial_balance"), ("General ledger", "admin:ledger_general_ledger"),
+                    ("Income statement", "admin:ledger_income_statement"),
+                    ("Balance sheet", "admin:ledger_balance_sheet"))
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        if app_label is None and self._may_read_reports(request):
+            apps.insert(0, {"name": "Reports", "app_label": "reports", "app_url": reverse("admin:ledger_trial_balance"),
+                            "has_module_perms": True,
+                            "models": [{"name": name, "object_name": url.rsplit("_", 2)[-2] + url.rsplit("_", 1)[-1],
+                                        "admin_url": reverse(url), "add_url": None, "view_only": True, "perms": {}}
+                                       for name, url in self.REPORT_PAGES]})
+        return apps
+
+    @staticmethod
+    def _may_read_reports(request) -> bool:
+        from sheshi.access.roles import VIEW
+        from sheshi.tenancy.scoping import entity_ids_for
+
+        return bool(entity_ids_for(request.user, VIEW))
 
     def has_permission(self, request):
         if not super().has_permission(request):

@@ -13,7 +13,6 @@ from django.core.management import call_command
 
 from consolidation.models import AcquisitionAdjustment, ConsolidationGroup, FxRate, GroupMember
 from periods.models import EntityPeriod
-from sheshi.access.roles import CLOSE
 from tests.consolidation.helpers import CASES_DIR
 from tests.factories import EntityFactory, member, user_with_role
 from tests.locking import lock_through
@@ -136,7 +135,7 @@ def test_a_colleague_without_close_on_the_top_entity_is_refused_on_the_form(clie
     page = client.post(url, with_new_holding(client.get(url), entity=newco.pk, parent=sub.pk, ownership_pct="51",
                                              acquired_on="2025-01-31", method="full"))
     assert page.status_code == 200
-    assert (f"New holding 1 (NEWCO): You need &#x27;{CLOSE.split('.')[1]}&#x27; on entity {group.top_entity.code}."
+    assert (f"New holding 1 (NEWCO): You are not allowed to close periods for entity {group.top_entity.code}."
             in page.content.decode())
     assert holdings(group) == before
 

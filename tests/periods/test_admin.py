@@ -87,7 +87,7 @@ def test_a_refusal_in_the_selection_changes_nothing(client, world):
     cells = [world.entity_period("2026-03").pk, world.entity_period("2026-03", world.other).pk]
     before = state()
     page = client.post(CONFIRM, {"cell": cells, "to": "locked", "confirmed": "yes"}).content.decode()
-    assert "You need &#x27;close_periods&#x27; on entity ACME-US." in page
+    assert "You are not allowed to close periods for entity ACME-US." in page
     assert "Nothing was changed." in page
     assert state() == before
 

@@ -142,7 +142,7 @@ def test_move_is_all_or_nothing(client, world):
     resp = post(client, "/api/v1/entity-periods/move/", {"entity_periods": ids, "to": "locked"})
     # A missing permission refuses the whole request (403), before or after other cells moved.
     assert resp.status_code == 403 and resp.json()["code"] == "permission_denied"
-    assert resp.json()["detail"] == "You need 'close_periods' on entity ACME-US."
+    assert resp.json()["detail"] == "You are not allowed to close periods for entity ACME-US."
     assert state() == before
     role_grant(actor=None, user=ctl, entity=world.other, role="controller")
     resp = post(client, "/api/v1/entity-periods/move/", {"entity_periods": ids, "to": "locked"})
