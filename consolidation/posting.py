@@ -19,8 +19,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from consolidation.journals import Journal, run_journals
 from consolidation.errors import EliminationLedgerCodeTakenError
+from consolidation.journals import Journal, run_journals
 from consolidation.models import ConsolidationGroup, ConsolidationRun
 from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
 from ledger import locks

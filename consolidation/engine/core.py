@@ -83,7 +83,8 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
     for manual in inputs.manual_adjustments:
         for account, amount in manual.lines:
             if account not in accounts:
-                raise EngineInputError(f"Manual adjustment {manual.entry}: account {account} is not in the group chart.")
+                raise EngineInputError(
+                    f"Manual adjustment {manual.entry}: account {account} is not in the group chart.")
             exact_tb[account] += amount
     total = sum(exact_tb.values(), Decimal(0))
     if abs(total) > EXACT_TOLERANCE:

@@ -3,7 +3,6 @@ shipped in sheshi/demo/files — is idempotent, and its books balance and drill 
 import csv
 import hashlib
 import io
-
 from datetime import date
 from decimal import Decimal
 
@@ -18,7 +17,6 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
-
 from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.selectors import tb_figure_get, tb_figure_source_rows
 from ledger.models import Account, Balance, JournalEntry, JournalLine
