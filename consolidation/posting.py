@@ -43,7 +43,8 @@ def elimination_ledger_ensure(*, group_id: int) -> Entity:
     """The group's elimination ledger, created on first use: a system entity of the group's
     organisation in the group currency, with its periods opened like every entity's. Holds the
     group row FOR UPDATE (until the caller's transaction ends), which also serialises the posting
-    of runs of one group."""
+    of runs of one group. Manual adjustments there need approval (four eyes); the runs' system
+    journals do not."""
     group = (ConsolidationGroup.objects.select_for_update(of=("self",))
              .select_related("organisation", "top_entity", "elimination_entity").get(pk=group_id))
     if group.elimination_entity_id is not None:
@@ -55,7 +56,7 @@ def elimination_ledger_ensure(*, group_id: int) -> Entity:
             entity = Entity.objects.create(organisation=org, code=code,
                                            name=f"Elimination ledger of {group.name}"[:200],
                                            functional_currency=org.group_currency, country=group.top_entity.country,
-                                           approval_required_sources=[])
+                                           approval_required_sources=[EntrySource.MANUAL])
     except IntegrityError as exc:
         if "entity_code_unique_in_org" in str(exc):
             raise EliminationLedgerCodeTakenError(
