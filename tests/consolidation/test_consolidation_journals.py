@@ -51,8 +51,7 @@ def run_once(group, period) -> ConsolidationRun:
 
 
 def lines_of(entry_id: int) -> dict[str, Decimal]:
-    return {code: amount for code, amount in JournalLine.objects.filter(entry_id=entry_id)
-            .values_list("account__code", "functional_amount")}
+    return dict(JournalLine.objects.filter(entry_id=entry_id).values_list("account__code", "functional_amount"))
 
 
 def test_translation_is_posted_as_a_balanced_journal_to_cta_and_the_ledgers_explain_the_tb_to_the_cent(group,
