@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from openpyxl import load_workbook
 
+from consolidation.boardpack import board_pack_write
 from consolidation.models import (
     AcquisitionAdjustment,
     ConsolidationGroup,
@@ -138,6 +140,27 @@ def _assert_demo_group(org, entities):
     assert {(d["entity"], d["account"], d["counterparty"], d["difference"]) for d in sept.ic_differences} == {
         ("FR", "2250", "HOLD", "600.00"), ("FR", "5200", "HOLD", "-600.00")}
     assert Decimal(sept.results["goodwill"]) > 0 and Decimal(sept.results["nci_equity"]) > 0
+    _assert_board_pack(sept, runs[7])
+
+
+def _assert_board_pack(run, august):
+    """The September board pack compares with August (the prior period's run); 2025 has no run."""
+    buf = io.BytesIO()
+    board_pack_write(run, buf)
+    wb = load_workbook(io.BytesIO(buf.getvalue()), data_only=True)
+    cover = {row[0]: row[1] for row in wb["Cover"].iter_rows(min_row=2, values_only=True) if row and row[0]}
+    assert cover["fingerprint"] == run.fingerprint
+    assert cover["comparatives"] == "Prior period (2026-08)"
+    bs = wb["BS"]
+    assert [c.value for c in bs[1]][2:] == ["Current (EUR)", "Prior period (2026-08) (EUR)"]
+    rows = {r[1]: r[2:] for r in bs.iter_rows(min_row=2, values_only=True) if r[1]}
+    assert [Decimal(str(v)) for v in rows["Total assets"]] == [Decimal(run.results["totals"]["assets"]),
+                                                              Decimal(august.results["totals"]["assets"])]
+    assert rows["Non-controlling interests"][1] == float(august.results["nci_equity"])
+    members = wb["Members"]
+    consolidated = {r[0]: r[-1] for r in members.iter_rows(min_row=2, values_only=True) if r[0] in
+                    run.results["consolidated_tb"]}
+    assert consolidated and all(v is not None for v in consolidated.values())
 
 
 @pytest.mark.django_db
