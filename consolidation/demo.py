@@ -10,6 +10,7 @@ synchronously, through the service the job runs (consolidation_run_execute).
 """
 from __future__ import annotations
 
+import time
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -52,7 +53,8 @@ HOLDINGS = [("UK", "HOLD", "100", date(YEAR, 1, 1)), ("US", "HOLD", "80", date(Y
 SHARE_CAPITAL = {"UK": "285000.00", "US": "420000.00", "FR": "180000.00"}
 CONSOLIDATED_MONTHS = range(1, 12)  # the story is told on 1 December 2026: January-November are closed
 # Who sees the consolidation ledger and who may post manual adjustments there.
-LEDGER_ROLES = [("controller", Role.CONTROLLER), ("auditor", Role.AUDITOR), ("approver", Role.VIEWER)]
+# The controller prepares adjustments, the approver approves and posts them (four eyes), the auditor reads.
+LEDGER_ROLES = [("controller", Role.CONTROLLER), ("auditor", Role.AUDITOR), ("approver", Role.APPROVER)]
 
 
 def average_rates(ccy: str) -> list[Decimal]:
@@ -96,6 +98,7 @@ def _acquisition_facts(group: ConsolidationGroup, entities: dict[str, Entity], p
 def load_demo_group(org: Organisation, *, users: dict, stdout=None) -> ConsolidationGroup:
     """Set the group up and consolidate January-November. Runs inside load_demo's transaction,
     before the first quarter is locked (rates and eliminations of a locked period are frozen)."""
+    started = time.perf_counter()
     entities = {e.code: e for e in Entity.objects.filter(organisation=org)}
     periods = {p.number: p for p in Period.objects.filter(organisation=org, fiscal_year__start_date__year=YEAR,
                                                             number__lte=12)}
@@ -120,7 +123,8 @@ def load_demo_group(org: Organisation, *, users: dict, stdout=None) -> Consolida
     if failed:
         raise RuntimeError(f"Demo consolidation failed: {[(r.period.code, r.error) for r in failed]}")
     if stdout:
-        stdout.write(f"  group {GROUP_CODE}: {len(runs)} monthly runs (2026-01 to 2026-{runs[-1].period.number:02d})")
+        stdout.write(f"  group {GROUP_CODE}: set up and {len(runs)} monthly runs (2026-01 to "
+                     f"2026-{runs[-1].period.number:02d}) in {time.perf_counter() - started:.1f} s")
     return group
 
 
