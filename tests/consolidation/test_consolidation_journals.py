@@ -23,6 +23,7 @@ from ledger.models import Account, EntrySource, JournalEntry, JournalLine
 from ledger.services import journal_entry_approve, journal_entry_post, journal_entry_submit
 from periods.models import Period
 from sheshi.errors import PermissionDenied
+from sheshi.tenancy.models import Membership
 from tests.consolidation.helpers import CASES_DIR, ledger_explains_run
 from tests.factories import UserFactory, member, user_with_role
 
@@ -159,3 +160,27 @@ def test_a_granted_adjustment_once_posted_is_read_by_the_next_run_and_the_ledger
     assert not JournalEntry.objects.filter(reverses_id=entry.pk).exists()
     expected, explained = ledger_explains_run(run)
     assert explained == expected
+
+
+def test_over_the_api_a_viewer_of_the_group_is_refused_an_adjustment_and_a_ledger_preparer_gets_a_draft(
+        client, group, period, ledger):
+    url = f"/api/v1/consolidation-groups/{group.pk}/"
+    body = {"period": "2024-12", "description": "reclass",
+            "lines": [{"account": "1100", "amount": "10.00"}, {"account": "1000", "amount": "-10.00"}]}
+    before = JournalEntry.objects.count()
+    client.force_login(user_with_role(group.top_entity, "controller"))  # not granted on the ledger
+    assert client.get(f"{url}journals/2024-12/").status_code == 403
+    resp = client.post(f"{url}adjustments/", body, content_type="application/json")
+    assert resp.status_code == 403 and JournalEntry.objects.count() == before
+    preparer = user_with_role(group.top_entity, "viewer")
+    admin = user_with_role(group.top_entity, "viewer")  # sees the group; an organisation admin
+    Membership.objects.filter(user=admin).update(is_org_admin=True)
+    client.force_login(admin)
+    assert client.post(f"{url}ledger-roles/", {"username": preparer.username, "role": "preparer"},
+                       content_type="application/json").status_code == 204
+    client.force_login(preparer)
+    resp = client.post(f"{url}adjustments/", body, content_type="application/json")
+    assert resp.status_code == 201, resp.content
+    assert (resp.json()["source"], resp.json()["status"]) == ("manual", "draft")
+    assert {j["source"] for j in client.get(f"{url}journals/2024-12/").json()} == {
+        "translation", "elimination", "manual"}
