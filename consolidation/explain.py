@@ -39,6 +39,11 @@ def account_components(results: dict[str, Any], account: str) -> list[dict[str, 
             if p["account"] == account:
                 out.append({"entity": p["entity"], "source": elim["kind"], "ref": elim["ref"],
                             **_amount(Decimal(p.get("exact", p["amount"])))})
+    for adj in results.get("manual_adjustments", []):
+        for acc, amount in adj["lines"]:
+            if acc == account:
+                out.append({"entity": "", "source": "manual_adjustment", "ref": adj["entry"],
+                            **_amount(Decimal(amount))})
     return out
 
 
@@ -55,4 +60,7 @@ def member_columns(results: dict[str, Any]) -> dict[str, dict[str, Decimal]]:
     for elim in results["eliminations"]:
         for p in elim["postings"]:
             cols[p["account"]][elim["kind"]] += Decimal(p.get("exact", p["amount"]))
+    for adj in results.get("manual_adjustments", []):
+        for account, amount in adj["lines"]:
+            cols[account]["manual_adjustment"] += Decimal(amount)
     return cols

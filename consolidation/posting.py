@@ -1,15 +1,16 @@
-"""The group's elimination ledger and what a successful run posts there.
+"""The group's consolidation ledger (its elimination ledger) and what a successful run posts there.
 
-A run's elimination journals (investment, intercompany, unrealised profit, NCI) become posted
-system entries (source ``elimination``) of the group's elimination ledger, in the group currency,
-dated on the period end. Members' books are never written. Before posting, the entries still
-standing from earlier runs of the same group and period are reversed, so the ledger always holds
-exactly one run's eliminations. A locked period refuses the posting as a whole (nothing is
+A run posts its consolidation journals (consolidation/journals.py) as posted system entries of the
+group's elimination ledger, in the group currency, dated on the period end: one translation
+journal per foreign member (source ``translation``), one entry per elimination (investment,
+intercompany, unrealised profit, NCI) and the rounding cents (source ``elimination``). With the
+members' ledgers at their closing rates they add up to the run's consolidated TB to the cent.
+Members' books are never written. Before posting, the system entries still standing from earlier
+runs of the same group and period are reversed, so the ledger always holds exactly one run's
+journals; manual adjustments posted there by a controller (consolidation/adjustments.py) stand
+and are read by the next run. A locked period refuses the posting as a whole (nothing is
 reversed or posted; the run keeps its results and says why). Everything here runs inside the
 caller's transaction: the run's success and its entries commit together or not at all.
-
-Translation is not posted: the engine translates members' balances rather than producing
-translation journals, and a member's CTA has no counter-posting inside a single-currency ledger.
 """
 from __future__ import annotations
 
@@ -18,9 +19,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from consolidation.engine.journal import Elimination
-from consolidation.engine.rounding import apportion
 from consolidation.errors import EliminationLedgerCodeTakenError
+from consolidation.journals import Journal, run_journals
 from consolidation.models import ConsolidationGroup, ConsolidationRun
 from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
 from ledger import locks
@@ -43,7 +43,8 @@ def elimination_ledger_ensure(*, group_id: int) -> Entity:
     """The group's elimination ledger, created on first use: a system entity of the group's
     organisation in the group currency, with its periods opened like every entity's. Holds the
     group row FOR UPDATE (until the caller's transaction ends), which also serialises the posting
-    of runs of one group."""
+    of runs of one group. Manual adjustments there need approval (four eyes); the runs' system
+    journals do not."""
     group = (ConsolidationGroup.objects.select_for_update(of=("self",))
              .select_related("organisation", "top_entity", "elimination_entity").get(pk=group_id))
     if group.elimination_entity_id is not None:
@@ -55,7 +56,7 @@ def elimination_ledger_ensure(*, group_id: int) -> Entity:
             entity = Entity.objects.create(organisation=org, code=code,
                                            name=f"Elimination ledger of {group.name}"[:200],
                                            functional_currency=org.group_currency, country=group.top_entity.country,
-                                           approval_required_sources=[])
+                                           approval_required_sources=[EntrySource.MANUAL])
     except IntegrityError as exc:
         if "entity_code_unique_in_org" in str(exc):
             raise EliminationLedgerCodeTakenError(
@@ -75,30 +76,33 @@ class PostingOutcome:
     error: dict[str, Any] | None = None
 
 
-def _entry_inputs(run: ConsolidationRun, eliminations: list[Elimination], account_ids: dict[str, int],
-                  group_code: str) -> list[EntryInput]:
-    """One entry per elimination, one line per posting, tagged with the member it belongs to.
-    Exact amounts are rounded to the cent so that each entry still sums to zero (largest
-    remainder, as the consolidated TB); an elimination that rounds to nothing is not posted."""
+SYSTEM_SOURCES = (EntrySource.ELIMINATION, EntrySource.TRANSLATION)
+
+
+def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: dict[str, int],
+                  group_code: str) -> list[tuple[str, EntryInput]]:
+    """(source, entry) per journal, one line per journal line, tagged with the member it belongs to
+    (already rounded to the cent and balanced by consolidation/journals.py)."""
     period = run.period
     out = []
-    for elim in eliminations:
-        rounded, _ = apportion({f"{i:06d}": p.amount for i, p in enumerate(elim.postings)})
-        lines = [LineInput(account_id=account_ids[p.account], amount=rounded[f"{i:06d}"],
-                           dimensions={"member": p.entity, "elimination": elim.kind, "ref": elim.ref},
-                           memo=f"{elim.kind} {elim.ref} ({p.entity})"[:500])
-                 for i, p in enumerate(elim.postings) if rounded[f"{i:06d}"] != 0]
+    for journal in journals:
+        lines = [LineInput(account_id=account_ids[account], amount=amount,
+                           dimensions={"member": member, "elimination": journal.kind, "ref": journal.ref},
+                           memo=f"{journal.kind} {journal.ref} ({member})"[:500])
+                 for member, account, amount in journal.lines]
         if len(lines) < 2:
             continue
-        out.append(EntryInput(
+        source = EntrySource.TRANSLATION if journal.kind == "translation" else EntrySource.ELIMINATION
+        out.append((source, EntryInput(
             entry_date=period.end_date, period_id=period.pk, lines=lines,
-            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {elim.description}"[:500]))
+            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {journal.description}"[:500])))
     return out
 
 
-def run_eliminations_post(*, run: ConsolidationRun, eliminations: list[Elimination]) -> PostingOutcome:
-    """Replace the eliminations standing in the group's elimination ledger for the run's period by
-    this run's. Must run inside the transaction that records the run's success."""
+def run_eliminations_post(*, run: ConsolidationRun, results: dict[str, Any]) -> PostingOutcome:
+    """Replace the consolidation journals standing in the group's elimination ledger for the run's
+    period by this run's (translation, eliminations, rounding). Must run inside the transaction
+    that records the run's success."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("run_eliminations_post must run inside the run's transaction.")
     entity = elimination_ledger_ensure(group_id=run.group_id)
@@ -117,7 +121,7 @@ def run_eliminations_post(*, run: ConsolidationRun, eliminations: list[Eliminati
         # database checks this transaction-local flag; ledger services set it the same way).
         with connection.cursor() as cur:
             cur.execute("SELECT set_config('sheshi.close_privilege', 'on', true)")
-    standing = list(JournalEntry.objects.filter(entity=entity, period=period, source=EntrySource.ELIMINATION,
+    standing = list(JournalEntry.objects.filter(entity=entity, period=period, source__in=SYSTEM_SOURCES,
                                                 status=EntryStatus.POSTED, reversed_by__isnull=True)
                     .order_by("pk").values_list("pk", "entry_date"))
     outcome = PostingOutcome()
@@ -125,19 +129,22 @@ def run_eliminations_post(*, run: ConsolidationRun, eliminations: list[Eliminati
         outcome.reversal_entry_ids.append(journal_entry_reverse_posted(
             actor=None, entry_id=entry_id, entry_date=entry_date, period_id=period.pk,
             description=f"Consolidation run {run.pk} replaces elimination entry {entry_id}").pk)
-    codes = {p.account for e in eliminations for p in e.postings}
+    journals = run_journals(results).to_post()
+    codes = {account for j in journals for _m, account, _a in j.lines}
     account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=codes)
                        .values_list("code", "pk"))
-    entries = _entry_inputs(run, eliminations, account_ids, run.group.code)
-    if entries:
-        result = journal_entries_post_bulk(actor=None, entity=entity, source=EntrySource.ELIMINATION, entries=entries)
+    entries = _entry_inputs(run, journals, account_ids, run.group.code)
+    for source in SYSTEM_SOURCES:
+        batch = [entry for s, entry in entries if s == source]
+        if not batch:
+            continue
+        result = journal_entries_post_bulk(actor=None, entity=entity, source=source, entries=batch)
         # Runs of this group post one at a time (group row lock) and other transactions' rows are
         # invisible until they commit: the id range holds exactly this batch.
-        outcome.posted_entry_ids = list(
-            JournalEntry.objects.filter(entity=entity, period=period, source=EntrySource.ELIMINATION,
-                                        pk__gte=result.first_entry_id, pk__lte=result.last_entry_id)
-            .order_by("pk").values_list("pk", flat=True))
-        if len(outcome.posted_entry_ids) != result.entries:
-            raise RuntimeError(f"Posted {result.entries} elimination entries but found "
-                               f"{len(outcome.posted_entry_ids)}.")
+        posted = list(JournalEntry.objects.filter(entity=entity, period=period, source=source,
+                                                  pk__gte=result.first_entry_id, pk__lte=result.last_entry_id)
+                      .order_by("pk").values_list("pk", flat=True))
+        if len(posted) != result.entries:
+            raise RuntimeError(f"Posted {result.entries} {source} entries but found {len(posted)}.")
+        outcome.posted_entry_ids += posted
     return outcome

@@ -19,7 +19,7 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
-from ledger.models import Account, AccountKind
+from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry
 from periods.models import Period
 
 # Balance-sheet accounts are cumulative from inception; income and expense run from the start
@@ -108,7 +108,27 @@ def engine_inputs_get(*, group: ConsolidationGroup, period: Period) -> et.Engine
                                            adj.cogs_account.code))
     return et.EngineInputs(group_currency=org.group_currency, period_end=period.end_date, members=members,
                            accounts=tuple(accounts), lines=lines, rates=rates,
-                           adjustments=et.Adjustments(tuple(net_assets), tuple(pre_pl), tuple(urp)))
+                           adjustments=et.Adjustments(tuple(net_assets), tuple(pre_pl), tuple(urp)),
+                           manual_adjustments=manual_adjustments_get(group=group, period=period))
+
+
+def manual_adjustments_get(*, group: ConsolidationGroup, period: Period) -> tuple[et.ManualAdjustment, ...]:
+    """The manual adjustments standing in the group's consolidation ledger for the period: posted
+    entries of source 'manual' not reversed (a reversed one and its reversal cancel out)."""
+    if group.elimination_entity_id is None:
+        return ()
+    entries = (JournalEntry.objects.filter(entity_id=group.elimination_entity_id, period=period,
+                                           source=EntrySource.MANUAL, status=EntryStatus.POSTED,
+                                           reversed_by__isnull=True)
+               .prefetch_related("lines__account").order_by("pk"))
+    out = []
+    for entry in entries:
+        by_account: dict[str, Decimal] = {}
+        for line in entry.lines.all():
+            by_account[line.account.code] = by_account.get(line.account.code, Decimal(0)) + line.functional_amount
+        out.append(et.ManualAdjustment(entry=str(entry.pk), description=entry.description,
+                                       lines=tuple(sorted((a, v) for a, v in by_account.items() if v))))
+    return tuple(out)
 
 
 def previous_successful_run(*, run: ConsolidationRun) -> ConsolidationRun | None:

@@ -162,7 +162,7 @@ def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
         with transaction.atomic():  # the run's success and its posted eliminations, together or not at all
             locked = _locked_run(run_id, RunStatus.RUNNING, attempt)
             locked.group, locked.period = run.group, run.period
-            posting = run_eliminations_post(run=locked, eliminations=result.eliminations)
+            posting = run_eliminations_post(run=locked, results=data)
             changes = {
                 "status": RunStatus.SUCCEEDED, "progress": 100, "progress_note": "done",
                 "fingerprint": result.fingerprint, "fingerprint_sections": result.fingerprint_sections,

@@ -162,3 +162,31 @@ class AcquisitionFactCreateInput(serializers.Serializer):
         if missing:
             raise serializers.ValidationError(missing)
         return attrs
+
+
+class LedgerRoleGrantInput(serializers.Serializer):
+    """A role on the group's consolidation ledger: viewer/auditor see its journals; preparer or
+    controller may prepare manual adjustments there."""
+
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(["viewer", "auditor", "preparer", "approver", "controller"])
+
+
+class ConsolidationAdjustmentLineInput(serializers.Serializer):
+    account = serializers.CharField(max_length=32, help_text="Group account code.")
+    amount = _amount_in(help_text="Group currency, debit positive.")
+
+
+class ConsolidationAdjustmentCreateInput(serializers.Serializer):
+    period = serializers.RegexField(r"^\d{4}-\d{2}$", help_text="Period code YYYY-MM.")
+    description = serializers.CharField(max_length=500)
+    lines = ConsolidationAdjustmentLineInput(many=True, min_length=2, max_length=500)
+
+
+class ConsolidationJournalOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    status = serializers.CharField()
+    description = serializers.CharField()
+    entry_date = serializers.DateField()
+    reverses = serializers.IntegerField(source="reverses_id", allow_null=True)

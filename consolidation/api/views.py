@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -14,8 +15,10 @@ from rest_framework.response import Response
 from consolidation.api.serializers import (
     AcquisitionFactCreateInput,
     AcquisitionFactOutput,
+    ConsolidationAdjustmentCreateInput,
     ConsolidationGroupCreateInput,
     ConsolidationGroupOutput,
+    ConsolidationJournalOutput,
     ConsolidationRunCreateInput,
     ConsolidationRunOutput,
     ConsolidationRunResultsOutput,
@@ -23,8 +26,14 @@ from consolidation.api.serializers import (
     FxRateOutput,
     HoldingCreateInput,
     HoldingOutput,
+    LedgerRoleGrantInput,
 )
 from consolidation.explain import account_components
+from consolidation.ledger_access import (
+    consolidation_adjustment_prepare,
+    consolidation_journals_list,
+    consolidation_ledger_role_grant,
+)
 from consolidation.models import (
     AcquisitionAdjustment,
     ConsolidationGroup,
@@ -103,6 +112,56 @@ class ConsolidationGroupViewSet(EntityScopedMixin, mixins.CreateModelMixin, view
                                            code=data.validated_data["code"], name=data.validated_data["name"],
                                            top_entity=top)
         return Response(ConsolidationGroupOutput(group).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LedgerRoleGrantInput, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="ledger-roles")
+    def ledger_roles(self, request, pk=None):
+        """Grant a role on the group's consolidation ledger (organisation admins)."""
+        group = _visible_group(request.user, int(pk))
+        data = LedgerRoleGrantInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = (get_user_model().objects.filter(username=data.validated_data["username"],
+                                                memberships__organisation_id=group.organisation_id).first())
+        if user is None:
+            raise ValidationFailed("Unknown user.", errors=[FieldError("username", "Not a member of the organisation.",
+                                                                       code="unknown_user")])
+        consolidation_ledger_role_grant(actor=request.user, group=group, user=user, role=data.validated_data["role"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: ConsolidationJournalOutput(many=True)})
+    @action(detail=True, methods=["get"], url_path=r"journals/(?P<period_code>\d{4}-\d{2})")
+    def journals(self, request, pk=None, period_code=None):
+        """The journals of the group's consolidation ledger in a period (VIEW on the ledger)."""
+        group = _visible_group(request.user, int(pk))
+        period = Period.objects.filter(organisation_id=group.organisation_id, code=period_code).first()
+        if period is None:
+            raise NotFound("Unknown period.")
+        entries = consolidation_journals_list(actor=request.user, group=group, period=period)
+        return Response(ConsolidationJournalOutput(entries, many=True).data)
+
+    @extend_schema(request=ConsolidationAdjustmentCreateInput, responses={201: ConsolidationJournalOutput})
+    @action(detail=True, methods=["post"], url_path="adjustments")
+    def adjustments(self, request, pk=None):
+        """Prepare a manual adjustment (a draft entry) in the group's consolidation ledger; approved
+        and posted through /journal-entries/. Needs VIEW and PREPARE on the ledger."""
+        group = _visible_group(request.user, int(pk))
+        data = ConsolidationAdjustmentCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        period = Period.objects.filter(organisation_id=group.organisation_id, code=v["period"]).first()
+        accounts = {a.code: a for a in Account.objects.filter(
+            organisation_id=group.organisation_id, code__in=[line["account"] for line in v["lines"]])}
+        errors = [FieldError(f"lines[{i}].account", "Unknown account code.", code="unknown_account",
+                             value=line["account"]) for i, line in enumerate(v["lines"])
+                  if line["account"] not in accounts]
+        if period is None:
+            errors.append(FieldError("period", "Unknown period code.", code="unknown_period", value=v["period"]))
+        if errors:
+            raise ValidationFailed("The adjustment is not valid.", errors=errors)
+        entry = consolidation_adjustment_prepare(
+            actor=request.user, group=group, period=period, description=v["description"],
+            lines=[(accounts[line["account"]], line["amount"]) for line in v["lines"]])
+        return Response(ConsolidationJournalOutput(entry).data, status=status.HTTP_201_CREATED)
 
 
 class HoldingViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):

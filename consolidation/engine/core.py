@@ -80,6 +80,12 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
     for elim in eliminations:
         for p in elim.postings:
             exact_tb[p.account] += p.amount
+    for manual in inputs.manual_adjustments:
+        for account, amount in manual.lines:
+            if account not in accounts:
+                raise EngineInputError(
+                    f"Manual adjustment {manual.entry}: account {account} is not in the group chart.")
+            exact_tb[account] += amount
     total = sum(exact_tb.values(), Decimal(0))
     if abs(total) > EXACT_TOLERANCE:
         raise ConsolidationUnbalancedError(f"The consolidated trial balance sums to {total}, not zero.")
@@ -95,4 +101,5 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
         effective_interest=dict(structure.effective), nci_by_member=nci_by_member,
         goodwill_by_member=goodwill_by_member, fingerprint=fingerprint(sections),
         fingerprint_sections=sections, members_order=structure.order,
+        manual_adjustments=inputs.manual_adjustments,
     )

@@ -59,6 +59,9 @@ def fingerprint_sections(inputs: EngineInputs) -> dict[str, str]:
         "rates": _digest(rates),
         "adjustments": _digest(adjustments),
     }
+    if inputs.manual_adjustments:  # only when there are any: earlier runs' fingerprints stay as they were
+        sections["manual_adjustments"] = _digest(sorted(
+            [m.entry, sorted([acc, canon(v)] for acc, v in m.lines)] for m in inputs.manual_adjustments))
     for entity in sorted(balances):
         rows = sorted([acc, cp, canon(v)] for (acc, cp), v in balances[entity].items() if v != 0)
         sections[f"tb:{entity}"] = _digest(rows)

@@ -79,6 +79,7 @@ class ConsolidationResult:
     fingerprint: str
     fingerprint_sections: dict[str, str]
     members_order: tuple[str, ...] = field(default_factory=tuple)
+    manual_adjustments: tuple = ()
 
     # --- headline figures -------------------------------------------------------------
     def _role_total(self, role: Role, exact: bool = False) -> Decimal:
@@ -140,6 +141,9 @@ class ConsolidationResult:
         for elim in self.eliminations:
             for p in elim.postings:
                 comps[p.account].append(Component(p.account, p.entity, elim.kind, elim.ref, p.amount))
+        for manual in self.manual_adjustments:
+            for account, amount in manual.lines:
+                comps[account].append(Component(account, "", "manual_adjustment", manual.entry, amount))
         return dict(comps)
 
     def member_columns(self) -> dict[str, dict[str, Decimal]]:
@@ -214,6 +218,10 @@ class ConsolidationResult:
                  "postings": [_posting(p) for p in e.postings]}
                 for e in self.eliminations],
         }
+        if self.manual_adjustments:  # only when there are any (the worked cases' outputs stay as they are)
+            out["manual_adjustments"] = [
+                {"entry": m.entry, "description": m.description, "lines": [[a, _s(v)] for a, v in m.lines]}
+                for m in self.manual_adjustments]
         if include_components:
             out["components"] = {acc: [self._component_dict(c) for c in comps]
                                  for acc, comps in sorted(self.components.items())}

@@ -123,6 +123,17 @@ class Adjustments:
 
 
 @dataclass(frozen=True)
+class ManualAdjustment:
+    """A manual consolidation adjustment a controller posted in the group's consolidation ledger
+    (``entry``: its journal entry id), group currency, debit-positive lines that sum to zero. It is
+    added to the consolidated TB as it stands; it changes no member's profit or NCI."""
+
+    entry: str
+    description: str
+    lines: tuple[tuple[str, Decimal], ...]
+
+
+@dataclass(frozen=True)
 class EngineInputs:
     group_currency: str
     period_end: date
@@ -132,3 +143,4 @@ class EngineInputs:
     rates: tuple[FxRate, ...]
     adjustments: Adjustments = field(default_factory=Adjustments)
     ic_tolerance: Decimal = Decimal("0")
+    manual_adjustments: tuple[ManualAdjustment, ...] = ()

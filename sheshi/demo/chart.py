@@ -39,6 +39,7 @@ GROUP_CHART = [
 UK_LOCAL_CHART = [
     ("0030", "Office Equipment", "1500"),
     ("0031", "Office Equipment Depreciation", "1500"),
+    ("0100", "Investment in Sheshi France SAS", "1600"),
     ("1001", "Stock", "1300"),
     ("1100", "Debtors Control Account", "1200"),
     ("1200", "Bank Current Account", "1100"),

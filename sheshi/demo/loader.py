@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from psycopg.types.range import Range
 
+from consolidation.demo import load_demo_group
 from ledger.imports.mapping import ColumnMapping
 from ledger.imports.models import ImportStatus, SourceSystem
 from ledger.imports.services import import_batch_create, import_batch_run
@@ -134,5 +135,7 @@ def load_demo(stdout=None) -> Organisation:
                 role_grant(actor=None, user=user, entity=entity, role=role)
     _local_chart(next(e for e in entities if e.code == "UK"), acc)
     _import_books(org, entities, stdout)
-    lock_demo_periods(org)  # January–March 2026 locked for every entity, through the period services
+    load_demo_group(org, users={u.username: u for u in User.objects.filter(username__in=[n for n, *_ in USERS])},
+                    stdout=stdout)
+    lock_demo_periods(org)  # January–March 2026 locked for every entity (the consolidation ledger too)
     return org

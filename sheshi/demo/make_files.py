@@ -47,9 +47,25 @@ def _money(x: Decimal) -> Decimal:
     return x.quantize(CENT)
 
 
-def month_docs(rng: random.Random, month: int, sales: Decimal, partner: str | None, is_parent: bool) -> list[Doc]:
+# The group (consolidation/demo.py): HOLD holds UK 100 % and US 80 % from their formation on
+# 1 January; UK buys 60 % of FR, a company trading since January, on 1 April. Prices paid:
+INVESTMENTS = [
+    # buyer, subsidiary, date, price (buyer's currency), text
+    ("HOLD", "UK", date(YEAR, 1, 1), Decimal("327750.00"), "Subscription of Sheshi UK Ltd shares (GBP 285,000)"),
+    ("HOLD", "US", date(YEAR, 1, 1), Decimal("300000.00"), "Purchase of 80% of Sheshi Inc."),
+    ("UK", "FR", date(YEAR, 4, 1), Decimal("120000.00"), "Purchase of 60% of Sheshi France SAS"),
+]
+BANK_LOAN = Decimal("600000.00")  # HOLD borrows to pay for its subsidiaries
+# HOLD charges FR a management fee each quarter after the acquisition, in EUR on both sides. FR
+# booked the September invoice short (disputed): the demo's deliberate intercompany mismatch.
+IC_FEE = Decimal("6000.00")
+IC_FEE_MONTHS = (6, 9, 12)
+IC_SHORT = {9: Decimal("5400.00")}
+
+
+def month_docs(rng: random.Random, month: int, sales: Decimal, partner: str | None) -> list[Doc]:
     """A month of a trading entity's books: sales on account, cash collected, cost of sales,
-    payroll, rent, depreciation; and an intercompany management fee with the parent each quarter."""
+    payroll, rent, depreciation; and FR's side of the quarterly intercompany management fee."""
     s = _money(sales * Decimal(rng.uniform(0.85, 1.15)))
     cogs = _money(s * Decimal("0.58"))
     pay = _money(s * Decimal("0.18"))
@@ -71,12 +87,9 @@ def month_docs(rng: random.Random, month: int, sales: Decimal, partner: str | No
         two("5500", "1500", dep, 28, f"Depreciation {mm}"),
         two("2100", "1100", _money(cogs * Decimal("0.95")), 20, f"Supplier payments {mm}"),
     ]
-    if partner is not None and month % 3 == 0:
-        fee = _money(sales * Decimal("0.10"))
-        if is_parent:
-            docs.append(two("1250", "4200", fee, 15, f"Management fee to {partner}", partner))
-        else:
-            docs.append(two("5200", "2250", fee, 15, f"Management fee from {partner}", partner))
+    if partner is not None and month in IC_FEE_MONTHS:
+        fee = IC_SHORT.get(month, IC_FEE)
+        docs.append(two("5200", "2250", fee, 15, f"Management fee from {partner}", partner))
     return docs
 
 
@@ -84,16 +97,19 @@ def generate() -> dict[tuple[str, int], list[Doc]]:
     """(entity, month) → that month's documents, in date order."""
     rng = random.Random(SEED)  # noqa: S311 - reproducible demo figures, not security
     books: dict[tuple[str, int], list[Doc]] = {(code, m): [] for code, *_ in ENTITIES for m in range(1, 13)}
-    parent_sales = ENTITIES[0][4]
     for code, _name, _cur, _cc, sales in ENTITIES:
         capital = _money(sales * 3)
         books[(code, 1)].append(Doc(date(YEAR, 1, 1), "Share capital paid in",
                                     [("1100", capital, ""), ("3100", -capital, "")]))
         for m in range(1, 13):
-            books[(code, m)] += month_docs(rng, m, sales, None if code == PARENT else PARENT, False)
-    for m in (3, 6, 9, 12):  # the parent's side of the quarterly management fees
-        for sub, *_ in ENTITIES[1:]:
-            books[(PARENT, m)] += month_docs(rng, m, parent_sales, sub, True)[-1:]
+            books[(code, m)] += month_docs(rng, m, sales, PARENT if code == "FR" else None)
+    for m in IC_FEE_MONTHS:  # the parent's side of the management fees
+        books[(PARENT, m)].append(Doc(date(YEAR, m, 15), "Management fee to FR",
+                                      [("1250", IC_FEE, "FR"), ("4200", -IC_FEE, "FR")]))
+    books[(PARENT, 1)].append(Doc(date(YEAR, 1, 1), "Bank loan drawn", [("1100", BANK_LOAN, ""),
+                                                                        ("2400", -BANK_LOAN, "")]))
+    for buyer, sub, day, price, text in INVESTMENTS:
+        books[(buyer, day.month)].append(Doc(day, text, [("1600", price, sub), ("1100", -price, "")]))
     for docs in books.values():
         docs.sort(key=lambda d: d.day)  # stable: same-day documents keep their order
     return books

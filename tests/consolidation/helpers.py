@@ -54,3 +54,41 @@ def simple_inputs(*, pct: str = "80", cost: str = "900", sub_lines=None, rates=(
         members=(Member("P", "EUR"), Member("S", sub_ccy, "P", D(pct), date(2023, 12, 31))),
         accounts=CHART, lines=tuple(lines), rates=tuple(rates),
         adjustments=Adjustments(net_assets=(NetAssetsAtAcquisition("S", tuple((a, D(v)) for a, v in na)),)))
+
+
+def ledger_explains_run(run) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """(consolidated TB of the run, what the ledgers say): each member's own books from the
+    ledger's balances (balance sheet from inception, income and expense from the start of the
+    fiscal year) at the member's closing rate, rounded to balance, plus the balances the run left
+    in the group's consolidation ledger for the period. Read from the database, not from the
+    run's journals."""
+    from collections import defaultdict
+
+    from django.db import connection
+
+    from consolidation.engine.rounding import apportion
+
+    period = run.period
+    members = {code: t["closing_rate"] for code, t in run.results["translation"].items()}
+    sql = """SELECT a.code, sum(b.functional_debit - b.functional_credit)
+               FROM ledger_balance b JOIN ledger_account a ON a.id = b.account_id
+               JOIN periods_period p ON p.id = b.period_id
+               JOIN tenancy_entity e ON e.id = b.entity_id
+              WHERE e.organisation_id = %s AND e.code = %s AND p.end_date <= %s
+                AND (a.type IN ('asset', 'liability', 'equity') OR p.start_date >= %s)
+              GROUP BY a.code"""
+    explained: dict[str, Decimal] = defaultdict(Decimal)
+    with connection.cursor() as cur:
+        for code, closing in members.items():
+            cur.execute(sql, [run.organisation_id, code, period.end_date, period.fiscal_year.start_date])
+            rounded, _ = apportion({acc: amount * Decimal(closing) for acc, amount in cur.fetchall()})
+            for acc, amount in rounded.items():
+                explained[acc] += amount
+        cur.execute("""SELECT a.code, sum(b.functional_debit - b.functional_credit)
+                         FROM ledger_balance b JOIN ledger_account a ON a.id = b.account_id
+                        WHERE b.entity_id = %s AND b.period_id = %s GROUP BY a.code""",
+                    [run.group.elimination_entity_id, period.pk])
+        for acc, amount in cur.fetchall():
+            explained[acc] += amount
+    tb = {k: Decimal(v) for k, v in run.results["consolidated_tb"].items()}
+    return tb, {k: v for k, v in explained.items() if v != 0}

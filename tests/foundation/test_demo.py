@@ -3,10 +3,22 @@ shipped in sheshi/demo/files — is idempotent, and its books balance and drill 
 import csv
 import hashlib
 import io
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from openpyxl import load_workbook
 
+from consolidation.boardpack import board_pack_write
+from consolidation.models import (
+    AcquisitionAdjustment,
+    ConsolidationGroup,
+    ConsolidationRun,
+    FxRate,
+    GroupMember,
+    RunStatus,
+)
 from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.selectors import tb_figure_get, tb_figure_source_rows
 from ledger.models import Account, Balance, JournalEntry, JournalLine
@@ -14,6 +26,7 @@ from ledger.reports import balances_verify, trial_balance
 from periods.models import EntityPeriod, Period
 from sheshi.demo import make_files
 from sheshi.tenancy.models import Entity, Organisation
+from tests.consolidation.helpers import ledger_explains_run
 
 
 def test_the_shipped_files_are_exactly_what_the_generator_writes():
@@ -30,8 +43,10 @@ def test_demo_loads_once_through_the_import_path_and_balances(settings):
     settings.DEBUG = True
     call_command("load_demo")
     org = Organisation.objects.get(code="DEMO")
-    entities = {e.code: e for e in Entity.objects.filter(organisation=org)}
+    entities = {e.code: e for e in Entity.objects.filter(organisation=org, elimination_ledger_of__isnull=True)}
     assert set(entities) == {"HOLD", "UK", "US", "FR"}
+    assert set(Entity.objects.filter(organisation=org).values_list("code", flat=True)) - set(entities) == {
+        "SHESHI-ELIM"}  # the group's consolidation ledger
     assert {e.functional_currency for e in entities.values()} == {"EUR", "GBP", "USD"}
 
     # One posted batch per shipped file, each the file's exact bytes, from its saved source system.
@@ -45,12 +60,12 @@ def test_demo_loads_once_through_the_import_path_and_balances(settings):
         assert b.source_system.code == ("SAGE-UK" if b.entity.code == "UK" else "SAP")
         assert b.debit_total == b.credit_total > 0
 
-    # Every posted line of the demo carries its batch and source row.
-    entries = JournalEntry.objects.filter(organisation=org)
+    # Every posted line of the members' books carries its batch and source row.
+    entries = JournalEntry.objects.filter(organisation=org, entity__in=entities.values())
     n = entries.filter(status="posted").count()
-    assert n > 400 and entries.count() == n
+    assert n > 390 and entries.count() == n
     assert entries.filter(import_batch_id__isnull=True).count() == 0
-    lines = JournalLine.objects.filter(organisation_id=org.pk)
+    lines = JournalLine.objects.filter(organisation_id=org.pk, entity__in=entities.values())
     assert lines.count() == sum(b.line_count for b in batches) == sum(b.row_count for b in batches)
     assert lines.filter(import_batch_id__isnull=True).count() == 0
     assert lines.filter(source_row__isnull=True).count() == 0
@@ -72,7 +87,8 @@ def test_demo_loads_once_through_the_import_path_and_balances(settings):
 
     # Idempotent: a second load changes nothing.
     call_command("load_demo")
-    assert (JournalEntry.objects.filter(organisation=org).count(), ImportBatch.objects.count()) == (n, 48)
+    assert (entries.count(), ImportBatch.objects.count()) == (n, 48)
+    assert ConsolidationRun.objects.count() == 11
 
     assert balances_verify(organisation_id=org.pk) == []
     for entity in entities.values():
@@ -80,6 +96,71 @@ def test_demo_loads_once_through_the_import_path_and_balances(settings):
     assert Balance.objects.filter(organisation_id=org.pk).count() > 0
     locked = set(EntityPeriod.objects.filter(organisation=org, state="locked").values_list("period__code", flat=True))
     assert locked == {"2026-01", "2026-02", "2026-03"}
+    _assert_demo_group(org, entities)
+
+
+def _assert_demo_group(org, entities):
+    """DEMO is a consolidation group: HOLD -> UK 100 %, US 80 %; UK -> FR 60 % bought on 1 April;
+    rates, acquisition facts, one deliberate IC mismatch, a succeeded run for every month through
+    November whose consolidated TB balances and is explained by the ledgers to the cent."""
+    group = ConsolidationGroup.objects.get(organisation=org, code="SHESHI")
+    assert group.top_entity == entities["HOLD"]
+    holdings = {(m.entity.code, m.parent.code if m.parent else None, m.ownership_pct, m.acquired_on)
+                for m in GroupMember.objects.filter(group=group).select_related("entity", "parent")}
+    assert holdings == {("HOLD", None, None, None), ("UK", "HOLD", Decimal(100), date(2026, 1, 1)),
+                        ("US", "HOLD", Decimal(80), date(2026, 1, 1)), ("FR", "UK", Decimal(60), date(2026, 4, 1))}
+    rates = FxRate.objects.filter(organisation=org)
+    for ccy in ("GBP", "USD"):
+        for kind in ("closing", "average"):
+            dates = set(rates.filter(from_currency=ccy, to_currency="EUR", rate_type=kind)
+                        .values_list("rate_date", flat=True))
+            assert dates == {p.end_date for p in Period.objects.filter(organisation=org, number__lte=12)}
+    assert set(rates.filter(rate_type="historical").values_list("from_currency", "rate_date")) == {
+        ("GBP", date(2026, 1, 1)), ("USD", date(2026, 1, 1)), ("GBP", date(2026, 4, 1))}
+    facts = {(a.kind, a.entity.code) for a in AcquisitionAdjustment.objects.filter(group=group)}
+    assert facts == {("net_assets_at_acquisition", "UK"), ("net_assets_at_acquisition", "US"),
+                     ("net_assets_at_acquisition", "FR"), ("pre_acquisition_pl", "FR")}
+
+    runs = list(ConsolidationRun.objects.filter(group=group).select_related("period", "group")
+                .order_by("period__start_date"))
+    assert [r.period.code for r in runs] == [f"2026-{m:02d}" for m in range(1, 12)]
+    assert {r.status for r in runs} == {RunStatus.SUCCEEDED}
+    assert all(r.posting_error is None and r.posted_entry_ids for r in runs)
+    for run in runs:
+        tb = {k: Decimal(v) for k, v in run.results["consolidated_tb"].items()}
+        assert sum(tb.values()) == 0 and tb
+        assert set(run.results["effective_interest"]) == (
+            {"HOLD", "UK", "US", "FR"} if run.period.number >= 4 else {"HOLD", "UK", "US"})
+        expected, explained = ledger_explains_run(run)
+        assert explained == expected
+    sept = runs[8]
+    assert sept.results["effective_interest"]["FR"] == "60.00"
+    # The one deliberate mismatch: FR booked HOLD's September fee 600 short (both sides of the pair).
+    assert [r.results["ic_differences"] for r in runs[:8]] == [[]] * 8
+    assert {(d["entity"], d["account"], d["counterparty"], d["difference"]) for d in sept.ic_differences} == {
+        ("FR", "2250", "HOLD", "600.00"), ("FR", "5200", "HOLD", "-600.00")}
+    assert Decimal(sept.results["goodwill"]) > 0 and Decimal(sept.results["nci_equity"]) > 0
+    _assert_board_pack(sept, runs[7])
+
+
+def _assert_board_pack(run, august):
+    """The September board pack compares with August (the prior period's run); 2025 has no run."""
+    buf = io.BytesIO()
+    board_pack_write(run, buf)
+    wb = load_workbook(io.BytesIO(buf.getvalue()), data_only=True)
+    cover = {row[0]: row[1] for row in wb["Cover"].iter_rows(min_row=2, values_only=True) if row and row[0]}
+    assert cover["fingerprint"] == run.fingerprint
+    assert cover["comparatives"] == "Prior period (2026-08)"
+    bs = wb["BS"]
+    assert [c.value for c in bs[1]][2:] == ["Current (EUR)", "Prior period (2026-08) (EUR)"]
+    rows = {r[1]: r[2:] for r in bs.iter_rows(min_row=2, values_only=True) if r[1]}
+    assert [Decimal(str(v)) for v in rows["Total assets"]] == [Decimal(run.results["totals"]["assets"]),
+                                                              Decimal(august.results["totals"]["assets"])]
+    assert rows["Non-controlling interests"][1] == float(august.results["nci_equity"])
+    members = wb["Members"]
+    consolidated = {r[0]: r[-1] for r in members.iter_rows(min_row=2, values_only=True) if r[0] in
+                    run.results["consolidated_tb"]}
+    assert consolidated and all(v is not None for v in consolidated.values())
 
 
 @pytest.mark.django_db

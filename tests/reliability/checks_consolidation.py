@@ -66,6 +66,9 @@ def check_consolidation(report, db, records: list[dict], group_id: int) -> dict[
     return runs
 
 
+RUN_SOURCES = ("elimination", "translation")  # what runs post in the group's consolidation ledger
+
+
 def live_eliminations(db, group_id: int) -> tuple[int | None, dict[int, list[int]], set[int], set[int]]:
     """The group's elimination ledger: live elimination entries per period, and every elimination
     and reversal entry there."""
@@ -79,9 +82,13 @@ def live_eliminations(db, group_id: int) -> tuple[int | None, dict[int, list[int
         SELECT e.id, e.period_id, e.source, EXISTS (SELECT 1 FROM ledger_journalentry r
                                                      WHERE r.reverses_id = e.id AND r.status = 'posted')
           FROM ledger_journalentry e WHERE e.entity_id = %(e)s AND e.status = 'posted' ORDER BY e.id""", {"e": elim}):
-        (eliminations if source == "elimination" else reversals).add(eid)
-        if source == "elimination" and not reversed_:
-            live[period_id].append(eid)
+        if source in RUN_SOURCES:
+            eliminations.add(eid)
+            if not reversed_:
+                live[period_id].append(eid)
+        elif source == "reversal":
+            reversals.add(eid)
+        # manual adjustments (source manual) are a controller's, not a run's: they stand across runs
     return elim, live, eliminations, reversals
 
 
@@ -119,10 +126,19 @@ def _check_elimination_ledger(report, db, runs: dict[int, dict], group_id: int, 
 
 
 def eliminations_by_account(results: dict) -> dict[str, Decimal]:
+    """What a run posts, by account: its translation, elimination and rounding journals
+    (consolidation/journals.py); results holding eliminations only count those."""
     out: dict[str, Decimal] = defaultdict(Decimal)
-    for elim in results.get("eliminations", []):
-        for p in elim["postings"]:
-            out[p["account"]] += Decimal(p["amount"])
+    if "members_order" in results:
+        from consolidation.journals import run_journals
+
+        for journal in run_journals(results).to_post():
+            for _member, account, amount in journal.lines:
+                out[account] += amount
+    else:
+        for elim in results.get("eliminations", []):
+            for p in elim["postings"]:
+                out[p["account"]] += Decimal(p["amount"])
     return {k: v for k, v in out.items() if v != 0}
 
 

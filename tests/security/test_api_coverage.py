@@ -27,6 +27,7 @@ from django.conf import settings
 WRITE_MODULES = [
     "ledger.chart", "periods.close", "periods.checklist", "periods.year_end", "periods.group_lock",
     "audit.webhooks", "sheshi.access.tokens", "consolidation.rates_import", "consolidation.posting",
+    "consolidation.ledger_access",
 ]
 
 # Public functions of the modules above that write nothing (selectors and helpers by another name).

@@ -1,0 +1,155 @@
+"""The consolidation journals of a run, from its stored results, to the cent.
+
+The consolidated trial balance is explained by ledgers and journals only:
+
+    consolidated TB = sum over members of (member's ledger x closing rate)
+                      + translation journals + elimination journals + manual adjustments + rounding
+
+- *Members at closing*: each member's balances (BS cumulative, P&L year to date) translated at its
+  closing rate, rounded to the cent per account with largest-remainder rounding so that each
+  member's translated ledger still balances (local x one rate sums to zero).
+- *Translation* (one journal per foreign member, IAS 21.39): re-measures equity at the historical
+  rate and income, expense and dividends at the average rate, ``local x (rate - closing)`` per
+  account, with the difference to the CTA account - which is exactly the member's derived CTA,
+  so the journal balances.
+- *Eliminations*: the engine's eliminations, each rounded to balance.
+- *Manual adjustments* already stand in the consolidation ledger (posted by a controller); the
+  run reads them, it never posts them again.
+- *Rounding*: the cents by which the separately rounded parts miss the consolidated TB (which is
+  rounded once, from the exact figures). Every part balances, so the rounding journal does too.
+
+The run posts translation, eliminations and rounding in the group's consolidation (elimination)
+ledger (consolidation/posting.py); the board pack's members sheet shows the same columns.
+Plain Decimal: the same results always give the same journals.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from typing import Any
+
+from consolidation.engine.rounding import apportion
+
+ZERO = Decimal(0)
+RATE_KEYS = {"c": "closing_rate", "a": "average_rate", "h": "historical_rate"}
+MANUAL = "manual_adjustment"
+
+
+@dataclass
+class Journal:
+    """One consolidation journal: lines are (member, account, amount in the group currency, debit +)."""
+
+    kind: str  # translation | an elimination kind | manual_adjustment | rounding
+    ref: str
+    description: str
+    lines: list[tuple[str, str, Decimal]] = field(default_factory=list)
+
+    def by_account(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for _member, account, amount in self.lines:
+            out[account] += amount
+        return out
+
+
+def _rounded(keyed: dict[str, tuple[str, str, Decimal]]) -> list[tuple[str, str, Decimal]]:
+    """Round exact lines so that they still sum to zero; lines that round to nothing are dropped."""
+    rounded, _ = apportion({k: v[2] for k, v in keyed.items()})
+    return [(member, account, rounded[k]) for k, (member, account, _) in keyed.items() if rounded[k] != 0]
+
+
+def members_at_closing(results: dict[str, Any]) -> dict[str, dict[str, Decimal]]:
+    """member -> account -> its ledger balance at the member's closing rate, rounded to balance."""
+    out = {}
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for member in results["members_order"]:
+            closing = Decimal(results["translation"][member]["closing_rate"])
+            exact = {account: Decimal(local) * closing
+                     for account, (local, _amount, _kind) in results["member_balances"][member].items()}
+            rounded, _ = apportion(exact)
+            out[member] = {a: v for a, v in rounded.items() if v != 0}
+    return out
+
+
+def translation_journals(results: dict[str, Any]) -> list[Journal]:
+    out = []
+    cta_account = results.get("cta_account")
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for member in results["members_order"]:
+            t = results["translation"][member]
+            closing = Decimal(t["closing_rate"])
+            keyed: dict[str, tuple[str, str, Decimal]] = {}
+            for account, (local, _amount, kind) in sorted(results["member_balances"][member].items()):
+                diff = Decimal(local) * (Decimal(t[RATE_KEYS[kind]]) - closing)
+                if diff:
+                    keyed[account] = (member, account, diff)
+            cta = Decimal(t.get("cta_exact") or "0")
+            if cta:
+                keyed[f"~{cta_account}"] = (member, cta_account, cta)
+            lines = _rounded(keyed)
+            if lines:
+                out.append(Journal(
+                    "translation", member,
+                    f"Translation of {member} ({t['currency']}): equity at the historical rate, income and expense "
+                    "at the average rate, the difference to the CTA", lines))
+    return out
+
+
+def elimination_journals(results: dict[str, Any]) -> list[Journal]:
+    out = []
+    for elim in results["eliminations"]:
+        keyed = {f"{i:06d}": (p["entity"], p["account"], Decimal(p.get("exact", p["amount"])))
+                 for i, p in enumerate(elim["postings"])}
+        lines = _rounded(keyed)
+        if lines:
+            out.append(Journal(elim["kind"], elim["ref"], elim["description"], lines))
+    return out
+
+
+def manual_journals(results: dict[str, Any]) -> list[Journal]:
+    """The manual adjustments standing in the consolidation ledger when the run read its inputs."""
+    return [Journal(MANUAL, str(adj["entry"]), adj["description"],
+                    [("", account, Decimal(amount)) for account, amount in adj["lines"]])
+            for adj in results.get("manual_adjustments", [])]
+
+
+def rounding_journal(results: dict[str, Any], parts: list[dict[str, Decimal]]) -> Journal | None:
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for part in parts:
+        for account, amount in part.items():
+            total[account] += amount
+    tb = {a: Decimal(v) for a, v in results["consolidated_tb"].items()}
+    lines = [("", a, tb.get(a, ZERO) - total.get(a, ZERO)) for a in sorted(set(tb) | set(total))]
+    lines = [ln for ln in lines if ln[2] != 0]
+    if not lines:
+        return None
+    return Journal("rounding", "cents",
+                   "Rounding: the consolidated TB is rounded once from exact figures, its parts one by one", lines)
+
+
+@dataclass
+class RunJournals:
+    members: dict[str, dict[str, Decimal]]  # members at closing
+    journals: list[Journal]  # translation, eliminations, manual adjustments, rounding (in that order)
+
+    def to_post(self) -> list[Journal]:
+        """What a run posts: everything but the manual adjustments (already in the ledger)."""
+        return [j for j in self.journals if j.kind != MANUAL]
+
+    def columns(self) -> list[str]:
+        kinds: list[str] = []
+        for j in self.journals:
+            if j.kind not in kinds:
+                kinds.append(j.kind)
+        return kinds
+
+
+def run_journals(results: dict[str, Any]) -> RunJournals:
+    members = members_at_closing(results)
+    journals = translation_journals(results) + elimination_journals(results) + manual_journals(results)
+    rounding = rounding_journal(results, [*members.values(), *(j.by_account() for j in journals)])
+    if rounding is not None:
+        journals.append(rounding)
+    return RunJournals(members, journals)
