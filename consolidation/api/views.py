@@ -243,5 +243,5 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
         run = self.get_object()
         if run.status != RunStatus.SUCCEEDED:
             raise RuleViolation(f"Run {run.pk} is {run.status}; results exist only for a succeeded run.",
-                                code="consolidation_run_not_succeeded", status=409)
+                                code="consolidation_run_not_succeeded")
         return run

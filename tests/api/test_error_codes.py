@@ -1,0 +1,96 @@
+"""The error-code enums (issue #15 item 6, #18 item 2): every code a refusal can carry is declared
+once, with one status and one title, and every raise names a declared code."""
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+from sheshi.errors import DB_RULES, CommonErrorCode, ErrorCode, SheshiError, error_codes
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+APP_DIRS = ("sheshi", "ledger", "periods", "consolidation", "audit")
+
+
+def _sheshi_error_names() -> set[str]:
+    names, todo = set(), [SheshiError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return names
+
+
+def _code_literals_raised() -> list[tuple[str, int, str]]:
+    """(file, line, code) of every ``<SheshiError subclass>(..., code="...")`` in the apps."""
+    error_classes = _sheshi_error_names()
+    found = []
+    for folder in APP_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                if name not in error_classes:
+                    continue
+                for kw in node.keywords:
+                    if kw.arg == "code" and isinstance(kw.value, ast.Constant):
+                        found.append((str(path.relative_to(ROOT)), node.lineno, kw.value.value))
+    return found
+
+
+def test_every_code_a_service_raises_is_declared_in_an_error_code_enum():
+    literals = _code_literals_raised()
+    assert len(literals) > 20  # the scan sees the raises (imports, year end, ...)
+    declared = error_codes()
+    undeclared = [(f, line, code) for f, line, code in literals if code not in declared]
+    assert undeclared == []
+
+
+def test_every_error_class_names_a_declared_code():
+    todo, seen = [SheshiError], []
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        seen.append(cls)
+        member = error_codes()[cls.code]
+        assert (cls.code, cls.status, cls.title) == (member.code, member.status, member.title), cls
+
+
+def test_every_database_rule_maps_to_a_declared_code():
+    assert len(DB_RULES) > 60
+    assert {name: rule for name, rule in DB_RULES.items() if not isinstance(rule, ErrorCode)} == {}
+    assert {name for name, rule in DB_RULES.items() if error_codes()[rule.code] is not rule} == set()
+
+
+def test_a_code_is_declared_once_across_the_apps():
+    by_enum = {}
+    for member in error_codes().values():
+        by_enum.setdefault(member.code, set()).add(type(member).__name__)
+    assert {c: e for c, e in by_enum.items() if len(e) > 1} == {}
+    assert {type(m).__name__ for m in error_codes().values()} >= {
+        "CommonErrorCode", "LedgerErrorCode", "PeriodsErrorCode", "ConsolidationErrorCode", "AuditErrorCode",
+        "ImportErrorCode"}
+
+
+def test_a_raise_with_a_code_takes_that_codes_status_and_title():
+    from ledger.errors import LedgerErrorCode
+
+    err = SheshiError("locked", code="period_locked")
+    assert (err.code, err.status, err.title) == ("period_locked", 422, "The period is locked.")
+    err = SheshiError("x", code=LedgerErrorCode.ENTRY_UNBALANCED)
+    assert (err.status, err.title) == (422, "The entry does not balance.")
+
+
+def test_a_raise_with_an_undeclared_code_fails_loudly():
+    with pytest.raises(LookupError, match="no_such_code"):
+        SheshiError("x", code="no_such_code")
+
+
+def test_the_http_layer_codes_are_common():
+    assert {"validation_failed", "not_authenticated", "not_found", "method_not_allowed", "throttled",
+            "unsupported_media_type", "payload_too_large", "server_error"} <= {m.code for m in CommonErrorCode}
