@@ -43,6 +43,7 @@ from consolidation.services import (
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
@@ -73,6 +74,7 @@ class FxRateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
                         "rate_type": ["exact"], "rate_date": ["exact", "gte", "lte"]}
 
     @extend_schema(request=FxRateCreateInput, responses={201: FxRateOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = FxRateCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -93,6 +95,7 @@ class ConsolidationGroupViewSet(EntityScopedMixin, mixins.CreateModelMixin, view
     filterset_fields = ["organisation", "code"]
 
     @extend_schema(request=ConsolidationGroupCreateInput, responses={201: ConsolidationGroupOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ConsolidationGroupCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,6 +118,7 @@ class HoldingViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOn
     filterset_fields = ["group", "entity"]
 
     @extend_schema(request=HoldingCreateInput, responses={201: HoldingOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = HoldingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -142,6 +146,7 @@ class AcquisitionFactViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewset
     filterset_fields = ["group", "kind", "entity"]
 
     @extend_schema(request=AcquisitionFactCreateInput, responses={201: AcquisitionFactOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = AcquisitionFactCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -183,6 +188,7 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
     filterset_fields = ["group", "status"]
 
     @extend_schema(request=ConsolidationRunCreateInput, responses={202: ConsolidationRunOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ConsolidationRunCreateInput(data=request.data)
         data.is_valid(raise_exception=True)

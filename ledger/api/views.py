@@ -30,6 +30,7 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
 from sheshi.exports import export
@@ -46,6 +47,7 @@ class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
 
     @extend_schema(request=AccountInput, responses={201: AccountOutput},
                    parameters=[OpenApiParameter("organisation", int, required=True)])
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = AccountInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,6 +135,7 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
         .prefetch_related("lines__account", "lines__counterparty")
     serializer_class = JournalEntryOutput
     filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
+    conditional_writes = True  # ETag on reads, If-Match on edits (412 stale, 428 missing)
 
     def retrieve(self, request, *args, **kwargs):
         entry = self.get_object()
@@ -214,6 +217,7 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=ReverseInput, responses={201: JournalEntryOutput})
     @action(detail=True, methods=["post"])
+    @idempotent
     def reverse(self, request, pk=None):
         entry = self.get_object()
         data = ReverseInput(data=request.data)
@@ -238,6 +242,12 @@ REPORT_PARAMS = [
     OpenApiParameter("period_from", str, description="First period of a range (movements only)"),
     OpenApiParameter("export", str, enum=["csv", "xlsx"], description="Download instead of JSON"),
 ]
+
+
+def report_responses(output) -> dict:
+    """JSON by default; ``export=csv|xlsx`` answers the same figures as a download."""
+    return {(200, "application/json"): output, (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY}
 
 
 MAX_OFFSET = 2**62  # an offset PostgreSQL's bigint takes; no ledger has that many lines
@@ -289,7 +299,7 @@ class ReportView(APIView):
 
 class TrialBalanceView(ReportView):
     @extend_schema(parameters=[*REPORT_PARAMS, OpenApiParameter("as_of", OpenApiTypes.DATE)],
-                   responses=TrialBalanceOutput)
+                   responses=report_responses(TrialBalanceOutput))
     def get(self, request):
         entity, period, period_from = self._args(request)
         as_of = request.query_params.get("as_of")
@@ -308,7 +318,7 @@ class TrialBalanceView(ReportView):
 
 
 class IncomeStatementView(ReportView):
-    @extend_schema(parameters=REPORT_PARAMS, responses=StatementOutput)
+    @extend_schema(parameters=REPORT_PARAMS, responses=report_responses(StatementOutput))
     def get(self, request):
         entity, period, period_from = self._args(request)
         st = reports.income_statement(entity=entity, period=period, period_from=period_from)
@@ -321,7 +331,7 @@ class IncomeStatementView(ReportView):
 
 
 class BalanceSheetView(ReportView):
-    @extend_schema(parameters=REPORT_PARAMS[:2] + REPORT_PARAMS[3:], responses=StatementOutput)
+    @extend_schema(parameters=REPORT_PARAMS[:2] + REPORT_PARAMS[3:], responses=report_responses(StatementOutput))
     def get(self, request):
         entity, period, _ = self._args(request)
         st = reports.balance_sheet(entity=entity, period=period)
@@ -339,7 +349,7 @@ class GeneralLedgerView(ReportView):
 
     @extend_schema(parameters=[*REPORT_PARAMS, OpenApiParameter("account", str, required=True),
                                OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   responses=GeneralLedgerOutput)
+                   responses=report_responses(GeneralLedgerOutput))
     def get(self, request):
         entity, period, period_from = self._args(request, needs=("entity", "period", "account"))
         account = get_object_or_404(Account, organisation_id=entity.organisation_id,

@@ -44,6 +44,7 @@ from periods.models import (
 )
 from periods.selectors import reconciliation_list
 from periods.year_end import year_end_close, year_end_reopen
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedMixin, OrgScopedReadOnlyViewSet
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Organisation
@@ -218,6 +219,7 @@ class ChecklistTemplateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets
     filterset_fields = ["organisation", "is_active"]
 
     @extend_schema(request=ChecklistTemplateCreateInput, responses={201: ChecklistTemplateOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ChecklistTemplateCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
