@@ -30,6 +30,7 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.conditional import ConditionalWriteMixin
 from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
@@ -38,7 +39,7 @@ from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_by_code, organisation_ids_for
 
 
-class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class AccountViewSet(ConditionalWriteMixin, OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The group chart of accounts of the caller's organisations. Organisation admins maintain it."""
 
     queryset = Account.objects.select_related("parent", "ic_pair")
@@ -127,7 +128,7 @@ IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADE
                                         "none answers 428.")
 
 
-class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Journal entries of entities the caller may view. Writes go through the workflow actions."""
 
     queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by",
@@ -135,7 +136,11 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
         .prefetch_related("lines__account", "lines__counterparty")
     serializer_class = JournalEntryOutput
     filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
-    conditional_writes = True  # ETag on reads, If-Match on edits (412 stale, 428 missing)
+
+    if_match_required = ("PATCH",)  # a draft edit without If-Match is 428
+
+    def etag_for(self, obj) -> str:
+        return journal_entry_etag(obj)  # the version the update service compares under the row lock
 
     def retrieve(self, request, *args, **kwargs):
         entry = self.get_object()

@@ -26,7 +26,7 @@ from sheshi.errors import error_codes
 
 EVERY_OPERATION = (400, 401, 403, 404, 406, 429)
 WRITE_OPERATION = (409, 413, 415, 422)
-CONDITIONAL_WRITE = (412, 428)
+CONDITIONAL_WRITE = (412,)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -106,6 +106,8 @@ class SheshiAutoSchema(AutoSchema):
             statuses |= set(WRITE_OPERATION)
         if getattr(self.view, "conditional_writes", False) and self.method in WRITE_METHODS:
             statuses |= set(CONDITIONAL_WRITE)
+        if getattr(self.view, "if_match_required", ()) and self.method in self.view.if_match_required:
+            statuses.add(428)
         statuses |= set(getattr(self.view, "extra_error_statuses", ()))
         return sorted(statuses)
 
