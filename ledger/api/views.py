@@ -1,6 +1,7 @@
 """Ledger API: parse → one service call → output. Scoping comes from sheshi/api/viewsets.py."""
 from __future__ import annotations
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -123,6 +124,15 @@ def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
     return {**current, **patch}
 
 
+class JournalEntryFilter(django_filters.FilterSet):
+    # Named for the object, as every filter is (tests/security/test_api_conventions.py).
+    import_batch = django_filters.NumberFilter(field_name="import_batch_id", help_text="import batch id")
+
+    class Meta:
+        model = JournalEntry
+        fields = ["status", "source", "entity", "period", "import_batch"]
+
+
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                             description="The ETag of the entry as last read (GET). A stale one answers 412; "
                                         "none answers 428.")
@@ -135,7 +145,7 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
                                                    "voided_by") \
         .prefetch_related("lines__account", "lines__counterparty")
     serializer_class = JournalEntryOutput
-    filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
+    filterset_class = JournalEntryFilter
 
     if_match_required = ("PATCH",)  # a draft edit without If-Match is 428
 

@@ -72,7 +72,7 @@ class ImportBatchOutput(serializers.ModelSerializer):
         return reverse("import-batch-file", args=[batch.pk])
 
     def get_journal_entries_url(self, batch) -> str:
-        return reverse("journal-entry-list") + f"?import_batch_id={batch.pk}"
+        return reverse("journal-entry-list") + f"?import_batch={batch.pk}"
 
 
 class ImportUploadInput(serializers.Serializer):

@@ -183,4 +183,5 @@ def test_a_stale_if_match_is_412_and_writes_nothing(world, path, method):
     assert (stale.status_code, stale.json()["code"], writes) == (412, "precondition_failed", 0)
     fresh, _ = _call(client, method, url, query, body, rule.multipart, {**extra, "If-Match": read.headers["ETag"]})
     assert fresh.status_code in rule.ok | {201}, (fresh.status_code, fresh.content[:300])
-    assert fresh.headers.get("ETag", "").startswith('"')
+    if fresh.status_code < 300:  # (year-end may be refused by a rule of the world's state: no new version)
+        assert fresh.headers.get("ETag", "").startswith('"')
