@@ -43,6 +43,7 @@ from consolidation.services import (
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.error_schema import error_statuses
 from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
@@ -203,11 +204,13 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
+    @error_statuses(409)  # the run has not succeeded (yet)
     def results(self, request, pk=None):
         return Response(ConsolidationRunResultsOutput(self._succeeded()).data)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path=r"accounts/(?P<code>[A-Za-z0-9_.-]+)")
+    @error_statuses(409)  # the run has not succeeded (yet)
     def account(self, request, pk=None, code=None):
         """A consolidated amount and its components: each member's translated balance (local amount
         and rate), its translation difference and every elimination, with a link to the member's
@@ -234,6 +237,7 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], url_path="board-pack")
+    @error_statuses(409)  # the run has not succeeded (yet)
     def board_pack(self, request, pk=None):
         from consolidation.boardpack import board_pack_write
 

@@ -79,6 +79,17 @@ def example_body(member) -> dict:
             "detail": member.title, "code": member.code, "errors": [], "request_id": "3f2c9a1e0b7d4e55"}
 
 
+def error_statuses(*statuses: int):
+    """Declare on a view method the problem statuses it answers beyond the defaults (e.g. a read
+    refused by the state of its object)."""
+
+    def mark(handler):
+        handler.extra_error_statuses = statuses
+        return handler
+
+    return mark
+
+
 class SheshiAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema plus the problem responses of every operation."""
 
@@ -109,6 +120,7 @@ class SheshiAutoSchema(AutoSchema):
         if getattr(self.view, "if_match_required", ()) and self.method in self.view.if_match_required:
             statuses.add(428)
         statuses |= set(getattr(self.view, "extra_error_statuses", ()))
+        statuses |= set(getattr(self._handler(), "extra_error_statuses", ()))
         return sorted(statuses)
 
     def _components(self) -> tuple[ResolvedComponent, ResolvedComponent]:

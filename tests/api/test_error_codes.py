@@ -94,3 +94,53 @@ def test_a_raise_with_an_undeclared_code_fails_loudly():
 def test_the_http_layer_codes_are_common():
     assert {"validation_failed", "not_authenticated", "not_found", "method_not_allowed", "throttled",
             "unsupported_media_type", "payload_too_large", "server_error"} <= {m.code for m in CommonErrorCode}
+
+
+def _schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_the_error_code_enum_is_published_in_the_openapi_schema():
+    schema = _schema()
+    published = schema["components"]["schemas"]["ErrorCodeEnum"]
+    assert published["enum"] == sorted(error_codes())
+    assert "* `entry_unbalanced` — 422: The entry does not balance." in published["description"]
+    problem = schema["components"]["schemas"]["Problem"]
+    assert problem["properties"]["code"] == {"$ref": "#/components/schemas/ErrorCodeEnum"}
+
+
+def test_every_operation_documents_its_problem_responses_with_an_example_per_code():
+    schema = _schema()
+    responses = schema["components"]["responses"]
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            errors = {s: r for s, r in op["responses"].items() if int(s) >= 400}
+            assert {"400", "401", "403", "404", "429"} <= set(errors), (method, path)
+            if method in ("post", "patch", "put", "delete"):
+                assert {"409", "415", "422"} <= set(errors), (method, path)
+            for status, ref in errors.items():
+                assert ref == {"$ref": f"#/components/responses/Problem{status}"}, (method, path, status)
+    for status, response in responses.items():
+        content = response["content"]["application/problem+json"]
+        codes = {c for c, m in error_codes().items() if f"Problem{m.status}" == status}
+        assert set(content["examples"]) == codes, status
+        assert all(e["value"]["status"] == int(status[7:]) for e in content["examples"].values())
+
+
+def test_drafts_document_412_and_428_and_reads_of_a_run_409():
+    paths = _schema()["paths"]
+    assert {"412", "428"} <= set(paths["/api/v1/journal-entries/{id}/"]["patch"]["responses"])
+    assert "412" in paths["/api/v1/entity-periods/{id}/lock/"]["post"]["responses"]
+    assert "409" in paths["/api/v1/consolidation-runs/{id}/results/"]["get"]["responses"]
+    assert "503" in paths["/api/v1/audit/evidence/"]["get"]["responses"]
+
+
+@pytest.mark.django_db
+def test_the_http_layers_refusals_carry_declared_codes(client):
+    anonymous = client.get("/api/v1/entities/")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_authenticated")
+    assert anonymous["Content-Type"] == "application/problem+json"
+    missing = client.get("/api/v1/no-such-thing/")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
