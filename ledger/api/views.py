@@ -148,6 +148,7 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
     filterset_class = JournalEntryFilter
 
     if_match_required = ("PATCH",)  # a draft edit without If-Match is 428
+    if_match_checked_by_service = ("partial_update",)  # journal_entry_update, under the entry's lock
 
     def etag_for(self, obj) -> str:
         return journal_entry_etag(obj)  # the version the update service compares under the row lock

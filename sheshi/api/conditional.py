@@ -32,13 +32,15 @@ class ConditionalWriteMixin:
     """For a viewset over an editable object: ETag on reads and writes, If-Match honoured on writes."""
 
     conditional_writes = True  # read by the OpenAPI schema (sheshi/api/error_schema.py): 412/428 documented
+    # Actions whose service compares If-Match itself, under its row lock and after its own checks.
+    if_match_checked_by_service: tuple[str, ...] = ()
 
     def etag_for(self, obj) -> str:
         return representation_etag(self.get_serializer_class()(obj, context=self.get_serializer_context()).data)
 
     def get_object(self):
         obj = super().get_object()
-        if self.request.method in WRITE_METHODS:
+        if self.request.method in WRITE_METHODS and self.action not in self.if_match_checked_by_service:
             tags = if_match_tags(self.request.headers.get("If-Match"))
             if tags and "*" not in tags and self.etag_for(obj) not in tags:
                 raise PreconditionFailed(f"{type(obj).__name__} {obj.pk} changed since you read it (If-Match "

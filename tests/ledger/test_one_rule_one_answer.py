@@ -175,6 +175,36 @@ def case_reopen_without_reason(world):
     return service, database
 
 
+def case_idempotency_key_reused(world):
+    preparer = user_with_role(world.entity, "preparer")
+    first = journal_entry_create(actor=preparer, entity=world.entity, entry=balanced(world), idempotency_key="k1",
+                                 request_hash="body-1").entry
+    service = service_refusal(lambda: journal_entry_create(
+        actor=preparer, entity=world.entity, entry=balanced(world, "11"), idempotency_key="k1",
+        request_hash="body-2"))
+    database = db_refusal("entry_idempotency_key_unique", """
+        INSERT INTO ledger_journalentry (organisation_id, entity_id, period_id, entry_date, description, source,
+            status, created_at, request_hash, created_by_id, idempotency_key)
+        SELECT organisation_id, entity_id, period_id, entry_date, 'again', source, 'draft', now(), 'body-2',
+               created_by_id, idempotency_key FROM ledger_journalentry WHERE id = %s""", [first.pk])
+    return service, database
+
+
+def case_reviewer_is_preparer(world):
+    from periods import checklist
+    from sheshi.access.services import role_grant
+
+    preparer = user_with_role(world.entity, "preparer")
+    role_grant(actor=None, user=preparer, entity=world.entity, role="approver")
+    rec = checklist.reconciliation_prepare(actor=preparer, entity_period_id=world.entity_period("2026-03").pk,
+                                           account_id=world.acc("1200"))
+    service = service_refusal(lambda: checklist.reconciliation_review(actor=preparer, reconciliation_id=rec.pk))
+    database = db_refusal("reconciliation_reviewer_not_preparer",
+                          "UPDATE periods_accountreconciliation SET status = 'reviewed', "
+                          "reviewed_by_id = prepared_by_id, reviewed_at = now() WHERE id = %s", [rec.pk])
+    return service, database
+
+
 @dataclass(frozen=True)
 class Parity:
     rule: str
@@ -193,6 +223,8 @@ PARITY = [
     Parity("entry_void_has_reason", case_void_without_reason, ("reason_required", 422)),
     Parity("ledger_lock_unposted_entries", case_lock_with_unposted_entries, ("unposted_entries", 422)),
     Parity("periods_reopen_reason_required", case_reopen_without_reason, ("reason_required", 422)),
+    Parity("entry_idempotency_key_unique", case_idempotency_key_reused, ("idempotency_key_reused", 409)),
+    Parity("reconciliation_reviewer_not_preparer", case_reviewer_is_preparer, ("segregation_of_duties", 403)),
 ]
 
 # The database is the only check: the service lets PostgreSQL refuse (and the rule's code answers).
@@ -259,9 +291,6 @@ NO_SERVICE_CHECK = {
 
 # A service-side check exists but the table has no row for it yet. May only shrink.
 PARITY_NOT_YET_TESTED = {
-    "entry_idempotency_key_unique": "IdempotencyConflictError vs the unique index (same code, 409)",
-    "reconciliation_reviewer_not_preparer": "SignOffError vs the check (tests/periods/test_checklist.py "
-                                            "checks both, separately)",
     "periods_group_members_not_locked": "GroupMembersNotLockedError vs the trigger",
     "consolidation_fx_rate_frozen": "FxRateFrozenError vs the trigger",
 }
