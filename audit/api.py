@@ -11,11 +11,11 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.pagination import CursorPagination
 
 from audit.models import AuditEvent
 from audit.selectors import audit_entity_ids, audit_event_list
 from audit.services import audit_read
+from sheshi.api.filters import OrderingFilter
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.tenancy.scoping import organisation_ids_for
 
@@ -36,17 +36,10 @@ class AuditEventOutput(serializers.ModelSerializer):
         return data
 
 
-class AuditEventPagination(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
 class AuditEventListView(generics.ListAPIView):
     serializer_class = AuditEventOutput
-    pagination_class = AuditEventPagination
-    filter_backends: list = []
+    filter_backends = [OrderingFilter]  # the filters are the parameters below, applied by the selector
+    default_ordering = ("-id",)  # newest first; the cursor keeps a walk stable while events arrive
 
     def _time(self, name: str):
         raw = self.request.query_params.get(name)

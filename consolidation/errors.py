@@ -1,42 +1,72 @@
-"""Consolidation refusals, and the database rules mapped to the same codes."""
+"""Consolidation refusals: the app's error codes (one enum), the exceptions services raise with
+them, and the database rules mapped to the same codes."""
 from __future__ import annotations
 
-from sheshi.errors import Conflict, DbRule, RuleViolation, register_db_rules
+import enum
+
+from sheshi.errors import Conflict, ErrorCode, RuleViolation, register_db_rules
+
+
+@enum.unique
+class ConsolidationErrorCode(ErrorCode):
+    FX_RATE_FROZEN = ("fx_rate_frozen", 422, "The rate belongs to a locked period and cannot change.")
+    RUN_WRONG_STATE = ("consolidation_run_wrong_state", 409, "The run is not in a state that allows this.")
+    RUN_NOT_SUCCEEDED = ("consolidation_run_not_succeeded", 409, "Results exist only for a succeeded run.")
+    GROUP_NOT_FOUND = ("consolidation_group_not_found", 404, "No such consolidation group.")
+    ELIMINATION_LEDGER_CODE_TAKEN = ("elimination_ledger_code_taken", 409,
+                                     "The elimination ledger's entity code is already in use.")
+    INPUT_INVALID = ("consolidation_input_invalid", 422, "The consolidation inputs are not consistent.")
+    RATE_MISSING = ("rate_missing", 422, "A rate needed to translate a member is missing.")
+    TRIAL_BALANCE_UNBALANCED = ("trial_balance_unbalanced", 422, "A member's trial balance does not balance.")
+    NET_ASSETS_MISSING = ("net_assets_missing", 422, "A member has no net assets at acquisition.")
+    NEGATIVE_GOODWILL = ("negative_goodwill", 422, "The acquisition shows negative goodwill.")
+    GROUP_PACK_INVALID = ("group_pack_invalid", 400, "The group pack is not valid.")
+    ROLE_ACCOUNT_MISSING = ("role_account_missing", 422, "The group chart lacks an account with a needed role.")
+    UNBALANCED = ("consolidation_unbalanced", 500, "The consolidated trial balance does not balance.")
+    GROUP_CODE_TAKEN = ("group_code_taken", 409, "The organisation already has a group with this code.")
+    ELIMINATION_LEDGER_NOT_MEMBER = ("elimination_ledger_not_member", 409,
+                                     "A group's elimination ledger is never a member of a group.")
+    INPUT_FROZEN = ("input_frozen", 409, "The holding or adjustment applies to a locked period.")
+    FX_RATE_DUPLICATE = ("fx_rate_duplicate", 409, "A rate of this type already exists for this pair and date.")
+    HOLDING_OVERLAP = ("holding_overlap", 409, "The entity already has a holding in this group then.")
+    OWNERSHIP_INVALID = ("ownership_invalid", 422, "Ownership must be above 0 and at most 100, with a parent and date.")
+    NET_ASSETS_DUPLICATE = ("net_assets_duplicate", 409, "The member already has its net assets at acquisition.")
+    FX_RATE_NOT_POSITIVE = ("fx_rate_not_positive", 422, "A rate must be above zero.")
+    FX_RATE_SAME_CURRENCY = ("fx_rate_same_currency", 422, "A rate converts between two different currencies.")
+    HOLDING_OWN_PARENT = ("holding_own_parent", 422, "An entity cannot hold itself.")
+    UNREALISED_PROFIT_INCOMPLETE = ("unrealised_profit_incomplete", 422,
+                                    "Unrealised profit needs a period, a buyer, an amount of zero or more and both "
+                                    "accounts.")
 
 
 class FxRateFrozenError(RuleViolation):
-    code, title = "fx_rate_frozen", "The rate belongs to a locked period and cannot change."
+    error = ConsolidationErrorCode.FX_RATE_FROZEN
 
 
 class RunNotInStateError(Conflict):
-    code, title = "consolidation_run_wrong_state", "The run is not in a state that allows this."
+    error = ConsolidationErrorCode.RUN_WRONG_STATE
 
 
 class GroupNotFoundError(RuleViolation):
-    code, title, status = "consolidation_group_not_found", "No such consolidation group.", 404
+    error = ConsolidationErrorCode.GROUP_NOT_FOUND
 
 
 class EliminationLedgerCodeTakenError(Conflict):
-    code, title = "elimination_ledger_code_taken", "The elimination ledger's entity code is already in use."
+    error = ConsolidationErrorCode.ELIMINATION_LEDGER_CODE_TAKEN
 
 
+C = ConsolidationErrorCode
 register_db_rules({
-    "consolidation_group_code_unique": DbRule("group_code_taken",
-                                              "The organisation already has a group with this code.", 409),
-    "consolidation_elimination_ledger_not_member": DbRule(
-        "elimination_ledger_not_member", "A group's elimination ledger is never a member of a group.", 409),
-    "consolidation_fx_rate_frozen": DbRule("fx_rate_frozen", "The rate belongs to a locked period and cannot change."),
-    "consolidation_input_frozen": DbRule("input_frozen", "The holding or adjustment applies to a locked period.", 409),
-    "fx_rate_unique": DbRule("fx_rate_duplicate", "A rate of this type already exists for this pair and date.", 409),
-    "group_member_no_overlap": DbRule("holding_overlap", "The entity already has a holding in this group then.", 409),
-    "group_member_ownership_valid": DbRule("ownership_invalid",
-                                           "Ownership must be above 0 and at most 100, with a parent and date."),
-    "adjustment_net_assets_once": DbRule("net_assets_duplicate",
-                                         "The member already has its net assets at acquisition.", 409),
-    "fx_rate_positive": DbRule("fx_rate_not_positive", "A rate must be above zero."),
-    "fx_rate_two_currencies": DbRule("fx_rate_same_currency", "A rate converts between two different currencies."),
-    "group_member_not_own_parent": DbRule("holding_own_parent", "An entity cannot hold itself."),
-    "adjustment_unrealised_profit_complete": DbRule(
-        "unrealised_profit_incomplete",
-        "Unrealised profit needs a period, a buyer, an amount of zero or more and both accounts."),
+    "consolidation_group_code_unique": C.GROUP_CODE_TAKEN,
+    "consolidation_elimination_ledger_not_member": C.ELIMINATION_LEDGER_NOT_MEMBER,
+    "consolidation_fx_rate_frozen": C.FX_RATE_FROZEN,
+    "consolidation_input_frozen": C.INPUT_FROZEN,
+    "fx_rate_unique": C.FX_RATE_DUPLICATE,
+    "group_member_no_overlap": C.HOLDING_OVERLAP,
+    "group_member_ownership_valid": C.OWNERSHIP_INVALID,
+    "adjustment_net_assets_once": C.NET_ASSETS_DUPLICATE,
+    "fx_rate_positive": C.FX_RATE_NOT_POSITIVE,
+    "fx_rate_two_currencies": C.FX_RATE_SAME_CURRENCY,
+    "group_member_not_own_parent": C.HOLDING_OWN_PARENT,
+    "adjustment_unrealised_profit_complete": C.UNREALISED_PROFIT_INCOMPLETE,
 })

@@ -30,6 +30,7 @@ from consolidation.engine.types import (
     TBLine,
     UnrealisedProfit,
 )
+from consolidation.errors import ConsolidationErrorCode
 from sheshi.errors import FieldError, ValidationFailed
 from sheshi.money import is_iso_currency
 
@@ -46,7 +47,7 @@ ROLE_TYPES = {
 
 
 class GroupPackInvalidError(ValidationFailed):
-    code, title = "group_pack_invalid", "The group pack is not valid."
+    error = ConsolidationErrorCode.GROUP_PACK_INVALID
 
 
 @dataclass(frozen=True)

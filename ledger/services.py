@@ -32,6 +32,7 @@ from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.memo import recall, remember
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import (
+    CommonErrorCode,
     FieldError,
     NotFound,
     PreconditionFailed,
@@ -306,8 +307,9 @@ def journal_entry_void(*, actor, entry_id: int, reason: str) -> JournalEntry:
     why, and never reaches a balance. A posted entry is corrected by a reversal instead."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("A reason is required to void an entry.",
-                               errors=[FieldError("reason", "Say why the entry is voided.", code="reason_required")])
+        # The same code as the database's entry_void_has_reason: one rule, one answer.
+        raise RuleViolation("A reason is required to void an entry.", code=CommonErrorCode.REASON_REQUIRED,
+                            errors=[FieldError("reason", "Say why the entry is voided.", code="reason_required")])
     entry = _locked_entry(entry_id, actor, None)
     if actor is not None and not actor.is_superuser and not (
             has_entity_perm(actor, PREPARE, entry.entity) or has_entity_perm(actor, APPROVE, entry.entity)):

@@ -107,7 +107,7 @@ def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> Journal
     existing = closing_entry_get(entity=entity, fiscal_year=fiscal_year)
     if existing is not None:
         raise YearEndError(f"{fiscal_year.code} is already closed for {entity.code} (entry {existing.pk}); "
-                           "reopen the year first.", code="year_already_closed", status=409)
+                           "reopen the year first.", code="year_already_closed")
     unposted = list(JournalEntry.objects.filter(entity=entity, period__fiscal_year=fiscal_year)
                     .exclude(status__in=[EntryStatus.POSTED, EntryStatus.VOID]).order_by("id")
                     .values_list("pk", "period__code")[:100])
@@ -138,7 +138,7 @@ def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: s
     _hold_year(entity, fiscal_year)
     existing = closing_entry_get(entity=entity, fiscal_year=fiscal_year)
     if existing is None:
-        raise YearEndError(f"{fiscal_year.code} is not closed for {entity.code}.", code="year_not_closed", status=409)
+        raise YearEndError(f"{fiscal_year.code} is not closed for {entity.code}.", code="year_not_closed")
     state = EntityPeriod.objects.filter(entity=entity, period_id=existing.period_id).values_list("state", flat=True)[0]
     if state == PeriodState.LOCKED:
         raise YearEndError(f"Period {existing.period.code} of {entity.code} is locked: reopen it first "

@@ -38,6 +38,8 @@ def _require_signing_key() -> None:
 
 
 class AuditEvidenceView(APIView):
+    extra_error_statuses = (503,)  # no signing key configured on this server
+
     @extend_schema(
         operation_id="audit_evidence_export",
         parameters=[OpenApiParameter("organisation", int, required=True),

@@ -52,6 +52,8 @@ from consolidation.services import (
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.error_schema import error_statuses
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
@@ -82,6 +84,7 @@ class FxRateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
                         "rate_type": ["exact"], "rate_date": ["exact", "gte", "lte"]}
 
     @extend_schema(request=FxRateCreateInput, responses={201: FxRateOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = FxRateCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -102,6 +105,7 @@ class ConsolidationGroupViewSet(EntityScopedMixin, mixins.CreateModelMixin, view
     filterset_fields = ["organisation", "code"]
 
     @extend_schema(request=ConsolidationGroupCreateInput, responses={201: ConsolidationGroupOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ConsolidationGroupCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -174,6 +178,7 @@ class HoldingViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOn
     filterset_fields = ["group", "entity"]
 
     @extend_schema(request=HoldingCreateInput, responses={201: HoldingOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = HoldingCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -201,6 +206,7 @@ class AcquisitionFactViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewset
     filterset_fields = ["group", "kind", "entity"]
 
     @extend_schema(request=AcquisitionFactCreateInput, responses={201: AcquisitionFactOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = AcquisitionFactCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -242,6 +248,7 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
     filterset_fields = ["group", "status"]
 
     @extend_schema(request=ConsolidationRunCreateInput, responses={202: ConsolidationRunOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ConsolidationRunCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -256,11 +263,13 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
+    @error_statuses(409)  # the run has not succeeded (yet)
     def results(self, request, pk=None):
         return Response(ConsolidationRunResultsOutput(self._succeeded()).data)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"], url_path=r"accounts/(?P<code>[A-Za-z0-9_.-]+)")
+    @error_statuses(409)  # the run has not succeeded (yet)
     def account(self, request, pk=None, code=None):
         """A consolidated amount and its components: each member's translated balance (local amount
         and rate), its translation difference and every elimination, with a link to the member's
@@ -287,6 +296,7 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], url_path="board-pack")
+    @error_statuses(409)  # the run has not succeeded (yet)
     def board_pack(self, request, pk=None):
         from consolidation.boardpack import board_pack_write
 
@@ -302,5 +312,5 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
         run = self.get_object()
         if run.status != RunStatus.SUCCEEDED:
             raise RuleViolation(f"Run {run.pk} is {run.status}; results exist only for a succeeded run.",
-                                code="consolidation_run_not_succeeded", status=409)
+                                code="consolidation_run_not_succeeded")
         return run

@@ -1,6 +1,7 @@
 """Ledger API: parse → one service call → output. Scoping comes from sheshi/api/viewsets.py."""
 from __future__ import annotations
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -30,6 +31,8 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
 from sheshi.exports import export
@@ -37,7 +40,7 @@ from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_by_code, organisation_ids_for
 
 
-class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class AccountViewSet(ConditionalWriteMixin, OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The group chart of accounts of the caller's organisations. Organisation admins maintain it."""
 
     queryset = Account.objects.select_related("parent", "ic_pair")
@@ -46,6 +49,7 @@ class AccountViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
 
     @extend_schema(request=AccountInput, responses={201: AccountOutput},
                    parameters=[OpenApiParameter("organisation", int, required=True)])
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = AccountInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -120,19 +124,34 @@ def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
     return {**current, **patch}
 
 
+class JournalEntryFilter(django_filters.FilterSet):
+    # Named for the object, as every filter is (tests/security/test_api_conventions.py).
+    import_batch = django_filters.NumberFilter(field_name="import_batch_id", help_text="import batch id")
+
+    class Meta:
+        model = JournalEntry
+        fields = ["status", "source", "entity", "period", "import_batch"]
+
+
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                             description="The ETag of the entry as last read (GET). A stale one answers 412; "
                                         "none answers 428.")
 
 
-class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Journal entries of entities the caller may view. Writes go through the workflow actions."""
 
     queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by",
                                                    "voided_by") \
         .prefetch_related("lines__account", "lines__counterparty")
     serializer_class = JournalEntryOutput
-    filterset_fields = ["status", "source", "entity", "period", "import_batch_id"]
+    filterset_class = JournalEntryFilter
+
+    if_match_required = ("PATCH",)  # a draft edit without If-Match is 428
+    if_match_checked_by_service = ("partial_update",)  # journal_entry_update, under the entry's lock
+
+    def etag_for(self, obj) -> str:
+        return journal_entry_etag(obj)  # the version the update service compares under the row lock
 
     def retrieve(self, request, *args, **kwargs):
         entry = self.get_object()
@@ -214,6 +233,7 @@ class JournalEntryViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=ReverseInput, responses={201: JournalEntryOutput})
     @action(detail=True, methods=["post"])
+    @idempotent
     def reverse(self, request, pk=None):
         entry = self.get_object()
         data = ReverseInput(data=request.data)
@@ -238,6 +258,12 @@ REPORT_PARAMS = [
     OpenApiParameter("period_from", str, description="First period of a range (movements only)"),
     OpenApiParameter("export", str, enum=["csv", "xlsx"], description="Download instead of JSON"),
 ]
+
+
+def report_responses(output) -> dict:
+    """JSON by default; ``export=csv|xlsx`` answers the same figures as a download."""
+    return {(200, "application/json"): output, (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY}
 
 
 MAX_OFFSET = 2**62  # an offset PostgreSQL's bigint takes; no ledger has that many lines
@@ -289,7 +315,7 @@ class ReportView(APIView):
 
 class TrialBalanceView(ReportView):
     @extend_schema(parameters=[*REPORT_PARAMS, OpenApiParameter("as_of", OpenApiTypes.DATE)],
-                   responses=TrialBalanceOutput)
+                   responses=report_responses(TrialBalanceOutput))
     def get(self, request):
         entity, period, period_from = self._args(request)
         as_of = request.query_params.get("as_of")
@@ -308,7 +334,7 @@ class TrialBalanceView(ReportView):
 
 
 class IncomeStatementView(ReportView):
-    @extend_schema(parameters=REPORT_PARAMS, responses=StatementOutput)
+    @extend_schema(parameters=REPORT_PARAMS, responses=report_responses(StatementOutput))
     def get(self, request):
         entity, period, period_from = self._args(request)
         st = reports.income_statement(entity=entity, period=period, period_from=period_from)
@@ -321,7 +347,7 @@ class IncomeStatementView(ReportView):
 
 
 class BalanceSheetView(ReportView):
-    @extend_schema(parameters=REPORT_PARAMS[:2] + REPORT_PARAMS[3:], responses=StatementOutput)
+    @extend_schema(parameters=REPORT_PARAMS[:2] + REPORT_PARAMS[3:], responses=report_responses(StatementOutput))
     def get(self, request):
         entity, period, _ = self._args(request)
         st = reports.balance_sheet(entity=entity, period=period)
@@ -339,7 +365,7 @@ class GeneralLedgerView(ReportView):
 
     @extend_schema(parameters=[*REPORT_PARAMS, OpenApiParameter("account", str, required=True),
                                OpenApiParameter("limit", int), OpenApiParameter("offset", int)],
-                   responses=GeneralLedgerOutput)
+                   responses=report_responses(GeneralLedgerOutput))
     def get(self, request):
         entity, period, period_from = self._args(request, needs=("entity", "period", "account"))
         account = get_object_or_404(Account, organisation_id=entity.organisation_id,

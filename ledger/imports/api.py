@@ -29,6 +29,7 @@ from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.models import Account
 from periods.models import Period
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
@@ -71,7 +72,7 @@ class ImportBatchOutput(serializers.ModelSerializer):
         return reverse("import-batch-file", args=[batch.pk])
 
     def get_journal_entries_url(self, batch) -> str:
-        return reverse("journal-entry-list") + f"?import_batch_id={batch.pk}"
+        return reverse("journal-entry-list") + f"?import_batch={batch.pk}"
 
 
 class ImportUploadInput(serializers.Serializer):
@@ -143,6 +144,7 @@ class ImportBatchViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.Re
 
     @extend_schema(request={"multipart/form-data": ImportUploadInput},
                    responses={201: ImportBatchOutput, 202: ImportBatchOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ImportUploadInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -205,6 +207,7 @@ class SourceSystemViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.Read
     filterset_fields = ["organisation", "code", "kind"]
 
     @extend_schema(request=SourceSystemInput, responses={201: SourceSystemOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = SourceSystemInput(data=request.data)
         data.is_valid(raise_exception=True)

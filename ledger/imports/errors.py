@@ -1,40 +1,68 @@
-"""Refusals of an import file. Each carries a stable code; row-level problems travel as
-``FieldError`` (row, column, value, reason) exactly as the API renders them."""
+"""Refusals of an import file: the import error codes (one enum) and their exceptions. Row-level
+problems travel as ``FieldError`` (row, column, value, reason) exactly as the API renders them."""
 from __future__ import annotations
 
-from sheshi.errors import Conflict, DbRule, FieldError, SheshiError, register_db_rules
+import enum
+
+from sheshi.errors import Conflict, ErrorCode, FieldError, SheshiError, register_db_rules
+
+
+@enum.unique
+class ImportErrorCode(ErrorCode):
+    FILE_INVALID = ("import_file_invalid", 422, "The file cannot be imported.")
+    ROWS_INVALID = ("import_rows_invalid", 422, "The file has problems; nothing was imported.")
+    POSTING_FAILED = ("import_posting_failed", 422, "The ledger refused the file; nothing was posted.")
+    DUPLICATE_FILE = ("import_duplicate", 409, "This file has already been imported for this entity.")
+    NOT_SUPERSEDABLE = ("import_not_supersedable", 409, "Only a posted import can be superseded.")
+    SOURCE_SYSTEM_EXISTS = ("source_system_exists", 409, "A source system with this code and kind already exists.")
+    DUPLICATE_ROWS = ("import_duplicate_rows", 409, "These rows have already been imported for this entity.")
+    # What exactly is wrong with an unreadable file (ImportFileError's code):
+    FILE_TOO_LARGE = ("import_file_too_large", 413, "The file is larger than the import limit.")
+    FILE_EMPTY = ("import_file_empty", 422, "The file is empty.")
+    FILE_CHANGED = ("import_file_changed", 422, "The stored file no longer matches its SHA-256.")
+    STREAM_NOT_SEEKABLE = ("import_stream_not_seekable", 422, "The upload must be a seekable file.")
+    UNSUPPORTED_FORMAT = ("import_unsupported_format", 422, "The file's format is not supported.")
+    BINARY_FILE = ("import_binary_file", 422, "The file is binary data, not CSV text or an XLSX workbook.")
+    ENCODING = ("import_encoding", 422, "The file is neither UTF-8 nor Windows-1252 text.")
+    NOT_XLSX = ("import_not_xlsx", 422, "The file is not a readable XLSX workbook.")
+    ZIP_BOMB = ("import_zip_bomb", 422, "The workbook inflates beyond the import limits.")
+    SHEET_MISSING = ("import_sheet_missing", 422, "The workbook has no worksheet to read.")
+    TOO_MANY_ROWS = ("import_too_many_rows", 422, "The file has more rows than the import limit.")
+    TOO_MANY_COLUMNS = ("import_too_many_columns", 422, "A row has more values than the header has columns.")
+    LINE_TOO_LONG = ("import_line_too_long", 422, "A row is longer than the import limit.")
+    CSV_MALFORMED = ("import_csv_malformed", 422, "The CSV text is malformed.")
 
 
 class ImportFileError(SheshiError):
     """The file cannot be read at all (size, encoding, structure, hostile content)."""
 
-    code, title, status = "import_file_invalid", "The file cannot be imported.", 422
+    error = ImportErrorCode.FILE_INVALID
 
-    def __init__(self, detail: str, *, code: str, row: int | None = None, status: int | None = None,
-                 value: object = None):
-        errors = [FieldError(field="file", message=detail, code=code, row=row, value=value)]
-        super().__init__(detail, errors=errors, code=code, status=status)
+    def __init__(self, detail: str, *, code: str | ImportErrorCode, row: int | None = None, value: object = None):
+        member = ImportErrorCode(code)  # a declared import code, or ValueError
+        errors = [FieldError(field="file", message=detail, code=member.code, row=row, value=value)]
+        super().__init__(detail, errors=errors, code=member)
         self.row = row
 
 
 class ImportValidationError(SheshiError):
     """The file was read but some rows are wrong; ``errors`` lists every problem found."""
 
-    code, title, status = "import_rows_invalid", "The file has problems; nothing was imported.", 422
+    error = ImportErrorCode.ROWS_INVALID
 
 
 class ImportPostingFailedError(SheshiError):
     """The file validated but the ledger refused the posting (e.g. the period was locked meanwhile)."""
 
-    code, title, status = "import_posting_failed", "The ledger refused the file; nothing was posted.", 422
+    error = ImportErrorCode.POSTING_FAILED
 
 
 class DuplicateRowsError(Conflict):
     """The file's rows equal those of an active batch of the entity (its bytes may differ)."""
 
-    code, title = "import_duplicate_rows", "These rows have already been imported for this entity."
+    error = ImportErrorCode.DUPLICATE_ROWS
 
 
 register_db_rules({
-    "import_same_rows_once": DbRule(DuplicateRowsError.code, DuplicateRowsError.title, 409),
+    "import_same_rows_once": ImportErrorCode.DUPLICATE_ROWS,
 })

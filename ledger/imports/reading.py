@@ -115,7 +115,7 @@ def inspect_file(stream: BinaryIO, *, limits: ImportLimits, filename: str = "", 
         size += len(chunk)
         if size > limits.max_bytes:
             raise ImportFileError(f"the file is larger than the limit of {limits.max_bytes:,} bytes",
-                                  code="import_file_too_large", status=413)
+                                  code="import_file_too_large")
         digest.update(chunk)
         if not is_zip:
             nul = chunk.find(b"\x00")

@@ -23,7 +23,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from ledger.bulk import journal_entries_post_bulk
-from ledger.imports.errors import DuplicateRowsError, ImportFileError
+from ledger.imports.errors import DuplicateRowsError, ImportErrorCode, ImportFileError
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.imports.reading import ImportLimits, inspect_file, iter_rows
@@ -50,15 +50,15 @@ Progress = Callable[[int], None]
 
 
 class DuplicateImportError(Conflict):
-    code, title = "import_duplicate", "This file has already been imported for this entity."
+    error = ImportErrorCode.DUPLICATE_FILE
 
 
 class ImportNotSupersedableError(Conflict):
-    code, title = "import_not_supersedable", "Only a posted import can be superseded."
+    error = ImportErrorCode.NOT_SUPERSEDABLE
 
 
 class SourceSystemExistsError(Conflict):
-    code, title = "source_system_exists", "A source system with this code and kind already exists."
+    error = ImportErrorCode.SOURCE_SYSTEM_EXISTS
 
 
 def storage_name(sha256: str) -> str:

@@ -44,13 +44,15 @@ from periods.models import (
 )
 from periods.selectors import reconciliation_list
 from periods.year_end import year_end_close, year_end_reopen
+from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedMixin, OrgScopedReadOnlyViewSet
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import entities_for, entity_ids_for, is_org_admin, organisation_ids_for
 
 
-class FiscalYearViewSet(OrgScopedReadOnlyViewSet):
+class FiscalYearViewSet(ConditionalWriteMixin, OrgScopedReadOnlyViewSet):
     """Fiscal years of the caller's organisations; year-end close and reopen per entity."""
 
     queryset = FiscalYear.objects.select_related("organisation")
@@ -122,7 +124,7 @@ class EntityPeriodFilter(django_filters.FilterSet):
         fields = ["entity", "entity_code", "period", "fiscal_year", "state"]
 
 
-class EntityPeriodViewSet(EntityScopedReadOnlyViewSet):
+class EntityPeriodViewSet(ConditionalWriteMixin, EntityScopedReadOnlyViewSet):
     """Each entity's period states, and the transitions: soft-close, lock, reopen, and a batch move."""
 
     queryset = EntityPeriod.objects.select_related("entity", "period", "period__fiscal_year", "changed_by")
@@ -177,7 +179,7 @@ class EntityPeriodViewSet(EntityScopedReadOnlyViewSet):
         return Response(EntityPeriodOutput(self.get_queryset().filter(pk__in=ids).order_by("id"), many=True).data)
 
 
-class ReconciliationViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+class ReconciliationViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Account reconciliations with their current figures and whether the sign-off has lapsed."""
 
     queryset = AccountReconciliation.objects.select_related("account", "prepared_by", "reviewed_by")
@@ -218,6 +220,7 @@ class ChecklistTemplateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets
     filterset_fields = ["organisation", "is_active"]
 
     @extend_schema(request=ChecklistTemplateCreateInput, responses={201: ChecklistTemplateOutput})
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = ChecklistTemplateCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -231,7 +234,7 @@ class ChecklistTemplateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets
                         status=status.HTTP_201_CREATED)
 
 
-class ChecklistTaskViewSet(EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+class ChecklistTaskViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Close tasks of the entity-periods the caller may view: created from a template, assigned,
     and moved through their statuses by the checklist services."""
 

@@ -14,7 +14,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_default_handler
 
-from sheshi.errors import ConcurrentUpdate, SheshiError, from_db_error
+from sheshi.errors import CommonErrorCode, ConcurrentUpdate, ErrorCode, SheshiError, error_code, from_db_error
 from sheshi.request_context import request_id_var
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -83,35 +83,47 @@ def problem_exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, drf.ValidationError):
-        code, title, detail = "validation_failed", "The input is not valid.", "See errors for each field."
+        member, detail = CommonErrorCode.VALIDATION_FAILED, "See errors for each field."
         errors = _flatten(exc.detail)
     else:
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        title = str(exc.default_detail)
-        detail = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else title
+        member = _drf_error_code(exc, response.status_code)
+        detail = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else member.title
         errors = []
     headers = {k: v for k, v in response.items() if k in ("WWW-Authenticate", "Allow", "Retry-After")}
-    return problem_response(response.status_code, code, title, detail, errors, headers=headers)
+    return problem_response(response.status_code, member.code, member.title, detail, errors, headers=headers)
 
 
-def _json_problem(status: int, code: str, title: str, detail: str) -> JsonResponse:
-    return JsonResponse(problem_body(status, code, title, detail), status=status, content_type=PROBLEM_CONTENT_TYPE)
+def _drf_error_code(exc: drf.APIException, status: int) -> ErrorCode:
+    """DRF's own refusals (authentication, throttling, parsing, ...) under the declared common codes."""
+    codes = exc.get_codes()
+    member = error_code(codes if isinstance(codes, str) else exc.default_code) or error_code(exc.default_code)
+    if member is not None and member.status == status:
+        return member
+    return {400: CommonErrorCode.BAD_REQUEST, 401: CommonErrorCode.NOT_AUTHENTICATED,
+            403: CommonErrorCode.PERMISSION_DENIED, 404: CommonErrorCode.NOT_FOUND,
+            429: CommonErrorCode.THROTTLED}.get(status, CommonErrorCode.BAD_REQUEST)
+
+
+def json_problem(member: ErrorCode, detail: str) -> JsonResponse:
+    """A problem response outside DRF (middleware, Django's error handlers)."""
+    return JsonResponse(problem_body(member.status, member.code, member.title, detail), status=member.status,
+                        content_type=PROBLEM_CONTENT_TYPE)
 
 
 def handler404(request, exception=None):
-    return _json_problem(404, "not_found", "Not found.", "No such resource.")
+    return json_problem(CommonErrorCode.NOT_FOUND, "No such resource.")
 
 
 def handler500(request):
-    return _json_problem(500, "server_error", "Internal error.", "The error was logged with this request id.")
+    return json_problem(CommonErrorCode.SERVER_ERROR, "The error was logged with this request id.")
 
 
 def handler403(request, exception=None):
-    return _json_problem(403, "permission_denied", "Permission denied.", "You do not have permission to do this.")
+    return json_problem(CommonErrorCode.PERMISSION_DENIED, "You do not have permission to do this.")
 
 
 def handler400(request, exception=None):
-    return _json_problem(400, "bad_request", "Bad request.", "The request could not be understood.")
+    return json_problem(CommonErrorCode.BAD_REQUEST, "The request could not be understood.")
 
 
 class ApiServerErrorMiddleware:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from sheshi.api.problems import _json_problem
+from sheshi.api.problems import json_problem
+from sheshi.errors import CommonErrorCode
 
 
 class RequestSizeLimitMiddleware:
@@ -24,15 +25,15 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             length = -1
         if length < 0:
-            return _json_problem(400, "bad_request", "Bad request.", "Content-Length is not a valid length.")
+            return json_problem(CommonErrorCode.BAD_REQUEST, "Content-Length is not a valid length.")
         multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data")
         limit = settings.SHESHI_MAX_UPLOAD_BYTES if multipart else settings.SHESHI_MAX_BODY_BYTES
         if length > limit:
-            return _json_problem(413, "payload_too_large", "Request body too large.",
-                                 f"The body is {length} bytes; the limit for this kind of request is {limit}.")
+            return json_problem(CommonErrorCode.PAYLOAD_TOO_LARGE,
+                                f"The body is {length} bytes; the limit for this kind of request is {limit}.")
         if _has_nul(request):
-            return _json_problem(400, "bad_request", "Bad request.",
-                                 "The address or a query parameter contains a NUL character (%00).")
+            return json_problem(CommonErrorCode.BAD_REQUEST,
+                                "The address or a query parameter contains a NUL character (%00).")
         return self.get_response(request)
 
 

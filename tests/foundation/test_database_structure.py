@@ -28,6 +28,7 @@ UNAUDITED = {
     "auth_permission": "permission definitions, from migrations",
     "django_admin_log": "the admin's own log of changes the audit trail already records",
     "django_q_ormq": "job queue", "django_q_schedule": "job schedules", "django_q_task": "job results",
+    "sheshi_api_idempotencyrecord": "stored answers for Idempotency-Key retries; the writes they answer are audited",
     "axes_accessattempt": "login lockout counters", "axes_accessattemptexpiration": "login lockout counters",
     "axes_accessfailurelog": "login failures (security log)", "axes_accesslog": "logins (security log)",
     # Read-only for the application role (sheshi/db/roles.py): Sheshi grants through the direct-FK tables.

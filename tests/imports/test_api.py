@@ -82,7 +82,7 @@ def test_preparer_uploads_a_small_file_and_gets_the_posted_batch(client, world, 
         "size": len(TB_UTF8), "row_count": 4, "rows_done": 4, "entry_count": 1, "line_count": 4,
         "debit_total": "13845.6700", "credit_total": "13845.6700", "error_count": 0, "errors": [],
         "created_by": preparer.username, "file_url": f"{URL}{batch.pk}/file/",
-        "journal_entries_url": f"/api/v1/journal-entries/?import_batch_id={batch.pk}"}
+        "journal_entries_url": f"/api/v1/journal-entries/?import_batch={batch.pk}"}
     assert JournalLine.objects.filter(import_batch_id=batch.pk).count() == 4
     event = AuditEvent.objects.get(action="import_batch.uploaded")
     assert (event.object_id, event.actor_id, event.changes["sha256"], event.changes["source_system"]) == (

@@ -181,7 +181,7 @@ def test_entries_of_other_entities_are_404(client, world, preparer):
     assert client.get(f"/api/v1/journal-entries/{other.pk}/").status_code == 404
     assert client.post(f"/api/v1/journal-entries/{other.pk}/reverse/", {}, content_type="application/json"
                        ).status_code == 404
-    assert client.get("/api/v1/journal-entries/").json()["count"] == 0
+    assert client.get("/api/v1/journal-entries/").json()["results"] == []
 
 
 def test_trial_balance_rolls_up_and_reconciles(client, world, preparer):

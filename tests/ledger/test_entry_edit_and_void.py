@@ -18,7 +18,7 @@ from ledger.services import (
     journal_entry_update,
     journal_entry_void,
 )
-from sheshi.errors import PermissionDenied, ValidationFailed
+from sheshi.errors import PermissionDenied, RuleViolation, ValidationFailed
 from tests.factories import user_with_role
 from tests.locking import lock_through
 
@@ -97,9 +97,10 @@ def test_void_keeps_number_lines_and_reason_and_never_reaches_a_balance(world):
 
 def test_void_needs_a_reason(world):
     entry = journal_entry_create(actor=None, entity=world.entity, entry=world.sale("30")).entry
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(RuleViolation) as exc:
         journal_entry_void(actor=None, entry_id=entry.pk, reason="   ")
     assert [e.field for e in exc.value.errors] == ["reason"]
+    assert (exc.value.code, exc.value.status) == ("reason_required", 422)  # as the database's entry_void_has_reason
     entry.refresh_from_db()
     assert entry.status == EntryStatus.DRAFT
 

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from sheshi.access.services import role_grant, role_revoke
+from sheshi.api.conditional import ConditionalWriteMixin
 from sheshi.api.viewsets import EntityScopedReadOnlyViewSet, OrgScopedReadOnlyViewSet
 from sheshi.errors import FieldError, ValidationFailed
 from sheshi.tenancy.api.serializers import EntityOutput, OrganisationOutput, RoleChangeInput, RoleChangeOutput
@@ -34,7 +35,7 @@ def _member(entity: Entity, username: str):
     return user
 
 
-class EntityViewSet(EntityScopedReadOnlyViewSet):
+class EntityViewSet(ConditionalWriteMixin, EntityScopedReadOnlyViewSet):
     """Entities the caller holds a role on."""
 
     queryset = Entity.objects.select_related("organisation")
