@@ -237,7 +237,7 @@ class ChecklistTaskAdmin(ReadOnlyMixin, EntityScopedAdmin):
 @admin.register(AccountReconciliation)
 class AccountReconciliationAdmin(ReadOnlyMixin, EntityScopedAdmin):
     entity_field = "entity_period__entity_id"
-    list_display = ["entity_period", "account", "status", "pinned_functional_net", "current_net", "lapsed",
+    list_display = ["entity_period", "account", "status", "pinned_closing_balance", "current_net", "lapsed",
                     "prepared_by", "reviewed_by"]
     list_filter = ["status"]
 

@@ -59,3 +59,24 @@ register_db_rules({
     "periods_group_members_not_locked": DbRule("group_members_not_locked",
                                                "Every member entity must be locked first.", 422),
 })
+
+
+class TaskStateError(Conflict):
+    code, title = "task_wrong_state", "The close task is not in a state that allows this."
+
+
+class ReconciliationUnexplainedError(RuleViolation):
+    code, title = "reconciliation_unexplained", ("The GL and statement balances differ by more than the reconciling "
+                                                 "items explain.")
+
+
+register_db_rules({
+    "checklist_task_reviewer_not_preparer": DbRule("segregation_of_duties",
+                                                   "The reviewer must be someone other than the person who completed "
+                                                   "the task.", 403),
+    "periods_close_record_append_only": DbRule("close_record_append_only",
+                                               "Reconciling items, evidence and comments cannot change; add a new "
+                                               "one instead.", 409),
+    "reconciliation_evidence_once": DbRule("evidence_already_attached",
+                                           "This document is already attached to the reconciliation.", 409),
+})
