@@ -34,6 +34,11 @@ class SheshiAdminSite(AdminSite):
     login_form = OptionalOTPAdminAuthenticationForm
     login_template = "otp/admin111/login.html"  # django-otp's admin login with the code field
 
+    def get_app_list(self, request, app_label=None):
+        from sheshi.admin_links import add_links
+
+        return add_links(request, super().get_app_list(request, app_label))
+
     def has_permission(self, request):
         if not super().has_permission(request):
             return False
