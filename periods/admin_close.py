@@ -25,10 +25,13 @@ from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 from sheshi.tenancy.scoping import entity_ids_for, organisations_for
 
 
+LISTED = ("tasks", "reconciliations", "entries")  # field errors that name what is still open
+
+
 def refusal(exc: Exception) -> str:
     """The service's sentence, and each listed item as its own sentence (which tasks, which entries)."""
     text = human_message(exc)
-    items = [e.message for e in getattr(exc, "errors", []) if e.message and e.message not in text]
+    items = [e.message for e in getattr(exc, "errors", []) if e.field in LISTED and e.message not in text]
     return " ".join([text, *items]) if items else text
 
 
