@@ -24,7 +24,6 @@ from sheshi.errors import SheshiError
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 from sheshi.tenancy.scoping import entity_ids_for, organisations_for
 
-
 LISTED = ("tasks", "reconciliations", "entries")  # field errors that name what is still open
 
 

@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (65), by name and signature
+-- Functions (66), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
