@@ -82,9 +82,9 @@ def reconciliation_list(qs: QuerySet[AccountReconciliation] | None = None) -> Qu
              .annotate(v=Sum("amount")).values("v"))
     qs = qs.annotate(
         # Constant SQL, no input in it: nothing to inject.
-        current_closing_balance=RawSQL(  # noqa: S611
+        current_closing_balance=RawSQL(  # noqa: S611  # nosec B611 constant SQL
             _CLOSING_SQL.format(expr="b.functional_debit - b.functional_credit"), [], output_field=money),
-        current_line_count=RawSQL(_CLOSING_SQL.format(expr="b.line_count"), [],  # noqa: S611
+        current_line_count=RawSQL(_CLOSING_SQL.format(expr="b.line_count"), [],  # noqa: S611  # nosec B611
                                   output_field=BigIntegerField()),
         items_total=Coalesce(Subquery(items), Value(0), output_field=money),
     )
