@@ -8,10 +8,21 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.db import DatabaseError
+from django.db.models import Q
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from periods.admin_close import (
+    dashboard_view,
+    evidence_download,
+    reconciliation_view,
+    refusal,
+    start_view,
+    task_view,
+)
+from periods.checklist import checklist_task_set_status, checklist_task_sign_off, checklist_tasks_create_from_templates
 from periods.close import entity_periods_move
 from periods.models import (
     AccountReconciliation,
@@ -25,16 +36,22 @@ from periods.models import (
     Period,
     PeriodLockSnapshot,
     PeriodState,
+    ReconciliationStatus,
+    TaskStatus,
 )
-from periods.selectors import reconciliation_list, soft_close_warnings
+from periods.selectors import UNFINISHED_TASK, reconciliation_list, soft_close_warnings
 from periods.services import fiscal_year_generate
-from sheshi.access.roles import CLOSE, REOPEN, VIEW
+from sheshi.access.roles import APPROVE, CLOSE, PREPARE, REOPEN, VIEW
+from sheshi.admin_links import admin_link_register
 from sheshi.admin_writes import ORG_ADMIN, ActionsForRoles
 from sheshi.admin_writes import ReadOnlyAdmin as ReadOnlyMixin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import entity_ids_for, is_org_admin, organisations_for
+
+admin_link_register(app_label="periods", name="Close dashboard", url_name="periods_close_dashboard",
+                    allowed=lambda request: bool(entity_ids_for(request.user, VIEW)))
 
 
 class GenerateFiscalYearForm(forms.Form):
@@ -135,8 +152,30 @@ class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
     search_fields = ["entity__code", "period__code"]
     change_list_template = "admin/periods/entityperiod/change_list.html"
 
+    actions = ["create_close_tasks"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not entity_ids_for(request.user, CLOSE):
+            actions.pop("create_close_tasks", None)  # shown only to those who may use it
+        return actions
+
+    @admin.action(description="Create close tasks from the checklist templates")
+    def create_close_tasks(self, request, queryset):
+        created, refused = 0, []
+        for ep in queryset.select_related("entity", "period").order_by("entity__code", "period__start_date"):
+            try:
+                created += len(checklist_tasks_create_from_templates(actor=request.user, entity_period_id=ep.pk))
+            except (SheshiError, DatabaseError) as exc:
+                refused.append(f"{ep.entity.code} {ep.period.code}: {refusal(exc)}")
+        self.message_user(request, f"{created} close task(s) created (tasks already there are kept).")
+        for text in refused:
+            self.message_user(request, text, messages.ERROR)
+
     def get_urls(self):
-        return [path("grid/", self.admin_site.admin_view(self.grid_view), name="periods_close_grid"),
+        return [path("dashboard/", self.admin_site.admin_view(lambda r: dashboard_view(self, r)),
+                     name="periods_close_dashboard"),
+                path("grid/", self.admin_site.admin_view(self.grid_view), name="periods_close_grid"),
                 path("grid/confirm/", self.admin_site.admin_view(self.confirm_view), name="periods_close_confirm"),
                 *super().get_urls()]
 
@@ -189,7 +228,9 @@ class EntityPeriodAdmin(ReadOnlyMixin, EntityScopedAdmin):
                     entity_periods_move(actor=request.user, entity_period_ids=[ep.pk for ep in moving], to=to,
                                         reason=reason, override_reason=override_reason, force=force)
                 except SheshiError as exc:
-                    errors = [exc.detail] + [f"{e.field}: {e.message}" for e in exc.errors]
+                    # "ACME-DE/2026-03.tasks" → "ACME-DE 2026-03": which period, then the sentence.
+                    errors = [exc.detail] + [f"{e.field.split('.')[0].replace('/', ' ')}: {e.message}"
+                                             for e in exc.errors]
                 else:
                     messages.success(request, f"{len(moving)} period(s) moved to {PeriodState(to).label.lower()}.")
                     return HttpResponseRedirect(reverse("admin:periods_close_grid"))
@@ -234,19 +275,99 @@ class ChecklistTemplateAdmin(ReadOnlyMixin, OrgScopedAdmin):
     inlines = [ChecklistTemplateItemInline]
 
 
+class TaskProgressFilter(admin.SimpleListFilter):
+    title, parameter_name = "progress", "progress"
+
+    def lookups(self, request, model_admin):
+        return [("unfinished", "Not finished"), ("finished", "Finished")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unfinished":
+            return queryset.filter(UNFINISHED_TASK)
+        if self.value() == "finished":
+            return queryset.exclude(UNFINISHED_TASK)
+        return queryset
+
+
 @admin.register(ChecklistTask)
 class ChecklistTaskAdmin(ReadOnlyMixin, EntityScopedAdmin):
+    """Tasks move through the checklist services only: the actions below and the task's page
+    (periods/admin_close.py: status, sign-off, comments)."""
+
     entity_field = "entity_period__entity_id"
-    list_display = ["title", "entity_period", "required", "owner", "due_date", "status", "completed_by", "evidence"]
-    list_filter = ["status", "required"]
+    list_display = ["title", "entity_period", "required", "owner", "due_date", "status", "completed_by",
+                    "signed_off_by"]
+    list_filter = [TaskProgressFilter, "status", "required", "requires_review"]
+    list_select_related = ["entity_period__entity", "entity_period__period", "owner", "completed_by",
+                           "signed_off_by"]
+    actions = ["mark_in_progress", "mark_done", "sign_off"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not entity_ids_for(request.user, PREPARE):
+            actions.pop("mark_in_progress", None)
+            actions.pop("mark_done", None)
+        if not entity_ids_for(request.user, APPROVE):
+            actions.pop("sign_off", None)
+        return actions
+
+    def _each(self, request, queryset, verb: str, call) -> None:
+        done = 0
+        for task in queryset.order_by("pk"):
+            try:
+                call(task)
+                done += 1
+            except (SheshiError, DatabaseError) as exc:
+                self.message_user(request, f"Task “{task.title}” was not {verb}: {refusal(exc)}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} task(s) {verb}.")
+
+    @admin.action(description="Mark as in progress")
+    def mark_in_progress(self, request, queryset):
+        self._each(request, queryset, "moved to in progress", lambda t: checklist_task_set_status(
+            actor=request.user, task_id=t.pk, status=TaskStatus.IN_PROGRESS))
+
+    @admin.action(description="Mark as done (your sign-off as preparer)")
+    def mark_done(self, request, queryset):
+        self._each(request, queryset, "marked done", lambda t: checklist_task_set_status(
+            actor=request.user, task_id=t.pk, status=TaskStatus.DONE))
+
+    @admin.action(description="Sign off as reviewer")
+    def sign_off(self, request, queryset):
+        self._each(request, queryset, "signed off", lambda t: checklist_task_sign_off(actor=request.user,
+                                                                                       task_id=t.pk))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        task = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if task is None:
+            return super().change_view(request, object_id, form_url, extra_context)  # Django's "not found"
+        return task_view(self, request, task)
+
+
+class ReconciliationAttentionFilter(admin.SimpleListFilter):
+    title, parameter_name = "needs attention", "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Not signed off, or lapsed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(~Q(status=ReconciliationStatus.REVIEWED) | Q(lapsed=True))
+        return queryset
 
 
 @admin.register(AccountReconciliation)
 class AccountReconciliationAdmin(ReadOnlyMixin, EntityScopedAdmin):
+    """Prepared and reviewed on the reconciliation's page (periods/admin_close.py) through the
+    reconciliation services; started from "Start reconciliations"."""
+
     entity_field = "entity_period__entity_id"
-    list_display = ["entity_period", "account", "status", "pinned_functional_net", "current_net", "lapsed",
-                    "prepared_by", "reviewed_by"]
-    list_filter = ["status"]
+    list_display = ["account", "entity_period", "status", "statement_balance", "pinned_closing_balance",
+                    "current_closing", "lapsed", "prepared_by", "reviewed_by"]
+    list_filter = [ReconciliationAttentionFilter, "status"]
+    list_select_related = ["account", "entity_period__entity", "entity_period__period", "prepared_by",
+                           "reviewed_by"]
+    change_list_template = "admin/periods/accountreconciliation/change_list.html"
 
     def get_queryset(self, request):
         return reconciliation_list(super().get_queryset(request))
@@ -255,6 +376,26 @@ class AccountReconciliationAdmin(ReadOnlyMixin, EntityScopedAdmin):
     def lapsed(self, obj):
         return obj.lapsed
 
-    @admin.display(description="current net")
-    def current_net(self, obj):
-        return obj.current_functional_net
+    @admin.display(description="GL closing balance now")
+    def current_closing(self, obj):
+        return obj.current_closing_balance
+
+    def get_urls(self):
+        return [path("start/", self.admin_site.admin_view(lambda r: start_view(self, r)),
+                     name="periods_accountreconciliation_start"),
+                path("<int:rec_id>/evidence/<int:evidence_id>/", self.admin_site.admin_view(self.evidence_view),
+                     name="periods_accountreconciliation_evidence"),
+                *super().get_urls()]
+
+    def evidence_view(self, request, rec_id: int, evidence_id: int):
+        rec = self.get_queryset(request).filter(pk=rec_id).first()
+        if rec is None:
+            raise Http404
+        return evidence_download(request, rec, evidence_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        rec = self.get_queryset(request).filter(pk=object_id).select_related("account").first() \
+            if str(object_id).isdigit() else None
+        if rec is None:
+            return super().change_view(request, object_id, form_url, extra_context)
+        return reconciliation_view(self, request, rec)

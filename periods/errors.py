@@ -39,6 +39,13 @@ class PeriodsErrorCode(ErrorCode):
     REOPEN_OUT_OF_ORDER = ("reopen_out_of_order", 409, "Later locked periods must be reopened first.")
     CHECKLIST_TEMPLATE_NAME_TAKEN = ("checklist_template_name_taken", 409,
                                      "The organisation already has a checklist template with this name.")
+    TASK_WRONG_STATE = ("task_wrong_state", 409, "The close task is not in a state that allows this.")
+    RECONCILIATION_UNEXPLAINED = ("reconciliation_unexplained", 422,
+                                  "The GL and statement balances differ by more than the reconciling items explain.")
+    CLOSE_RECORD_APPEND_ONLY = ("close_record_append_only", 409,
+                                "Reconciling items, evidence and comments cannot change; add a new one instead.")
+    EVIDENCE_ALREADY_ATTACHED = ("evidence_already_attached", 409,
+                                 "This document is already attached to the reconciliation.")
 
 
 class PeriodStateError(Conflict):
@@ -101,4 +108,19 @@ register_db_rules({
     "periods_lock_out_of_order": P.LOCK_OUT_OF_ORDER,
     "periods_reopen_out_of_order": P.REOPEN_OUT_OF_ORDER,
     "ledger_lock_unposted_entries": P.UNPOSTED_ENTRIES,
+})
+
+
+class TaskStateError(Conflict):
+    error = PeriodsErrorCode.TASK_WRONG_STATE
+
+
+class ReconciliationUnexplainedError(RuleViolation):
+    error = PeriodsErrorCode.RECONCILIATION_UNEXPLAINED
+
+
+register_db_rules({
+    "checklist_task_reviewer_not_preparer": CommonErrorCode.SEGREGATION_OF_DUTIES,
+    "periods_close_record_append_only": PeriodsErrorCode.CLOSE_RECORD_APPEND_ONLY,
+    "reconciliation_evidence_once": PeriodsErrorCode.EVIDENCE_ALREADY_ATTACHED,
 })

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Case,
     DecimalField,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -16,10 +16,18 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from ledger.models import Balance, EntryStatus, JournalEntry
-from periods.models import AccountReconciliation, ChecklistTask, EntityPeriod, ReconciliationStatus, TaskStatus
+from ledger.models import EntryStatus, JournalEntry
+from periods.models import (
+    AccountReconciliation,
+    ChecklistTask,
+    EntityPeriod,
+    ReconciliationStatus,
+    ReconcilingItem,
+    TaskStatus,
+)
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 
 
@@ -37,46 +45,75 @@ def entity_period_list(*, entity_ids=None, period_code: str | None = None, state
     return qs
 
 
-def _balance_of_account(expr):
-    return Balance.objects.filter(entity_id=OuterRef("entity_period__entity_id"),
-                                  period_id=OuterRef("entity_period__period_id"),
-                                  account_id=OuterRef("account_id")).values("account_id").annotate(v=expr).values("v")
+# The account's balance rows that make up its closing balance at the reconciled period's end, as
+# the trial balance adds them up (ledger/reports.py): balance-sheet accounts from the first period
+# on, income and expense accounts from the start of the period's fiscal year. Correlated with the
+# reconciliation row of the outer query (ledger_balance has no foreign keys for the ORM to follow).
+_CLOSING_SQL = """
+SELECT coalesce(sum({expr}), 0)
+  FROM ledger_balance b
+  JOIN periods_period bp ON bp.id = b.period_id
+  JOIN ledger_account a ON a.id = b.account_id
+  JOIN periods_entityperiod rep ON rep.id = periods_accountreconciliation.entity_period_id
+  JOIN periods_period rp ON rp.id = rep.period_id
+  JOIN periods_fiscalyear fy ON fy.id = rp.fiscal_year_id
+ WHERE b.entity_id = rep.entity_id AND b.account_id = periods_accountreconciliation.account_id
+   AND bp.end_date <= rp.end_date
+   AND (a.type IN ('asset', 'liability', 'equity') OR bp.start_date >= fy.start_date)"""
 
 
 def reconciliation_list(qs: QuerySet[AccountReconciliation] | None = None) -> QuerySet[AccountReconciliation]:
-    """Reconciliations with their current figures and ``lapsed``, computed on read.
+    """Reconciliations with their current GL closing balance, the total of their reconciling
+    items and ``lapsed``, computed on read.
 
     Why on read rather than a flag kept by a trigger on ledger_balance: the balances are the
     single source (PostgreSQL maintains them in every posting transaction, whichever path — the
     services, the bulk COPY path or raw SQL — posted), so comparing the pinned figures with them
     at read time cannot disagree with the ledger, whereas a stored flag is a second derived state
     that must itself be kept right (and would add a trigger and row locks to every posting on the
-    hot path). The comparison reads one balance row per currency through the balance key index.
+    hot path). The comparison reads the account's balance rows through the balance key index.
 
-    A sign-off lapses when the account's functional net or its posted-line count for the
-    entity-period differs from what was pinned: the count catches a change that nets to zero."""
+    A sign-off lapses when the account's closing balance or the count of posted lines behind it
+    differs from what was pinned: the count catches a change that nets to zero, and a posting
+    into an earlier open period changes the closing balance as much as one into the period."""
     money = DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
     qs = AccountReconciliation.objects.all() if qs is None else qs
+    items = (ReconcilingItem.objects.filter(reconciliation_id=OuterRef("pk")).values("reconciliation_id")
+             .annotate(v=Sum("amount")).values("v"))
     qs = qs.annotate(
-        current_functional_net=Coalesce(Subquery(_balance_of_account(
-            Sum(ExpressionWrapper(F("functional_debit") - F("functional_credit"), output_field=money)))),
-            Value(0), output_field=money),
-        current_line_count=Coalesce(Subquery(_balance_of_account(Sum("line_count"))), Value(0)),
+        # Constant SQL, no input in it: nothing to inject.
+        current_closing_balance=RawSQL(  # noqa: S611  # nosec B611 constant SQL
+            _CLOSING_SQL.format(expr="b.functional_debit - b.functional_credit"), [], output_field=money),
+        current_line_count=RawSQL(_CLOSING_SQL.format(expr="b.line_count"), [],  # noqa: S611  # nosec B611
+                                  output_field=BigIntegerField()),
+        items_total=Coalesce(Subquery(items), Value(0), output_field=money),
     )
     return qs.annotate(lapsed=Case(
         When(Q(status=ReconciliationStatus.OPEN), then=Value(False)),
-        When(Q(pinned_functional_net=F("current_functional_net")) & Q(pinned_line_count=F("current_line_count")),
+        When(Q(pinned_closing_balance=F("current_closing_balance")) & Q(pinned_line_count=F("current_line_count")),
              then=Value(False)),
         default=Value(True), output_field=BooleanField()))
 
 
+def unexplained_difference(*, gl_balance, statement_balance, items_total):
+    """GL balance − statement balance − reconciling items: what nothing explains yet."""
+    if gl_balance is None or statement_balance is None:
+        return None
+    return gl_balance - statement_balance - items_total
+
+
+UNFINISHED_TASK = ~Q(status=TaskStatus.SIGNED_OFF) & ~Q(status=TaskStatus.DONE, requires_review=False)
+
+
 def close_blockers(*, entity_period_id: int) -> list[dict]:
-    """What stops a period from locking: required tasks not done, reconciliations not reviewed,
-    and reviewed ones whose balance changed since (lapsed)."""
+    """What stops a period from locking: required tasks not finished (not done, or done but not
+    yet signed off where the task asks for review), reconciliations not reviewed, and reviewed
+    ones whose balance changed since (lapsed)."""
     blockers: list[dict] = []
-    for t in (ChecklistTask.objects.filter(entity_period_id=entity_period_id, required=True)
-              .exclude(status=TaskStatus.DONE).order_by("id")):
-        blockers.append({"kind": "task", "id": t.pk, "title": t.title, "state": t.status})
+    for t in (ChecklistTask.objects.filter(UNFINISHED_TASK, entity_period_id=entity_period_id, required=True)
+              .order_by("id")):
+        state = "awaiting_sign_off" if t.status == TaskStatus.DONE else t.status
+        blockers.append({"kind": "task", "id": t.pk, "title": t.title, "state": state})
     recs = reconciliation_list(AccountReconciliation.objects.filter(entity_period_id=entity_period_id)
                                .select_related("account")).order_by("account__code")
     for r in recs:
@@ -84,6 +121,25 @@ def close_blockers(*, entity_period_id: int) -> list[dict]:
             blockers.append({"kind": "reconciliation", "id": r.pk, "title": f"Reconciliation of {r.account.code}",
                              "state": "lapsed" if r.lapsed else r.status})
     return blockers
+
+
+_BLOCKER_STATES = {
+    ("task", "open"): "is still open", ("task", "in_progress"): "is in progress, not done",
+    ("task", "awaiting_sign_off"): "is done but waits for a reviewer's sign-off",
+    ("reconciliation", "open"): "is not prepared yet",
+    ("reconciliation", "prepared"): "is prepared but not reviewed",
+    ("reconciliation", "lapsed"): "has lapsed: the balance changed after it was signed off",
+}
+
+
+def blocker_sentence(blocker: dict) -> str:
+    """One sentence a controller reads: which task or reconciliation, and what is missing."""
+    what = _BLOCKER_STATES.get((blocker["kind"], blocker["state"]), f"is {blocker['state'].replace('_', ' ')}")
+    if blocker["kind"] == "task":
+        return f"Close task “{blocker['title']}” {what}."
+    if blocker["kind"] == "entry":
+        return f"{blocker['title']} is {blocker['state'].replace('_', ' ')}, not posted."
+    return f"{blocker['title']} {what}."
 
 
 def soft_close_warnings(*, entity_period_id: int) -> list[dict]:
@@ -99,16 +155,26 @@ def soft_close_warnings(*, entity_period_id: int) -> list[dict]:
     return warnings + close_blockers(entity_period_id=entity_period_id)
 
 
-def account_period_figures(*, entity_id: int, period_id: int, account_id: int) -> tuple:
-    """(functional net, posted line count, sha256 over the posted lines) of one account in one
-    entity-period, read in one statement so all three come from the same snapshot. The hash
-    covers each line's id, currency, amount and functional amount, in id order."""
+def account_closing_figures(*, entity_id: int, period_id: int, account_id: int) -> tuple:
+    """(GL closing balance, posted line count behind it, sha256 over the period's own posted
+    lines) of one account at the end of one entity-period, read in one statement so all three
+    come from the same snapshot. The closing balance adds up the balance rows the trial balance
+    does (reconciliation_list); the hash covers each line's id, currency, amount and functional
+    amount, in id order."""
     with connection.cursor() as cur:
         cur.execute("""
-            SELECT (SELECT coalesce(sum(functional_debit - functional_credit), 0) FROM ledger_balance
-                     WHERE entity_id = %(e)s AND period_id = %(p)s AND account_id = %(a)s),
-                   (SELECT coalesce(sum(line_count), 0) FROM ledger_balance
-                     WHERE entity_id = %(e)s AND period_id = %(p)s AND account_id = %(a)s),
+            WITH p AS (SELECT p.start_date, p.end_date, fy.start_date AS fy_start
+                         FROM periods_period p JOIN periods_fiscalyear fy ON fy.id = p.fiscal_year_id
+                        WHERE p.id = %(p)s),
+                 closing AS (
+                   SELECT b.functional_debit - b.functional_credit AS net, b.line_count
+                     FROM ledger_balance b
+                     JOIN ledger_account a ON a.id = b.account_id
+                     JOIN periods_period bp ON bp.id = b.period_id, p
+                    WHERE b.entity_id = %(e)s AND b.account_id = %(a)s AND bp.end_date <= p.end_date
+                      AND (a.type IN ('asset', 'liability', 'equity') OR bp.start_date >= p.fy_start))
+            SELECT (SELECT coalesce(sum(net), 0) FROM closing),
+                   (SELECT coalesce(sum(line_count), 0) FROM closing),
                    (SELECT encode(sha256(convert_to(coalesce(string_agg(
                               l.id::text || ':' || l.currency || ':' || l.amount::text
                               || ':' || l.functional_amount::text,

@@ -53,7 +53,25 @@ def fiscal_year_generate(*, organisation: Organisation, year: int, adjustment_pe
         Period.objects.get_or_create(organisation=organisation, fiscal_year=fy, number=13,
                                      defaults={"code": f"FY{year}-13", "start_date": end, "end_date": end})
     entity_periods_open(organisation=organisation)
+    close_tasks_create_for_periods(organisation=organisation, period_ids=list(fy.periods.values_list("pk", flat=True)))
     return fy
+
+
+def close_tasks_create_for_periods(*, organisation: Organisation, period_ids: list[int] | None = None) -> int:
+    """Create the close tasks of the organisation's open and soft-closed entity-periods (of
+    ``period_ids``, or all) from its checklist templates, each entity-period in its own
+    transaction; idempotent. Returns how many tasks were created. Locked periods are left alone:
+    their close is finished."""
+    from periods.checklist import checklist_tasks_create_from_templates
+    from periods.models import ChecklistTemplate
+
+    if not ChecklistTemplate.objects.filter(organisation=organisation, is_active=True).exists():
+        return 0
+    eps = EntityPeriod.objects.filter(organisation=organisation).exclude(state=PeriodState.LOCKED)
+    if period_ids is not None:
+        eps = eps.filter(period_id__in=period_ids)
+    return sum(len(checklist_tasks_create_from_templates(actor=None, entity_period_id=pk))
+               for pk in eps.order_by("period__start_date", "entity_id").values_list("pk", flat=True))
 
 
 def entity_periods_open(*, organisation: Organisation) -> int:
@@ -175,7 +193,7 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
 
 
 def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:
-    from periods.selectors import close_blockers
+    from periods.selectors import blocker_sentence, close_blockers
 
     blockers = close_blockers(entity_period_id=ep.pk)
     if not blockers:
@@ -184,7 +202,7 @@ def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> Non
         raise CloseChecklistIncompleteError(
             f"{len(blockers)} close items of {ep.entity.code} {ep.period.code} are open or lapsed; finish them or "
             "override with a reason.",
-            errors=[FieldError(f"{b['kind']}s", f"{b['title']}: {b['state']}", code=b["state"], value=b["id"])
+            errors=[FieldError(f"{b['kind']}s", blocker_sentence(b), code=b["state"], value=b["id"])
                     for b in blockers])
     LockOverride.objects.create(organisation_id=ep.organisation_id, entity_period=ep, overridden_by=actor,
                                 reason=override_reason.strip(), blockers=blockers)

@@ -7,16 +7,22 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from periods import checklist, services
+from periods import checklist, reconciliation, services
 from periods.api.serializers import (
     ChecklistAssignInput,
+    ChecklistCommentInput,
+    ChecklistFromTemplatesInput,
     ChecklistInstantiateInput,
     ChecklistStatusInput,
     ChecklistTaskOutput,
     ChecklistTemplateCreateInput,
     ChecklistTemplateOutput,
+    CloseDashboardOutput,
+    CloseDashboardQuery,
     EntityPeriodOutput,
     FiscalYearGenerateInput,
     FiscalYearOutput,
@@ -24,8 +30,11 @@ from periods.api.serializers import (
     LockOutput,
     MoveInput,
     PeriodOutput,
+    ReconciliationEvidenceInput,
     ReconciliationOutput,
     ReconciliationPrepareInput,
+    ReconciliationRequireInput,
+    ReconcilingItemInput,
     ReopenInput,
     SoftCloseInput,
     YearEndInput,
@@ -33,6 +42,7 @@ from periods.api.serializers import (
     YearEndReopenInput,
 )
 from periods.close import entity_periods_move
+from periods.dashboard import close_dashboard_get
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
@@ -180,9 +190,11 @@ class EntityPeriodViewSet(ConditionalWriteMixin, EntityScopedReadOnlyViewSet):
 
 
 class ReconciliationViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
-    """Account reconciliations with their current figures and whether the sign-off has lapsed."""
+    """Account reconciliations: the GL closing balance at the period end against the statement
+    balance entered, reconciling items, evidence, and whether the sign-off has lapsed."""
 
-    queryset = AccountReconciliation.objects.select_related("account", "prepared_by", "reviewed_by")
+    queryset = AccountReconciliation.objects.select_related("account", "prepared_by", "reviewed_by").prefetch_related(
+        "items__created_by", "evidence__uploaded_by")
     serializer_class = ReconciliationOutput
     entity_field = "entity_period__entity_id"
     filterset_fields = ["entity_period", "status", "account"]
@@ -190,25 +202,65 @@ class ReconciliationViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.R
     def get_queryset(self):
         return reconciliation_list(super().get_queryset())
 
+    def _fresh(self, pk: int):
+        return self.get_serializer(self.get_queryset().get(pk=pk)).data
+
+    def _visible_entity_period(self, ep_id: int) -> None:
+        if not EntityPeriod.objects.filter(pk=ep_id, entity_id__in=entity_ids_for(self.request.user)).exists():
+            raise NotFound(f"Entity period {ep_id} not found.")
+
+    @extend_schema(request=ReconciliationRequireInput, responses={201: ReconciliationOutput(many=True)})
+    def create(self, request, *args, **kwargs):
+        """Require reconciliations of these accounts before the period locks (idempotent)."""
+        data = ReconciliationRequireInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        self._visible_entity_period(data.validated_data["entity_period"])
+        recs = reconciliation.reconciliation_require(actor=request.user,
+                                                     entity_period_id=data.validated_data["entity_period"],
+                                                     account_ids=data.validated_data["accounts"])
+        return Response(self.get_serializer(self.get_queryset().filter(pk__in=[r.pk for r in recs]).order_by("id"),
+                                            many=True).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=ReconciliationPrepareInput, responses=ReconciliationOutput)
     @action(detail=False, methods=["post"])
     def prepare(self, request):
+        """Enter the statement balance and sign the GL closing balance (422 while a difference is
+        unexplained by the reconciling items)."""
         data = ReconciliationPrepareInput(data=request.data)
         data.is_valid(raise_exception=True)
-        ep_id = data.validated_data["entity_period"]
-        if not EntityPeriod.objects.filter(pk=ep_id, entity_id__in=entity_ids_for(request.user)).exists():
-            raise NotFound(f"Entity period {ep_id} not found.")
-        rec = checklist.reconciliation_prepare(actor=request.user, entity_period_id=ep_id,
-                                               account_id=data.validated_data["account"],
-                                               note=data.validated_data["note"])
-        return Response(self.get_serializer(self.get_queryset().get(pk=rec.pk)).data)
+        self._visible_entity_period(data.validated_data["entity_period"])
+        rec = reconciliation.reconciliation_prepare(actor=request.user, **{
+            "entity_period_id": data.validated_data["entity_period"], "account_id": data.validated_data["account"],
+            "statement_balance": data.validated_data["statement_balance"], "note": data.validated_data["note"]})
+        return Response(self._fresh(rec.pk))
+
+    @extend_schema(request=ReconcilingItemInput, responses={201: ReconciliationOutput})
+    @action(detail=True, methods=["post"])
+    def items(self, request, pk=None):
+        """Add a reconciling item (a signed reconciliation goes back to open: prepare it again)."""
+        rec = self.get_object()
+        data = ReconcilingItemInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reconciliation.reconciliation_item_add(actor=request.user, reconciliation_id=rec.pk, **data.validated_data)
+        return Response(self._fresh(rec.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request={"multipart/form-data": ReconciliationEvidenceInput}, responses={201: ReconciliationOutput})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def evidence(self, request, pk=None):
+        """Attach a supporting document (stored by its SHA-256; the audit event names the hash)."""
+        rec = self.get_object()
+        data = ReconciliationEvidenceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reconciliation.reconciliation_evidence_attach(actor=request.user, reconciliation_id=rec.pk,
+                                                      upload=data.validated_data["file"])
+        return Response(self._fresh(rec.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=ReconciliationOutput)
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         rec = self.get_object()
-        checklist.reconciliation_review(actor=request.user, reconciliation_id=rec.pk)
-        return Response(self.get_serializer(self.get_queryset().get(pk=rec.pk)).data)
+        reconciliation.reconciliation_review(actor=request.user, reconciliation_id=rec.pk)
+        return Response(self._fresh(rec.pk))
 
 
 class ChecklistTemplateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
@@ -238,7 +290,8 @@ class ChecklistTaskViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Re
     """Close tasks of the entity-periods the caller may view: created from a template, assigned,
     and moved through their statuses by the checklist services."""
 
-    queryset = ChecklistTask.objects.select_related("owner", "completed_by")
+    queryset = ChecklistTask.objects.select_related("owner", "completed_by", "signed_off_by").prefetch_related(
+        "comments__author")
     serializer_class = ChecklistTaskOutput
     entity_field = "entity_period__entity_id"
     filterset_fields = ["entity_period", "status", "owner"]
@@ -287,3 +340,52 @@ class ChecklistTaskViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Re
         data.is_valid(raise_exception=True)
         checklist.checklist_task_set_status(actor=request.user, task_id=task.pk, status=data.validated_data["status"])
         return Response(self._fresh(task.pk))
+
+    @extend_schema(request=ChecklistFromTemplatesInput, responses=ChecklistTaskOutput(many=True))
+    @action(detail=False, methods=["post"], url_path="create-from-templates", pagination_class=None)
+    def create_from_templates(self, request):
+        """Create the entity-period's tasks from the organisation's (and entity's) active checklist
+        templates. Idempotent: answers the tasks created by this call, [] when there were none to add."""
+        data = ChecklistFromTemplatesInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ep_id = data.validated_data["entity_period"]
+        if not EntityPeriod.objects.filter(pk=ep_id, entity_id__in=entity_ids_for(request.user)).exists():
+            raise NotFound(f"Entity period {ep_id} not found.")
+        tasks = checklist.checklist_tasks_create_from_templates(actor=request.user, entity_period_id=ep_id)
+        return Response(ChecklistTaskOutput(self.get_queryset().filter(pk__in=[t.pk for t in tasks]).order_by("id"),
+                                            many=True).data)
+
+    @extend_schema(request=None, responses=ChecklistTaskOutput)
+    @action(detail=True, methods=["post"], url_path="sign-off")
+    def sign_off(self, request, pk=None):
+        """A reviewer signs off a done task that asks for review (never the one who completed it)."""
+        task = self.get_object()
+        checklist.checklist_task_sign_off(actor=request.user, task_id=task.pk)
+        return Response(self._fresh(task.pk))
+
+    @extend_schema(request=ChecklistCommentInput, responses={201: ChecklistTaskOutput})
+    @action(detail=True, methods=["post"])
+    def comments(self, request, pk=None):
+        task = self.get_object()
+        data = ChecklistCommentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        checklist.checklist_task_comment_add(actor=request.user, task_id=task.pk, body=data.validated_data["body"])
+        return Response(self._fresh(task.pk), status=status.HTTP_201_CREATED)
+
+
+class CloseDashboardView(APIView):
+    """The close dashboard: entities × periods of a fiscal year with each cell's state and counts
+    of unposted entries, unfinished checklist tasks, reconciliations not signed off or lapsed,
+    and IC differences. Only entities the caller may view; ``may_close`` per entity."""
+
+    @extend_schema(parameters=[CloseDashboardQuery], responses=CloseDashboardOutput)
+    def get(self, request):
+        query = CloseDashboardQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fy = FiscalYear.objects.filter(organisation_id__in=organisation_ids_for(request.user),
+                                       organisation_id=query.validated_data["organisation"],
+                                       code=query.validated_data["fiscal_year"]).select_related("organisation").first()
+        if fy is None:
+            raise NotFound("No such fiscal year in your organisations.")
+        board = close_dashboard_get(user=request.user, organisation=fy.organisation, fiscal_year=fy)
+        return Response(CloseDashboardOutput(board).data)

@@ -18,6 +18,9 @@ class ChecklistTemplate(models.Model):
     """An organisation's standard close checklist; tasks are copied from it into each entity-period."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="checklist_templates")
+    # None: every entity of the organisation; set: that entity's own checklist only.
+    entity = models.ForeignKey("tenancy.Entity", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="checklist_templates")
     name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -39,6 +42,8 @@ class ChecklistTemplateItem(models.Model):
     required = models.BooleanField(default=True)
     default_owner_role = models.CharField(max_length=16, choices=ROLE_CHOICES, blank=True, default="")
     due_offset_days = models.SmallIntegerField(default=0)  # days after the period's last day (negative: before)
+    # A second person signs the task off after it is done (never the one who completed it).
+    requires_review = models.BooleanField(default=False)
     history = history()
 
     class Meta:
@@ -55,6 +60,7 @@ class TaskStatus(models.TextChoices):
     OPEN = "open", "Open"
     IN_PROGRESS = "in_progress", "In progress"
     DONE = "done", "Done"
+    SIGNED_OFF = "signed_off", "Signed off"
 
 
 class ChecklistTask(models.Model):
@@ -75,6 +81,10 @@ class ChecklistTask(models.Model):
     completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
     completed_at = models.DateTimeField(null=True, blank=True)
+    requires_review = models.BooleanField(default=False)
+    signed_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    signed_off_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = history()
@@ -85,15 +95,49 @@ class ChecklistTask(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=TaskStatus.values),
                                    name="checklist_task_status_valid"),
             models.CheckConstraint(
-                condition=(models.Q(status=TaskStatus.DONE) & models.Q(completed_at__isnull=False))
-                | (~models.Q(status=TaskStatus.DONE) & models.Q(completed_at__isnull=True, completed_by__isnull=True)),
+                condition=(models.Q(status__in=[TaskStatus.DONE, TaskStatus.SIGNED_OFF])
+                           & models.Q(completed_at__isnull=False))
+                | (~models.Q(status__in=[TaskStatus.DONE, TaskStatus.SIGNED_OFF])
+                   & models.Q(completed_at__isnull=True, completed_by__isnull=True)),
                 name="checklist_task_done_has_completion"),
+            models.CheckConstraint(
+                condition=(models.Q(status=TaskStatus.SIGNED_OFF)
+                           & models.Q(requires_review=True, signed_off_at__isnull=False, signed_off_by__isnull=False))
+                | (~models.Q(status=TaskStatus.SIGNED_OFF)
+                   & models.Q(signed_off_at__isnull=True, signed_off_by__isnull=True)),
+                name="checklist_task_signed_off_has_reviewer"),
+            # Four eyes: the reviewer who signs a task off is never the person who completed it.
+            models.CheckConstraint(
+                condition=models.Q(signed_off_by__isnull=True) | ~models.Q(signed_off_by=models.F("completed_by")),
+                name="checklist_task_reviewer_not_preparer"),
             models.UniqueConstraint(fields=["entity_period", "template_item"], condition=models.Q(
                 template_item__isnull=False), name="checklist_task_once_per_item"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.status})"
+        return f"{self.title} ({self.get_status_display().lower()})"
+
+    @property
+    def finished(self) -> bool:
+        """Done, and signed off by a second person where the task asks for review."""
+        return self.status == TaskStatus.SIGNED_OFF or (self.status == TaskStatus.DONE and not self.requires_review)
+
+
+class ChecklistTaskComment(models.Model):
+    """A note on a close task (who asked what, what was found). Append-only."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    task = models.ForeignKey(ChecklistTask, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task_id", "created_at", "id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(body=""), name="checklist_comment_not_empty")]
+
+    def __str__(self) -> str:
+        return f"comment on task {self.task_id}"
 
 
 class ReconciliationStatus(models.TextChoices):
@@ -103,18 +147,22 @@ class ReconciliationStatus(models.TextChoices):
 
 
 class AccountReconciliation(models.Model):
-    """A preparer and then a different reviewer sign off one account's balance for one
-    entity-period. Preparing pins the balance (functional net and line count from ledger_balance)
-    and a SHA-256 over the account's posted lines; the sign-off has lapsed whenever the current
-    figures differ from the pinned ones (periods.selectors.reconciliation_list computes that on
-    read, so it cannot drift from the balances whoever posted)."""
+    """A preparer and then a different reviewer sign off one account's closing balance at the end
+    of one entity-period against the statement or sub-ledger balance entered, the difference
+    explained by reconciling items. Preparing pins the GL closing balance (functional, as the trial
+    balance shows it: balance-sheet accounts from inception, income and expense from the start of
+    the fiscal year), the posted-line count behind it, and a SHA-256 over the period's own posted
+    lines of the account; the sign-off has lapsed whenever the current figures differ from the
+    pinned ones (periods.selectors.reconciliation_list computes that on read, so it cannot drift
+    from the balances whoever posted)."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     entity_period = models.ForeignKey(EntityPeriod, on_delete=models.PROTECT, related_name="reconciliations")
     account = models.ForeignKey("ledger.Account", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=ReconciliationStatus.choices, default=ReconciliationStatus.OPEN)
-    pinned_functional_net = amount_field(null=True, blank=True)
-    pinned_line_count = models.BigIntegerField(null=True, blank=True)
+    pinned_closing_balance = amount_field(null=True, blank=True)  # GL closing balance when prepared
+    pinned_line_count = models.BigIntegerField(null=True, blank=True)  # posted lines behind it
+    statement_balance = amount_field(null=True, blank=True)  # bank statement / sub-ledger balance entered
     pinned_lines_sha256 = models.CharField(max_length=64, blank=True, default="")
     prepared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
@@ -137,8 +185,9 @@ class AccountReconciliation(models.Model):
                 name="reconciliation_reviewer_not_preparer"),
             models.CheckConstraint(
                 condition=models.Q(status=ReconciliationStatus.OPEN)
-                | (models.Q(pinned_functional_net__isnull=False, pinned_line_count__isnull=False,
-                            prepared_at__isnull=False) & ~models.Q(pinned_lines_sha256="")),
+                | (models.Q(pinned_closing_balance__isnull=False, pinned_line_count__isnull=False,
+                            statement_balance__isnull=False, prepared_at__isnull=False)
+                   & ~models.Q(pinned_lines_sha256="")),
                 name="reconciliation_signed_has_pin"),
             models.CheckConstraint(
                 condition=~models.Q(status=ReconciliationStatus.REVIEWED)
@@ -147,7 +196,56 @@ class AccountReconciliation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"rec {self.entity_period_id}/{self.account_id}: {self.status}"
+        return f"Reconciliation of {self.account} ({self.entity_period})"
+
+
+class ReconcilingItem(models.Model):
+    """One explained part of the difference between the GL and the statement balance (an
+    outstanding cheque, a deposit in transit). Append-only: a wrong item is offset by another."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    reconciliation = models.ForeignKey(AccountReconciliation, on_delete=models.PROTECT, related_name="items")
+    description = models.CharField(max_length=300)
+    amount = amount_field()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reconciliation_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(description=""), name="reconciling_item_described"),
+            models.CheckConstraint(condition=~models.Q(amount=0), name="reconciling_item_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"
+
+
+class ReconciliationEvidence(models.Model):
+    """A supporting document of a reconciliation, stored content-addressed (the file's name in the
+    default storage is its SHA-256), so the same statement uploaded twice is one file and the
+    audit trail's hash identifies the bytes. Append-only."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    reconciliation = models.ForeignKey(AccountReconciliation, on_delete=models.PROTECT, related_name="evidence")
+    sha256 = models.CharField(max_length=64)
+    storage_name = models.CharField(max_length=200)
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reconciliation_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reconciliation", "sha256"], name="reconciliation_evidence_once"),
+            models.CheckConstraint(condition=models.Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                                   name="reconciliation_evidence_sha256_hex"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.sha256[:12]}…)"
 
 
 class LockOverride(models.Model):

@@ -25,6 +25,7 @@ from ledger.imports.api import ImportBatchViewSet, SourceSystemViewSet, TrialBal
 from periods.api.views import (
     ChecklistTaskViewSet,
     ChecklistTemplateViewSet,
+    CloseDashboardView,
     EntityPeriodViewSet,
     FiscalYearViewSet,
     PeriodViewSet,
@@ -67,6 +68,7 @@ urlpatterns = [
     path("reports/balance-sheet/", BalanceSheetView.as_view(), name="report-balance-sheet"),
     path("reports/income-statement/", IncomeStatementView.as_view(), name="report-income-statement"),
     path("reports/general-ledger/", GeneralLedgerView.as_view(), name="report-general-ledger"),
+    path("close/dashboard/", CloseDashboardView.as_view(), name="close-dashboard"),
     path("audit/evidence/", AuditEvidenceView.as_view(), name="audit-evidence"),
     path("audit/events/", AuditEventListView.as_view(), name="audit-events"),
     path("", include(router.urls)),

@@ -42,7 +42,9 @@ class SheshiAdminSite(AdminSite):
                     ("Balance sheet", "admin:ledger_balance_sheet"))
 
     def get_app_list(self, request, app_label=None):
-        apps = super().get_app_list(request, app_label)
+        from sheshi.admin_links import add_links
+
+        apps = add_links(request, super().get_app_list(request, app_label))
         if app_label is None and self._may_read_reports(request):
             apps.insert(0, {"name": "Reports", "app_label": "reports", "app_url": reverse("admin:ledger_trial_balance"),
                             "has_module_perms": True,

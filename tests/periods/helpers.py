@@ -1,6 +1,8 @@
 """Helpers for period tests: a state fingerprint for "nothing changed" assertions."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import DatabaseError, connection, transaction
 
 from ledger.models import Balance, JournalEntry, JournalLine
@@ -26,7 +28,7 @@ def state() -> dict:
         "balances": list(Balance.objects.order_by("pk").values_list("pk", "functional_debit", "functional_credit")),
         "tasks": list(ChecklistTask.objects.order_by("pk").values_list("pk", "status")),
         "recs": list(AccountReconciliation.objects.order_by("pk").values_list("pk", "status",
-                                                                              "pinned_functional_net")),
+                                                                              "pinned_closing_balance")),
     }
 
 
@@ -45,3 +47,19 @@ def refused(rule: str, sql: str, params=None) -> str:
     diag = exc.value.__cause__.diag
     assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
     return diag.message_primary
+
+
+def raw_post_sale(world, amount: str, account: str = "1200", period: str = "2026-03") -> int:
+    """Post an entry with raw SQL as the application's role (the posting trigger keeps balances)."""
+    (entry_id,) = raw("""
+        INSERT INTO ledger_journalentry (organisation_id, entity_id, period_id, entry_date, description, source,
+            status, created_at, request_hash)
+        VALUES (%s, %s, %s, %s, 'raw', 'manual', 'draft', now(), '') RETURNING id""",
+                      [world.org.pk, world.entity.pk, world.period(period).pk, world.period(period).end_date])[0]
+    for no, (acc, amt) in enumerate([(account, Decimal(amount)), ("4100", -Decimal(amount))], start=1):
+        raw("""INSERT INTO ledger_journalline (organisation_id, entity_id, period_id, entry_id, line_no, account_id,
+                   currency, amount, rate, functional_amount, dimensions, memo, source_raw)
+               VALUES (%s, %s, %s, %s, %s, %s, 'EUR', %s, 1, %s, '{}', '', '')""",
+            [world.org.pk, world.entity.pk, world.period(period).pk, entry_id, no, world.acc(acc), amt, amt])
+    raw("UPDATE ledger_journalentry SET status = 'posted', posted_at = now() WHERE id = %s", [entry_id])
+    return entry_id

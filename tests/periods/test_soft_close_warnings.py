@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods import checklist
+from periods import checklist, reconciliation
 from periods.errors import ReasonRequiredError, SoftCloseUnconfirmedError
 from periods.models import EntityPeriod
 from periods.services import entity_period_soft_close
@@ -35,8 +35,9 @@ def open_items(world, people):
         {"title": "Bank reconciliation", "required": True, "due_offset_days": 3}])
     task = checklist.checklist_instantiate(actor=None, entity_period_id=ep.pk, template_id=template.pk)[0]
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))
-    rec = checklist.reconciliation_prepare(actor=people["prep"], entity_period_id=ep.pk, account_id=world.acc("1200"))
-    checklist.reconciliation_review(actor=people["rev"], reconciliation_id=rec.pk)
+    rec = reconciliation.reconciliation_prepare(actor=people["prep"], entity_period_id=ep.pk,
+                                                account_id=world.acc("1200"), statement_balance=100)
+    reconciliation.reconciliation_review(actor=people["rev"], reconciliation_id=rec.pk)
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("5"))  # lapses the sign-off
     return {"ep": ep, "draft": draft, "task": task, "rec": rec}
 

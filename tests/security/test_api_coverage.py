@@ -25,7 +25,8 @@ from django.apps import apps
 from django.conf import settings
 
 WRITE_MODULES = [
-    "ledger.chart", "periods.close", "periods.checklist", "periods.year_end", "periods.group_lock",
+    "ledger.chart", "periods.close", "periods.checklist", "periods.reconciliation", "periods.year_end",
+    "periods.group_lock",
     "audit.webhooks", "sheshi.access.tokens", "consolidation.rates_import", "consolidation.posting",
     "consolidation.ledger_access",
 ]
@@ -37,7 +38,7 @@ NOT_WRITES = {
     "inline_max_bytes", "run_stale_after", "entity_permission_codenames", "organisation_by_code",
     "entity_periods_resolve", "closing_period", "retained_earnings_account", "closing_lines", "http_post",
     "webhook_subscriptions_due", "elimination_ledger_code", "default_group_key", "group_period_is_locked",
-    "members_locked",
+    "members_locked", "evidence_storage_name",
 }
 READ_SUFFIXES = ("_get", "_list")
 
@@ -56,7 +57,8 @@ NOT_API_OPERATIONS = {
     "import_batch_run": "the django-q2 worker's job for a queued import",
     "import_batch_reap": "housekeeping job: fails imports whose worker was lost",
     "entity_periods_open": "step of fiscal_year_generate (opens the new periods for every entity)",
-    "reconciliation_require": "step of reconciliation_prepare and checklist_instantiate",
+    "close_tasks_create_for_periods": "step of fiscal_year_generate and the create_close_tasks command; clients "
+                                      "create a period's tasks with POST /checklist-tasks/create-from-templates/",
     "webhook_deliver": "the delivery worker (manage.py webhooks_deliver)",
     "webhook_retry": "the delivery worker's retry bookkeeping",
 }

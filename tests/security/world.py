@@ -137,15 +137,20 @@ def build_checklist(world: World) -> None:
 
 def build_reconciliations(world: World) -> None:
     """A prepared reconciliation per entity, signed by a maker who is none of the callers."""
-    from periods.checklist import reconciliation_prepare
+    from periods.models import EntityPeriod
+    from periods.reconciliation import reconciliation_prepare
+    from periods.selectors import account_closing_figures
 
     maker = UserFactory(username="mx_maker")
     for org in (world.orgs[OWN], world.orgs[FOREIGN]):
         member(maker, org)
     for scope in SCOPES:
         role_grant(actor=None, user=maker, entity=world.entities[scope], role="controller")
-        rec = reconciliation_prepare(actor=maker, entity_period_id=world.get("entity_period", scope),
-                                     account_id=world.get("account", scope), note="matrix")
+        ep = EntityPeriod.objects.get(pk=world.get("entity_period", scope))
+        gl = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id,
+                                     account_id=world.get("account", scope))[0]
+        rec = reconciliation_prepare(actor=maker, entity_period_id=ep.pk, account_id=world.get("account", scope),
+                                     statement_balance=gl, note="matrix")
         world.put("reconciliation", scope, rec.pk)
 
 

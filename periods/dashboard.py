@@ -1,0 +1,119 @@
+"""The close dashboard's figures: entities × periods of one fiscal year, each cell with its state
+and what is left to do — unposted entries, unfinished checklist tasks, reconciliations not
+signed off or lapsed, and intercompany differences of the latest consolidation run.
+
+Set-based: one grouped query per figure over every cell at once, whatever the grid's size.
+Scoped by the caller: only entities the user may view are read."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, Q
+
+from ledger.models import EntryStatus, JournalEntry
+from periods.models import (
+    AccountReconciliation,
+    ChecklistTask,
+    EntityPeriod,
+    FiscalYear,
+    Period,
+    PeriodState,
+    ReconciliationStatus,
+)
+from periods.selectors import UNFINISHED_TASK, reconciliation_list
+from sheshi.access.roles import CLOSE, VIEW
+from sheshi.tenancy.models import Entity, Organisation
+from sheshi.tenancy.scoping import entity_ids_for
+
+OPEN_ENTRY_STATUSES = [EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.APPROVED]
+
+# Latest succeeded run per (group, period); its IC differences that do not net to zero, per the
+# entity (by code, in the run's organisation) on either side of the pair.
+_IC_SQL = """
+WITH latest AS (
+    SELECT DISTINCT ON (r.group_id, r.period_id) r.organisation_id, r.period_id, r.ic_differences
+      FROM consolidation_consolidationrun r
+     WHERE r.status = 'succeeded' AND r.period_id = ANY(%(periods)s) AND r.organisation_id = %(org)s
+     ORDER BY r.group_id, r.period_id, r.id DESC
+)
+SELECT e.id, l.period_id, count(*)
+  FROM latest l CROSS JOIN LATERAL jsonb_array_elements(l.ic_differences) d
+  JOIN tenancy_entity e ON e.organisation_id = l.organisation_id
+                       AND e.code IN (d->>'entity', d->>'counterparty')
+ WHERE e.id = ANY(%(entities)s) AND coalesce((d->>'difference')::numeric, 0) <> 0
+ GROUP BY e.id, l.period_id
+"""
+
+
+@dataclass
+class Cell:
+    entity_period: EntityPeriod
+    unposted: int = 0
+    open_tasks: int = 0
+    reconciliations: int = 0  # not signed off (prepared and reviewed) or lapsed
+    ic_differences: int = 0
+
+    @property
+    def may_soft_close(self) -> bool:
+        return self.entity_period.state == PeriodState.OPEN
+
+    @property
+    def may_lock(self) -> bool:
+        return self.entity_period.state != PeriodState.LOCKED
+
+
+@dataclass
+class Row:
+    entity: Entity
+    may_close: bool
+    cells: list[Cell | None] = field(default_factory=list)
+
+
+@dataclass
+class Dashboard:
+    organisation: Organisation | None
+    fiscal_year: FiscalYear | None
+    periods: list[Period]
+    rows: list[Row]
+
+
+def close_dashboard_get(*, user, organisation: Organisation | None, fiscal_year: FiscalYear | None) -> Dashboard:
+    """The grid for ``fiscal_year`` of ``organisation``, limited to the entities ``user`` may view.
+    ``may_close`` says where the user may soft-close or lock (the services check again)."""
+    if organisation is None or fiscal_year is None:
+        return Dashboard(organisation, fiscal_year, [], [])
+    periods = list(fiscal_year.periods.order_by("number"))
+    visible = entity_ids_for(user, VIEW)
+    eps = list(EntityPeriod.objects.filter(organisation=organisation, period__in=periods, entity_id__in=visible)
+               .select_related("entity", "period"))
+    cells = {ep.pk: Cell(ep) for ep in eps}
+    ep_ids, entity_ids, period_ids = list(cells), sorted({ep.entity_id for ep in eps}), [p.pk for p in periods]
+    by_pair = {(ep.entity_id, ep.period_id): cells[ep.pk] for ep in eps}
+
+    for entity_id, period_id, n in (JournalEntry.objects
+                                    .filter(entity_id__in=entity_ids, period_id__in=period_ids,
+                                            status__in=OPEN_ENTRY_STATUSES)
+                                    .values_list("entity_id", "period_id").annotate(n=Count("id"))
+                                    .values_list("entity_id", "period_id", "n")):
+        by_pair[(entity_id, period_id)].unposted = n
+    for ep_id, n in (ChecklistTask.objects.filter(UNFINISHED_TASK, entity_period_id__in=ep_ids)
+                     .values_list("entity_period_id").annotate(n=Count("id")).values_list("entity_period_id", "n")):
+        cells[ep_id].open_tasks = n
+    # The lapse is computed per row (closing-balance subqueries); one query fetches every row's verdict.
+    attention = Counter(reconciliation_list(AccountReconciliation.objects.filter(entity_period_id__in=ep_ids))
+                        .filter(~Q(status=ReconciliationStatus.REVIEWED) | Q(lapsed=True))
+                        .values_list("entity_period_id", flat=True))
+    for ep_id, n in attention.items():
+        cells[ep_id].reconciliations = n
+    with connection.cursor() as cur:
+        cur.execute(_IC_SQL, {"periods": period_ids, "org": organisation.pk, "entities": entity_ids})
+        for entity_id, period_id, n in cur.fetchall():
+            if (entity_id, period_id) in by_pair:
+                by_pair[(entity_id, period_id)].ic_differences = n
+
+    may_close = set(entity_ids_for(user, CLOSE))
+    entities = sorted({ep.entity for ep in eps}, key=lambda e: e.code)
+    rows = [Row(e, e.pk in may_close, [by_pair.get((e.pk, p.pk)) for p in periods]) for e in entities]
+    return Dashboard(organisation, fiscal_year, periods, rows)

@@ -1,0 +1,7 @@
+DROP TRIGGER IF EXISTS periods_close_record_append_only ON periods_reconcilingitem;
+DROP TRIGGER IF EXISTS periods_close_record_no_truncate ON periods_reconcilingitem;
+DROP TRIGGER IF EXISTS periods_close_record_append_only ON periods_reconciliationevidence;
+DROP TRIGGER IF EXISTS periods_close_record_no_truncate ON periods_reconciliationevidence;
+DROP TRIGGER IF EXISTS periods_close_record_append_only ON periods_checklisttaskcomment;
+DROP TRIGGER IF EXISTS periods_close_record_no_truncate ON periods_checklisttaskcomment;
+DROP FUNCTION IF EXISTS periods_close_record_append_only();
