@@ -20,7 +20,23 @@ class EliminationLedgerCodeTakenError(Conflict):
     code, title = "elimination_ledger_code_taken", "The elimination ledger's entity code is already in use."
 
 
+class IcDifferenceWrongStateError(Conflict):
+    code, title = "ic_difference_wrong_state", "The intercompany difference is not in a state that allows this."
+
+
+class IcUnresolvedError(RuleViolation):
+    code, title = "ic_differences_unresolved", "Open intercompany differences must be explained or resolved first."
+
+
 register_db_rules({
+    "ic_difference_status_has_text": DbRule(
+        "ic_explanation_required", "An explained difference needs its explanation, a resolved one its resolution."),
+    "ic_difference_pair_unique": DbRule("ic_difference_duplicate",
+                                        "The worklist already holds this pair for the group and period.", 409),
+    "ic_difference_status_valid": DbRule("ic_difference_status_invalid", "Use open, explained or resolved."),
+    "ic_difference_is_the_sum": DbRule("ic_difference_not_the_sum",
+                                       "The difference is the sum of the two members' amounts."),
+    "ic_comment_not_blank": DbRule("ic_comment_blank", "A comment needs some text."),
     "consolidation_group_code_unique": DbRule("group_code_taken",
                                               "The organisation already has a group with this code.", 409),
     "consolidation_elimination_ledger_not_member": DbRule(
