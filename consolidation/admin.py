@@ -6,16 +6,15 @@ Every write goes through consolidation/services.py (sheshi/admin_writes.py): a n
 ``fx_rate_create``, an adjustment with its lines through ``adjustment_record``; a refusal (a
 permission, a frozen rate or holding, an overlap) is shown on the form. No service changes or
 removes these rows yet, so saved groups, holdings, rates and adjustments are read-only here. Runs
-are read-only records; the 'run again' action queues a new run through the service."""
+(consolidation/admin_runs.py) and the intercompany worklist (consolidation/admin_ic.py) have pages
+of their own."""
 from __future__ import annotations
 
-import json
-
 from django import forms
-from django.contrib import admin, messages
-from django.utils.html import format_html, format_html_join
+from django.contrib import admin
 
-from consolidation.explain import account_components
+from consolidation.admin_ic import IcDifferenceAdmin
+from consolidation.admin_runs import ConsolidationRunAdmin
 from consolidation.models import (
     AcquisitionAdjustment,
     AdjustmentKind,
@@ -24,16 +23,15 @@ from consolidation.models import (
     ConsolidationRun,
     FxRate,
     GroupMember,
+    IcDifference,
 )
 from consolidation.services import (
     adjustment_record,
     consolidation_group_create,
-    consolidation_run_request,
     fx_rate_create,
     group_member_add,
 )
 from sheshi.admin_writes import OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin
-from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
 
 
@@ -189,54 +187,5 @@ class AcquisitionAdjustmentAdmin(ServiceAdmin, OrgScopedAdmin):
         self.formsets_written(formsets)
 
 
-@admin.register(ConsolidationRun)
-class ConsolidationRunAdmin(ReadOnlyAdmin, OrgScopedAdmin):
-    list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
-                    "requested_label", "requested_at", "duration_ms", "posted_count"]
-    list_filter = ["status", "group"]
-    actions = ["run_again"]
-    exclude = ["results", "fingerprint_sections"]
-    readonly_fields = ["group", "period", "status", "progress", "progress_note", "fingerprint", "changed_inputs",
-                       "previous_run", "ic_differences", "error", "attempt", "posted_entry_ids",
-                       "reversal_entry_ids", "posting_error", "requested_by", "requested_label", "started_at",
-                       "finished_at", "duration_ms", "headline", "drill_down"]
-
-    @admin.display(description="fingerprint")
-    def fingerprint_short(self, run):
-        return run.fingerprint[:12]
-
-    @admin.display(description="entries posted")
-    def posted_count(self, run):
-        return len(run.posted_entry_ids) if not run.posting_error else run.posting_error["code"]
-
-    @admin.display(description="headline figures")
-    def headline(self, run):
-        if not run.results:
-            return "-"
-        keys = ("totals", "nci_equity", "nci_profit", "goodwill", "cta", "cta_nci", "profit_attributable_to_owners",
-                "effective_interest")
-        return format_html("<pre>{}</pre>", json.dumps({k: run.results[k] for k in keys}, indent=1))
-
-    @admin.display(description="consolidated TB and its components")
-    def drill_down(self, run):
-        if not run.results:
-            return "-"
-        rows = []
-        for code, amount in run.results["consolidated_tb"].items():
-            parts = "; ".join(f"{c['entity']} {c['source']} {c['amount']}"
-                              for c in account_components(run.results, code))
-            rows.append((code, amount, parts))
-        return format_html("<table><tr><th>account</th><th>amount</th><th>components</th></tr>{}</table>",
-                           format_html_join("", "<tr><td>{}</td><td style='text-align:right'>{}</td><td>{}</td></tr>",
-                                            rows))
-
-    @admin.action(description="Run again (queues a new run)")
-    def run_again(self, request, queryset):
-        for run in queryset.select_related("group__top_entity", "period"):
-            try:
-                new = consolidation_run_request(actor=request.user, group=run.group, period=run.period)
-            except SheshiError as exc:
-                self.message_user(request, f"Run {run.pk}: {exc.detail}", messages.ERROR)
-            else:
-                self.message_user(request, f"Queued run {new.pk} for {run.group} {run.period}.")
-
+admin.site.register(ConsolidationRun, ConsolidationRunAdmin)
+admin.site.register(IcDifference, IcDifferenceAdmin)

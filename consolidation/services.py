@@ -242,8 +242,8 @@ def ic_worklist_sync(*, run: ConsolidationRun) -> list[IcDifference]:
             row._change_reason = f"found by run {run.pk}"
             row.save()
         elif row.difference != amounts["difference"] and row.status != IcStatus.OPEN:
-            _ic_save(row, f"run {run.pk}: difference now {amounts['difference']:.2f}, was {row.difference:.2f}; reopened",
-                     run=run, status=IcStatus.OPEN, **amounts)
+            reason = f"run {run.pk}: difference now {amounts['difference']:.2f}, was {row.difference:.2f}; reopened"
+            _ic_save(row, reason, run=run, status=IcStatus.OPEN, **amounts)
         else:
             _ic_save(row, f"reported again by run {run.pk}", run=run, **amounts)
         out.append(row)

@@ -97,7 +97,7 @@ def test_explain_assign_comment_and_resolve_keep_history(group):
     assert (row.status, row.assignee, row.explanation, row.resolution) == (
         "resolved", sub_preparer, "Cash in transit, received 2 Jan", "Bank statement shows the receipt")
     assert list(row.history.order_by("history_id").values_list("status", "history_change_reason")) == [
-        ("open", "found by run %d" % row.first_run_id), ("open", f"assigned to {sub_preparer.username}"),
+        ("open", f"found by run {row.first_run_id}"), ("open", f"assigned to {sub_preparer.username}"),
         ("explained", "explained"), ("resolved", "resolved")]
     assert list(IcComment.objects.values_list("author", "text")) == [(controller.pk, "Check the bank statement")]
     with connection.cursor() as cur:
