@@ -164,7 +164,8 @@ def test_drill_reaches_the_import_file_row(client, group, django_capture_on_comm
     member = html(client.get(f"{RUNS}{run.pk}/accounts/1000/members/C/"))
     assert (f'href="/admin/ledger/importbatch/{batch.batch.pk}/change/">import {batch.batch.pk} row 2</a>'
             in member)
-    assert re.search(r"<code>[^<]*1000[^<]*Cash[^<]*40\.00[^<]*</code>", member) and re.search(r'id="closing-balance">1040\.0+<', member)
+    assert re.search(r"<code>[^<]*1000[^<]*Cash[^<]*40\.00[^<]*</code>", member)
+    assert re.search(r'id="closing-balance">1040\.0+<', member)
 
 
 def test_bad_drill_addresses_are_404_not_500(client, run):
