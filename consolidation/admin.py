@@ -11,7 +11,12 @@ of their own."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from consolidation.admin_ic import IcDifferenceAdmin
 from consolidation.admin_runs import ConsolidationRunAdmin
@@ -25,14 +30,18 @@ from consolidation.models import (
     GroupMember,
     IcDifference,
 )
+from consolidation.rates_import import fx_rates_import
 from consolidation.services import (
     adjustment_record,
     consolidation_group_create,
     fx_rate_create,
     group_member_add,
 )
-from sheshi.admin_writes import OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin
+from sheshi.admin_writes import OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin, refusal_messages
+from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
+from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.scoping import organisation_ids_for
 
 
 def _added_rows(formsets, model) -> list[tuple]:
@@ -118,9 +127,19 @@ class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
         self.formsets_written(formsets, created)
 
 
+class RatesUploadForm(forms.Form):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    file = forms.FileField(help_text="CSV (UTF-8) or XLSX with the columns from, to, type, rate, date "
+                                     "(rate = units of 'to' per one 'from'; type closing, average or historical).")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(id__in=organisation_ids_for(user))
+
+
 @admin.register(FxRate)
 class FxRateAdmin(ServiceAdmin, OrgScopedAdmin):
-    writes_through = "consolidation.services.fx_rate_create"
+    writes_through = ("consolidation.services.fx_rate_create", "consolidation.rates_import.fx_rates_import")
     list_display = ["rate_date", "from_currency", "to_currency", "rate_type", "rate", "source"]
     list_filter = ["organisation", "rate_type", "from_currency"]
     date_hierarchy = "rate_date"
@@ -128,6 +147,33 @@ class FxRateAdmin(ServiceAdmin, OrgScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # no service changes a rate: a wrong one is corrected by a new dated rate
+
+    def get_urls(self):
+        return [path("upload/", self.admin_site.admin_view(self.upload_view), name="consolidation_fxrate_upload"),
+                *super().get_urls()]
+
+    def upload_view(self, request):
+        """A whole rate set from a file: every row checked first, every problem listed (row,
+        column, value, why) and nothing written on any; the service checks the permission."""
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        form = RatesUploadForm(request.POST or None, request.FILES or None, user=request.user)
+        problems = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = fx_rates_import(actor=request.user, organisation=form.cleaned_data["organisation"],
+                                         stream=upload, filename=upload.name, source=f"upload:{upload.name}"[:64])
+            except (SheshiError, DatabaseError) as exc:
+                problems = getattr(exc, "errors", [])
+                for message in [exc.detail] if problems else [m for _, m in refusal_messages(exc)]:
+                    form.add_error(None, message)
+            else:
+                self.message_user(request, f"{result.created} rates loaded from {upload.name}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:consolidation_fxrate_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Upload FX rates",
+                   "form": form, "problems": problems}
+        return TemplateResponse(request, "admin/consolidation/fxrate/upload.html", context)
 
     def has_delete_permission(self, request, obj=None):
         return False
