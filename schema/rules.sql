@@ -1842,7 +1842,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (217), by table and name
+-- Triggers (228), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -1937,6 +1937,23 @@ CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_hi
 
 -- consolidation_historicalgroupmember
 CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_historicalgroupmember REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sheshi_history_rows_guard();
+
+-- consolidation_historicalicdifference
+CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_historicalicdifference REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sheshi_history_rows_guard();
+
+-- consolidation_iccomment
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_iccomment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.consolidation_iccomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_iccomment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_iccomment FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_iccomment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+
+-- consolidation_icdifference
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_icdifference REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.consolidation_icdifference REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_icdifference REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_icdifference FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_icdifference FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
 -- ledger_account
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_account REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.account', '100', 'id', 'organisation_id', '');
@@ -2179,7 +2196,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (51 tables, 51 policies), by table
+-- Row-level security (54 tables, 54 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2197,6 +2214,9 @@ ALTER TABLE public.consolidation_historicalconsolidationgroup ENABLE ROW LEVEL S
 ALTER TABLE public.consolidation_historicalconsolidationrun ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.consolidation_historicalfxrate ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.consolidation_historicalgroupmember ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.consolidation_historicalicdifference ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.consolidation_iccomment ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.consolidation_icdifference ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_account ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_balance ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicalaccount ENABLE ROW LEVEL SECURITY;
@@ -2294,6 +2314,18 @@ CREATE POLICY tenant_isolation ON public.consolidation_historicalfxrate AS PERMI
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 CREATE POLICY tenant_isolation ON public.consolidation_historicalgroupmember AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.consolidation_historicalicdifference AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.consolidation_iccomment AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.consolidation_icdifference AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
@@ -2438,7 +2470,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (48), by table and name
+-- CHECK and EXCLUDE constraints (52), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2469,6 +2501,14 @@ ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_method_
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_no_overlap EXCLUDE USING gist (group_id WITH =, entity_id WITH =, valid WITH &&);
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_not_own_parent CHECK ((NOT ((parent_id = entity_id) AND (parent_id IS NOT NULL))));
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_ownership_valid CHECK ((((ownership_pct IS NULL) AND (parent_id IS NULL)) OR ((acquired_on IS NOT NULL) AND (ownership_pct > (0)::numeric) AND (ownership_pct <= (100)::numeric) AND (parent_id IS NOT NULL))));
+
+-- consolidation_iccomment
+ALTER TABLE public.consolidation_iccomment ADD CONSTRAINT ic_comment_not_blank CHECK ((text ~ '\S'::text));
+
+-- consolidation_icdifference
+ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_is_the_sum CHECK ((difference = (entity_amount + counterparty_amount)));
+ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_status_has_text CHECK ((((status)::text = 'open'::text) OR ((explanation ~ '\S'::text) AND ((status)::text = 'explained'::text)) OR ((resolution ~ '\S'::text) AND ((status)::text = 'resolved'::text))));
+ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_status_valid CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'explained'::character varying, 'resolved'::character varying])::text[])));
 
 -- ledger_account
 ALTER TABLE public.ledger_account ADD CONSTRAINT account_kind_valid CHECK (((kind)::text = ANY ((ARRAY['group'::character varying, 'posting'::character varying])::text[])));
