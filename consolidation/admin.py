@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from consolidation.admin_ic import IcDifferenceAdmin
 from consolidation.admin_runs import ConsolidationRunAdmin
@@ -92,8 +93,14 @@ class GroupMemberAddInline(OrgScopedChoices, admin.TabularInline):
 class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
     writes_through = ("consolidation.services.consolidation_group_create",
                       "consolidation.services.group_member_add")
-    list_display = ["code", "name", "organisation", "top_entity", "elimination_entity"]
+    list_display = ["code", "name", "organisation", "top_entity", "elimination_entity", "consolidate"]
     inlines = [GroupMemberInline, GroupMemberAddInline]
+
+    @admin.display(description="runs")
+    def consolidate(self, group):
+        runs = reverse("admin:consolidation_consolidationrun_changelist") + f"?group__id__exact={group.pk}"
+        new = reverse("admin:consolidation_run_consolidate") + f"?group={group.pk}"
+        return format_html('<a href="{}">runs</a> · <a href="{}">consolidate</a>', runs, new)
 
     def get_fields(self, request, obj=None):
         if obj is None:  # the organisation is the top entity's

@@ -31,11 +31,11 @@ from consolidation.models import (
 )
 from consolidation.posting import run_eliminations_post
 from ledger.models import Account
-from periods.group_lock import group_period_lock
+from periods.group_lock import group_period_lock, group_period_unlock
 from periods.models import GroupPeriodLock, Period
 from sheshi.access.checks import has_entity_perm, require_entity_perm
-from sheshi.access.roles import CLOSE, PREPARE
-from sheshi.errors import FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed
+from sheshi.access.roles import CLOSE, PREPARE, REOPEN
+from sheshi.errors import Conflict, FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
@@ -331,3 +331,15 @@ def consolidation_group_period_lock(*, actor, group: ConsolidationGroup, period:
                                code="ic_difference_open", value=d.pk) for d in open_rows])
     members = [m.entity_id for m in selectors.group_members_at(group=group, on=period.end_date)]
     return group_period_lock(actor, members, period.pk, group_key=group.code)
+
+
+@transaction.atomic
+def consolidation_group_period_unlock(*, actor, group: ConsolidationGroup, period: Period,
+                                      reason: str) -> None:
+    """Remove the group's lock of the period with a written reason: reopen rights on the top entity
+    first (then, in periods.group_lock, on every member); a period the group has not locked is a
+    conflict, not a missing page."""
+    _require(actor, REOPEN, group.top_entity)
+    if not GroupPeriodLock.objects.filter(group_key=group.code, period=period).exists():
+        raise Conflict(f"{group.code} has not locked {period.code}.", code="group_not_locked")
+    group_period_unlock(actor=actor, group_key=group.code, period_id=period.pk, reason=reason)

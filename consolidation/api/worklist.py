@@ -19,13 +19,13 @@ from consolidation import run_reports
 from consolidation.models import IcComment, IcDifference
 from consolidation.services import (
     consolidation_group_period_lock,
+    consolidation_group_period_unlock,
     ic_difference_assign,
     ic_difference_comment,
     ic_difference_explain,
     ic_difference_resolve,
 )
 from ledger.models import Account
-from periods.group_lock import group_period_unlock
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import VIEW
@@ -185,8 +185,8 @@ class GroupLockMixin:
     def unlock(self, request, pk=None):
         group = self.get_object()
         data = _valid(GroupUnlockInput, request.data)
-        group_period_unlock(actor=request.user, group_key=group.code, period_id=group_period(group, data["period"]).pk,
-                            reason=data["reason"])
+        consolidation_group_period_unlock(actor=request.user, group=group, period=group_period(group, data["period"]),
+                                          reason=data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -272,3 +272,11 @@ def test_group_lock_button_refuses_with_the_open_differences_named(client, djang
     response = client.post(f"{RUNS}{run.pk}/lock/", follow=True)
     texts = [str(m) for m in response.context["messages"]]
     assert any("2 intercompany difference(s) of GROUP 2024-12 are open" in t for t in texts), texts
+
+
+def test_the_group_list_links_to_its_runs_and_to_consolidate(client, group):
+    client.force_login(controller(group))
+    page = html(client.get("/admin/consolidation/consolidationgroup/"))
+    assert f'href="{RUNS}consolidate/?group={group.pk}">consolidate</a>' in page
+    form = html(client.get(f"{RUNS}consolidate/?group={group.pk}"))
+    assert f'<option value="{group.pk}" selected>' in form

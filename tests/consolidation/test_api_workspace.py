@@ -123,6 +123,9 @@ def test_ic_worklist_over_the_api_and_the_group_lock(client, django_capture_on_c
     unlocked = client.post(f"/api/v1/consolidation-groups/{group.pk}/unlock/",
                            {"period": "2024-12", "reason": "restatement"}, content_type=JSON)
     assert unlocked.status_code == 204 and GroupPeriodLock.objects.count() == 0
+    again = client.post(f"/api/v1/consolidation-groups/{group.pk}/unlock/",
+                        {"period": "2024-12", "reason": "restatement"}, content_type=JSON)
+    assert (again.status_code, again.json()["code"]) == (409, "group_not_locked")
 
 
 def test_ic_worklist_is_invisible_to_an_outsider_and_read_only_to_a_viewer(client, django_capture_on_commit_callbacks):

@@ -64,6 +64,8 @@ NOT_API_OPERATIONS = {
 NOT_YET_ROUTED = {
     "group_period_lock": "issue #18: a lock of an ad-hoc set of entities; groups lock through "
                          "consolidation_group_period_lock (POST /consolidation-groups/{id}/lock/)",
+    "group_period_unlock": "issue #18: an ad-hoc entity set's unlock; groups unlock through "
+                           "consolidation_group_period_unlock (POST /consolidation-groups/{id}/unlock/)",
     "webhook_subscription_create": "issue #18: webhook subscriptions",
     "webhook_replay": "issue #18: webhook replay (manage.py replay_webhooks today)",
     "entity_bank_details_set": "issue #18: bank details are read-only over the API (admin only)",
