@@ -6,16 +6,21 @@ Every write goes through consolidation/services.py (sheshi/admin_writes.py): a n
 ``fx_rate_create``, an adjustment with its lines through ``adjustment_record``; a refusal (a
 permission, a frozen rate or holding, an overlap) is shown on the form. No service changes or
 removes these rows yet, so saved groups, holdings, rates and adjustments are read-only here. Runs
-are read-only records; the 'run again' action queues a new run through the service."""
+(consolidation/admin_runs.py) and the intercompany worklist (consolidation/admin_ic.py) have pages
+of their own."""
 from __future__ import annotations
-
-import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html, format_html_join
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from consolidation.explain import account_components
+from consolidation.admin_ic import IcDifferenceAdmin
+from consolidation.admin_runs import ConsolidationRunAdmin
 from consolidation.models import (
     AcquisitionAdjustment,
     AdjustmentKind,
@@ -24,18 +29,20 @@ from consolidation.models import (
     ConsolidationRun,
     FxRate,
     GroupMember,
+    IcDifference,
 )
+from consolidation.rates_import import fx_rates_import
 from consolidation.services import (
     adjustment_record,
     consolidation_group_create,
-    consolidation_run_request,
     fx_rate_create,
     group_member_add,
 )
-from sheshi.access.roles import CLOSE
-from sheshi.admin_writes import ActionsForRoles, OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin
+from sheshi.admin_writes import OrgScopedChoices, ReadOnlyAdmin, ServiceAdmin, refusal_messages
 from sheshi.errors import SheshiError
 from sheshi.tenancy.admin import OrgScopedAdmin
+from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.scoping import organisation_ids_for
 
 
 def _added_rows(formsets, model) -> list[tuple]:
@@ -86,8 +93,14 @@ class GroupMemberAddInline(OrgScopedChoices, admin.TabularInline):
 class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
     writes_through = ("consolidation.services.consolidation_group_create",
                       "consolidation.services.group_member_add")
-    list_display = ["code", "name", "organisation", "top_entity", "elimination_entity"]
+    list_display = ["code", "name", "organisation", "top_entity", "elimination_entity", "consolidate"]
     inlines = [GroupMemberInline, GroupMemberAddInline]
+
+    @admin.display(description="runs")
+    def consolidate(self, group):
+        runs = reverse("admin:consolidation_consolidationrun_changelist") + f"?group__id__exact={group.pk}"
+        new = reverse("admin:consolidation_run_consolidate") + f"?group={group.pk}"
+        return format_html('<a href="{}">runs</a> · <a href="{}">consolidate</a>', runs, new)
 
     def get_fields(self, request, obj=None):
         if obj is None:  # the organisation is the top entity's
@@ -121,9 +134,19 @@ class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
         self.formsets_written(formsets, created)
 
 
+class RatesUploadForm(forms.Form):
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
+    file = forms.FileField(help_text="CSV (UTF-8) or XLSX with the columns from, to, type, rate, date "
+                                     "(rate = units of 'to' per one 'from'; type closing, average or historical).")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(id__in=organisation_ids_for(user))
+
+
 @admin.register(FxRate)
 class FxRateAdmin(ServiceAdmin, OrgScopedAdmin):
-    writes_through = "consolidation.services.fx_rate_create"
+    writes_through = ("consolidation.services.fx_rate_create", "consolidation.rates_import.fx_rates_import")
     list_display = ["rate_date", "from_currency", "to_currency", "rate_type", "rate", "source"]
     list_filter = ["organisation", "rate_type", "from_currency"]
     date_hierarchy = "rate_date"
@@ -131,6 +154,33 @@ class FxRateAdmin(ServiceAdmin, OrgScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # no service changes a rate: a wrong one is corrected by a new dated rate
+
+    def get_urls(self):
+        return [path("upload/", self.admin_site.admin_view(self.upload_view), name="consolidation_fxrate_upload"),
+                *super().get_urls()]
+
+    def upload_view(self, request):
+        """A whole rate set from a file: every row checked first, every problem listed (row,
+        column, value, why) and nothing written on any; the service checks the permission."""
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        form = RatesUploadForm(request.POST or None, request.FILES or None, user=request.user)
+        problems = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = fx_rates_import(actor=request.user, organisation=form.cleaned_data["organisation"],
+                                         stream=upload, filename=upload.name, source=f"upload:{upload.name}"[:64])
+            except (SheshiError, DatabaseError) as exc:
+                problems = getattr(exc, "errors", [])
+                for message in [exc.detail] if problems else [m for _, m in refusal_messages(exc)]:
+                    form.add_error(None, message)
+            else:
+                self.message_user(request, f"{result.created} rates loaded from {upload.name}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:consolidation_fxrate_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Upload FX rates",
+                   "form": form, "problems": problems}
+        return TemplateResponse(request, "admin/consolidation/fxrate/upload.html", context)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -190,55 +240,5 @@ class AcquisitionAdjustmentAdmin(ServiceAdmin, OrgScopedAdmin):
         self.formsets_written(formsets)
 
 
-@admin.register(ConsolidationRun)
-class ConsolidationRunAdmin(ActionsForRoles, ReadOnlyAdmin, OrgScopedAdmin):
-    list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
-                    "requested_label", "requested_at", "duration_ms", "posted_count"]
-    list_filter = ["status", "group"]
-    actions = ["run_again"]
-    action_permissions = {"run_again": (CLOSE,)}  # consolidation_run_request's check, on the group's top entity
-    exclude = ["results", "fingerprint_sections"]
-    readonly_fields = ["group", "period", "status", "progress", "progress_note", "fingerprint", "changed_inputs",
-                       "previous_run", "ic_differences", "error", "attempt", "posted_entry_ids",
-                       "reversal_entry_ids", "posting_error", "requested_by", "requested_label", "started_at",
-                       "finished_at", "duration_ms", "headline", "drill_down"]
-
-    @admin.display(description="fingerprint")
-    def fingerprint_short(self, run):
-        return run.fingerprint[:12]
-
-    @admin.display(description="entries posted")
-    def posted_count(self, run):
-        return len(run.posted_entry_ids) if not run.posting_error else run.posting_error["code"]
-
-    @admin.display(description="headline figures")
-    def headline(self, run):
-        if not run.results:
-            return "-"
-        keys = ("totals", "nci_equity", "nci_profit", "goodwill", "cta", "cta_nci", "profit_attributable_to_owners",
-                "effective_interest")
-        return format_html("<pre>{}</pre>", json.dumps({k: run.results[k] for k in keys}, indent=1))
-
-    @admin.display(description="consolidated TB and its components")
-    def drill_down(self, run):
-        if not run.results:
-            return "-"
-        rows = []
-        for code, amount in run.results["consolidated_tb"].items():
-            parts = "; ".join(f"{c['entity']} {c['source']} {c['amount']}"
-                              for c in account_components(run.results, code))
-            rows.append((code, amount, parts))
-        return format_html("<table><tr><th>account</th><th>amount</th><th>components</th></tr>{}</table>",
-                           format_html_join("", "<tr><td>{}</td><td style='text-align:right'>{}</td><td>{}</td></tr>",
-                                            rows))
-
-    @admin.action(description="Run again (queues a new run)")
-    def run_again(self, request, queryset):
-        for run in queryset.select_related("group__top_entity", "period"):
-            try:
-                new = consolidation_run_request(actor=request.user, group=run.group, period=run.period)
-            except SheshiError as exc:
-                self.message_user(request, f"Run {run.pk}: {exc.detail}", messages.ERROR)
-            else:
-                self.message_user(request, f"Queued run {new.pk} for {run.group} {run.period}.")
-
+admin.site.register(ConsolidationRun, ConsolidationRunAdmin)
+admin.site.register(IcDifference, IcDifferenceAdmin)

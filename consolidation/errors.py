@@ -37,6 +37,18 @@ class ConsolidationErrorCode(ErrorCode):
     UNREALISED_PROFIT_INCOMPLETE = ("unrealised_profit_incomplete", 422,
                                     "Unrealised profit needs a period, a buyer, an amount of zero or more and both "
                                     "accounts.")
+    IC_DIFFERENCE_WRONG_STATE = ("ic_difference_wrong_state", 409,
+                                 "The intercompany difference is not in a state that allows this.")
+    IC_DIFFERENCES_UNRESOLVED = ("ic_differences_unresolved", 422,
+                                 "Open intercompany differences must be explained or resolved first.")
+    IC_EXPLANATION_REQUIRED = ("ic_explanation_required", 422,
+                               "An explained difference needs its explanation, a resolved one its resolution.")
+    IC_DIFFERENCE_DUPLICATE = ("ic_difference_duplicate", 409,
+                               "The worklist already holds this pair for the group and period.")
+    IC_DIFFERENCE_STATUS_INVALID = ("ic_difference_status_invalid", 422, "Use open, explained or resolved.")
+    IC_DIFFERENCE_NOT_THE_SUM = ("ic_difference_not_the_sum", 422,
+                                 "The difference is the sum of the two members' amounts.")
+    IC_COMMENT_BLANK = ("ic_comment_blank", 422, "A comment needs some text.")
 
 
 class FxRateFrozenError(RuleViolation):
@@ -55,6 +67,14 @@ class EliminationLedgerCodeTakenError(Conflict):
     error = ConsolidationErrorCode.ELIMINATION_LEDGER_CODE_TAKEN
 
 
+class IcDifferenceWrongStateError(Conflict):
+    error = ConsolidationErrorCode.IC_DIFFERENCE_WRONG_STATE
+
+
+class IcUnresolvedError(RuleViolation):
+    error = ConsolidationErrorCode.IC_DIFFERENCES_UNRESOLVED
+
+
 C = ConsolidationErrorCode
 register_db_rules({
     "consolidation_group_code_unique": C.GROUP_CODE_TAKEN,
@@ -69,4 +89,9 @@ register_db_rules({
     "fx_rate_two_currencies": C.FX_RATE_SAME_CURRENCY,
     "group_member_not_own_parent": C.HOLDING_OWN_PARENT,
     "adjustment_unrealised_profit_complete": C.UNREALISED_PROFIT_INCOMPLETE,
+    "ic_difference_status_has_text": C.IC_EXPLANATION_REQUIRED,
+    "ic_difference_pair_unique": C.IC_DIFFERENCE_DUPLICATE,
+    "ic_difference_status_valid": C.IC_DIFFERENCE_STATUS_INVALID,
+    "ic_difference_is_the_sum": C.IC_DIFFERENCE_NOT_THE_SUM,
+    "ic_comment_not_blank": C.IC_COMMENT_BLANK,
 })

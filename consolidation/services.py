@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.utils import timezone
 
-from consolidation import selectors
+from consolidation import locks, selectors
 from consolidation.engine import consolidate
 from consolidation.engine.fingerprint import changed_sections
-from consolidation.errors import RunNotInStateError
+from consolidation.errors import IcDifferenceWrongStateError, IcUnresolvedError, RunNotInStateError
 from consolidation.models import (
     AcquisitionAdjustment,
     AdjustmentKind,
@@ -24,14 +24,18 @@ from consolidation.models import (
     ConsolidationRun,
     FxRate,
     GroupMember,
+    IcComment,
+    IcDifference,
+    IcStatus,
     RunStatus,
 )
 from consolidation.posting import run_eliminations_post
 from ledger.models import Account
-from periods.models import Period
-from sheshi.access.checks import require_entity_perm
-from sheshi.access.roles import CLOSE
-from sheshi.errors import PermissionDenied, SheshiError
+from periods.group_lock import group_period_lock, group_period_unlock
+from periods.models import GroupPeriodLock, Period
+from sheshi.access.checks import has_entity_perm, require_entity_perm
+from sheshi.access.roles import CLOSE, PREPARE, REOPEN
+from sheshi.errors import Conflict, FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
@@ -175,6 +179,7 @@ def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
             for k, v in changes.items():
                 setattr(locked, k, v)
             locked.save(update_fields=list(changes))
+            ic_worklist_sync(run=locked)
             return locked
     except SheshiError as exc:
         if isinstance(exc, RunNotInStateError):
@@ -184,3 +189,157 @@ def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
                            error={"code": exc.code, "detail": exc.detail,
                                   "errors": [e.as_dict() for e in exc.errors]},
                            finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))
+
+
+# --- intercompany worklist --------------------------------------------------------------------
+
+def _can_work_on(actor, difference: IcDifference) -> bool:
+    """Controllers of the group, and preparers of either member of the pair (the system: always)."""
+    if actor is None or has_entity_perm(actor, CLOSE, difference.group.top_entity):
+        return True
+    return any(has_entity_perm(actor, PREPARE, e) for e in (difference.entity, difference.counterparty))
+
+
+def _ic_locked(difference_id: int) -> IcDifference:
+    found = (locks.ic_differences_for_update().select_related("group__top_entity", "entity", "counterparty", "period")
+             .filter(pk=difference_id).first())
+    if found is None:
+        raise NotFound(f"Intercompany difference {difference_id} not found.")
+    return found
+
+
+def _ic_save(row: IcDifference, reason: str, /, **changes) -> IcDifference:
+    for k, v in changes.items():
+        setattr(row, k, v)
+    row._change_reason = reason[:100]
+    row.save(update_fields=[*changes, "updated_at"])
+    return row
+
+
+def ic_worklist_sync(*, run: ConsolidationRun) -> list[IcDifference]:
+    """Bring the group's worklist for the run's period in line with what the run found: new pairs
+    open, known pairs take the run's amounts (and reopen when their difference moved), pairs the
+    run no longer reports are resolved. Inside the run's success transaction, after the group row
+    is locked (run_eliminations_post), so two runs of a group never refresh it side by side."""
+    found = run.results.get("ic_differences", []) if run.results else []
+    codes = {c for d in found for c in (d["entity"], d["counterparty"])}
+    accounts = {c for d in found for c in (d["account"], d["counterparty_account"])}
+    entity_ids = dict(Entity.objects.filter(organisation_id=run.organisation_id, code__in=codes)
+                      .values_list("code", "pk"))
+    account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=accounts)
+                       .values_list("code", "pk"))
+    standing = {(d.entity_id, d.account_id, d.counterparty_id): d
+                for d in locks.ic_differences_for_update().filter(group_id=run.group_id, period_id=run.period_id)}
+    out = []
+    for d in found:
+        key = (entity_ids[d["entity"]], account_ids[d["account"]], entity_ids[d["counterparty"]])
+        amounts = {k: Decimal(d[k]) for k in ("entity_amount", "counterparty_amount", "difference", "eliminated")}
+        row = standing.pop(key, None)
+        if row is None:
+            row = IcDifference(organisation_id=run.organisation_id, group_id=run.group_id, period_id=run.period_id,
+                               run=run, first_run=run, entity_id=key[0], account_id=key[1], counterparty_id=key[2],
+                               counterparty_account_id=account_ids[d["counterparty_account"]], **amounts)
+            row._change_reason = f"found by run {run.pk}"
+            row.save()
+        elif row.difference != amounts["difference"] and row.status != IcStatus.OPEN:
+            reason = f"run {run.pk}: difference now {amounts['difference']:.2f}, was {row.difference:.2f}; reopened"
+            _ic_save(row, reason, run=run, status=IcStatus.OPEN, **amounts)
+        else:
+            _ic_save(row, f"reported again by run {run.pk}", run=run, **amounts)
+        out.append(row)
+    for row in standing.values():
+        if row.status != IcStatus.RESOLVED:
+            _ic_save(row, f"no longer reported by run {run.pk}", run=run, status=IcStatus.RESOLVED,
+                     resolution=row.resolution or f"Agreed in run {run.pk}: no difference any more.")
+    return out
+
+
+@transaction.atomic
+def ic_difference_assign(*, actor, difference_id: int, assignee) -> IcDifference:
+    """Give a difference to someone who can work on it (or to nobody, with ``assignee=None``)."""
+    row = _ic_locked(difference_id)
+    _require(actor, CLOSE, row.group.top_entity)
+    if assignee is not None and not _can_work_on(assignee, row):
+        raise ValidationFailed("The assignee cannot work on this difference.", errors=[FieldError(
+            "assignee", f"{assignee.get_username()} needs close_periods on {row.group.top_entity.code} or "
+                        f"prepare_entries on {row.entity.code} or {row.counterparty.code}.",
+            code="assignee_no_rights")])
+    who = assignee.get_username() if assignee is not None else "nobody"
+    return _ic_save(row, f"assigned to {who}", assignee=assignee)
+
+
+def _text(value: str, field: str, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(f"{what} needs a written {field}.",
+                               errors=[FieldError(field, "Required.", code="required")])
+    return text
+
+
+@transaction.atomic
+def ic_difference_explain(*, actor, difference_id: int, explanation: str) -> IcDifference:
+    """Say why the pair differs (a timing difference, a disputed invoice): open or explained ->
+    explained. An explained difference no longer blocks the group's lock."""
+    text = _text(explanation, "explanation", "Explaining a difference")
+    row = _ic_locked(difference_id)
+    if not _can_work_on(actor, row):
+        raise PermissionDenied(f"You need close_periods on {row.group.top_entity.code} or prepare_entries on "
+                               f"{row.entity.code} or {row.counterparty.code}.")
+    if row.status == IcStatus.RESOLVED:
+        raise IcDifferenceWrongStateError(f"Difference {row.pk} is resolved; a later run reopens it if it returns.")
+    return _ic_save(row, "explained", status=IcStatus.EXPLAINED, explanation=text)
+
+
+@transaction.atomic
+def ic_difference_resolve(*, actor, difference_id: int, resolution: str) -> IcDifference:
+    """Close a difference with how it was settled (a correcting entry, a write-off): -> resolved.
+    A controller's act: close_periods on the group's top entity."""
+    text = _text(resolution, "resolution", "Resolving a difference")
+    row = _ic_locked(difference_id)
+    _require(actor, CLOSE, row.group.top_entity)
+    if row.status == IcStatus.RESOLVED:
+        raise IcDifferenceWrongStateError(f"Difference {row.pk} is already resolved.")
+    return _ic_save(row, "resolved", status=IcStatus.RESOLVED, resolution=text)
+
+
+@transaction.atomic
+def ic_difference_comment(*, actor, difference_id: int, text: str) -> IcComment:
+    body = _text(text, "text", "A comment")
+    row = _ic_locked(difference_id)
+    if not _can_work_on(actor, row):
+        raise PermissionDenied(f"You need close_periods on {row.group.top_entity.code} or prepare_entries on "
+                               f"{row.entity.code} or {row.counterparty.code}.")
+    return IcComment.objects.create(organisation_id=row.organisation_id, difference=row, author=actor, text=body)
+
+
+@transaction.atomic
+def consolidation_group_period_lock(*, actor, group: ConsolidationGroup, period: Period) -> GroupPeriodLock:
+    """Lock the group's period: refused while any intercompany difference of the period is still
+    open (neither explained nor resolved), naming each; then every member must be locked
+    (periods.group_lock). The group row is held first, so no run refreshes the worklist meanwhile."""
+    _require(actor, CLOSE, group.top_entity)
+    locks.group_for_update().get(pk=group.pk)
+    open_rows = list(IcDifference.objects.filter(group=group, period=period, status=IcStatus.OPEN)
+                     .select_related("entity", "account", "counterparty", "counterparty_account").order_by("pk"))
+    if open_rows:
+        raise IcUnresolvedError(
+            f"{len(open_rows)} intercompany difference(s) of {group.code} {period.code} are open: "
+            + "; ".join(f"{d.entity.code} {d.account.code} / {d.counterparty.code} {d.counterparty_account.code} "
+                        f"({d.difference})" for d in open_rows) + ". Explain or resolve them first.",
+            errors=[FieldError("ic_differences", f"{d.entity.code} {d.account.code} / {d.counterparty.code} "
+                                                 f"{d.counterparty_account.code} differs by {d.difference}.",
+                               code="ic_difference_open", value=d.pk) for d in open_rows])
+    members = [m.entity_id for m in selectors.group_members_at(group=group, on=period.end_date)]
+    return group_period_lock(actor, members, period.pk, group_key=group.code)
+
+
+@transaction.atomic
+def consolidation_group_period_unlock(*, actor, group: ConsolidationGroup, period: Period,
+                                      reason: str) -> None:
+    """Remove the group's lock of the period with a written reason: reopen rights on the top entity
+    first (then, in periods.group_lock, on every member); a period the group has not locked is a
+    conflict, not a missing page."""
+    _require(actor, REOPEN, group.top_entity)
+    if not GroupPeriodLock.objects.filter(group_key=group.code, period=period).exists():
+        raise Conflict(f"{group.code} has not locked {period.code}.", code="group_not_locked")
+    group_period_unlock(actor=actor, group_key=group.code, period_id=period.pk, reason=reason)

@@ -51,6 +51,11 @@ class ConsolidationRunResultsOutput(serializers.Serializer):
         return {k: v for k, v in (run.results or {}).items() if k != "components"}
 
 
+class FxRatesUploadInput(serializers.Serializer):
+    organisation = serializers.IntegerField()
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX: from, to, type, rate, date.")
+
+
 class FxRateOutput(serializers.ModelSerializer):
     class Meta:
         model = FxRate

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from consolidation.api.serializers import (
@@ -24,10 +25,12 @@ from consolidation.api.serializers import (
     ConsolidationRunResultsOutput,
     FxRateCreateInput,
     FxRateOutput,
+    FxRatesUploadInput,
     HoldingCreateInput,
     HoldingOutput,
     LedgerRoleGrantInput,
 )
+from consolidation.api.worklist import GroupLockMixin, RunReportsMixin
 from consolidation.explain import account_components
 from consolidation.ledger_access import (
     consolidation_adjustment_prepare,
@@ -42,6 +45,7 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
+from consolidation.rates_import import fx_rates_import
 from consolidation.services import (
     adjustment_record,
     consolidation_group_create,
@@ -95,8 +99,23 @@ class FxRateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
         rate = fx_rate_create(actor=request.user, organisation=Organisation.objects.get(pk=org_id), **v)
         return Response(FxRateOutput(rate).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request={"multipart/form-data": FxRatesUploadInput}, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request):
+        """A rate set from a CSV or XLSX file (from, to, type, rate, date): every row checked, every
+        problem listed with its row, nothing written on any (fx_rates_import)."""
+        data = FxRatesUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        org_id, upload = data.validated_data["organisation"], data.validated_data["file"]
+        if org_id not in organisation_ids_for(request.user):
+            raise NotFound("Unknown organisation.")
+        result = fx_rates_import(actor=request.user, organisation=Organisation.objects.get(pk=org_id), stream=upload,
+                                 filename=upload.name, source=f"api:{upload.name}"[:64])
+        return Response({"created": result.created}, status=status.HTTP_201_CREATED)
 
-class ConsolidationGroupViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+
+class ConsolidationGroupViewSet(GroupLockMixin, EntityScopedMixin, mixins.CreateModelMixin,
+                                viewsets.ReadOnlyModelViewSet):
     """Groups whose top entity the caller may view; creating one needs close_periods on the top entity."""
 
     queryset = ConsolidationGroup.objects.select_related("top_entity", "elimination_entity")
@@ -239,7 +258,8 @@ class AcquisitionFactViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewset
         return Response(AcquisitionFactOutput(self.get_queryset().get(pk=fact.pk)).data, status=status.HTTP_201_CREATED)
 
 
-class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ConsolidationRunViewSet(RunReportsMixin, EntityScopedMixin, mixins.CreateModelMixin,
+                              viewsets.ReadOnlyModelViewSet):
     """Runs of groups whose top entity the caller may view; requesting one needs close_periods there."""
 
     queryset = ConsolidationRun.objects.select_related("group__organisation", "period", "requested_by")

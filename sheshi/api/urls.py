@@ -13,6 +13,7 @@ from consolidation.api.views import (
     FxRateViewSet,
     HoldingViewSet,
 )
+from consolidation.api.worklist import IcDifferenceViewSet
 from ledger.api.views import (
     AccountViewSet,
     BalanceSheetView,
@@ -52,6 +53,7 @@ router.register("consolidation-groups", ConsolidationGroupViewSet, basename="con
 router.register("holdings", HoldingViewSet, basename="holding")
 router.register("acquisition-facts", AcquisitionFactViewSet, basename="acquisition-fact")
 router.register("fx-rates", FxRateViewSet, basename="fx-rate")
+router.register("ic-differences", IcDifferenceViewSet, basename="ic-difference")
 router.register("import-batches", ImportBatchViewSet, basename="import-batch")
 router.register("source-systems", SourceSystemViewSet, basename="source-system")
 router.register("tokens", ApiTokenViewSet, basename="api-token")

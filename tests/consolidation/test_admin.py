@@ -3,6 +3,7 @@ services; a refusal is an error on the form and nothing is written; history is n
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -222,3 +223,49 @@ def test_runs_are_read_only_and_run_again_still_queues_through_the_service(clien
     assert [str(m) for m in response.context["messages"]] == [
         f"Queued run {run.pk + 1} for {group} {period}."]
     assert ConsolidationRun.objects.count() == 2
+
+
+def upload(client, group, name, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/admin/consolidation/fxrate/upload/",
+                       {"organisation": group.organisation_id, "file": SimpleUploadedFile(name, content)})
+
+
+def test_a_rate_file_is_uploaded_through_the_import_service(client, group):
+    client.force_login(controller(group))
+    assert "Upload a rate file" in client.get("/admin/consolidation/fxrate/").content.decode()
+    response = upload(client, group, "rates.csv", b"from,to,type,rate,date\nGBP,EUR,closing,1.17,2025-01-31\n"
+                                                  b"GBP,EUR,average,1.16,2025-01-31\n")
+    assert response.status_code == 302
+    assert list(FxRate.objects.filter(from_currency="GBP").order_by("rate_type").values_list(
+        "rate_type", "rate", "source")) == [("average", Decimal("1.16"), "upload:rates.csv"),
+                                            ("closing", Decimal("1.17"), "upload:rates.csv")]
+
+
+def test_a_bad_rate_file_lists_every_problem_on_the_form_and_loads_nothing(client, group):
+    client.force_login(controller(group))
+    before = FxRate.objects.count()
+    page = upload(client, group, "rates.csv", b"from,to,type,rate,date\nGBP,EUR,closing,1.17,2025-01-31\n"
+                                              b"GBP,EUR,spot,0,2025-02-30\nUSD,EUR,closing,0.95,2024-12-31\n")
+    assert page.status_code == 200
+    rows = re.findall(r"<tr><td>(\d+)</td><td>(\w+)</td><td>([^<]*)</td><td>([^<]+)</td></tr>", page.content.decode())
+    assert [(r[0], r[1], r[2]) for r in rows] == [("3", "type", "spot"), ("3", "rate", "0"),
+                                                  ("3", "date", "2025-02-30")]
+    assert FxRate.objects.count() == before
+    page = upload(client, group, "rates.csv", b"from,to,type,rate,date\nUSD,EUR,closing,0.95,2024-12-31\n")
+    assert "already holds this rate" in page.content.decode() and FxRate.objects.count() == before
+
+
+def test_a_rate_file_needs_the_close_permission_shown_on_the_page(client, group):
+    sub = group.members.get(entity__code="S").entity
+    client.force_login(staff(user_with_role(sub, "viewer")))
+    page = upload(client, group, "rates.csv", b"from,to,type,rate,date\nGBP,EUR,closing,1.17,2025-01-31\n")
+    assert page.status_code == 200 and "Loading FX rates needs the close permission" in page.content.decode()
+    assert not FxRate.objects.filter(from_currency="GBP").exists()
+
+
+def test_a_rate_file_that_is_not_xlsx_is_an_error_not_a_500(client, group):
+    client.force_login(controller(group))
+    page = upload(client, group, "rates.xlsx", b"garbage")
+    assert page.status_code == 200 and "Not an XLSX workbook." in page.content.decode()

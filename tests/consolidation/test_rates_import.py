@@ -43,8 +43,10 @@ def test_duplicates_in_the_file_or_the_database_are_refused():
         fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(twice))
     assert [(e.row, e.code) for e in exc.value.errors] == [(4, "duplicate_rate")]
     fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(GOOD))
-    with pytest.raises(Exception):  # the unique constraint refuses the second load
-        fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(GOOD))
+    again = GOOD + b"USD,EUR,average,0.91,2026-03-31\n"
+    with pytest.raises(ValidationFailed) as exc:  # every rate the organisation holds already, by row
+        fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(again))
+    assert [(e.row, e.code) for e in exc.value.errors] == [(2, "rate_exists"), (3, "rate_exists")]
     assert FxRate.objects.filter(organisation=org).count() == 2
 
 
@@ -74,3 +76,45 @@ def test_entering_a_rate_needs_the_close_permission():
         fx_rate_create(actor=viewer, **args)
     assert FxRate.objects.filter(organisation=entity.organisation).count() == 0
     assert fx_rate_create(actor=controller, **args).rate == Decimal("0.9")
+
+
+def xlsx(rows) -> io.BytesIO:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out
+
+
+def test_an_xlsx_file_loads_with_typed_numbers_and_dates():
+    from datetime import date
+
+    org = OrganisationFactory()
+    stream = xlsx([["from", "to", "type", "rate", "date"], ["USD", "EUR", "closing", 0.923456, date(2026, 3, 31)],
+                   ["GBP", "EUR", "average", "1.17", "2026-03-31"]])
+    assert fx_rates_import(actor=None, organisation=org, stream=stream, filename="rates.xlsx").created == 2
+    assert list(FxRate.objects.filter(organisation=org).order_by("from_currency").values_list(
+        "from_currency", "rate", "rate_date")) == [("GBP", Decimal("1.17"), date(2026, 3, 31)),
+                                                   ("USD", Decimal("0.923456"), date(2026, 3, 31))]
+
+
+def test_every_bad_xlsx_row_is_reported_and_nothing_is_written():
+    org = OrganisationFactory()
+    stream = xlsx([["from", "to", "type", "rate", "date"], ["USD", "EUR", "closing", -1, "2026-03-31"],
+                   [None, None, None, None, None], ["usd", "EUR", "closing", 1, "31/03/2026"]])
+    with pytest.raises(ValidationFailed) as exc:
+        fx_rates_import(actor=None, organisation=org, stream=stream, filename="rates.xlsx")
+    assert [(e.row, e.field, e.code) for e in exc.value.errors] == [
+        (2, "rate", "invalid_rate"), (4, "from", "invalid_currency"), (4, "date", "invalid_date")]
+    assert FxRate.objects.filter(organisation=org).count() == 0
+
+
+def test_a_file_that_is_not_a_workbook_is_a_clear_error():
+    org = OrganisationFactory()
+    with pytest.raises(ValidationFailed) as exc:
+        fx_rates_import(actor=None, organisation=org, stream=io.BytesIO(b"not a zip"), filename="rates.xlsx")
+    assert [e.code for e in exc.value.errors] == ["unreadable_file"]

@@ -42,6 +42,7 @@ FRAMEWORK_ALLOWED = {
 SERVICE_MODULE_SUFFIXES = (".services",)
 SERVICE_MODULES = {
     "ledger.chart": "chart-of-accounts writes (account_create, account_move), as the API uses them",
+    "consolidation.rates_import": "FX rate files (fx_rates_import), as the API and load_fx_rates use it",
 }
 PROJECT_PACKAGES = ("audit", "consolidation", "ledger", "periods", "sheshi")
 

@@ -60,6 +60,9 @@ def _schedule(names: list[str], seconds: float) -> list[tuple[float, str]]:
 def _configure_django(stack: Stack) -> None:
     os.environ.update(stack.env())
     os.environ.pop("SHESHI_UNSAFE_SKIP_APP_VALIDATION", None)  # the runner's own process stays checked
+    # The runner seeds and checks in the all-organisations scope, as a command would: the jobs role.
+    # Its gunicorn is the web role whatever it inherits (sheshi/wsgi.py).
+    os.environ["SHESHI_DB_AS"] = "jobs"
     import django
 
     django.setup()

@@ -118,6 +118,11 @@ def _holding_body(w: World, s: str) -> dict:
             "parent": w.get("entity_code", s), "ownership_pct": "80.0000", "acquired_on": "2026-01-01"}
 
 
+def _rates_file_body(w: World, s: str) -> dict:
+    return {"organisation": w.get("organisation", s),
+            "file": SimpleUploadedFile("rates.csv", b"from,to,type,rate,date\nGBP,EUR,closing,1.17,2026-02-28\n")}
+
+
 def _fx_rate_body(w: World, s: str) -> dict:
     return {"organisation": w.get("organisation", s), "from_currency": "USD", "to_currency": "EUR",
             "rate_type": "average", "rate_date": "2026-02-28", "rate": "0.912345678901"}
@@ -230,6 +235,28 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                                    ok=frozenset({200, 409})),
     ("/api/v1/consolidation-runs/{id}/accounts/{code}/", "GET"): Expect(
         target="consolidation_run", params=lambda w, s: {"code": "1200"}, ok=frozenset({200, 409})),
+    ("/api/v1/consolidation-runs/{id}/statements/", "GET"): Expect(target="consolidation_run",
+                                                                   ok=frozenset({200, 409})),
+    ("/api/v1/consolidation-runs/{id}/accounts/{code}/members/{entity}/", "GET"): Expect(
+        target="consolidation_run", params=lambda w, s: {"code": "1200", "entity": w.get("entity_code", s)},
+        ok=frozenset({200, 409})),
+    # A queued run has nothing to compare: 400 (not comparable) to those who may read it.
+    ("/api/v1/consolidation-runs/{id}/compare/", "GET"): Expect(
+        target="consolidation_run", query=lambda w, s: {"with": w.get("consolidation_run", s)},
+        ok=frozenset({200, 400})),
+    # The intercompany worklist: visible with the group's top entity or either member of the pair;
+    # controllers assign and resolve, preparers of the pair (and controllers) explain and comment.
+    ("/api/v1/ic-differences/", "GET"): Expect(lists="ic_difference"),
+    ("/api/v1/ic-differences/{id}/", "GET"): Expect(target="ic_difference"),
+    ("/api/v1/ic-differences/{id}/assign/", "POST"): Expect(do=CONTROLLERS, target="ic_difference",
+                                                            body=lambda w, s: {"assignee": None}),
+    ("/api/v1/ic-differences/{id}/explain/", "POST"): Expect(do=PREPARERS, target="ic_difference",
+                                                             body=lambda w, s: {"explanation": "timing"}),
+    ("/api/v1/ic-differences/{id}/resolve/", "POST"): Expect(do=CONTROLLERS, target="ic_difference",
+                                                             body=lambda w, s: {"resolution": "booked"}),
+    ("/api/v1/ic-differences/{id}/comments/", "POST"): Expect(do=PREPARERS, target="ic_difference",
+                                                              body=lambda w, s: {"text": "see invoice"},
+                                                              ok=frozenset({201})),
     # Consolidation groups and their holdings: visible with the top entity, created with close
     # rights there (consolidation_group_create, group_member_add).
     ("/api/v1/consolidation-groups/", "GET"): Expect(lists="consolidation_group"),
@@ -237,6 +264,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         do=CONTROLLERS, ok=frozenset({201}),
         body=lambda w, s: {"code": "GMATRIX", "name": "Matrix group", "top_entity": w.get("entity_code", s)}),
     ("/api/v1/consolidation-groups/{id}/", "GET"): Expect(target="consolidation_group"),
+    # The group's lock of a month: close rights on the top entity; the world's members are open
+    # (and its group has never locked), so those allowed meet a rule of the state.
+    ("/api/v1/consolidation-groups/{id}/lock/", "POST"): Expect(
+        do=CONTROLLERS, target="consolidation_group", body=lambda w, s: {"period": PERIOD},
+        ok=BUSINESS_REFUSALS | {201}),
+    ("/api/v1/consolidation-groups/{id}/unlock/", "POST"): Expect(
+        do=CONTROLLERS, target="consolidation_group", body=lambda w, s: {"period": PERIOD, "reason": "restate"},
+        ok=BUSINESS_REFUSALS | {204}),
     ("/api/v1/holdings/", "GET"): Expect(lists="holding"),
     ("/api/v1/holdings/", "POST"): Expect(do=CONTROLLERS, body=_holding_body, ok=frozenset({201})),
     ("/api/v1/holdings/{id}/", "GET"): Expect(target="holding"),
@@ -253,6 +288,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/fx-rates/", "POST"): Expect(see=EVERY_MEMBER, do=CONTROLLERS, level="org", ok=frozenset({201}),
                                           body=_fx_rate_body),
     ("/api/v1/fx-rates/{id}/", "GET"): Expect(see=EVERY_MEMBER, level="org", target="fx_rate"),
+    ("/api/v1/fx-rates/upload/", "POST"): Expect(see=EVERY_MEMBER, do=CONTROLLERS, level="org", ok=frozenset({201}),
+                                                 body=_rates_file_body, multipart=True),
     # Imports: batches are the entity's data (every role-holder reads them, their file included);
     # preparers upload. Source systems (saved mappings) are organisation-wide: every member reads
     # them; preparers and organisation admins save them. The drill-down is a report.

@@ -49,6 +49,7 @@ NOT_API_OPERATIONS = {
     "consolidation_run_execute": "the django-q2 worker's job; clients queue runs (consolidation_run_request)",
     "consolidation_run_progress": "the worker's progress notes inside consolidation_run_execute",
     "run_eliminations_post": "step of consolidation_run_execute (posts a succeeded run's eliminations)",
+    "ic_worklist_sync": "step of consolidation_run_execute (a succeeded run refreshes the IC worklist)",
     "journal_entry_reverse_posted": "step of import supersede, the year-end reopen and elimination replacement: "
                                     "a reversal posted at once as part of another act; clients reverse through "
                                     "journal_entry_reverse (POST /journal-entries/{id}/reverse/)",
@@ -64,9 +65,10 @@ NOT_API_OPERATIONS = {
 }
 
 NOT_YET_ROUTED = {
-    "fx_rates_import": "issue #18: FX rate file upload (manage.py load_fx_rates today)",
-    "group_period_lock": "issue #18: group-level period lock",
-    "group_period_unlock": "issue #18: group-level period unlock",
+    "group_period_lock": "issue #18: a lock of an ad-hoc set of entities; groups lock through "
+                         "consolidation_group_period_lock (POST /consolidation-groups/{id}/lock/)",
+    "group_period_unlock": "issue #18: an ad-hoc entity set's unlock; groups unlock through "
+                           "consolidation_group_period_unlock (POST /consolidation-groups/{id}/unlock/)",
     "webhook_subscription_create": "issue #18: webhook subscriptions",
     "webhook_replay": "issue #18: webhook replay (manage.py replay_webhooks today)",
     "entity_bank_details_set": "issue #18: bank details are read-only over the API (admin only)",

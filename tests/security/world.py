@@ -176,6 +176,22 @@ def build_consolidation(world: World) -> None:
         world.put("consolidation_run", scope, run.pk)
 
 
+def build_ic_worklist(world: World) -> None:
+    """A worklist row per scope, as a succeeded run would leave it (the world's run stays queued):
+    the entity's 1200 against its own 2100, so it is visible exactly with the entity."""
+    from consolidation.models import ConsolidationRun
+    from consolidation.services import ic_worklist_sync
+
+    for scope in SCOPES:
+        run = ConsolidationRun.objects.get(pk=world.get("consolidation_run", scope))
+        code = world.entities[scope].code
+        run.results = {"ic_differences": [{"entity": code, "account": "1200", "counterparty": code,
+                                           "counterparty_account": "2100", "entity_amount": "300.00",
+                                           "counterparty_amount": "-250.00", "difference": "50.00",
+                                           "eliminated": "250.00"}]}
+        world.put("ic_difference", scope, ic_worklist_sync(run=run)[0].pk)
+
+
 def build_fx_rates(world: World) -> None:
     """A closing rate per organisation (own and other share A's): rates are organisation-wide."""
     from consolidation.services import fx_rate_create
@@ -237,8 +253,8 @@ def build_api_tokens(world: World) -> None:
 
 
 BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_checklist, build_reconciliations, build_consolidation, build_fx_rates,
-                                           build_imports, build_api_tokens]
+                                           build_checklist, build_reconciliations, build_consolidation,
+                                           build_ic_worklist, build_fx_rates, build_imports, build_api_tokens]
 
 
 def build_world() -> World:
