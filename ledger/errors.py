@@ -1,5 +1,5 @@
 """Ledger refusals. Database rule names map to the same codes (sheshi.errors.DB_RULES)."""
-from sheshi.errors import Conflict, DbRule, RuleViolation, register_db_rules
+from sheshi.errors import Conflict, DbRule, RuleViolation, SheshiError, register_db_rules
 
 
 class EntryNotInStateError(RuleViolation):
@@ -94,3 +94,7 @@ register_db_rules({
     "tenancy_permission_grant_refused": DbRule("permission_denied", "You may not grant this permission.", 403),
     "sheshi_history_row_forged": DbRule("history_row_forged", "A history row must record this change.", 422),
 })
+
+
+class BatchTooLargeError(SheshiError):
+    code, title, status = "batch_too_large", "Too many entries in one batch.", 413
