@@ -73,7 +73,7 @@ def _post(*, actor, entity: Entity, entries: list[EntryInput], idempotency_key: 
           request_hash: str) -> JournalEntryBatch:
     batch = JournalEntryBatch.objects.create(organisation_id=entity.organisation_id, entity=entity, created_by=actor,
                                              idempotency_key=idempotency_key or None, request_hash=request_hash)
-    errors, into_soft_closed = batch_refusals(actor, entity, entries)
+    errors, into_soft_closed = _batch_refusals(actor, entity, entries)
     if errors:
         raise ValidationFailed(f"The batch is not valid ({len(errors):,} refusals); nothing was posted.",
                                errors=errors)
@@ -89,7 +89,7 @@ def _post(*, actor, entity: Entity, entries: list[EntryInput], idempotency_key: 
     return batch
 
 
-def batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[list[FieldError], bool]:
+def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[list[FieldError], bool]:
     """Every refusal of the batch, in entry order: references and period states checked here,
     then the bulk path's own checks (rates, zero lines, signs, balance); and whether it posts
     into a soft-closed period (allowed: the actor holds the close permission)."""

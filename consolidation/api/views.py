@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from consolidation.api.serializers import (
@@ -43,6 +44,7 @@ from consolidation.services import (
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.renderers import XlsxRenderer
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
@@ -227,7 +229,7 @@ class ConsolidationRunViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewse
                          "amount": run.results["consolidated_tb"].get(code, "0.00"), "components": out})
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"], url_path="board-pack")
+    @action(detail=True, methods=["get"], url_path="board-pack", renderer_classes=[JSONRenderer, XlsxRenderer])
     def board_pack(self, request, pk=None):
         from consolidation.boardpack import board_pack_write
 

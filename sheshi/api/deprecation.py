@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email.utils import format_datetime
 
 from drf_spectacular.utils import extend_schema
@@ -29,10 +29,10 @@ class Deprecation:
     link: str | None = None
 
     def headers(self) -> dict[str, str]:
-        since = datetime.combine(self.since, time(), tzinfo=timezone.utc)
+        since = datetime.combine(self.since, time(), tzinfo=UTC)
         out = {"Deprecation": f"@{calendar.timegm(since.timetuple())}"}
         if self.sunset is not None:
-            sunset = datetime.combine(self.sunset, time(), tzinfo=timezone.utc)
+            sunset = datetime.combine(self.sunset, time(), tzinfo=UTC)
             out["Sunset"] = format_datetime(sunset, usegmt=True)
         if self.link:
             out["Link"] = f'<{self.link}>; rel="deprecation"'

@@ -128,3 +128,16 @@ def test_admin_run_page_shows_progress_and_drill_down(client, group, django_capt
     assert page.status_code == 200
     html = page.content.decode()
     assert "succeeded" in html and "C nci_profit -460.00" in html
+
+
+def test_board_pack_is_served_to_a_client_asking_for_xlsx(client, group, django_capture_on_commit_callbacks):
+    """The schema documents the pack as XLSX: asking for exactly that is not 406 (found by the
+    TypeScript walk, tests/clients)."""
+    client.force_login(user_with_role(group.top_entity, "controller"))
+    run_id = _run(client, group, django_capture_on_commit_callbacks).json()["id"]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    resp = client.get(f"/api/v1/consolidation-runs/{run_id}/board-pack/", HTTP_ACCEPT=xlsx)
+    assert resp.status_code == 200 and resp["Content-Type"] == xlsx
+    assert load_workbook(io.BytesIO(resp.content))["NCI"]["H5"].value == 2270
+    missing = client.get("/api/v1/consolidation-runs/999999/board-pack/", HTTP_ACCEPT=xlsx)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
