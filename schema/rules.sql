@@ -1813,7 +1813,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (217), by table and name
+-- Triggers (222), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -1954,6 +1954,13 @@ CREATE TRIGGER ledger_entry_refs_insert AFTER INSERT ON public.ledger_journalent
 CREATE TRIGGER ledger_entry_refs_update AFTER UPDATE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_entries NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_refs_check();
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.ledger_journalentry FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
+
+-- ledger_journalentrybatch
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrybatch REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
 -- ledger_journalline
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalline REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalline', '100', 'id', 'organisation_id', '');
@@ -2150,7 +2157,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (51 tables, 51 policies), by table
+-- Row-level security (52 tables, 52 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2175,6 +2182,7 @@ ALTER TABLE public.ledger_historicaljournalentry ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicallocalaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_importbatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentry ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalentrybatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalline ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_localaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_sourcesystem ENABLE ROW LEVEL SECURITY;
@@ -2296,6 +2304,10 @@ CREATE POLICY tenant_isolation ON public.ledger_journalentry AS PERMISSIVE FOR A
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.ledger_journalentrybatch AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.ledger_journalline AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
@@ -2409,7 +2421,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (48), by table and name
+-- CHECK and EXCLUDE constraints (49), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2458,6 +2470,9 @@ ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reversal_points_to_o
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (((source)::text = ANY ((ARRAY['manual'::character varying, 'import'::character varying, 'closing'::character varying, 'elimination'::character varying, 'revaluation'::character varying, 'translation'::character varying, 'reversal'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_status_valid CHECK (((status)::text = ANY ((ARRAY['draft'::character varying, 'submitted'::character varying, 'approved'::character varying, 'posted'::character varying, 'void'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_void_has_reason CHECK (((NOT ((status)::text = 'void'::text)) OR ((voided_at IS NOT NULL) AND ((void_reason)::text ~ '\S'::text))));
+
+-- ledger_journalentrybatch
+ALTER TABLE public.ledger_journalentrybatch ADD CONSTRAINT entry_batch_counts_non_negative CHECK (((entry_count >= 0) AND (line_count >= 0)));
 
 -- ledger_journalline
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_amount_signs_agree CHECK ((((amount >= (0)::numeric) AND (functional_amount >= (0)::numeric)) OR ((amount <= (0)::numeric) AND (functional_amount <= (0)::numeric))));
