@@ -90,9 +90,10 @@ def _post(*, actor, entity: Entity, entries: list[EntryInput], idempotency_key: 
 
 
 def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[list[FieldError], bool]:
-    """Every refusal of the batch, in entry order: references and period states checked here,
-    then the bulk path's own checks (rates, zero lines, signs, balance); and whether it posts
-    into a soft-closed period (allowed: the actor holds the close permission)."""
+    """The refusals of the batch, in entry order: references and period states checked here,
+    with the bulk path's own checks (rates, zero lines, signs, balance) added when there are any
+    (without, the bulk path makes those and lists every one itself); and whether it posts into a
+    soft-closed period (allowed: the actor holds the close permission)."""
     resolve = _PeriodResolver(entity.organisation_id)
     periods = [resolve(e) for e in entries]
     accounts = {pk: (kind, active) for pk, kind, active in Account.objects.filter(
@@ -142,7 +143,8 @@ def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[l
             if li.counterparty_id is not None and li.counterparty_id not in counterparties:
                 errors.append(FieldError(f"{where}.counterparty", "The counterparty must be another entity of the "
                                          "same organisation.", code="invalid_counterparty", row=li.source_row))
-    errors += entries_check(entity, entries, periods)
+    if errors:  # the bulk path's own checks, for the full list; it makes them itself otherwise
+        errors += entries_check(entity, entries, periods)
     return sorted(errors, key=_entry_index), bool(may_close)
 
 

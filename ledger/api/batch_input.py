@@ -105,26 +105,30 @@ def _line(raw, where: str, codes: Codes, p: _Problems, row: int | None) -> LineI
     if account_code is not None and account_id is None:
         p.add(f"{where}.account", "Unknown account code.", "unknown_account", row, account_code)
     amount = _decimal(raw, "amount", where, p, required=True, row=row)
-    currency = _text(raw, "currency", where, p, max_length=3, row=row)
-    if currency is not None and not _CURRENCY.match(currency):
-        p.add(f"{where}.currency", "Use an ISO 4217 code: three upper-case letters.", "invalid_currency", row,
-              currency)
-    rate = _decimal(raw, "rate", where, p, row=row, places=RATE_PLACES, digits=RATE_DIGITS)
-    functional = _decimal(raw, "functional_amount", where, p, row=row)
-    # A foreign-currency line states its rate, as on the single create endpoint.
-    if currency not in (None, codes.functional_currency) and rate is None and "rate" not in raw:
-        p.add(f"{where}.rate", f"A {currency} line needs a rate to {codes.functional_currency}.", "rate_required",
-              row)
-    cp_code = _text(raw, "counterparty", where, p, max_length=32, row=row)
-    counterparty_id = codes.entities.get(cp_code) if cp_code is not None else None
-    if cp_code is not None and counterparty_id is None:
-        p.add(f"{where}.counterparty", "Unknown entity code.", "unknown_counterparty", row, cp_code)
-    dimensions = raw.get("dimensions") or {}
-    if not isinstance(dimensions, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and len(v) <= 64 for k, v in dimensions.items()):
-        p.add(f"{where}.dimensions", "An object of strings (values up to 64 characters).", "invalid", row)
-        dimensions = {}
-    memo = _text(raw, "memo", where, p, max_length=500, row=row) or ""
+    # The optional fields are read only when sent: most lines carry an account and an amount alone.
+    currency = rate = functional = counterparty_id = None
+    dimensions, memo = {}, ""
+    if len(raw) > 2 or "account" not in raw or "amount" not in raw:
+        currency = _text(raw, "currency", where, p, max_length=3, row=row)
+        if currency is not None and not _CURRENCY.match(currency):
+            p.add(f"{where}.currency", "Use an ISO 4217 code: three upper-case letters.", "invalid_currency", row,
+                  currency)
+        rate = _decimal(raw, "rate", where, p, row=row, places=RATE_PLACES, digits=RATE_DIGITS)
+        functional = _decimal(raw, "functional_amount", where, p, row=row)
+        # A foreign-currency line states its rate, as on the single create endpoint.
+        if currency not in (None, codes.functional_currency) and rate is None and "rate" not in raw:
+            p.add(f"{where}.rate", f"A {currency} line needs a rate to {codes.functional_currency}.",
+                  "rate_required", row)
+        cp_code = _text(raw, "counterparty", where, p, max_length=32, row=row)
+        counterparty_id = codes.entities.get(cp_code) if cp_code is not None else None
+        if cp_code is not None and counterparty_id is None:
+            p.add(f"{where}.counterparty", "Unknown entity code.", "unknown_counterparty", row, cp_code)
+        dimensions = raw.get("dimensions") or {}
+        if not isinstance(dimensions, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and len(v) <= 64 for k, v in dimensions.items()):
+            p.add(f"{where}.dimensions", "An object of strings (values up to 64 characters).", "invalid", row)
+            dimensions = {}
+        memo = _text(raw, "memo", where, p, max_length=500, row=row) or ""
     if len(p.errors) > before:
         return None
     return LineInput(account_id=account_id, amount=amount, currency=currency, rate=rate, functional_amount=functional,
