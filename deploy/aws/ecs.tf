@@ -53,7 +53,10 @@ resource "aws_ecs_task_definition" "sheshi" {
     essential              = true
     command                = each.value.command
     environment            = local.environment
-    secrets                = local.secrets
+    # The web task never receives the jobs role's credentials (SECURITY.md: the system's powers).
+    secrets = concat(local.secrets, each.key == "web" ? [] : [
+      { name = "DATABASE_JOBS_URL", valueFrom = "${aws_secretsmanager_secret.app.arn}:DATABASE_JOBS_URL::" }
+    ])
     readonlyRootFilesystem = false
     user                   = "10001:10001"
     stopTimeout            = each.key == "worker" ? 120 : 30

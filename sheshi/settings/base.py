@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sheshi.env import database_config, env, owner_database_config
+from sheshi.env import app_database_config, env, owner_database_config
 from sheshi.security.secrets import get_secret, get_secret_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -82,7 +82,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config()}
+DATABASES = {"default": app_database_config()}
 # Migrations and test-database creation run as the schema owner; the app runs as a role that
 # owns nothing (see sheshi/db/roles.py and SECURITY.md).
 OWNER_DATABASE = owner_database_config()
