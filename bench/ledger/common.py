@@ -97,7 +97,9 @@ class BenchDb:
 
 def _migrate_into(name: str, env: dict[str, str]) -> None:
     """Run `manage.py migrate` (it switches to the owner) against database ``name``."""
-    child = dict(os.environ, **{k: with_db(v, name) if k.endswith("_URL") else v for k, v in env.items()})
+    # Every database URL of the environment (the jobs role's too: manage.py connects as it) points at ``name``.
+    child = {k: with_db(v, name) if k.startswith("DATABASE_") and k.endswith("_URL") and v else v
+             for k, v in {**os.environ, **env}.items()}
     child.update(bench_settings_env())
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--no-input", "-v", "0"],
                    check=True, env=child, cwd=ROOT)
@@ -158,11 +160,17 @@ def point_django_at(db: BenchDb) -> dict[str, str]:
     env = bench_settings_env()
     env.update({"DATABASE_URL": db.app_url, "DATABASE_OWNER_URL": db.owner_url, "DATABASE_ADMIN_URL": db.admin_url,
                 "SHESHI_APP_DB_ROLE": db.app_role})
+    jobs = os.environ.get("DATABASE_JOBS_URL") or cluster_env().get("DATABASE_JOBS_URL", "")
+    env["DATABASE_JOBS_URL"] = with_db(jobs, db.name) if jobs else ""
+    env["SHESHI_DB_AS"] = "web"  # a server started from here is the web tier
     return env
 
 
 def django_setup(db: BenchDb) -> None:
+    """Django in this process, connected as a command is (the jobs role, which may take the
+    all-organisations scope the world is built in); servers it starts run as the web role."""
     os.environ.update(point_django_at(db))
+    os.environ["SHESHI_DB_AS"] = "jobs"
     import django
 
     django.setup()

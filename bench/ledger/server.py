@@ -28,7 +28,7 @@ def free_port() -> int:
 def gunicorn(db: common.BenchDb, *, workers: int, log: Path, timeout: int = 30) -> Iterator[int]:
     """Run gunicorn (sync workers, as deploy/ does) on a free port; yield the port."""
     port = free_port()
-    env = dict(os.environ, **common.point_django_at(db))
+    env = dict(os.environ, **common.point_django_at(db))  # the web role, as deployed
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
     with log.open("w") as out:
         proc = subprocess.Popen([str(gunicorn_bin), "sheshi.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
