@@ -65,6 +65,9 @@ def test_api_benchmark_posts_through_gunicorn_and_raw_sql():
     rows = _rows(out)
     assert rows["API via gunicorn (token, Idempotency-Key, post)"][1] == "2"
     assert rows["raw SQL insert + post (psycopg, app role)"][1] == "2"
+    # Both sides posted something (the raw-SQL side once posted nothing, its threads refused).
+    assert int(rows["API via gunicorn (token, Idempotency-Key, post)"][2].replace(",", "")) > 0
+    assert int(rows["raw SQL insert + post (psycopg, app role)"][2].replace(",", "")) > 0
     assert "Statuses: {201: " in out
     assert "balances = recomputation" in out
 
