@@ -10,7 +10,7 @@ connections. Lines/s is every line posted over the wall time from the first requ
 response; the request bodies are built before the clock starts (a client's own cost).
 
 Baselines from the same run, same rows (bench.ledger.world.two_line_amounts):
-* the in-process bulk path (ledger.bulk.journal_entries_post_bulk, app role, RLS, audit on) —
+* the in-process bulk path (ledger.bulk.journal_entries_post_bulk, jobs role, RLS scope, audit on) —
   what the HTTP request adds on top of it;
 * raw PostgreSQL: COPY of the same line rows into an unconstrained table of the line table's shape,
   as the application's role (bench.ledger.bulk's ``copy`` baseline).
@@ -94,7 +94,8 @@ def http_run(bodies: list[bytes], token: str, port: int, clients: int) -> dict:
 
 
 def in_process_run(world, n_entries: int, per_batch: int) -> dict:
-    """The same entries through ledger.bulk directly, one transaction per batch, as the app role."""
+    """The same entries through ledger.bulk directly, one transaction per batch (this process
+    connects as the jobs role, bench.ledger.common.django_setup; the organisation scope is set)."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, r, load, reqs, p50 in (
                 ("HTTP batch endpoint via gunicorn (token, Idempotency-Key)", http, load_http, len(bodies),
                  f"{common.percentile(http['latencies'], 50) * 1000:,.0f}" if http["latencies"] else "—"),
-                ("in-process bulk path (ledger.bulk, app role, audit on)", bulk, load_bulk, "—", "—"),
+                ("in-process bulk path (ledger.bulk, jobs role, RLS scope, audit on)", bulk, load_bulk, "—", "—"),
                 ("raw COPY of the same lines (unconstrained table, app role)", copy, load_copy, "—", "—")):
             rate = r["lines"] / r["seconds"] if r["seconds"] else 0
             rep.rows.append([label, f"{r['lines']:,}", f"{r['entries']:,}", str(reqs), f"{r['seconds']:.1f}",
