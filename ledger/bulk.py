@@ -30,8 +30,11 @@ CHUNK_ENTRIES = 5000
 LINE_COLUMNS = ("id", "organisation_id", "entity_id", "period_id", "entry_id", "line_no", "account_id", "currency",
                 "amount", "rate", "functional_amount", "counterparty_id", "dimensions", "memo", "import_batch_id",
                 "source_row", "source_raw")
-ENTRY_COLUMNS = ("id", "organisation_id", "entity_id", "period_id", "entry_date", "description", "source",
+ENTRY_COLUMNS = ("id", "organisation_id", "entity_id", "period_id", "entry_date", "description", "reference", "source",
                  "import_batch_id")
+# Refusals listed at most: past this many the batch is refused with the first ones (a file with
+# a wrong column mapping would otherwise hold an error object per row in memory).
+MAX_ERRORS = 100_000
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,21 @@ class BulkResult:
     lines: int
     first_entry_id: int | None
     last_entry_id: int | None
+    # The new entries' ids in input order, as runs of consecutive ids ([first, last] pairs): a
+    # chunk's ids come from one sequence call and are consecutive unless another session drew
+    # from the sequence meanwhile, so this stays a few pairs however many entries were posted.
+    id_runs: tuple[tuple[int, int], ...] = ()
+
+    def entry_ids(self) -> list[int]:
+        return [i for first, last in self.id_runs for i in range(first, last + 1)]
+
+
+def _add_runs(runs: list[list[int]], ids: list[int]) -> None:
+    for i in ids:
+        if runs and runs[-1][1] + 1 == i:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
 
 
 def _chunks(items: Iterable[EntryInput], size: int) -> Iterator[list[EntryInput]]:
@@ -68,6 +86,18 @@ class _PeriodResolver:
             if start <= entry.entry_date <= end:
                 return pid
         return None
+
+
+def entries_check(entity: Entity, entries: list[EntryInput], periods: list[int | None]) -> list[FieldError]:
+    """Every refusal the bulk path's own checks would give these entries (rates, zero lines,
+    signs, balance, a period for each), without writing anything; ``periods`` as resolved."""
+    functional_ccy = entity.functional_currency
+    errors: list[FieldError] = []
+    for i, (e, p) in enumerate(zip(entries, periods, strict=True)):
+        rates = [_rate(li, functional_ccy) for li in e.lines]
+        functional = [_functional(li, r) for li, r in zip(e.lines, rates, strict=True)]
+        errors += _check_entry(i, e, p, functional, rates, functional_ccy)
+    return errors
 
 
 def _check_entry(index: int, entry: EntryInput, period_id: int | None,
@@ -157,6 +187,8 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
     functional_ccy = entity.functional_currency
     n_entries = n_lines = 0
     first_id = last_id = None
+    runs: list[list[int]] = []
+    errors: list[FieldError] = []
     with connection.cursor() as cur:
         # Staging tables with the real columns' types only (the real tables check everything),
         # made by the schema owner: the application's role may not create temporary tables.
@@ -171,10 +203,13 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 rates = [[_rate(li, functional_ccy) for li in e.lines] for e in chunk]
                 functional = [[_functional(li, r) for li, r in zip(e.lines, rs, strict=True)]
                               for e, rs in zip(chunk, rates, strict=True)]
-                errors = [err for i, (e, p, fa, rs) in enumerate(zip(chunk, periods, functional, rates, strict=True))
-                          for err in _check_entry(n_entries + i, e, p, fa, rs, functional_ccy)]
-                if errors:
-                    raise ValidationFailed("The batch is not valid; nothing was posted.", errors=errors)
+                errors += [err for i, (e, p, fa, rs) in enumerate(zip(chunk, periods, functional, rates, strict=True))
+                           for err in _check_entry(n_entries + i, e, p, fa, rs, functional_ccy)]
+                if errors:  # nothing more is written; the rest is still checked, to list every refusal
+                    if len(errors) >= MAX_ERRORS:
+                        break
+                    n_entries += len(chunk)
+                    continue
                 entry_ids = _reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
                 line_ids = iter(_reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
@@ -190,7 +225,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))
                 rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"
-                        f"{_text(e.description[:500])}{entry_tail}"
+                        f"{_text(e.description[:500])}\t{_text(e.reference[:100])}{entry_tail}"
                         for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True)]
                 with pg.copy(f"COPY ledger_bulk_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))
@@ -198,6 +233,11 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 n_lines += n_line_in_chunk
                 first_id = entry_ids[0] if first_id is None else first_id
                 last_id = entry_ids[-1]
+                _add_runs(runs, entry_ids)
+            if errors:
+                shown = errors[:MAX_ERRORS]
+                more = "" if len(errors) < MAX_ERRORS else f" The first {MAX_ERRORS:,} refusals are listed."
+                raise ValidationFailed(f"The batch is not valid; nothing was posted.{more}", errors=shown)
             if n_entries == 0:
                 pg.execute("SELECT ledger_bulk_stage_drop()")
                 return BulkResult(0, 0, None, None)
@@ -214,23 +254,23 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
             # One statement: the posting trigger sees every entry of the batch at once.
             pg.execute("""
                 INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
-                    source, status, created_by_id, created_at, posted_by_id, posted_at, import_batch_id,
+                    reference, source, status, created_by_id, created_at, posted_by_id, posted_at, import_batch_id,
                     request_hash)
-                SELECT id, organisation_id, entity_id, period_id, entry_date, description, source, 'posted',
+                SELECT id, organisation_id, entity_id, period_id, entry_date, description, reference, source, 'posted',
                        %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, ''
                   FROM ledger_bulk_entries ORDER BY id""", {"actor": actor_id, "now": now})
             # simple-history rows for the batch, written set-based (no save() per row).
             pg.execute("""
                 INSERT INTO ledger_historicaljournalentry (id, organisation_id, entity_id, period_id, entry_date,
-                    description, source, status, created_by_id, created_at, posted_by_id, posted_at,
+                    description, reference, source, status, created_by_id, created_at, posted_by_id, posted_at,
                     import_batch_id, request_hash, history_date, history_type, history_user_id,
                     history_change_reason, request_id)
-                SELECT id, organisation_id, entity_id, period_id, entry_date, description, source, 'posted',
+                SELECT id, organisation_id, entity_id, period_id, entry_date, description, reference, source, 'posted',
                        %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, '', %(now)s, '+', %(actor)s,
                        'bulk posting', coalesce(current_setting('sheshi.request_id', true), '')
                   FROM ledger_bulk_entries""", {"actor": actor_id, "now": now})
             pg.execute("SELECT ledger_bulk_stage_drop()")
-    return BulkResult(n_entries, n_lines, first_id, last_id)
+    return BulkResult(n_entries, n_lines, first_id, last_id, tuple((a, b) for a, b in runs))
 
 
 def _reserve_ids(pg, sequence: str, n: int) -> list[int]:

@@ -34,6 +34,7 @@ class LedgerErrorCode(ErrorCode):
     INVALID_CURRENCY = ("invalid_currency", 422, "The line currency is not an ISO 4217 code.")
     ZERO_LINE = ("zero_line", 422, "A line cannot be zero.")
     LINE_SIGNS_DISAGREE = ("line_signs_disagree", 422, "Amount and functional amount differ in sign.")
+    BATCH_TOO_LARGE = ("batch_too_large", 413, "Too many entries in one batch.")
 
 
 class EntryNotInStateError(RuleViolation):
@@ -115,3 +116,7 @@ register_db_rules({
     "line_not_zero": L.ZERO_LINE,
     "line_amount_signs_agree": L.LINE_SIGNS_DISAGREE,
 })
+
+
+class BatchTooLargeError(RuleViolation):
+    error = LedgerErrorCode.BATCH_TOO_LARGE

@@ -5,6 +5,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sheshi.money import RATE_DIGITS, RATE_PLACES
+
+_RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
+_RATE_LIMIT = Decimal(10) ** (RATE_DIGITS - RATE_PLACES)
+_ONE = Decimal(1)
+
 
 @dataclass(frozen=True)
 class LineInput:
@@ -36,17 +42,15 @@ def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tu
 
     A foreign-currency line needs a positive rate; with none given but a functional amount, the
     rate is the one that amount implies (what an ERP export carries), rounded to the stored places."""
-    from sheshi.money import RATE_DIGITS, RATE_PLACES
-
     rate = line.rate
     if rate is None:
         if currency == functional_currency:
-            return Decimal(1), "", ""
+            return _ONE, "", ""
         if line.functional_amount is None or line.amount == 0:
             return None, "rate_required", (f"A {currency} line needs a rate to {functional_currency} "
                                            "(or its functional amount).")
-        implied = abs(line.functional_amount / line.amount).quantize(Decimal(1).scaleb(-RATE_PLACES))
-        if implied <= 0 or implied >= Decimal(10) ** (RATE_DIGITS - RATE_PLACES):
+        implied = abs(line.functional_amount / line.amount).quantize(_RATE_QUANTUM)
+        if implied <= 0 or implied >= _RATE_LIMIT:
             return None, "invalid_rate", (f"The functional amount implies a rate of {implied:.6g}, which cannot be "
                                           "stored; give the rate.")
         return implied, "", ""

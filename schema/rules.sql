@@ -1842,7 +1842,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (228), by table and name
+-- Triggers (222), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -1938,23 +1938,6 @@ CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_hi
 -- consolidation_historicalgroupmember
 CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_historicalgroupmember REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sheshi_history_rows_guard();
 
--- consolidation_historicalicdifference
-CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_historicalicdifference REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sheshi_history_rows_guard();
-
--- consolidation_iccomment
-CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_iccomment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
-CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.consolidation_iccomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
-CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_iccomment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
-CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_iccomment FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
-CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_iccomment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
-
--- consolidation_icdifference
-CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_icdifference REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
-CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.consolidation_icdifference REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
-CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_icdifference REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
-CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_icdifference FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
-CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_icdifference FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
-
 -- ledger_account
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_account REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.account', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_account REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.account', '100', 'id', 'organisation_id', '');
@@ -2000,6 +1983,13 @@ CREATE TRIGGER ledger_entry_refs_insert AFTER INSERT ON public.ledger_journalent
 CREATE TRIGGER ledger_entry_refs_update AFTER UPDATE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_entries NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_refs_check();
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.ledger_journalentry FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
+
+-- ledger_journalentrybatch
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrybatch REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
 -- ledger_journalline
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalline REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalline', '100', 'id', 'organisation_id', '');
@@ -2196,7 +2186,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (54 tables, 54 policies), by table
+-- Row-level security (52 tables, 52 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2214,9 +2204,6 @@ ALTER TABLE public.consolidation_historicalconsolidationgroup ENABLE ROW LEVEL S
 ALTER TABLE public.consolidation_historicalconsolidationrun ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.consolidation_historicalfxrate ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.consolidation_historicalgroupmember ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.consolidation_historicalicdifference ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.consolidation_iccomment ENABLE ROW LEVEL SECURITY;
-ALTER TABLE public.consolidation_icdifference ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_account ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_balance ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicalaccount ENABLE ROW LEVEL SECURITY;
@@ -2224,6 +2211,7 @@ ALTER TABLE public.ledger_historicaljournalentry ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicallocalaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_importbatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentry ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalentrybatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalline ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_localaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_sourcesystem ENABLE ROW LEVEL SECURITY;
@@ -2317,18 +2305,6 @@ CREATE POLICY tenant_isolation ON public.consolidation_historicalgroupmember AS 
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
-CREATE POLICY tenant_isolation ON public.consolidation_historicalicdifference AS PERMISSIVE FOR ALL TO public
-  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
-  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
-
-CREATE POLICY tenant_isolation ON public.consolidation_iccomment AS PERMISSIVE FOR ALL TO public
-  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
-  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
-
-CREATE POLICY tenant_isolation ON public.consolidation_icdifference AS PERMISSIVE FOR ALL TO public
-  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
-  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
-
 CREATE POLICY tenant_isolation ON public.ledger_account AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
@@ -2354,6 +2330,10 @@ CREATE POLICY tenant_isolation ON public.ledger_importbatch AS PERMISSIVE FOR AL
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 CREATE POLICY tenant_isolation ON public.ledger_journalentry AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.ledger_journalentrybatch AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
@@ -2470,7 +2450,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (52), by table and name
+-- CHECK and EXCLUDE constraints (49), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2502,14 +2482,6 @@ ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_no_over
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_not_own_parent CHECK ((NOT ((parent_id = entity_id) AND (parent_id IS NOT NULL))));
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_ownership_valid CHECK ((((ownership_pct IS NULL) AND (parent_id IS NULL)) OR ((acquired_on IS NOT NULL) AND (ownership_pct > (0)::numeric) AND (ownership_pct <= (100)::numeric) AND (parent_id IS NOT NULL))));
 
--- consolidation_iccomment
-ALTER TABLE public.consolidation_iccomment ADD CONSTRAINT ic_comment_not_blank CHECK ((text ~ '\S'::text));
-
--- consolidation_icdifference
-ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_is_the_sum CHECK ((difference = (entity_amount + counterparty_amount)));
-ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_status_has_text CHECK ((((status)::text = 'open'::text) OR ((explanation ~ '\S'::text) AND ((status)::text = 'explained'::text)) OR ((resolution ~ '\S'::text) AND ((status)::text = 'resolved'::text))));
-ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_status_valid CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'explained'::character varying, 'resolved'::character varying])::text[])));
-
 -- ledger_account
 ALTER TABLE public.ledger_account ADD CONSTRAINT account_kind_valid CHECK (((kind)::text = ANY ((ARRAY['group'::character varying, 'posting'::character varying])::text[])));
 ALTER TABLE public.ledger_account ADD CONSTRAINT account_not_own_parent CHECK ((NOT ((parent_id = id) AND (parent_id IS NOT NULL))));
@@ -2527,6 +2499,9 @@ ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reversal_points_to_o
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (((source)::text = ANY ((ARRAY['manual'::character varying, 'import'::character varying, 'closing'::character varying, 'elimination'::character varying, 'revaluation'::character varying, 'translation'::character varying, 'reversal'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_status_valid CHECK (((status)::text = ANY ((ARRAY['draft'::character varying, 'submitted'::character varying, 'approved'::character varying, 'posted'::character varying, 'void'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_void_has_reason CHECK (((NOT ((status)::text = 'void'::text)) OR ((voided_at IS NOT NULL) AND ((void_reason)::text ~ '\S'::text))));
+
+-- ledger_journalentrybatch
+ALTER TABLE public.ledger_journalentrybatch ADD CONSTRAINT entry_batch_counts_non_negative CHECK (((entry_count >= 0) AND (line_count >= 0)));
 
 -- ledger_journalline
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_amount_signs_agree CHECK ((((amount >= (0)::numeric) AND (functional_amount >= (0)::numeric)) OR ((amount <= (0)::numeric) AND (functional_amount <= (0)::numeric))));

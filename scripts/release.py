@@ -8,7 +8,11 @@ Checks, in order (any failure stops the release):
   3. migration safety against the previous release tag (v*): no migration file that was released
      has been changed or deleted since; every RunSQL has reverse_sql (RunSQL.noop counts: it is a
      decision, visible in review); RunPython without reverse_code is reported as a warning
-  4. the working tree is clean (skip with --allow-dirty for a trial build)
+  4. API compatibility within v1: the schema of this tree (manage.py spectacular) against the
+     last released one, docs/api/v1-schema.yaml; any breaking change (sheshi/api/schema_diff.py,
+     the policy in README.md "API versions") stops the release. Without one, a changed schema is
+     written there, to be committed with the release (the release stops until it is)
+  5. the working tree is clean (skip with --allow-dirty for a trial build)
 
 Artifacts in dist/: sheshi-<version>-py3-none-any.whl, sheshi-<version>.tar.gz,
 sheshi-<version>-static.tar.gz (collected static files), and sheshi-<version>-<sha>-source.tar.gz
@@ -17,6 +21,7 @@ deploy scripts).
 
 Usage: .venv/bin/python scripts/release.py [--allow-dirty] [--skip-build] [--base-tag TAG]
        .venv/bin/python scripts/release.py --check-migrations-only [--base-tag TAG]
+       .venv/bin/python scripts/release.py --check-api-only
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+API_SCHEMA = Path("docs") / "api" / "v1-schema.yaml"
 MIGRATION_FILE = re.compile(r"(^|/)migrations/\d{4}_[^/]+\.py$")
 
 
@@ -116,6 +122,46 @@ def migration_findings(base_tag: str | None, cwd: Path = ROOT) -> list[Finding]:
     return findings
 
 
+def api_schema_current(env: dict) -> str:
+    """The OpenAPI description this tree serves at /api/v1/schema/ (YAML)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "schema.yaml"
+        subprocess.run([sys.executable, "manage.py", "spectacular", "--file", str(out)], cwd=ROOT, check=True, env=env)
+        return out.read_text()
+
+
+def api_schema_findings(released: str | None, current: str) -> list[Finding]:
+    """Breaking changes of ``current`` against the released schema (none before the first release)."""
+    if released is None:
+        return []
+    import yaml
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from sheshi.api.schema_diff import breaking_changes
+
+    return [Finding(API_SCHEMA.as_posix(), change) for change in
+            breaking_changes(yaml.safe_load(released), yaml.safe_load(current))]
+
+
+def api_compatibility(current: str, root: Path = ROOT) -> tuple[str, str]:
+    """(outcome, message): "breaking" refuses the release; "updated" wrote ``current`` as this
+    release's schema (to be committed: the tag must hold it); "ok" found it unchanged."""
+    path = root / API_SCHEMA
+    released = path.read_text() if path.exists() else None
+    findings = api_schema_findings(released, current)
+    if findings:
+        lines = "\n".join(str(f) for f in findings)
+        return "breaking", (f"{lines}\nbreaking change(s) within v1: keep the old shape (add, never change or remove), "
+                       "deprecate first (README.md, API versions), or plan /api/v2")
+    if released == current:
+        return "ok", f"no change since the released schema ({API_SCHEMA})"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(current)
+    what = "first released schema" if released is None else "no breaking change; schema updated"
+    return "updated", f"{what}: {API_SCHEMA} written — commit it, then run the release again"
+
+
 def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
@@ -173,11 +219,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-build", action="store_true")
     parser.add_argument("--base-tag", help="compare migrations with this tag (default: the latest v* tag)")
     parser.add_argument("--check-migrations-only", action="store_true")
+    parser.add_argument("--check-api-only", action="store_true", help="only the API compatibility check")
     args = parser.parse_args(argv)
 
     ver = version()
     tag = f"v{ver}"
     base = args.base_tag or previous_tag()
+
+    if args.check_api_only:
+        step("API compatibility (v1)")
+        outcome, message = api_compatibility(api_schema_current(django_env()))
+        print(message)
+        return 0 if outcome == "ok" else 1
 
     step(f"migration safety (released tree: {base or 'none yet'})")
     findings = migration_findings(base)
@@ -194,6 +247,12 @@ def main(argv: list[str]) -> int:
     run([str(Path(sys.executable).parent / "ruff"), "check", "."])
     step("makemigrations --check")
     run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], env=django_env())
+    step("API compatibility (v1)")
+    outcome, message = api_compatibility(api_schema_current(django_env()))
+    print(message)
+    if outcome == "breaking" or (outcome == "updated" and not args.allow_dirty):
+        print("API compatibility: FAILED" if outcome == "breaking" else "commit the schema and run again")
+        return 1
     step("working tree")
     dirty = git("status", "--porcelain", "--untracked-files=no")
     if dirty and not args.allow_dirty:

@@ -25,14 +25,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(db: common.BenchDb, *, workers: int, log: Path) -> Iterator[int]:
+def gunicorn(db: common.BenchDb, *, workers: int, log: Path, timeout: int = 30) -> Iterator[int]:
     """Run gunicorn (sync workers, as deploy/ does) on a free port; yield the port."""
     port = free_port()
-    env = dict(os.environ, **common.point_django_at(db))
+    env = dict(os.environ, **common.point_django_at(db))  # the web role, as deployed
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
     with log.open("w") as out:
         proc = subprocess.Popen([str(gunicorn_bin), "sheshi.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
-                                 str(workers), "--keep-alive", "30", "--error-logfile", "-"],
+                                 str(workers), "--keep-alive", "30", "--timeout", str(timeout), "--error-logfile", "-"],
                                 cwd=common.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60

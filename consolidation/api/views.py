@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from consolidation.api.serializers import (
@@ -58,6 +59,7 @@ from periods.models import Period
 from sheshi.access.roles import VIEW
 from sheshi.api.error_schema import error_statuses
 from sheshi.api.idempotency import idempotent
+from sheshi.api.renderers import XlsxRenderer
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, RuleViolation, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
@@ -315,7 +317,7 @@ class ConsolidationRunViewSet(RunReportsMixin, EntityScopedMixin, mixins.CreateM
                          "amount": run.results["consolidated_tb"].get(code, "0.00"), "components": out})
 
     @extend_schema(responses={(200, XLSX): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"], url_path="board-pack")
+    @action(detail=True, methods=["get"], url_path="board-pack", renderer_classes=[JSONRenderer, XlsxRenderer])
     @error_statuses(409)  # the run has not succeeded (yet)
     def board_pack(self, request, pk=None):
         from consolidation.boardpack import board_pack_write

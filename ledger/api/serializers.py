@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ledger.models import Account, AccountKind, AccountRole, AccountType, EntrySource, JournalEntry, JournalLine
+from ledger.models import (
+    Account,
+    AccountKind,
+    AccountRole,
+    AccountType,
+    EntrySource,
+    JournalEntry,
+    JournalEntryBatch,
+    JournalLine,
+)
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
 from sheshi.security.validation import DecimalStringField
 
@@ -170,3 +179,33 @@ class GeneralLedgerLineOutput(serializers.Serializer):
 class GeneralLedgerOutput(serializers.Serializer):
     opening_balance = money()
     lines = GeneralLedgerLineOutput(many=True)
+
+
+class BatchEntryInput(serializers.Serializer):
+    entry_date = serializers.DateField()
+    period = serializers.CharField(max_length=16, required=False,
+                                   help_text="Period code; defaults to the regular period containing entry_date.")
+    description = serializers.CharField(max_length=500)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    lines = LineInputSerializer(many=True, min_length=2, max_length=10_000)
+
+
+class JournalEntryBatchInput(serializers.Serializer):
+    """Documents the JSON form of POST /journal-entries/batch/; the view reads it with the same
+    rules without serializers (ledger/api/batch_input.py), for speed."""
+
+    entity = serializers.CharField(max_length=32, help_text="Entity code: every entry of a batch is of one entity.")
+    entries = BatchEntryInput(many=True, min_length=1, max_length=10_000)
+
+
+class JournalEntryBatchOutput(serializers.ModelSerializer):
+    entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    entries = serializers.IntegerField(source="entry_count", help_text="Entries posted.")
+    lines = serializers.IntegerField(source="line_count", help_text="Lines posted.")
+    entry_ids = serializers.ListField(child=serializers.IntegerField(),
+                                     help_text="The posted entries' ids, in the order they were sent.")
+
+    class Meta:
+        model = JournalEntryBatch
+        fields = ["id", "entity", "entries", "lines", "entry_ids", "created_by", "created_at"]

@@ -1,6 +1,8 @@
 """Ledger API: parse → one service call → output. Scoping comes from sheshi/api/viewsets.py."""
 from __future__ import annotations
 
+import hashlib
+
 import django_filters
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -12,11 +14,14 @@ from rest_framework.views import APIView
 
 from audit.services import audit_read
 from ledger import reports, services
+from ledger.api.batch_input import Codes, CsvTextParser, csv_entries, entries_from_csv, entries_from_json
 from ledger.api.serializers import (
     AccountInput,
     AccountMoveInput,
     AccountOutput,
     GeneralLedgerOutput,
+    JournalEntryBatchInput,
+    JournalEntryBatchOutput,
     JournalEntryCreateInput,
     JournalEntryOutput,
     JournalEntryUpdateInput,
@@ -25,7 +30,9 @@ from ledger.api.serializers import (
     TrialBalanceOutput,
     VoidInput,
 )
+from ledger.batch import MAX_BATCH_ENTRIES, journal_entries_batch_post
 from ledger.chart import account_create, account_move
+from ledger.errors import BatchTooLargeError
 from ledger.etags import if_match_tags, journal_entry_etag
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
@@ -33,6 +40,7 @@ from periods.models import Period
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
 from sheshi.api.idempotency import idempotent
+from sheshi.api.parsers import DecimalJSONParser
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
 from sheshi.exports import export
@@ -133,6 +141,19 @@ class JournalEntryFilter(django_filters.FilterSet):
         fields = ["status", "source", "entity", "period", "import_batch"]
 
 
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                   description="Retries with the same key and body return the original result "
+                                               "(200, Idempotent-Replayed: true); the same key with another body "
+                                               "is refused (409).")
+
+
+def _idempotency_key(request) -> str | None:
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > 128:
+        raise ValidationFailed("Idempotency-Key is too long.", errors=[FieldError("Idempotency-Key", "Max 128.")])
+    return key
+
+
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                             description="The ETag of the entry as last read (GET). A stale one answers 412; "
                                         "none answers 428.")
@@ -186,22 +207,66 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
 
     @extend_schema(
         request=JournalEntryCreateInput, responses={201: JournalEntryOutput, 200: JournalEntryOutput},
-        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     description="Retries with the same key and body return the original entry.")])
+        parameters=[IDEMPOTENCY_KEY])
     def create(self, request):
         data = JournalEntryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         entity = _entity_for(request.user, v["entity"])
-        key = request.headers.get("Idempotency-Key") or None
-        if key is not None and len(key) > 128:
-            raise ValidationFailed("Idempotency-Key is too long.", errors=[FieldError("Idempotency-Key", "Max 128.")])
+        key = _idempotency_key(request)
         create = services.journal_entry_create_and_post if v["post"] else services.journal_entry_create
         result = create(actor=request.user, entity=entity, entry=_to_entry_input(entity, v), source=v["source"],
                         idempotency_key=key, request_hash=services.request_fingerprint(request.data))
         # A new entry comes back with what was just written; a replay is read as stored.
         entry = self.get_queryset().get(pk=result.entry.pk) if result.replayed else result.entry
         return Response(JournalEntryOutput(entry).data,
+                        status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+                        headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+
+    @extend_schema(
+        request={"application/json": JournalEntryBatchInput, "text/csv": OpenApiTypes.STR},
+        responses={201: JournalEntryBatchOutput, 200: JournalEntryBatchOutput},
+        parameters=[IDEMPOTENCY_KEY, OpenApiParameter("entity", str, description="Entity code (CSV bodies only; a "
+                                                      "JSON body names it in `entity`).")],
+        description="Post up to 10,000 entries of one entity at once (source manual), all or nothing: every "
+                    "refusal is listed (`errors[].field` names the entry and line, `row` the CSV row). CSV: a "
+                    "header row with the columns entry (rows with the same value, one after another, form one "
+                    "entry), entry_date, description, account, amount and optionally period, reference, currency, "
+                    "rate, functional_amount, counterparty, memo, dim.<name>.")
+    @action(detail=False, methods=["post"], url_path="batch", parser_classes=[DecimalJSONParser, CsvTextParser])
+    def batch(self, request):
+        """Many entries posted through the bulk path (ledger/batch.py)."""
+        # Read before DRF parses the stream: a retry is recognised by its exact bytes.
+        fingerprint = hashlib.sha256(request._request.body).hexdigest()
+        data = request.data
+        rows = None
+        if isinstance(data, str):  # text/csv
+            code = request.query_params.get("entity") or ""
+            raw, rows, errors = csv_entries(data)
+        elif isinstance(data, dict):
+            code, raw, errors = data.get("entity"), data.get("entries"), []
+        else:
+            raise ValidationFailed("Send a JSON object with entity and entries, or CSV.",
+                                   errors=[FieldError("body", "A JSON object or text/csv.")])
+        if not isinstance(code, str) or not code:
+            raise ValidationFailed("Name the entity.", errors=[FieldError("entity", "An entity code is required "
+                                   "(for CSV: ?entity=CODE).", code="required")])
+        entity = _entity_for(request.user, code)
+        key = _idempotency_key(request)
+        if isinstance(raw, list) and len(raw) > MAX_BATCH_ENTRIES:
+            raise BatchTooLargeError(f"A batch holds at most {MAX_BATCH_ENTRIES:,} entries; this one has "
+                                     f"{len(raw):,}. Split it.", errors=[FieldError(
+                                         "entries", f"At most {MAX_BATCH_ENTRIES:,} entries.",
+                                         code="too_many_entries", value=len(raw))])
+        codes = Codes(entity)
+        entries, bad = entries_from_csv(raw, rows, codes) if rows is not None else entries_from_json(raw, codes)
+        errors += bad
+        if errors:
+            raise ValidationFailed(f"The batch is not valid ({len(errors):,} problems); nothing was posted.",
+                                   errors=errors)
+        result = journal_entries_batch_post(actor=request.user, entity=entity, entries=entries, idempotency_key=key,
+                                            request_hash=fingerprint)
+        return Response(JournalEntryBatchOutput(result.batch).data,
                         status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
                         headers={"Idempotent-Replayed": "true"} if result.replayed else None)
 

@@ -1,10 +1,11 @@
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem  # models of ledger/imports
 from ledger.models.accounts import Account, AccountKind, AccountRole, AccountType, LocalAccountMapping, NormalBalance
 from ledger.models.balances import Balance
+from ledger.models.batches import JournalEntryBatch
 from ledger.models.journals import EntrySource, EntryStatus, JournalEntry, JournalLine
 
 __all__ = [
     "Account", "AccountKind", "AccountRole", "AccountType", "Balance", "EntrySource", "EntryStatus",
-    "ImportBatch", "ImportStatus", "JournalEntry", "JournalLine", "LocalAccountMapping", "NormalBalance",
-    "SourceSystem",
+    "ImportBatch", "ImportStatus", "JournalEntry", "JournalEntryBatch", "JournalLine", "LocalAccountMapping",
+    "NormalBalance", "SourceSystem",
 ]

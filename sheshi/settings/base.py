@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "sheshi.request_context.DatabaseContextMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "sheshi.api.problems.ApiServerErrorMiddleware",  # DEBUG: problem+json, not the HTML 500 page, for /api/
+    "sheshi.api.deprecation.DeprecationHeadersMiddleware",  # Deprecation/Sunset on deprecated operations
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires: renders the lockout response
 ]
 

@@ -65,6 +65,9 @@ def test_api_benchmark_posts_through_gunicorn_and_raw_sql():
     rows = _rows(out)
     assert rows["API via gunicorn (token, Idempotency-Key, post)"][1] == "2"
     assert rows["raw SQL insert + post (psycopg, app role)"][1] == "2"
+    # Both sides posted something (the raw-SQL side once posted nothing, its threads refused).
+    assert int(rows["API via gunicorn (token, Idempotency-Key, post)"][2].replace(",", "")) > 0
+    assert int(rows["raw SQL insert + post (psycopg, app role)"][2].replace(",", "")) > 0
     assert "Statuses: {201: " in out
     assert "balances = recomputation" in out
 
@@ -78,3 +81,13 @@ def test_trial_balance_benchmark_generates_posted_data_and_reads_it_three_ways()
                   "API: GET /api/v1/reports/trial-balance/ (gunicorn)", "bare SQL aggregate over ledger_balance"):
         assert rows[label][1] == "3"
     assert "reconciles" in out
+
+
+def test_batch_api_benchmark_posts_over_http_beside_the_bulk_path_and_copy():
+    out = _run("bench.ledger.batch_api", "--lines", "400", "--batch-entries", "100", "--workers", "1")
+    rows = _rows(out)
+    assert rows["HTTP batch endpoint via gunicorn (token, Idempotency-Key)"][1:4] == ["400", "200", "2"]
+    assert rows["in-process bulk path (ledger.bulk, jobs role, RLS scope, audit on)"][1] == "400"
+    assert rows["raw COPY of the same lines (unconstrained table, app role)"][1] == "400"
+    assert "Statuses: {201: 2}" in out
+    assert "800 posted lines in the database, balances = recomputation" in out

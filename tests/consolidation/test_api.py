@@ -131,3 +131,16 @@ def test_admin_run_page_shows_progress_and_drill_down(client, group, django_capt
     figure = client.get(f"/admin/consolidation/consolidationrun/{run_id}/accounts/3400/").content.decode()
     assert re.search(r"<td>C</td>\s*<td>nci_profit</td><td>[^<]*</td><td class=\"num\"></td>"
                      r"<td class=\"num\"></td><td class=\"num\">-460.00</td>", figure)
+
+
+def test_board_pack_is_served_to_a_client_asking_for_xlsx(client, group, django_capture_on_commit_callbacks):
+    """The schema documents the pack as XLSX: asking for exactly that is not 406 (found by the
+    TypeScript walk, tests/clients)."""
+    client.force_login(user_with_role(group.top_entity, "controller"))
+    run_id = _run(client, group, django_capture_on_commit_callbacks).json()["id"]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    resp = client.get(f"/api/v1/consolidation-runs/{run_id}/board-pack/", HTTP_ACCEPT=xlsx)
+    assert resp.status_code == 200 and resp["Content-Type"] == xlsx
+    assert load_workbook(io.BytesIO(resp.content))["NCI"]["H5"].value == 2270
+    missing = client.get("/api/v1/consolidation-runs/999999/board-pack/", HTTP_ACCEPT=xlsx)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"

@@ -25,8 +25,8 @@ from django.apps import apps
 from django.conf import settings
 
 WRITE_MODULES = [
-    "ledger.chart", "periods.close", "periods.checklist", "periods.reconciliation", "periods.year_end",
-    "periods.group_lock",
+    "ledger.chart", "ledger.batch", "periods.close", "periods.checklist", "periods.reconciliation",
+    "periods.year_end", "periods.group_lock",
     "audit.webhooks", "sheshi.access.tokens", "consolidation.rates_import", "consolidation.posting",
     "consolidation.ledger_access",
 ]

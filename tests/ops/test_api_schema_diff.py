@@ -1,0 +1,134 @@
+"""The versioning policy's breaking-change check (sheshi/api/schema_diff.py) on small hand-made
+schema pairs, and its use by scripts/release.py against docs/api/v1-schema.yaml."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+
+import yaml
+
+from sheshi.api.schema_diff import breaking_changes
+from tests.ops.support import ROOT
+
+spec = importlib.util.spec_from_file_location("sheshi_release", ROOT / "scripts" / "release.py")
+release = importlib.util.module_from_spec(spec)
+sys.modules["sheshi_release"] = release
+spec.loader.exec_module(release)
+
+BASE = {
+    "openapi": "3.0.3",
+    "paths": {
+        "/api/v1/things/": {
+            "get": {"parameters": [{"in": "query", "name": "cursor", "schema": {"type": "string"}}],
+                    "responses": {"200": {"content": {"application/json": {
+                        "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}}}}}},
+            "post": {"requestBody": {"content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/ThingInput"}}}},
+                     "responses": {"201": {"content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/Thing"}}}}}},
+        },
+        "/api/v1/old/": {"get": {"deprecated": True, "responses": {"200": {}}}},
+    },
+    "components": {"schemas": {
+        "Thing": {"type": "object", "required": ["id", "amount"], "properties": {
+            "id": {"type": "integer"}, "amount": {"type": "string", "format": "decimal"},
+            "note": {"type": "string", "nullable": True}}},
+        "ThingInput": {"type": "object", "required": ["amount"], "properties": {
+            "amount": {"type": "string", "format": "decimal"},
+            "kind": {"type": "string", "enum": ["a", "b"]},
+            "note": {"type": "string"}}},
+    }},
+}
+
+
+def changed(edit) -> list[str]:
+    new = copy.deepcopy(BASE)
+    edit(new)
+    return breaking_changes(BASE, new)
+
+
+def schemas(spec):
+    return spec["components"]["schemas"]
+
+
+def test_the_same_schema_has_no_breaking_change():
+    assert breaking_changes(BASE, copy.deepcopy(BASE)) == []
+
+
+def test_additions_are_not_breaking():
+    def add(new):
+        new["paths"]["/api/v1/new/"] = {"get": {"responses": {"200": {}}}}
+        new["paths"]["/api/v1/things/"]["get"]["parameters"].append(
+            {"in": "query", "name": "ordering", "schema": {"type": "string"}})
+        schemas(new)["ThingInput"]["properties"]["memo"] = {"type": "string"}  # optional input field
+        schemas(new)["Thing"]["properties"]["created_at"] = {"type": "string", "format": "date-time"}
+        schemas(new)["ThingInput"]["properties"]["kind"]["enum"].append("c")
+        new["paths"]["/api/v1/things/"]["post"]["responses"]["200"] = {}
+    assert changed(add) == []
+
+
+def test_a_removed_operation_or_path_is_breaking_unless_it_was_deprecated():
+    assert changed(lambda new: new["paths"]["/api/v1/things/"].pop("post")) == ["POST /api/v1/things/: removed"]
+    assert changed(lambda new: new["paths"].pop("/api/v1/things/")) == [
+        "GET /api/v1/things/: removed (path gone)", "POST /api/v1/things/: removed (path gone)"]
+    assert changed(lambda new: new["paths"].pop("/api/v1/old/")) == []
+
+
+def test_a_new_required_field_or_parameter_is_breaking():
+    def required_field(new):
+        schemas(new)["ThingInput"]["properties"]["entity"] = {"type": "string"}
+        schemas(new)["ThingInput"]["required"].append("entity")
+    assert changed(required_field) == [
+        "POST /api/v1/things/ request body (application/json).entity: new required field"]
+    assert changed(lambda new: schemas(new)["ThingInput"]["required"].append("note")) == [
+        "POST /api/v1/things/ request body (application/json).note: now required"]
+    assert changed(lambda new: new["paths"]["/api/v1/things/"]["get"]["parameters"].append(
+        {"in": "query", "name": "entity", "required": True, "schema": {"type": "string"}})) == [
+        "GET /api/v1/things/ query parameter entity: new and required"]
+
+
+def test_a_changed_type_is_breaking_in_either_direction():
+    assert changed(lambda new: schemas(new)["Thing"]["properties"]["id"].update(type="string")) == [
+        "GET /api/v1/things/ response 200 (application/json)[].id: type changed from integer to string",
+        "POST /api/v1/things/ response 201 (application/json).id: type changed from integer to string"]
+    assert changed(lambda new: schemas(new)["ThingInput"]["properties"]["amount"].update(type="number")) == [
+        "POST /api/v1/things/ request body (application/json).amount: type changed from string to number"]
+    assert changed(lambda new: new["paths"]["/api/v1/things/"]["get"]["parameters"][0]["schema"].update(
+        type="integer")) == ["GET /api/v1/things/ query parameter cursor: type changed from string to integer"]
+
+
+def test_removed_response_fields_dropped_enum_values_and_new_nulls_are_breaking():
+    assert changed(lambda new: schemas(new)["Thing"]["properties"].pop("note")) == [
+        "GET /api/v1/things/ response 200 (application/json)[].note: removed from the response",
+        "POST /api/v1/things/ response 201 (application/json).note: removed from the response"]
+    assert changed(lambda new: schemas(new)["ThingInput"]["properties"]["kind"].update(enum=["a"])) == [
+        "POST /api/v1/things/ request body (application/json).kind: no longer accepts b"]
+    assert changed(lambda new: schemas(new)["Thing"]["properties"]["amount"].update(nullable=True)) == [
+        "GET /api/v1/things/ response 200 (application/json)[].amount: may now be null",
+        "POST /api/v1/things/ response 201 (application/json).amount: may now be null"]
+    assert changed(lambda new: new["paths"]["/api/v1/things/"]["post"]["responses"].pop("201")) == [
+        "POST /api/v1/things/ response 201: removed"]
+
+
+def test_release_refuses_a_breaking_change_and_records_a_compatible_schema(tmp_path):
+    released = yaml.safe_dump(BASE)
+    (tmp_path / "docs" / "api").mkdir(parents=True)
+    target = tmp_path / release.API_SCHEMA
+    target.write_text(released)
+    broken = copy.deepcopy(BASE)
+    broken["paths"]["/api/v1/things/"].pop("post")
+    outcome, message = release.api_compatibility(yaml.safe_dump(broken), root=tmp_path)
+    assert outcome == "breaking" and "POST /api/v1/things/: removed" in message
+    assert target.read_text() == released  # the released schema stays as it was
+    assert release.api_compatibility(released, root=tmp_path)[0] == "ok"
+    grown = copy.deepcopy(BASE)
+    grown["paths"]["/api/v1/new/"] = {"get": {"responses": {"200": {}}}}
+    assert release.api_compatibility(yaml.safe_dump(grown), root=tmp_path)[0] == "updated"
+    assert yaml.safe_load(target.read_text()) == grown
+
+
+def test_the_first_release_records_its_schema(tmp_path):
+    outcome, message = release.api_compatibility(yaml.safe_dump(BASE), root=tmp_path)
+    assert outcome == "updated" and "first released schema" in message
+    assert yaml.safe_load((tmp_path / release.API_SCHEMA).read_text()) == BASE
