@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz for a load balancer's direct checks, before https and host checks.
+    "sheshi.observability.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sheshi.request_context.RequestIdMiddleware",
@@ -226,6 +228,10 @@ AXES_CLIENT_IP_CALLABLE = "sheshi.request_context.client_addr"
 # "127.0.0.1,::1" for the nginx of deploy/ on the same host, or the load balancer's subnet.
 # Empty (the default): REMOTE_ADDR only. Lockout, throttling and audit events all use it.
 SHESHI_TRUSTED_PROXIES = env.list("SHESHI_TRUSTED_PROXIES", default=[])
+# Direct callers (no X-Forwarded-For) from these networks get /healthz and /readyz over plain HTTP
+# with any Host: the load balancer's health checker (sheshi/observability/probes.py).
+SHESHI_PROBE_NETWORKS = env.list("SHESHI_PROBE_NETWORKS", default=[
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"])
 # Sheshi's throttles key on client_addr; NUM_PROXIES 0 keeps DRF's own classes off the header too.
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
 # Admin second factor (django-otp): users with a confirmed TOTP device must enter a code.
