@@ -29,6 +29,20 @@ class ImportPostingFailedError(SheshiError):
     code, title, status = "import_posting_failed", "The ledger refused the file; nothing was posted.", 422
 
 
+class SourceFileMissingError(SheshiError):
+    """The batch's stored source file is gone from the file store (deleted or lost behind the app)."""
+
+    code, title, status = "source_file_missing", "The stored source file is missing.", 410
+
+    def __init__(self, path: str, *, batch_id: int | None = None):
+        where = f"batch {batch_id}'s " if batch_id is not None else ""
+        super().__init__(f"The stored source file of {where}import ({path}) is missing from the file store; it was "
+                         "deleted or lost outside Sheshi. Nothing was posted from it. Upload the file again as a new "
+                         "batch, or ask the operators to restore the object (a versioned bucket keeps it).",
+                         errors=[FieldError(field="file", message="missing from the file store", code=self.code,
+                                            value=path)])
+
+
 class DuplicateRowsError(Conflict):
     """The file's rows equal those of an active batch of the entity (its bytes may differ)."""
 

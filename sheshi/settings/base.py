@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sheshi.env import database_config, env, owner_database_config
+from sheshi.filestore.config import storages_from_environment
 from sheshi.security.secrets import get_secret, get_secret_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -113,8 +114,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# default (import sources, attachments) and evidence: S3 when SHESHI_S3_*_BUCKET name buckets, else
+# folders of MEDIA_ROOT; content-addressed either way (sheshi/filestore).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **storages_from_environment(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
