@@ -7,8 +7,11 @@ env = environ.Env()
 
 
 def database_config(url_var: str = "DATABASE_URL") -> dict:
-    """Django DATABASES entry for a postgres:// URL; psycopg 3, server-side binding off."""
-    config = env.db_url(url_var)
+    """Django DATABASES entry for a postgres:// URL (the environment, or the secrets provider:
+    sheshi/security/secrets.py); psycopg 3, server-side binding off."""
+    from sheshi.security.secrets import get_secret
+
+    config = env.db_url_config(get_secret(url_var))
     config["ENGINE"] = "django.db.backends.postgresql"
     config.setdefault("OPTIONS", {})
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -20,6 +23,8 @@ def database_config(url_var: str = "DATABASE_URL") -> dict:
 def owner_database_config() -> dict:
     """The migration owner's connection: DATABASE_OWNER_URL, or the app's own URL when a
     deployment does not split the roles (then the role-split guarantees do not hold)."""
-    if env.str("DATABASE_OWNER_URL", default=""):
+    from sheshi.security.secrets import get_secret
+
+    if get_secret("DATABASE_OWNER_URL", ""):
         return database_config("DATABASE_OWNER_URL")
     return database_config("DATABASE_URL")

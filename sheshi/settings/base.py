@@ -202,7 +202,8 @@ LOGGING = {
 }
 
 # Sheshi-specific knobs
-SHESHI_AUDIT_SIGNING_KEY = env.str("SHESHI_AUDIT_SIGNING_KEY", default="")
+SHESHI_AUDIT_SIGNING_KEY = get_secret("SHESHI_AUDIT_SIGNING_KEY", "")
+SHESHI_METRICS_TOKEN = get_secret("SHESHI_METRICS_TOKEN", "")
 # Signed anchors of the audit chain heads, written hourly and at each period lock to a write-once
 # store outside the database (audit/anchor/). The directory store is the default; see deploy/README.md.
 SHESHI_AUDIT_ANCHOR_DIR = env.str("SHESHI_AUDIT_ANCHOR_DIR", default=str(BASE_DIR / "var" / "audit-anchors"))
