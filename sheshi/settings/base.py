@@ -191,6 +191,13 @@ Q_CLUSTER = {
     "ack_failures": True,
 }
 
+# Jobs on Amazon SQS when a queue is named (deploy/aws), the ORM broker on PostgreSQL otherwise.
+SHESHI_SQS_QUEUE_URL = env.str("SHESHI_SQS_QUEUE_URL", default="")
+if SHESHI_SQS_QUEUE_URL:
+    from sheshi.jobs.sqs import q_cluster_sqs
+
+    Q_CLUSTER = q_cluster_sqs(Q_CLUSTER, region=env.str("SHESHI_AWS_REGION", default="") or None)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
