@@ -19,13 +19,21 @@ locals {
     { name = "WEB_CONCURRENCY", value = tostring(var.web_concurrency) },
     { name = "Q_WORKERS", value = tostring(var.q_workers) },
     { name = "LOG_LEVEL", value = "INFO" },
+    { name = "Q_TIMEOUT", value = tostring(var.q_timeout) },
+    { name = "Q_RETRY", value = tostring(var.q_retry) }, # the SQS visibility timeout the workers ask for
+    { name = "SHESHI_AWS_REGION", value = var.region },
+    # Secrets: read by the settings at start-up from this one secret (sheshi/security/secrets.py).
+    { name = "SHESHI_AWS_SECRET_ID", value = aws_secretsmanager_secret.app.arn },
+    # Files (sheshi/filestore): SSE-KMS with this key; evidence objects under Object Lock.
     { name = "SHESHI_S3_SOURCES_BUCKET", value = aws_s3_bucket.sources.bucket },
     { name = "SHESHI_S3_EVIDENCE_BUCKET", value = aws_s3_bucket.evidence.bucket },
+    { name = "SHESHI_S3_KMS_KEY_ID", value = aws_kms_key.sheshi.arn },
+    { name = "SHESHI_S3_EVIDENCE_LOCK_MODE", value = var.evidence_lock_mode },
+    { name = "SHESHI_S3_EVIDENCE_LOCK_DAYS", value = tostring(var.evidence_retention_days) },
+    # Audit anchors in the evidence bucket (audit/anchor/s3.py), under this key prefix.
+    { name = "SHESHI_AUDIT_ANCHOR_STORE", value = "audit.anchor.s3.S3AnchorStore" },
+    { name = "SHESHI_AUDIT_ANCHOR_DIR", value = "audit-anchors" },
     { name = "SHESHI_SQS_QUEUE_URL", value = var.enable_sqs ? aws_sqs_queue.jobs[0].url : "" },
-  ]
-  secrets = [
-    for key in ["DATABASE_URL", "DATABASE_OWNER_URL", "SECRET_KEY", "SHESHI_AUDIT_SIGNING_KEY", "SHESHI_METRICS_TOKEN"] :
-    { name = key, valueFrom = "${aws_secretsmanager_secret.app.arn}:${key}::" }
   ]
   containers = {
     web     = { command = null, cpu = 1024, memory = 2048, port = true }
@@ -53,7 +61,6 @@ resource "aws_ecs_task_definition" "sheshi" {
     essential              = true
     command                = each.value.command
     environment            = local.environment
-    secrets                = local.secrets
     readonlyRootFilesystem = false
     user                   = "10001:10001"
     stopTimeout            = each.key == "worker" ? 120 : 30
@@ -240,22 +247,6 @@ resource "aws_iam_role_policy_attachment" "execution" {
   policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
-data "aws_iam_policy_document" "execution_secrets" {
-  statement {
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.app.arn]
-  }
-  statement {
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.sheshi.arn]
-  }
-}
-
-resource "aws_iam_role_policy" "execution_secrets" {
-  role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution_secrets.json
-}
-
 resource "aws_iam_role" "task" {
   name_prefix        = "${local.name}-task-"
   assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
@@ -271,6 +262,11 @@ data "aws_iam_policy_document" "task" {
     sid       = "EvidenceAppendOnly" # no DeleteObject: evidence is written once and kept under Object Lock
     actions   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
     resources = [aws_s3_bucket.evidence.arn, "${aws_s3_bucket.evidence.arn}/*"]
+  }
+  statement {
+    sid       = "AppSecret" # read once per process by the settings (SHESHI_AWS_SECRET_ID)
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.app.arn]
   }
   statement {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
