@@ -85,6 +85,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config()}
+# Report reads on a streaming replica when one is configured (sheshi/db/replica.py); bounded wait
+# for it to replay the primary's position, else the primary.
+if get_secret("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = database_config("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+SHESHI_REPLICA_MAX_WAIT_MS = env.int("SHESHI_REPLICA_MAX_WAIT_MS", default=500)
 # Migrations and test-database creation run as the schema owner; the app runs as a role that
 # owns nothing (see sheshi/db/roles.py and SECURITY.md).
 OWNER_DATABASE = owner_database_config()

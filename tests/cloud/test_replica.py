@@ -1,0 +1,146 @@
+"""Report reads on a real streaming replica of the private cluster (pg_basebackup -R, another port).
+
+A child process runs with DATABASE_REPLICA_URL set, as a deployment would: it posts entries on the
+primary and reads trial balances, which go to the replica once it has replayed the write; with
+replay paused the read waits (bounded) and then goes to the primary; with the replica stopped mid-run
+reads fall back to the primary. Every read must include the caller's own just-committed posting."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.db import connection
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = r"""
+import json, os, subprocess, sys
+from decimal import Decimal
+import django
+django.setup()
+import psycopg
+from sheshi.db import replica
+from sheshi.db.context import ALL_ORGS, set_context
+from ledger.reports import trial_balance
+from ledger.services import journal_entry_create_and_post
+from periods.models import Period
+from tests.ledger.helpers import build_world
+
+set_context({"sheshi.org_ids": ALL_ORGS, "sheshi.actor_id": "", "sheshi.actor_label": "system:replica-test"})
+world = build_world("REPL")
+period = Period.objects.get(organisation=world.org, code="2026-03")
+replica_admin = os.environ["REPLICA_ADMIN_CONNINFO"]
+out = []
+
+def step(name, amount):
+    journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale(amount))
+    before = dict(replica.ROUTES)
+    tb = trial_balance(entity=world.entity, period=period)
+    routes = {k: v - before.get(k, 0) for k, v in replica.ROUTES.items() if v != before.get(k, 0)}
+    out.append({"step": name, "debit": str(tb.total_debit), "routes": routes})
+
+step("replica_up", "42")
+with psycopg.connect(replica_admin, autocommit=True) as admin:
+    admin.execute("SELECT pg_wal_replay_pause()")
+    step("replay_paused", "10")
+    admin.execute("SELECT pg_wal_replay_resume()")
+step("replay_resumed", "5")
+subprocess.run(json.loads(os.environ["REPLICA_STOP"]), check=True, capture_output=True)
+step("replica_stopped", "3")
+step("still_stopped", "1")
+print(json.dumps(out))
+"""
+
+
+def _devdb():
+    spec = importlib.util.spec_from_file_location("devdb", ROOT / "scripts" / "devdb.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def streaming_replica():
+    """A hot standby of the private cluster on its own port; stopped and removed afterwards."""
+    url = os.environ.get("DATABASE_ADMIN_URL", "")
+    if not url or not os.environ.get("DATABASE_URL"):
+        pytest.skip('needs the private cluster: eval "$(python3 scripts/devdb.py env)"')
+    devdb = _devdb()
+    bindir = devdb.find_bindir()
+    if bindir == Path() or not (bindir / "pg_basebackup").exists():
+        pytest.skip("needs pg_basebackup")
+    user = devdb.ensure_system_user()
+    home = devdb.data_home(user).parent / f"pg-replica-{os.getpid()}"
+    data = home / "data"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    if user:
+        os.chown(home, user.pw_uid, user.pw_gid)
+    primary = urllib.parse.urlsplit(url)
+    port = _free_port()
+    devdb.as_pg(user, [str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                       "-D", str(data), "-R", "-X", "stream", "-c", "fast"], check=True, capture_output=True)
+    # A standby needs at least the primary's max_connections and max_locks_per_transaction (devdb.py).
+    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+            "-c max_connections=200 -c max_locks_per_transaction=256 -c shared_buffers=64MB")
+    devdb.as_pg(user, [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-o", opts, "-w",
+                       "-t", "60", "start"], check=True, capture_output=True)
+    runuser = ["runuser", "-u", user.pw_name, "--"] if user else []
+    stop = [*runuser, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+    try:
+        yield {"port": port, "stop": stop}
+    finally:
+        subprocess.run(stop, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _with(url: str, *, port: int | None = None, dbname: str | None = None) -> str:
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc if port is None else parts.netloc.rsplit(":", 1)[0] + f":{port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, path=f"/{dbname}" if dbname else parts.path))
+
+
+def test_report_reads_go_to_the_replica_when_it_has_replayed_and_to_the_primary_otherwise(streaming_replica):
+    name = connection.settings_dict["NAME"]
+    app_url = os.environ["DATABASE_URL"]
+    env = {k: v for k, v in os.environ.items() if k != "Q_SYNC"}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "sheshi.settings.test",
+        "DATABASE_URL": _with(app_url, dbname=name),
+        "DATABASE_REPLICA_URL": _with(app_url, port=streaming_replica["port"], dbname=name),
+        "SHESHI_REPLICA_MAX_WAIT_MS": "1500",
+        "REPLICA_ADMIN_CONNINFO": _with(os.environ["DATABASE_ADMIN_URL"], port=streaming_replica["port"],
+                                        dbname=name),
+        "REPLICA_STOP": json.dumps(streaming_replica["stop"]),
+        "LOG_LEVEL": "CRITICAL",
+    })
+    with psycopg.connect(env["REPLICA_ADMIN_CONNINFO"]) as standby:
+        assert standby.execute("SELECT pg_is_in_recovery()").fetchone()[0] is True  # a real hot standby
+    result = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    steps = {s["step"]: s for s in json.loads(result.stdout.strip().splitlines()[-1])}
+    # Two report queries per trial balance (leaves, tree), each routed on its own.
+    assert steps["replica_up"]["routes"] == {"replica": 2} and steps["replica_up"]["debit"] == "42.0000"
+    assert steps["replay_paused"]["routes"] == {"primary:lag": 2} and steps["replay_paused"]["debit"] == "52.0000"
+    assert steps["replay_resumed"]["routes"] == {"replica": 2} and steps["replay_resumed"]["debit"] == "57.0000"
+    assert steps["replica_stopped"]["routes"] == {"primary:replica_unavailable": 2}
+    assert steps["replica_stopped"]["debit"] == "60.0000"
+    assert steps["still_stopped"]["routes"] == {"primary:replica_unavailable": 2}
+    assert steps["still_stopped"]["debit"] == "61.0000"
