@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -22,6 +20,9 @@ from django.db import connection
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("replica_helper", ROOT / "scripts" / "replica.py")
+replica_helper = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(replica_helper)
 
 CHILD = r"""
 import json, os, subprocess, sys
@@ -62,52 +63,16 @@ print(json.dumps(out))
 """
 
 
-def _devdb():
-    spec = importlib.util.spec_from_file_location("devdb", ROOT / "scripts" / "devdb.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def streaming_replica():
-    """A hot standby of the private cluster on its own port; stopped and removed afterwards."""
+    """A hot standby of the private cluster on its own port (scripts/replica.py); removed afterwards."""
     url = os.environ.get("DATABASE_ADMIN_URL", "")
     if not url or not os.environ.get("DATABASE_URL"):
         pytest.skip('needs the private cluster: eval "$(python3 scripts/devdb.py env)"')
-    devdb = _devdb()
-    bindir = devdb.find_bindir()
-    if bindir == Path() or not (bindir / "pg_basebackup").exists():
+    if not replica_helper.available():
         pytest.skip("needs pg_basebackup")
-    user = devdb.ensure_system_user()
-    home = devdb.data_home(user).parent / f"pg-replica-{os.getpid()}"
-    data = home / "data"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    if user:
-        os.chown(home, user.pw_uid, user.pw_gid)
-    primary = urllib.parse.urlsplit(url)
-    port = _free_port()
-    devdb.as_pg(user, [str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                       "-D", str(data), "-R", "-X", "stream", "-c", "fast"], check=True, capture_output=True)
-    # A standby needs at least the primary's max_connections and max_locks_per_transaction (devdb.py).
-    opts = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
-            "-c max_connections=200 -c max_locks_per_transaction=256 -c shared_buffers=64MB")
-    devdb.as_pg(user, [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-o", opts, "-w",
-                       "-t", "60", "start"], check=True, capture_output=True)
-    runuser = ["runuser", "-u", user.pw_name, "--"] if user else []
-    stop = [*runuser, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
-    try:
-        yield {"port": port, "stop": stop}
-    finally:
-        subprocess.run(stop, capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
+    with replica_helper.streaming_replica(urllib.parse.urlsplit(url).port) as replica:
+        yield replica
 
 
 def _with(url: str, *, port: int | None = None, dbname: str | None = None) -> str:
