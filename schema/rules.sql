@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (64), by name and signature
+-- Functions (65), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1697,7 +1697,7 @@ CREATE OR REPLACE FUNCTION public.sheshi_actor_may(p_entity_id bigint, p_codenam
 AS $function$
   SELECT CASE
     WHEN coalesce(current_setting('sheshi.actor_id', true), '') = '' THEN
-      coalesce(current_setting('sheshi.actor_label', true), '') LIKE 'system:%'
+      coalesce(current_setting('sheshi.actor_label', true), '') LIKE 'system:%' AND public.sheshi_session_is_system()
     ELSE EXISTS (
       SELECT 1 FROM public.auth_user u
        WHERE u.id = nullif(current_setting('sheshi.actor_id', true), '')::bigint AND u.is_active
@@ -1741,11 +1741,20 @@ END $function$
 -- sheshi_scope_all()
 CREATE OR REPLACE FUNCTION public.sheshi_scope_all()
  RETURNS boolean
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT coalesce(current_setting('sheshi.org_ids', true), '') = '*'
-$function$
+BEGIN
+  IF coalesce(current_setting('sheshi.org_ids', true), '') <> '*' THEN
+    RETURN false;
+  END IF;
+  IF sheshi_session_is_system() THEN
+    RETURN true;
+  END IF;
+  RAISE EXCEPTION 'the all-organisations scope is for the system role; % must name its organisations', session_user
+    USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'sheshi_system_scope_only';
+END $function$
 ;
 
 -- sheshi_scope_orgs()
@@ -1760,6 +1769,21 @@ AS $function$
 $function$
 ;
 
+-- sheshi_session_is_system()
+CREATE OR REPLACE FUNCTION public.sheshi_session_is_system()
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                  WHERE r.rolname = 'sheshi_system' AND pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER'))
+      OR pg_catalog.pg_has_role(session_user, (SELECT c.relowner FROM pg_catalog.pg_class c
+                                                 WHERE c.oid = 'public.tenancy_organisation'::pg_catalog.regclass),
+                                'MEMBER')
+$function$
+;
+
 -- sheshi_user_org_ids(p_user_id bigint)
 CREATE OR REPLACE FUNCTION public.sheshi_user_org_ids(p_user_id bigint)
  RETURNS text
@@ -1767,8 +1791,13 @@ CREATE OR REPLACE FUNCTION public.sheshi_user_org_ids(p_user_id bigint)
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT coalesce(string_agg(organisation_id::text, ',' ORDER BY organisation_id), '')
-  FROM tenancy_membership WHERE user_id = p_user_id AND is_active
+  SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '')
+  FROM (
+    SELECT o.id FROM tenancy_organisation o
+     WHERE EXISTS (SELECT 1 FROM auth_user u WHERE u.id = p_user_id AND u.is_superuser AND u.is_active)
+    UNION
+    SELECT m.organisation_id FROM tenancy_membership m WHERE m.user_id = p_user_id AND m.is_active
+  ) orgs
 $function$
 ;
 

@@ -9,9 +9,11 @@ listens on 127.0.0.1 on a private port chosen once, and is reused on the next st
 PostgreSQL refuses to run as root, so as root the cluster runs as the unprivileged
 system user `sheshi-pg` (created if needed).
 
-Two login roles mirror production: `sheshi_owner` owns the schema and runs migrations,
-`sheshi_app` is what the application connects as; it owns nothing, so it can neither
-disable triggers nor row-level security (see SECURITY.md).
+Three login roles mirror production: `sheshi_owner` owns the schema and runs migrations,
+`sheshi_app` is what the web application connects as; it owns nothing, so it can neither
+disable triggers nor row-level security; `sheshi_jobs` (the worker and management commands) has
+the app role's rights plus membership of `sheshi_system`, the only role for which the
+all-organisations scope is honoured (see SECURITY.md).
 
 Usage:  devdb.py env     start if needed, print `export KEY=value` lines
         devdb.py start   start if needed
@@ -37,6 +39,10 @@ PG_USER = "sheshi-pg"
 DB_NAME = "sheshi"
 OWNER_ROLE = "sheshi_owner"
 APP_ROLE = "sheshi_app"
+# Jobs and management commands log in as JOBS_ROLE: the app role's rights plus membership of
+# SYSTEM_ROLE, the only sessions for which the all-organisations scope is honoured (SECURITY.md).
+JOBS_ROLE = "sheshi_jobs"
+SYSTEM_ROLE = "sheshi_system"
 
 
 def log(msg: str) -> None:
@@ -177,9 +183,7 @@ def ensure_roles(bindir: Path, port: int) -> None:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.1)
-    if psql(bindir, port, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'") == "1":
-        return
-    log("creating roles sheshi_owner (migrations) and sheshi_app (application) and database sheshi")
+    # Roles are checked on every start, so a cluster made before a role existed gains it.
     psql(bindir, port, f"""
         DO $$ BEGIN
           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
@@ -188,7 +192,17 @@ def ensure_roles(bindir: Path, port: int) -> None:
           IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
             CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
           END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SYSTEM_ROLE}') THEN
+            CREATE ROLE {SYSTEM_ROLE} NOLOGIN;
+          END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{JOBS_ROLE}') THEN
+            CREATE ROLE {JOBS_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS
+              IN ROLE {APP_ROLE}, {SYSTEM_ROLE};
+          END IF;
         END $$;""")
+    if psql(bindir, port, f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'") == "1":
+        return
+    log(f"creating database {DB_NAME} owned by {OWNER_ROLE}")
     psql(bindir, port, f"CREATE DATABASE {DB_NAME} OWNER {OWNER_ROLE}")
 
 
@@ -196,6 +210,7 @@ def env_lines(port: int) -> list[str]:
     base = f"127.0.0.1:{port}/{DB_NAME}"
     return [
         f"export DATABASE_URL=postgres://{APP_ROLE}@{base}",
+        f"export DATABASE_JOBS_URL=postgres://{JOBS_ROLE}@{base}",
         f"export DATABASE_OWNER_URL=postgres://{OWNER_ROLE}@{base}",
         f"export DATABASE_ADMIN_URL=postgres://postgres@{base}",
         f"export SHESHI_APP_DB_ROLE={APP_ROLE}",

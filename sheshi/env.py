@@ -20,6 +20,17 @@ def database_config(url_var: str = "DATABASE_URL") -> dict:
     return config
 
 
+def app_database_config() -> dict:
+    """The process's own connection: the jobs role (DATABASE_JOBS_URL) for workers and management
+    commands (SHESHI_DB_AS=jobs, set by manage.py), the web role (DATABASE_URL) otherwise. Without
+    DATABASE_JOBS_URL everything uses DATABASE_URL."""
+    from sheshi.security.secrets import get_secret
+
+    if env.str("SHESHI_DB_AS", default="web") == "jobs" and get_secret("DATABASE_JOBS_URL", ""):
+        return database_config("DATABASE_JOBS_URL")
+    return database_config("DATABASE_URL")
+
+
 def owner_database_config() -> dict:
     """The migration owner's connection: DATABASE_OWNER_URL, or the app's own URL when a
     deployment does not split the roles (then the role-split guarantees do not hold)."""

@@ -94,14 +94,15 @@ def apply_user_context(request, user) -> dict[str, str]:
     one round trip; returns the context it replaced."""
     authenticated = getattr(user, "is_authenticated", False)
     values = {
-        "sheshi.org_ids": "*" if authenticated and user.is_superuser else "",
+        # Superusers too get an explicit list (sheshi_user_org_ids): '*' is the system role's only.
+        "sheshi.org_ids": "",
         "sheshi.actor_id": str(user.pk) if authenticated else "",
         "sheshi.actor_label": f"user:{user.get_username()}" if authenticated else "",
         "sheshi.request_id": getattr(request, "request_id", ""),
         "sheshi.client_addr": client_addr(request),
     }
     orgs_of_user = None
-    if authenticated and not user.is_superuser:
+    if authenticated:
         # The same memo key as sheshi.tenancy.scoping.organisation_ids_for: one look-up per request.
         known = recall(("org_ids", user.pk))
         if known is None:

@@ -57,12 +57,28 @@ def owner_sql(django_db_blocker):
 
 @pytest.fixture
 def app_sql(django_db_blocker):
-    """A raw psycopg connection as the application's role: what a buggy caller or a raw SQL
-    session with the app's credentials could do."""
+    """A raw psycopg connection as the web application's role: what a buggy caller or a raw SQL
+    session with the app's credentials could do (not the jobs role the suite itself runs as)."""
+    with django_db_blocker.unblock():
+        conn = psycopg.connect(_conninfo(web_database()), autocommit=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def jobs_sql(django_db_blocker):
+    """A raw psycopg connection as the role the suite runs as: the jobs role where the role split
+    is configured (the app role's rights plus the system's scope and actor; SECURITY.md)."""
     with django_db_blocker.unblock():
         conn = psycopg.connect(_conninfo(connections["default"].settings_dict), autocommit=True)
     yield conn
     conn.close()
+
+
+def web_database() -> dict:
+    """The web role's connection settings, on the test database."""
+    return {**getattr(settings, "WEB_DATABASE", connections["default"].settings_dict),
+            "NAME": connections["default"].settings_dict["NAME"]}
 
 
 def role_split_configured() -> bool:

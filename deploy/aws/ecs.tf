@@ -22,8 +22,6 @@ locals {
     { name = "Q_TIMEOUT", value = tostring(var.q_timeout) },
     { name = "Q_RETRY", value = tostring(var.q_retry) }, # the SQS visibility timeout the workers ask for
     { name = "SHESHI_AWS_REGION", value = var.region },
-    # Secrets: read by the settings at start-up from this one secret (sheshi/security/secrets.py).
-    { name = "SHESHI_AWS_SECRET_ID", value = aws_secretsmanager_secret.app.arn },
     # Files (sheshi/filestore): SSE-KMS with this key; evidence objects under Object Lock.
     { name = "SHESHI_S3_SOURCES_BUCKET", value = aws_s3_bucket.sources.bucket },
     { name = "SHESHI_S3_EVIDENCE_BUCKET", value = aws_s3_bucket.evidence.bucket },
@@ -34,6 +32,13 @@ locals {
     { name = "SHESHI_AUDIT_ANCHOR_STORE", value = "audit.anchor.s3.S3AnchorStore" },
     { name = "SHESHI_AUDIT_ANCHOR_DIR", value = "audit-anchors" },
     { name = "SHESHI_SQS_QUEUE_URL", value = var.enable_sqs ? aws_sqs_queue.jobs[0].url : "" },
+  ]
+  secrets = [
+    # Injected per container by ECS (not read by the task itself with SHESHI_AWS_SECRET_ID), so the
+    # web task never holds the jobs role's URL; SHESHI_AWS_SECRET_ID is for hosts outside ECS.
+    for key in ["DATABASE_URL", "DATABASE_OWNER_URL", "SECRET_KEY", "SHESHI_AUDIT_SIGNING_KEY", "SHESHI_METRICS_TOKEN",
+    "SHESHI_FIELD_KEYS"] :
+    { name = key, valueFrom = "${aws_secretsmanager_secret.app.arn}:${key}::" }
   ]
   containers = {
     web     = { command = null, cpu = 1024, memory = 2048, port = true }
@@ -56,11 +61,15 @@ resource "aws_ecs_task_definition" "sheshi" {
     cpu_architecture        = "X86_64"
   }
   container_definitions = jsonencode([{
-    name                   = each.key
-    image                  = var.image
-    essential              = true
-    command                = each.value.command
-    environment            = local.environment
+    name        = each.key
+    image       = var.image
+    essential   = true
+    command     = each.value.command
+    environment = local.environment
+    # The web task never receives the jobs role's credentials (SECURITY.md: the system's powers).
+    secrets = concat(local.secrets, each.key == "web" ? [] : [
+      { name = "DATABASE_JOBS_URL", valueFrom = "${aws_secretsmanager_secret.app.arn}:DATABASE_JOBS_URL::" }
+    ])
     readonlyRootFilesystem = false
     user                   = "10001:10001"
     stopTimeout            = each.key == "worker" ? 120 : 30
@@ -247,6 +256,22 @@ resource "aws_iam_role_policy_attachment" "execution" {
   policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 }
 
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.app.arn]
+  }
+  statement {
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.sheshi.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
 resource "aws_iam_role" "task" {
   name_prefix        = "${local.name}-task-"
   assume_role_policy = data.aws_iam_policy_document.ecs_assume.json
@@ -262,11 +287,6 @@ data "aws_iam_policy_document" "task" {
     sid       = "EvidenceAppendOnly" # no DeleteObject: evidence is written once and kept under Object Lock
     actions   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket"]
     resources = [aws_s3_bucket.evidence.arn, "${aws_s3_bucket.evidence.arn}/*"]
-  }
-  statement {
-    sid       = "AppSecret" # read once per process by the settings (SHESHI_AWS_SECRET_ID)
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.app.arn]
   }
   statement {
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -117,6 +117,11 @@ resource "random_password" "app_db" {
   special = false
 }
 
+resource "random_password" "jobs_db" {
+  length  = 40
+  special = false
+}
+
 resource "random_password" "owner_db" {
   length  = 40
   special = false
@@ -150,12 +155,14 @@ resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
   secret_string = jsonencode({
     DATABASE_URL             = "postgres://sheshi_app:${random_password.app_db.result}@${aws_db_instance.sheshi.address}:5432/sheshi?sslmode=require"
+    DATABASE_JOBS_URL        = "postgres://sheshi_jobs:${random_password.jobs_db.result}@${aws_db_instance.sheshi.address}:5432/sheshi?sslmode=require"
     DATABASE_OWNER_URL       = "postgres://sheshi_owner:${random_password.owner_db.result}@${aws_db_instance.sheshi.address}:5432/sheshi?sslmode=require"
     SECRET_KEY               = random_password.secret_key.result
     SHESHI_AUDIT_SIGNING_KEY = random_password.audit_signing_key.result
     SHESHI_METRICS_TOKEN     = random_password.metrics_token.result
     SHESHI_FIELD_KEYS        = replace(replace(random_bytes.field_key.base64, "+", "-"), "/", "_")
     SHESHI_APP_DB_PASSWORD   = random_password.app_db.result
+    SHESHI_JOBS_DB_PASSWORD  = random_password.jobs_db.result
     SHESHI_OWNER_DB_PASSWORD = random_password.owner_db.result
   })
   lifecycle {

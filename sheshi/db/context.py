@@ -145,5 +145,7 @@ def db_context(
 
 
 def system_context(label: str, *, actor_id: int | None = None, using: str = "default"):
-    """Scope for management commands and jobs: every organisation, acting as a named system actor."""
+    """Scope for management commands and jobs: every organisation, acting as a named system actor.
+    PostgreSQL honours it only for a session of the system role (DATABASE_JOBS_URL; SECURITY.md):
+    from the web role the first read of a tenant table is refused (sheshi_system_scope_only)."""
     return db_context(org_ids=ALL_ORGS, actor_id=actor_id, actor_label=f"system:{label}", using=using)

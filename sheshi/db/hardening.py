@@ -21,7 +21,7 @@ that is not so.
 from __future__ import annotations
 
 PINNED_SEARCH_PATH = "pg_catalog, public, pg_temp"
-INLINED_FUNCTIONS = frozenset({"audit_canonical", "audit_content_hash", "sheshi_scope_all", "sheshi_scope_orgs"})
+INLINED_FUNCTIONS = frozenset({"audit_canonical", "audit_content_hash", "sheshi_scope_orgs"})
 HISTORY_GUARD_TRIGGER = "sheshi_history_rows_guard"
 
 PIN_FUNCTIONS_SQL = f"""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sheshi.env import database_config, env, owner_database_config
+from sheshi.env import app_database_config, database_config, env, owner_database_config
 from sheshi.filestore.config import storages_from_environment
 from sheshi.security.secrets import get_secret, get_secret_list
 
@@ -84,7 +84,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": database_config()}
+DATABASES = {"default": app_database_config()}
 # Report reads on a streaming replica when one is configured (sheshi/db/replica.py); bounded wait
 # for it to replay the primary's position, else the primary.
 if get_secret("DATABASE_REPLICA_URL", ""):

@@ -6,15 +6,28 @@ import contextlib
 import psycopg
 
 
-def set_raw_context(conn: psycopg.Connection, *, orgs: str = "*", actor_label: str = "", actor_id: str = "") -> None:
-    conn.execute("SELECT set_config('sheshi.org_ids', %s, false), set_config('sheshi.actor_label', %s, false),"
-                 " set_config('sheshi.actor_id', %s, false)", [orgs, actor_label, actor_id])
+def set_raw_context(conn: psycopg.Connection, *, orgs: str | None = None, actor_label: str = "",
+                    actor_id: str = "") -> None:
+    """Scope and actor of a raw session. The web role cannot take the all-organisations scope ('*'
+    is the system role's, tenancy migration 0006): it names its organisations (raw_org adds each
+    one it creates); ``orgs=None`` leaves the scope as it is."""
+    if orgs is not None:
+        conn.execute("SELECT set_config('sheshi.org_ids', %s, false)", [orgs])
+    conn.execute("SELECT set_config('sheshi.actor_label', %s, false), set_config('sheshi.actor_id', %s, false)",
+                 [actor_label, actor_id])
 
 
 def raw_org(conn: psycopg.Connection, code: str) -> int:
-    return conn.execute("INSERT INTO tenancy_organisation (code, name, group_currency, fiscal_year_start_month,"
-                        " created_at, updated_at) VALUES (%s, %s, 'EUR', 1, now(), now()) RETURNING id",
-                        [code, f"Org {code}"]).fetchone()[0]
+    """A new organisation, added to the session's scope first (row-level security checks the new
+    row against the scope)."""
+    org_id = conn.execute("SELECT nextval(pg_get_serial_sequence('tenancy_organisation', 'id'))").fetchone()[0]
+    conn.execute("SELECT set_config('sheshi.org_ids', concat_ws(',', nullif(nullif("
+                 "current_setting('sheshi.org_ids', true), ''), '*'), %s::text), false)"
+                 " WHERE coalesce(current_setting('sheshi.org_ids', true), '') <> '*'", [org_id])
+    conn.execute("INSERT INTO tenancy_organisation (id, code, name, group_currency, fiscal_year_start_month,"
+                 " created_at, updated_at) VALUES (%s, %s, %s, 'EUR', 1, now(), now())",
+                 [org_id, code, f"Org {code}"])
+    return org_id
 
 
 def raw_entities(conn: psycopg.Connection, org_id: int, n: int, prefix: str = "E") -> list[int]:

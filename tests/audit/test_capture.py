@@ -144,21 +144,21 @@ def test_bulk_update_and_delete_record_summaries_with_both_digests(app_sql):
     assert (dele["count"], dele["min_id"], dele["max_id"]) == (300, min(ids), max(ids))
 
 
-def test_guardian_grant_is_recorded_in_the_entity_organisation(app_sql):
-    # A grant needs a role manager (here the system) and a member of the entity's organisation
-    # (tenancy_permission_grant_guard); tests/security/test_app_role_guarantees.py tries without.
-    set_raw_context(app_sql, actor_label="system:test-raw")
-    with rolled_back(app_sql):
-        org = raw_org(app_sql, "PERM")
-        entity = raw_entities(app_sql, org, 1)[0]
-        user = app_sql.execute("INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
+def test_guardian_grant_is_recorded_in_the_entity_organisation(jobs_sql):
+    # A grant needs a role manager (here the system, so the jobs role's session) and a member of the
+    # entity's organisation (tenancy_permission_grant_guard); tests/security/test_app_role_guarantees.py tries without.
+    set_raw_context(jobs_sql, actor_label="system:test-raw")
+    with rolled_back(jobs_sql):
+        org = raw_org(jobs_sql, "PERM")
+        entity = raw_entities(jobs_sql, org, 1)[0]
+        user = jobs_sql.execute("INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
                                " is_staff, is_active, date_joined) VALUES ('x', false, 'permuser', '', '', '', false,"
                                " true, now()) RETURNING id").fetchone()[0]
-        app_sql.execute("INSERT INTO tenancy_membership (organisation_id, user_id, is_org_admin, is_active, created_at)"
-                        " VALUES (%s, %s, false, true, now())", [org, user])
-        perm = app_sql.execute("SELECT id FROM auth_permission WHERE codename = 'view_entity_data'").fetchone()[0]
-        app_sql.execute("INSERT INTO tenancy_entityuserobjectpermission (permission_id, user_id, content_object_id)"
+        jobs_sql.execute("INSERT INTO tenancy_membership (organisation_id, user_id, is_org_admin, is_active,"
+                         " created_at) VALUES (%s, %s, false, true, now())", [org, user])
+        perm = jobs_sql.execute("SELECT id FROM auth_permission WHERE codename = 'view_entity_data'").fetchone()[0]
+        jobs_sql.execute("INSERT INTO tenancy_entityuserobjectpermission (permission_id, user_id, content_object_id)"
                         " VALUES (%s, %s, %s)", [perm, user, entity])
-        got = events(app_sql, "object_type = 'tenancy.entityuserobjectpermission'")
+        got = events(jobs_sql, "object_type = 'tenancy.entityuserobjectpermission'")
     assert [(e[0], e[1]) for e in got] == [(org, "insert")]
     assert got[0][4]["after"]["user_id"] == user

@@ -20,10 +20,13 @@ READERS = {"str", "bool", "int", "float", "list", "path", "db_url", "get_secret"
 READ_ELSEWHERE = {"DJANGO_SETTINGS_MODULE": "Django itself", "WEB_CONCURRENCY": "gunicorn"}
 # Keys of the app secret that are not settings.
 SECRET_NOT_A_SETTING = {"SHESHI_APP_DB_PASSWORD": "the one-time role bootstrap (README)",
-                        "SHESHI_OWNER_DB_PASSWORD": "the one-time role bootstrap (README)"}
+                        "SHESHI_OWNER_DB_PASSWORD": "the one-time role bootstrap (README)",
+                        "SHESHI_JOBS_DB_PASSWORD": "the one-time role bootstrap (README)"}
 # Cloud settings Terraform deliberately does not set.
 NOT_SET_BY_TERRAFORM = {"SHESHI_S3_ENDPOINT_URL": "a local S3-compatible server (tests); AWS otherwise",
-                        "DATABASE_REPLICA_URL": "optional: Terraform creates no replica (README)"}
+                        "DATABASE_REPLICA_URL": "optional: Terraform creates no replica (README)",
+                        "SHESHI_AWS_SECRET_ID": "for hosts outside ECS: on ECS the secret's keys are injected per "
+                                                "container, so the web task never holds DATABASE_JOBS_URL"}
 CLOUD_PREFIXES = ("SHESHI_S3_", "SHESHI_SQS_", "SHESHI_AWS_", "SHESHI_AUDIT_ANCHOR_", "Q_TIMEOUT", "Q_RETRY")
 
 

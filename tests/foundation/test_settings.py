@@ -1,5 +1,6 @@
 """Production settings pass Django's deployment checks; configuration comes from the environment."""
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,23 @@ def test_no_missing_migrations():
     result = run_manage("makemigrations", "--check", "--dry-run",
                         env_overrides={"DJANGO_SETTINGS_MODULE": "sheshi.settings.test"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_commands_connect_as_the_jobs_role_and_the_web_as_the_web_role(monkeypatch):
+    """manage.py sends every command but the web servers to DATABASE_JOBS_URL (the only role whose
+    sessions may take the all-organisations scope); wsgi never sets SHESHI_DB_AS, so the web uses
+    DATABASE_URL."""
+    from sheshi.env import app_database_config
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://web_role@db.example:5432/sheshi")
+    monkeypatch.setenv("DATABASE_JOBS_URL", "postgres://jobs_role@db.example:5432/sheshi")
+    seen = {}
+    monkeypatch.setattr("django.core.management.execute_from_command_line",
+                        lambda argv: seen.setdefault(argv[1], app_database_config()["USER"]))
+    for command in ("qcluster", "runserver", "verify_audit"):
+        monkeypatch.delenv("SHESHI_DB_AS", raising=False)
+        monkeypatch.setattr(sys, "argv", ["manage.py", command])
+        runpy.run_path(str(Path(__file__).resolve().parents[2] / "manage.py"), run_name="__main__")
+    assert seen == {"qcluster": "jobs_role", "runserver": "web_role", "verify_audit": "jobs_role"}
+    monkeypatch.delenv("SHESHI_DB_AS", raising=False)
+    assert app_database_config()["USER"] == "web_role"
