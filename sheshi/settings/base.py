@@ -46,12 +46,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: /healthz and /readyz for a load balancer's direct checks, before https and host checks.
+    "sheshi.request_context.RequestIdMiddleware",
+    "sheshi.observability.middleware.RequestMetricsMiddleware",  # latency histogram + one log line per request
+    # Before any check: /healthz and /readyz for a load balancer's direct probes over plain HTTP with
+    # any Host (the two above read no Host and refuse nothing).
     "sheshi.observability.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "sheshi.request_context.RequestIdMiddleware",
-    "sheshi.observability.middleware.RequestMetricsMiddleware",  # latency histogram + one log line per request
     "sheshi.security.middleware.RequestSizeLimitMiddleware",  # 413 before any body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,8 +87,9 @@ TEMPLATES = [
 
 DATABASES = {"default": app_database_config()}
 # Report reads on a streaming replica when one is configured (sheshi/db/replica.py); bounded wait
-# for it to replay the primary's position, else the primary.
-if get_secret("DATABASE_REPLICA_URL", ""):
+# for it to replay the primary's position, else the primary. Web processes only: the URL carries the
+# web role, and jobs (the jobs role, all-organisations scope) read the primary.
+if get_secret("DATABASE_REPLICA_URL", "") and env.str("SHESHI_DB_AS", default="web") != "jobs":
     DATABASES["replica"] = database_config("DATABASE_REPLICA_URL")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 SHESHI_REPLICA_MAX_WAIT_MS = env.int("SHESHI_REPLICA_MAX_WAIT_MS", default=500)

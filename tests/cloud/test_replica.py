@@ -83,11 +83,14 @@ def _with(url: str, *, port: int | None = None, dbname: str | None = None) -> st
 
 def test_report_reads_go_to_the_replica_when_it_has_replayed_and_to_the_primary_otherwise(streaming_replica):
     name = connection.settings_dict["NAME"]
-    app_url = os.environ["DATABASE_URL"]
+    # The test profile connects as the jobs role when there is one (sheshi/settings/test.py): the
+    # replica is read with the same role, so the copied context means the same thing there.
+    app_url = os.environ.get("DATABASE_JOBS_URL") or os.environ["DATABASE_URL"]
     env = {k: v for k, v in os.environ.items() if k != "Q_SYNC"}
     env.update({
         "DJANGO_SETTINGS_MODULE": "sheshi.settings.test",
         "DATABASE_URL": _with(app_url, dbname=name),
+        "DATABASE_JOBS_URL": _with(app_url, dbname=name),
         "DATABASE_REPLICA_URL": _with(app_url, port=streaming_replica["port"], dbname=name),
         "SHESHI_REPLICA_MAX_WAIT_MS": "1500",
         "REPLICA_ADMIN_CONNINFO": _with(os.environ["DATABASE_ADMIN_URL"], port=streaming_replica["port"],

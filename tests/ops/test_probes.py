@@ -88,6 +88,8 @@ def test_nothing_else_gets_past_the_host_and_https_checks(test_database_url):
         {"path": "/readyz", "host": TASK_HOST, "meta": {"HTTP_X_FORWARDED_FOR": "198.51.100.7"}},
         # A caller outside the private networks.
         {"path": "/readyz", "host": TASK_HOST, "remote": "203.0.113.9"},
+        # A client carrying a session: not a checker.
+        {"path": "/readyz", "host": TASK_HOST, "meta": {"HTTP_COOKIE": "sessionid=abc"}},
     ]
     results = _run_prod(cases, test_database_url)
     for case, result in zip(cases, results, strict=True):
