@@ -37,7 +37,7 @@ def probe_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...
 def is_direct_internal_probe(request) -> bool:
     if request.path_info not in PROBE_PATHS or request.method != "GET":
         return False
-    if {"HTTP_X_FORWARDED_FOR", "HTTP_COOKIE", "HTTP_AUTHORIZATION"} & request.META.keys():
+    if any(request.META.get(h) for h in ("HTTP_X_FORWARDED_FOR", "HTTP_COOKIE", "HTTP_AUTHORIZATION")):
         return False  # forwarded for a client, or a client with a session or token: the full stack
     try:
         peer = ipaddress.ip_address((request.META.get("REMOTE_ADDR") or "").strip())
