@@ -52,7 +52,7 @@ def _reset(db) -> None:
 
 
 def _app(db):
-    conn = db.app()
+    conn = db.jobs()  # a system bulk writer: the all-organisations scope is the jobs role's
     conn.execute("SELECT set_config('sheshi.org_ids', '*', false), set_config('sheshi.actor_label', 'system:bench', "
                  "false)")
     return conn

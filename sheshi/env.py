@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 env = environ.Env()
 
@@ -26,9 +27,17 @@ def app_database_config() -> dict:
     DATABASE_JOBS_URL everything uses DATABASE_URL."""
     from sheshi.security.secrets import get_secret
 
+    web = database_config("DATABASE_URL")
     if env.str("SHESHI_DB_AS", default="web") == "jobs" and get_secret("DATABASE_JOBS_URL", ""):
-        return database_config("DATABASE_JOBS_URL")
-    return database_config("DATABASE_URL")
+        jobs = database_config("DATABASE_JOBS_URL")
+        where = ("HOST", "PORT", "NAME")
+        if [jobs.get(k) for k in where] != [web.get(k) for k in where]:
+            # A jobs URL left pointing at another database would run commands (migrate, imports)
+            # against it while the web serves this one.
+            raise ImproperlyConfigured("DATABASE_JOBS_URL must name the same host, port and database as "
+                                       "DATABASE_URL (only the role differs).")
+        return jobs
+    return web
 
 
 def owner_database_config() -> dict:

@@ -44,7 +44,7 @@ def cluster_env() -> dict[str, str]:
     needed by scripts/devdb.py), unless they are already in the environment."""
     keys = ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL")
     if all(os.environ.get(k) for k in keys):
-        found = {k: os.environ[k] for k in keys}
+        found = {k: os.environ[k] for k in (*keys, "DATABASE_JOBS_URL") if os.environ.get(k)}
         found["SHESHI_APP_DB_ROLE"] = os.environ.get("SHESHI_APP_DB_ROLE") or urlsplit(found["DATABASE_URL"]).username
         return found
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py"), "env"], check=True,
@@ -74,12 +74,17 @@ class BenchDb:
     app_url: str
     app_role: str
     keep: bool = False
+    jobs_url: str = ""  # the jobs role (system scope); the app role's URL where there is none
 
     def admin(self, **kw) -> psycopg.Connection:
         return psycopg.connect(self.admin_url, autocommit=True, **kw)
 
     def owner(self, **kw) -> psycopg.Connection:
         return psycopg.connect(self.owner_url, autocommit=True, **kw)
+
+    def jobs(self, **kw) -> psycopg.Connection:
+        """A session that may take the all-organisations scope (SECURITY.md)."""
+        return psycopg.connect(self.jobs_url or self.app_url, autocommit=True, **kw)
 
     def app(self, **kw) -> psycopg.Connection:
         return psycopg.connect(self.app_url, autocommit=True, **kw)
@@ -134,7 +139,8 @@ def create_database(kind: str, *, keep: bool = False, fresh: bool = False) -> Be
                 c.execute("SELECT pg_advisory_unlock(hashtext('sheshi bench template'))")
     return BenchDb(name=name, admin_url=with_db(env["DATABASE_ADMIN_URL"], name),
                    owner_url=with_db(env["DATABASE_OWNER_URL"], name), app_url=with_db(env["DATABASE_URL"], name),
-                   app_role=env["SHESHI_APP_DB_ROLE"], keep=keep)
+                   app_role=env["SHESHI_APP_DB_ROLE"], keep=keep,
+                   jobs_url=with_db(env["DATABASE_JOBS_URL"], name) if env.get("DATABASE_JOBS_URL") else "")
 
 
 def bench_settings_env() -> dict[str, str]:
@@ -157,12 +163,15 @@ def point_django_at(db: BenchDb) -> dict[str, str]:
     """Environment for Django (this process or a child) on the throwaway database."""
     env = bench_settings_env()
     env.update({"DATABASE_URL": db.app_url, "DATABASE_OWNER_URL": db.owner_url, "DATABASE_ADMIN_URL": db.admin_url,
+                "DATABASE_JOBS_URL": db.jobs_url or db.app_url,
                 "SHESHI_APP_DB_ROLE": db.app_role})
     return env
 
 
 def django_setup(db: BenchDb) -> None:
-    os.environ.update(point_django_at(db))
+    """Django in this process, as a command would run: the jobs role (it builds worlds in the
+    all-organisations scope). A web server started from here sets its own role (sheshi/wsgi.py)."""
+    os.environ.update(point_django_at(db), SHESHI_DB_AS="jobs")
     import django
 
     django.setup()

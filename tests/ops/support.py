@@ -85,6 +85,8 @@ class Site:
     def write_config(self) -> None:
         lines = {
             "DATABASE_URL": self.url("DATABASE_URL"),
+            "DATABASE_JOBS_URL": self.url("DATABASE_JOBS_URL" if os.environ.get("DATABASE_JOBS_URL")
+                                          else "DATABASE_URL"),
             "DATABASE_OWNER_URL": self.url("DATABASE_OWNER_URL"),
             "SHESHI_APP_DB_ROLE": os.environ.get("SHESHI_APP_DB_ROLE", "sheshi_app"),
             "SECRET_KEY": "ops-tests-only-" + uuid.uuid4().hex + uuid.uuid4().hex,

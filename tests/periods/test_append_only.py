@@ -44,7 +44,7 @@ def test_evidence_rows_cannot_be_changed_by_app_or_owner(locked, app_sql, owner_
     # January and February lock first (periods lock oldest first), then March with its override.
     assert PeriodLockSnapshot.objects.count() == 3 and LockOverride.objects.count() == 1
     before = state()
-    app_sql.execute("SELECT set_config('sheshi.org_ids', '*', false)")
+    # No scope needed: the privilege check refuses before row-level security is consulted.
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         app_sql.execute(sql)
     with pytest.raises(psycopg.errors.IntegrityConstraintViolation) as exc:

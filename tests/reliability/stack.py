@@ -59,7 +59,10 @@ def require_cluster_env() -> dict[str, str]:
     for k in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL"):
         if urllib.parse.urlsplit(os.environ[k]).hostname not in ("127.0.0.1", "localhost"):
             raise SystemExit(f"{k} must point at the private cluster on loopback")
-    return {k: os.environ[k] for k in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL")}
+    # The jobs role (worker, commands) where the cluster has one; otherwise the app role.
+    jobs = os.environ.get("DATABASE_JOBS_URL") or os.environ["DATABASE_URL"]
+    return {**{k: os.environ[k] for k in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL")},
+            "DATABASE_JOBS_URL": jobs}
 
 
 @dataclass
@@ -148,6 +151,8 @@ class Stack:
             "SECURE_SSL_REDIRECT": "false",
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": self.url("DATABASE_URL", via_proxy=via_proxy),
+            "DATABASE_JOBS_URL": self.url("DATABASE_JOBS_URL", via_proxy=via_proxy)
+            if "DATABASE_JOBS_URL" in self.urls else self.url("DATABASE_URL", via_proxy=via_proxy),
             "DATABASE_OWNER_URL": self.url("DATABASE_OWNER_URL"),
             "DATABASE_ADMIN_URL": self.url("DATABASE_ADMIN_URL"),
             "SHESHI_APP_DB_ROLE": urllib.parse.urlsplit(self.urls["DATABASE_URL"]).username or "",

@@ -83,12 +83,14 @@ def committed(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def app(app_sql):
-    """The app role's raw connection, seeing every organisation and acting as a named actor, so
-    that neither row-level security nor the audit actor check is what refuses an attempt."""
-    app_sql.execute("SELECT set_config('sheshi.org_ids', '*', false), "
-                    "set_config('sheshi.actor_label', 'system:attacker', false)")
-    return app_sql
+def app(jobs_sql):
+    """The strongest non-owner session: the jobs role (the app role's rights plus the system's
+    scope and actor), seeing every organisation and acting as a named actor, so that neither
+    row-level security nor the audit actor check is what refuses an attempt. (The web role itself
+    may not take that scope: tests/security/test_system_scope.py.)"""
+    jobs_sql.execute("SELECT set_config('sheshi.org_ids', '*', false), "
+                     "set_config('sheshi.actor_label', 'system:attacker', false)")
+    return jobs_sql
 
 
 def fingerprint(owner) -> dict[str, tuple]:
@@ -194,16 +196,26 @@ def test_app_role_lacks_the_privilege(committed, app, owner_sql, case, sql, mess
     refused(app, owner_sql, sql, committed.params, sqlstate=INSUFFICIENT_PRIVILEGE, message=message)
 
 
-def test_app_role_cannot_become_the_owner(committed, app, owner_sql):
+@pytest.fixture(params=["app_sql", "app"], ids=["web_role", "jobs_role"])
+def each_role(request):
+    """The web role's and the jobs role's raw sessions: neither may become or act as the owner."""
+    return request.getfixturevalue(request.param)
+
+
+def test_app_role_cannot_become_the_owner(committed, each_role, owner_sql):
+    app = each_role
+    role = app.execute("SELECT session_user").fetchone()[0]
     owner = settings.OWNER_DATABASE["USER"]
     refused(app, owner_sql, f'SET ROLE "{owner}"', {}, sqlstate=INSUFFICIENT_PRIVILEGE,
             message=f'permission denied to set role "{owner}"')
     refused(app, owner_sql, f'SET SESSION AUTHORIZATION "{owner}"', {}, sqlstate=INSUFFICIENT_PRIVILEGE,
             message="permission denied to set session authorization")
-    assert app.execute("SELECT current_user, session_user").fetchone() == (settings.SHESHI_APP_DB_ROLE,) * 2
+    assert app.execute("SELECT current_user, session_user").fetchone() == (role, role)
+    assert role != owner
 
 
-def test_app_role_owns_nothing_and_has_no_bypass(committed, app):
+def test_app_role_owns_nothing_and_has_no_bypass(committed, each_role):
+    app = each_role
     owned = app.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                         "WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles "
                         "WHERE rolname = current_user)").fetchone()[0]
