@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
-
 from periods.models import Period
 from periods.services import snapshot_hash
 from sheshi.tenancy.models import Entity
@@ -94,7 +92,10 @@ SELECT id, parent_id, code, name, type, kind, depth FROM tree ORDER BY path
 
 
 def _fetch(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cur:
+    """Report reads: on the replica when one is configured and has replayed the caller's writes."""
+    from sheshi.db.replica import report_cursor
+
+    with report_cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()
 

@@ -8,8 +8,11 @@ env = environ.Env()
 
 
 def database_config(url_var: str = "DATABASE_URL") -> dict:
-    """Django DATABASES entry for a postgres:// URL; psycopg 3, server-side binding off."""
-    config = env.db_url(url_var)
+    """Django DATABASES entry for a postgres:// URL (the environment, or the secrets provider:
+    sheshi/security/secrets.py); psycopg 3, server-side binding off."""
+    from sheshi.security.secrets import get_secret
+
+    config = env.db_url_config(get_secret(url_var))
     config["ENGINE"] = "django.db.backends.postgresql"
     config.setdefault("OPTIONS", {})
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -22,8 +25,10 @@ def app_database_config() -> dict:
     """The process's own connection: the jobs role (DATABASE_JOBS_URL) for workers and management
     commands (SHESHI_DB_AS=jobs, set by manage.py), the web role (DATABASE_URL) otherwise. Without
     DATABASE_JOBS_URL everything uses DATABASE_URL."""
+    from sheshi.security.secrets import get_secret
+
     web = database_config("DATABASE_URL")
-    if env.str("SHESHI_DB_AS", default="web") == "jobs" and env.str("DATABASE_JOBS_URL", default=""):
+    if env.str("SHESHI_DB_AS", default="web") == "jobs" and get_secret("DATABASE_JOBS_URL", ""):
         jobs = database_config("DATABASE_JOBS_URL")
         where = ("HOST", "PORT", "NAME")
         if [jobs.get(k) for k in where] != [web.get(k) for k in where]:
@@ -38,6 +43,8 @@ def app_database_config() -> dict:
 def owner_database_config() -> dict:
     """The migration owner's connection: DATABASE_OWNER_URL, or the app's own URL when a
     deployment does not split the roles (then the role-split guarantees do not hold)."""
-    if env.str("DATABASE_OWNER_URL", default=""):
+    from sheshi.security.secrets import get_secret
+
+    if get_secret("DATABASE_OWNER_URL", ""):
         return database_config("DATABASE_OWNER_URL")
     return database_config("DATABASE_URL")

@@ -73,4 +73,5 @@ class AuditEvidenceView(APIView):
         name = f"audit-evidence-{organisation.code}-{scope.periods[0].code}-{scope.periods[-1].code}.zip"
         response = FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")
         response["Evidence-Manifest-SHA256"] = result.manifest_sha256
+        response["Evidence-Stored-As"] = result.stored_as
         return response

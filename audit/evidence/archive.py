@@ -41,6 +41,7 @@ class EvidenceExport:
     manifest: dict[str, Any]
     manifest_sha256: str
     event_id: int | None = None
+    stored_as: str = ""  # the archive's key in the evidence store
 
 
 def evidence_scope(*, organisation: Organisation, period: str, to: str | None = None,
@@ -156,6 +157,8 @@ def audit_evidence_export(*, scope: EvidenceScope, out: BinaryIO, generated_by: 
     """Write the archive, then record ``evidence.exported`` with the manifest's hash (the
     session's actor is the exporter: a user through the API, a system actor in commands)."""
     manifest, digest = evidence_archive_write(scope=scope, out=out, generated_by=generated_by, key=key)
+    stored_as = evidence_archive_keep(out, name=(f"evidence-archives/{scope.organisation.code}/"
+                                                 f"{manifest['period_from']}_{manifest['period_to']}.zip"))
     with transaction.atomic():
         event_id = audit_event_record(
             organisation_id=scope.organisation.pk, action="evidence.exported", object_type="audit.evidence",
@@ -163,5 +166,19 @@ def audit_evidence_export(*, scope: EvidenceScope, out: BinaryIO, generated_by: 
                 "manifest_sha256": digest, "period_from": manifest["period_from"], "period_to": manifest["period_to"],
                 "entities": manifest["entities"], "scope": manifest["scope"], "files": len(manifest["files"]),
                 "head_seq": manifest["audit_chain"]["head_seq"], "head_hash": manifest["audit_chain"]["head_hash"],
-                "key_id": manifest["key_id"]})
-    return EvidenceExport(manifest=manifest, manifest_sha256=digest, event_id=event_id)
+                "key_id": manifest["key_id"], "stored_as": stored_as})
+    return EvidenceExport(manifest=manifest, manifest_sha256=digest, event_id=event_id, stored_as=stored_as)
+
+
+def evidence_archive_keep(out: BinaryIO, *, name: str) -> str:
+    """Keep a copy of the written archive in the ``evidence`` store (S3 with Object Lock in
+    production, deploy/aws): the copy the auditor was given stays retrievable and unaltered after
+    the task that built it is gone. Content-addressed, so the same archive is kept once."""
+    from django.core.files import File
+    from django.core.files.storage import storages
+
+    out.flush()
+    out.seek(0)
+    stored_as = storages["evidence"].save(name, File(out, name=name))
+    out.seek(0)
+    return stored_as

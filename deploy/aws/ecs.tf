@@ -19,12 +19,25 @@ locals {
     { name = "WEB_CONCURRENCY", value = tostring(var.web_concurrency) },
     { name = "Q_WORKERS", value = tostring(var.q_workers) },
     { name = "LOG_LEVEL", value = "INFO" },
+    { name = "Q_TIMEOUT", value = tostring(var.q_timeout) },
+    { name = "Q_RETRY", value = tostring(var.q_retry) }, # the SQS visibility timeout the workers ask for
+    { name = "SHESHI_AWS_REGION", value = var.region },
+    # Files (sheshi/filestore): SSE-KMS with this key; evidence objects under Object Lock.
     { name = "SHESHI_S3_SOURCES_BUCKET", value = aws_s3_bucket.sources.bucket },
     { name = "SHESHI_S3_EVIDENCE_BUCKET", value = aws_s3_bucket.evidence.bucket },
+    { name = "SHESHI_S3_KMS_KEY_ID", value = aws_kms_key.sheshi.arn },
+    { name = "SHESHI_S3_EVIDENCE_LOCK_MODE", value = var.evidence_lock_mode },
+    { name = "SHESHI_S3_EVIDENCE_LOCK_DAYS", value = tostring(var.evidence_retention_days) },
+    # Audit anchors in the evidence bucket (audit/anchor/s3.py), under this key prefix.
+    { name = "SHESHI_AUDIT_ANCHOR_STORE", value = "audit.anchor.s3.S3AnchorStore" },
+    { name = "SHESHI_AUDIT_ANCHOR_DIR", value = "audit-anchors" },
     { name = "SHESHI_SQS_QUEUE_URL", value = var.enable_sqs ? aws_sqs_queue.jobs[0].url : "" },
   ]
   secrets = [
-    for key in ["DATABASE_URL", "DATABASE_OWNER_URL", "SECRET_KEY", "SHESHI_AUDIT_SIGNING_KEY", "SHESHI_METRICS_TOKEN"] :
+    # Injected per container by ECS (not read by the task itself with SHESHI_AWS_SECRET_ID), so the
+    # web task never holds the jobs role's URL; SHESHI_AWS_SECRET_ID is for hosts outside ECS.
+    for key in ["DATABASE_URL", "DATABASE_OWNER_URL", "SECRET_KEY", "SHESHI_AUDIT_SIGNING_KEY", "SHESHI_METRICS_TOKEN",
+    "SHESHI_FIELD_KEYS"] :
     { name = key, valueFrom = "${aws_secretsmanager_secret.app.arn}:${key}::" }
   ]
   containers = {
@@ -48,11 +61,11 @@ resource "aws_ecs_task_definition" "sheshi" {
     cpu_architecture        = "X86_64"
   }
   container_definitions = jsonencode([{
-    name                   = each.key
-    image                  = var.image
-    essential              = true
-    command                = each.value.command
-    environment            = local.environment
+    name        = each.key
+    image       = var.image
+    essential   = true
+    command     = each.value.command
+    environment = local.environment
     # The web task never receives the jobs role's credentials (SECURITY.md: the system's powers).
     secrets = concat(local.secrets, each.key == "web" ? [] : [
       { name = "DATABASE_JOBS_URL", valueFrom = "${aws_secretsmanager_secret.app.arn}:DATABASE_JOBS_URL::" }

@@ -107,7 +107,7 @@ resource "aws_sqs_queue" "jobs" {
   count                      = var.enable_sqs ? 1 : 0
   name                       = "${local.name}-jobs"
   kms_master_key_id          = aws_kms_key.sheshi.arn
-  visibility_timeout_seconds = 900 # Q_RETRY: longer than Q_TIMEOUT (600) plus queue wait
+  visibility_timeout_seconds = var.q_retry # = Q_RETRY, above Q_TIMEOUT (checked at start-up: sheshi/jobs/checks.py)
   message_retention_seconds  = 1209600
 }
 
@@ -137,6 +137,10 @@ resource "random_password" "audit_signing_key" {
   special = false
 }
 
+resource "random_bytes" "field_key" {
+  length = 32 # a Fernet key: 32 random bytes, url-safe base64 (SHESHI_FIELD_KEYS)
+}
+
 resource "random_password" "metrics_token" {
   length  = 40
   special = false
@@ -156,6 +160,7 @@ resource "aws_secretsmanager_secret_version" "app" {
     SECRET_KEY               = random_password.secret_key.result
     SHESHI_AUDIT_SIGNING_KEY = random_password.audit_signing_key.result
     SHESHI_METRICS_TOKEN     = random_password.metrics_token.result
+    SHESHI_FIELD_KEYS        = replace(replace(random_bytes.field_key.base64, "+", "-"), "/", "_")
     SHESHI_APP_DB_PASSWORD   = random_password.app_db.result
     SHESHI_JOBS_DB_PASSWORD  = random_password.jobs_db.result
     SHESHI_OWNER_DB_PASSWORD = random_password.owner_db.result

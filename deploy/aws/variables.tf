@@ -101,6 +101,24 @@ variable "enable_sqs" {
   default     = false
 }
 
+variable "q_timeout" {
+  description = "Seconds a job may run (Q_TIMEOUT)."
+  type        = number
+  default     = 600
+}
+
+variable "q_retry" {
+  description = "Seconds before an unacknowledged job is handed out again (Q_RETRY, the SQS visibility timeout); above q_timeout."
+  type        = number
+  default     = 900
+}
+
+variable "evidence_lock_mode" {
+  description = "Object Lock mode of each evidence object and audit anchor the app writes (SHESHI_S3_EVIDENCE_LOCK_MODE)."
+  type        = string
+  default     = "GOVERNANCE"
+}
+
 variable "evidence_retention_days" {
   description = "S3 Object Lock (governance mode) retention for evidence archives."
   type        = number

@@ -12,16 +12,16 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template import engines
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from ledger.imports.errors import SourceFileMissingError
 from ledger.imports.mapping import ColumnMapping
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
-from ledger.imports.services import import_batch_upload, source_system_create
+from ledger.imports.services import import_batch_upload, source_file_open, source_system_create
 from periods.models import Period
 from sheshi.access.roles import PREPARE, VIEW
 from sheshi.admin_writes import ServiceAdmin
@@ -145,8 +145,13 @@ class ImportBatchAdmin(admin.ModelAdmin):
             raise Http404
         audit_read(request, organisation_id=batch.organisation_id, object_type="ledger.importbatch",
                    object_id=batch.pk, action="import_batch.file_read")
-        return FileResponse(default_storage.open(batch.file_path, "rb"), as_attachment=True,
-                            filename=batch.file_name, content_type="application/octet-stream")
+        try:
+            stream = source_file_open(batch)
+        except SourceFileMissingError as exc:  # a message on the batch's page, never a 500
+            messages.error(request, exc.detail)
+            return HttpResponseRedirect(reverse("admin:ledger_importbatch_change", args=[batch.pk]))
+        return FileResponse(stream, as_attachment=True, filename=batch.file_name,
+                            content_type="application/octet-stream")
 
     def add_view(self, request, form_url="", extra_context=None):
         from ledger.imports.services import inline_max_bytes

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from django.core.files.storage import default_storage
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -24,7 +23,12 @@ from rest_framework.response import Response
 
 from ledger.api.views import MAX_OFFSET, ReportView, _entity_for, int_param
 from ledger.imports import selectors, services
-from ledger.imports.errors import DuplicateRowsError, ImportPostingFailedError, ImportValidationError
+from ledger.imports.errors import (
+    DuplicateRowsError,
+    ImportPostingFailedError,
+    ImportValidationError,
+    SourceFileMissingError,
+)
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.models import Account
@@ -127,6 +131,8 @@ def _refusal(batch: ImportBatch) -> Exception:
     shown = f" (the first {len(errors):,} are listed)" if batch.error_count > len(errors) else ""
     if errors and all(e.code == DuplicateRowsError.code for e in errors):
         return DuplicateRowsError(f"{errors[0].message} {where} keeps the file.", errors=errors)
+    if errors and errors[0].code == SourceFileMissingError.code:
+        return SourceFileMissingError(batch.file_path, batch_id=batch.pk)
     if batch.status == ImportStatus.REJECTED:
         return ImportValidationError(f"{batch.error_count:,} problem(s) found in {batch.file_name}{shown}; nothing "
                                      f"was imported. {where} keeps the file and the problems.", errors=errors)
@@ -193,7 +199,7 @@ class ImportBatchViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.Re
         batch = self.get_object()
         audit_read(request, organisation_id=batch.organisation_id, object_type="ledger.importbatch",
                    object_id=batch.pk, action="import_batch.file_read")
-        response = FileResponse(default_storage.open(batch.file_path, "rb"), as_attachment=True,
+        response = FileResponse(services.source_file_open(batch), as_attachment=True,
                                 filename=batch.file_name, content_type="application/octet-stream")
         response["X-Content-SHA256"] = batch.sha256
         return response

@@ -12,6 +12,7 @@ class ImportErrorCode(ErrorCode):
     FILE_INVALID = ("import_file_invalid", 422, "The file cannot be imported.")
     ROWS_INVALID = ("import_rows_invalid", 422, "The file has problems; nothing was imported.")
     POSTING_FAILED = ("import_posting_failed", 422, "The ledger refused the file; nothing was posted.")
+    SOURCE_FILE_MISSING = ("source_file_missing", 410, "The stored source file is missing.")
     DUPLICATE_FILE = ("import_duplicate", 409, "This file has already been imported for this entity.")
     NOT_SUPERSEDABLE = ("import_not_supersedable", 409, "Only a posted import can be superseded.")
     SOURCE_SYSTEM_EXISTS = ("source_system_exists", 409, "A source system with this code and kind already exists.")
@@ -55,6 +56,20 @@ class ImportPostingFailedError(SheshiError):
     """The file validated but the ledger refused the posting (e.g. the period was locked meanwhile)."""
 
     error = ImportErrorCode.POSTING_FAILED
+
+
+class SourceFileMissingError(SheshiError):
+    """The batch's stored source file is gone from the file store (deleted or lost behind the app)."""
+
+    error = ImportErrorCode.SOURCE_FILE_MISSING
+
+    def __init__(self, path: str, *, batch_id: int | None = None):
+        where = f"batch {batch_id}'s " if batch_id is not None else ""
+        super().__init__(f"The stored source file of {where}import ({path}) is missing from the file store; it was "
+                         "deleted or lost outside Sheshi. Nothing was posted from it. Upload the file again as a new "
+                         "batch, or ask the operators to restore the object (a versioned bucket keeps it).",
+                         errors=[FieldError(field="file", message="missing from the file store", code=self.code,
+                                            value=path)])
 
 
 class DuplicateRowsError(Conflict):

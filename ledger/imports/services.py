@@ -23,7 +23,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from ledger.bulk import journal_entries_post_bulk
-from ledger.imports.errors import DuplicateRowsError, ImportErrorCode, ImportFileError
+from ledger.imports.errors import DuplicateRowsError, ImportErrorCode, ImportFileError, SourceFileMissingError
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.imports.reading import ImportLimits, inspect_file, iter_rows
@@ -64,6 +64,14 @@ class SourceSystemExistsError(Conflict):
 def storage_name(sha256: str) -> str:
     """Where a file lives: by content, so the same bytes are stored once and can be verified."""
     return f"imports/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def source_file_open(batch: ImportBatch) -> BinaryIO:
+    """The batch's stored original, or SourceFileMissingError (410) when the store lost it."""
+    try:
+        return default_storage.open(batch.file_path, "rb")
+    except FileNotFoundError:
+        raise SourceFileMissingError(batch.file_path, batch_id=batch.pk) from None
 
 
 def _store(stream: BinaryIO, sha256: str) -> str:
@@ -330,6 +338,10 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
                     progress(report.rows)
     except ImportFileError as exc:
         report.add(exc.row, "file", None, exc.detail, exc.code)
+    except FileNotFoundError:  # the object was deleted behind the app: a refusal naming it, not a retry loop
+        missing = SourceFileMissingError(batch.file_path, batch_id=batch.pk)
+        report.add(None, "file", batch.file_path, missing.detail, missing.code)
+        return _save_report(batch.pk, report, ImportStatus.FAILED, attempt)
     rows_sha256 = rows_digest.hexdigest()
     if report.ok and not batch.duplicate_rows_reason and (same := _same_rows(batch, rows_sha256)) is not None:
         report.add(None, "file", None, f"same rows as batch {same.pk} ({same.file_name}), imported on "

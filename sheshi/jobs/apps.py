@@ -8,3 +8,6 @@ class JobsConfig(AppConfig):
     name = "sheshi.jobs"
     label = "jobs"
     verbose_name = "Job recovery"
+
+    def ready(self):
+        from sheshi.jobs import checks  # noqa: F401 - registers the job queue checks

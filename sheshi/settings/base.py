@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sheshi.env import app_database_config, env, owner_database_config
+from sheshi.env import app_database_config, database_config, env, owner_database_config
+from sheshi.filestore.config import storages_from_environment
 from sheshi.security.secrets import get_secret, get_secret_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -45,10 +46,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "sheshi.request_context.RequestIdMiddleware",
     "sheshi.observability.middleware.RequestMetricsMiddleware",  # latency histogram + one log line per request
+    # Before any check: /healthz and /readyz for a load balancer's direct probes over plain HTTP with
+    # any Host (the two above read no Host and refuse nothing).
+    "sheshi.observability.probes.ProbeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "sheshi.security.middleware.RequestSizeLimitMiddleware",  # 413 before any body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -83,6 +87,13 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": app_database_config()}
+# Report reads on a streaming replica when one is configured (sheshi/db/replica.py); bounded wait
+# for it to replay the primary's position, else the primary. Web processes only: the URL carries the
+# web role, and jobs (the jobs role, all-organisations scope) read the primary.
+if get_secret("DATABASE_REPLICA_URL", "") and env.str("SHESHI_DB_AS", default="web") != "jobs":
+    DATABASES["replica"] = database_config("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+SHESHI_REPLICA_MAX_WAIT_MS = env.int("SHESHI_REPLICA_MAX_WAIT_MS", default=500)
 # Migrations and test-database creation run as the schema owner; the app runs as a role that
 # owns nothing (see sheshi/db/roles.py and SECURITY.md).
 OWNER_DATABASE = owner_database_config()
@@ -112,8 +123,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# default (import sources, attachments) and evidence: S3 when SHESHI_S3_*_BUCKET name buckets, else
+# folders of MEDIA_ROOT; content-addressed either way (sheshi/filestore).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **storages_from_environment(),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -188,6 +201,13 @@ Q_CLUSTER = {
     "ack_failures": True,
 }
 
+# Jobs on Amazon SQS when a queue is named (deploy/aws), the ORM broker on PostgreSQL otherwise.
+SHESHI_SQS_QUEUE_URL = env.str("SHESHI_SQS_QUEUE_URL", default="")
+if SHESHI_SQS_QUEUE_URL:
+    from sheshi.jobs.sqs import q_cluster_sqs
+
+    Q_CLUSTER = q_cluster_sqs(Q_CLUSTER, region=env.str("SHESHI_AWS_REGION", default="") or None)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -199,7 +219,8 @@ LOGGING = {
 }
 
 # Sheshi-specific knobs
-SHESHI_AUDIT_SIGNING_KEY = env.str("SHESHI_AUDIT_SIGNING_KEY", default="")
+SHESHI_AUDIT_SIGNING_KEY = get_secret("SHESHI_AUDIT_SIGNING_KEY", "")
+SHESHI_METRICS_TOKEN = get_secret("SHESHI_METRICS_TOKEN", "")
 # Signed anchors of the audit chain heads, written hourly and at each period lock to a write-once
 # store outside the database (audit/anchor/). The directory store is the default; see deploy/README.md.
 SHESHI_AUDIT_ANCHOR_DIR = env.str("SHESHI_AUDIT_ANCHOR_DIR", default=str(BASE_DIR / "var" / "audit-anchors"))
@@ -228,6 +249,10 @@ AXES_CLIENT_IP_CALLABLE = "sheshi.request_context.client_addr"
 # "127.0.0.1,::1" for the nginx of deploy/ on the same host, or the load balancer's subnet.
 # Empty (the default): REMOTE_ADDR only. Lockout, throttling and audit events all use it.
 SHESHI_TRUSTED_PROXIES = env.list("SHESHI_TRUSTED_PROXIES", default=[])
+# Direct callers (no X-Forwarded-For) from these networks get /healthz and /readyz over plain HTTP
+# with any Host: the load balancer's health checker (sheshi/observability/probes.py).
+SHESHI_PROBE_NETWORKS = env.list("SHESHI_PROBE_NETWORKS", default=[
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"])
 # Sheshi's throttles key on client_addr; NUM_PROXIES 0 keeps DRF's own classes off the header too.
 REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
 # Admin second factor (django-otp): users with a confirmed TOTP device must enter a code.

@@ -21,5 +21,6 @@ X_FRAME_OPTIONS = "DENY"
 # Pitfall: Django's pool breaks forked qcluster workers; keep it off (CONN_MAX_AGE reuse instead).
 
 # Content-Security-Policy: same-origin only (sheshi/security/csp.py); right after SecurityMiddleware.
-MIDDLEWARE = [*MIDDLEWARE[:1], "sheshi.security.csp.SheshiCSPMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+_after = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1  # noqa: F405
+MIDDLEWARE = [*MIDDLEWARE[:_after], "sheshi.security.csp.SheshiCSPMiddleware", *MIDDLEWARE[_after:]]  # noqa: F405
 from sheshi.security.csp import POLICY as CONTENT_SECURITY_POLICY  # noqa: E402,F401

@@ -275,7 +275,7 @@ def test_export_refuses_unknown_periods_and_leaves_no_file(ew, tmp_path):
 
 def test_partial_scope_keeps_only_its_entities_and_withholds_unattributed_event_content(ew, tmp_path):
     scope = evidence_scope(organisation=ew.world.org, period="2026-01", entities=[ew.world.other])
-    with (tmp_path / "p.zip").open("wb") as f:
+    with (tmp_path / "p.zip").open("w+b") as f:
         result = audit_evidence_export(scope=scope, out=f, generated_by="test")
     with zipfile.ZipFile(tmp_path / "p.zip") as zf:
         entries = read_json(zf, "journal_entries")

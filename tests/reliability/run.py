@@ -68,12 +68,23 @@ def _configure_django(stack: Stack) -> None:
     django.setup()
 
 
+def _queued_jobs(db) -> int:
+    """Jobs waiting or handed out: the ORM broker's table, or the SQS queue's counts when the run
+    uses SQS (SHESHI_SQS_QUEUE_URL in the environment, e.g. against a local moto server)."""
+    if os.environ.get("SHESHI_SQS_QUEUE_URL"):
+        from django_q.brokers import get_broker
+
+        broker = get_broker()
+        return broker.queue_size() + broker.lock_size()
+    return db.execute("SELECT count(*) FROM django_q_ormq").fetchone()[0]
+
+
 def _drain_jobs(stack: Stack, timeout: float) -> float:
     """Let the cluster finish what was enqueued (a killed job comes back after Q_RETRY)."""
     t0 = time.time()
     with stack.owner() as db:
         while time.time() - t0 < timeout:
-            if db.execute("SELECT count(*) FROM django_q_ormq").fetchone()[0] == 0:
+            if _queued_jobs(db) == 0:
                 break
             time.sleep(0.5)
     return time.time() - t0

@@ -34,7 +34,7 @@ class Command(BaseCommand):
             try:
                 scope = evidence_scope(organisation=org, period=options["period"], to=options["to"])
                 # Written aside and renamed once the export is recorded: no half archive under the name.
-                with partial.open("wb") as f:
+                with partial.open("w+b") as f:  # read back to keep a copy in the evidence store
                     result = audit_evidence_export(scope=scope, out=f, generated_by=f"system:{LABEL}")
             except SheshiError as exc:
                 partial.unlink(missing_ok=True)
@@ -46,6 +46,7 @@ class Command(BaseCommand):
         chain = result.manifest["audit_chain"]
         checks = result.manifest["checks"]
         self.stdout.write(f"{out}: {len(result.manifest['files'])} files, manifest sha256 {result.manifest_sha256}")
+        self.stdout.write(f"kept in the evidence store as {result.stored_as}")
         self.stdout.write(f"audit chain: {'intact' if chain['intact'] else 'BROKEN'}, head seq {chain['head_seq']} "
                           f"{chain['head_hash']}")
         locks = checks["lock_snapshots"]
