@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (65), by name and signature
+-- Functions (66), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1454,6 +1454,18 @@ BEGIN
 END $function$
 ;
 
+-- periods_close_record_append_only()
+CREATE OR REPLACE FUNCTION public.periods_close_record_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  RAISE EXCEPTION '% rows are append-only: add a new row instead', TG_TABLE_NAME
+    USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'periods_close_record_append_only';
+END $function$
+;
+
 -- periods_entity_period_guard()
 CREATE OR REPLACE FUNCTION public.periods_entity_period_guard()
  RETURNS trigger
@@ -1842,7 +1854,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (222), by table and name
+-- Triggers (245), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -1937,6 +1949,23 @@ CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_hi
 
 -- consolidation_historicalgroupmember
 CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_historicalgroupmember REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sheshi_history_rows_guard();
+
+-- consolidation_historicalicdifference
+CREATE TRIGGER sheshi_history_rows_guard AFTER INSERT ON public.consolidation_historicalicdifference REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sheshi_history_rows_guard();
+
+-- consolidation_iccomment
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_iccomment REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.consolidation_iccomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_iccomment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.iccomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_iccomment FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_iccomment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+
+-- consolidation_icdifference
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_icdifference REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.consolidation_icdifference REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_icdifference REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.icdifference', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_icdifference FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_icdifference FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
 -- ledger_account
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_account REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.account', '100', 'id', 'organisation_id', '');
@@ -2036,6 +2065,12 @@ CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.periods_checklisttask
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.periods_checklisttask FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.periods_checklisttask FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
+-- periods_checklisttaskcomment
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.periods_checklisttaskcomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('periods.checklisttaskcomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.periods_checklisttaskcomment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER periods_close_record_append_only BEFORE DELETE OR UPDATE ON public.periods_checklisttaskcomment FOR EACH ROW EXECUTE FUNCTION periods_close_record_append_only();
+CREATE TRIGGER periods_close_record_no_truncate BEFORE TRUNCATE ON public.periods_checklisttaskcomment FOR EACH STATEMENT EXECUTE FUNCTION periods_close_record_append_only();
+
 -- periods_checklisttemplate
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.periods_checklisttemplate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('periods.checklisttemplate', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.periods_checklisttemplate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('periods.checklisttemplate', '100', 'id', 'organisation_id', '');
@@ -2126,6 +2161,18 @@ CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.periods_periodlocksna
 CREATE TRIGGER periods_snapshot_append_only BEFORE DELETE OR UPDATE ON public.periods_periodlocksnapshot FOR EACH ROW EXECUTE FUNCTION periods_snapshot_append_only();
 CREATE TRIGGER periods_snapshot_no_truncate BEFORE TRUNCATE ON public.periods_periodlocksnapshot FOR EACH STATEMENT EXECUTE FUNCTION periods_snapshot_append_only();
 
+-- periods_reconciliationevidence
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.periods_reconciliationevidence REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('periods.reconciliationevidence', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.periods_reconciliationevidence FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER periods_close_record_append_only BEFORE DELETE OR UPDATE ON public.periods_reconciliationevidence FOR EACH ROW EXECUTE FUNCTION periods_close_record_append_only();
+CREATE TRIGGER periods_close_record_no_truncate BEFORE TRUNCATE ON public.periods_reconciliationevidence FOR EACH STATEMENT EXECUTE FUNCTION periods_close_record_append_only();
+
+-- periods_reconcilingitem
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.periods_reconcilingitem REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('periods.reconcilingitem', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.periods_reconcilingitem FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER periods_close_record_append_only BEFORE DELETE OR UPDATE ON public.periods_reconcilingitem FOR EACH ROW EXECUTE FUNCTION periods_close_record_append_only();
+CREATE TRIGGER periods_close_record_no_truncate BEFORE TRUNCATE ON public.periods_reconcilingitem FOR EACH STATEMENT EXECUTE FUNCTION periods_close_record_append_only();
+
 -- security_entitybankdetails
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.security_entitybankdetails REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('security.entitybankdetails', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.security_entitybankdetails REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('security.entitybankdetails', '100', 'id', 'organisation_id', '');
@@ -2186,7 +2233,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (52 tables, 52 policies), by table
+-- Row-level security (58 tables, 58 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2204,6 +2251,9 @@ ALTER TABLE public.consolidation_historicalconsolidationgroup ENABLE ROW LEVEL S
 ALTER TABLE public.consolidation_historicalconsolidationrun ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.consolidation_historicalfxrate ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.consolidation_historicalgroupmember ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.consolidation_historicalicdifference ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.consolidation_iccomment ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.consolidation_icdifference ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_account ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_balance ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicalaccount ENABLE ROW LEVEL SECURITY;
@@ -2217,6 +2267,7 @@ ALTER TABLE public.ledger_localaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_sourcesystem ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_accountreconciliation ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_checklisttask ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.periods_checklisttaskcomment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_checklisttemplate ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_checklisttemplateitem ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_entityperiod ENABLE ROW LEVEL SECURITY;
@@ -2233,6 +2284,8 @@ ALTER TABLE public.periods_historicalperiod ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_lockoverride ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_period ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_periodlocksnapshot ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.periods_reconciliationevidence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.periods_reconcilingitem ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.security_entitybankdetails ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tenancy_entity ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.tenancy_historicalentity ENABLE ROW LEVEL SECURITY;
@@ -2305,6 +2358,18 @@ CREATE POLICY tenant_isolation ON public.consolidation_historicalgroupmember AS 
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.consolidation_historicalicdifference AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.consolidation_iccomment AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.consolidation_icdifference AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.ledger_account AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
@@ -2354,6 +2419,10 @@ CREATE POLICY tenant_isolation ON public.periods_accountreconciliation AS PERMIS
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 CREATE POLICY tenant_isolation ON public.periods_checklisttask AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.periods_checklisttaskcomment AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
@@ -2421,6 +2490,14 @@ CREATE POLICY tenant_isolation ON public.periods_periodlocksnapshot AS PERMISSIV
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.periods_reconciliationevidence AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.periods_reconcilingitem AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.security_entitybankdetails AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
@@ -2450,7 +2527,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (49), by table and name
+-- CHECK and EXCLUDE constraints (59), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2481,6 +2558,14 @@ ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_method_
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_no_overlap EXCLUDE USING gist (group_id WITH =, entity_id WITH =, valid WITH &&);
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_not_own_parent CHECK ((NOT ((parent_id = entity_id) AND (parent_id IS NOT NULL))));
 ALTER TABLE public.consolidation_groupmember ADD CONSTRAINT group_member_ownership_valid CHECK ((((ownership_pct IS NULL) AND (parent_id IS NULL)) OR ((acquired_on IS NOT NULL) AND (ownership_pct > (0)::numeric) AND (ownership_pct <= (100)::numeric) AND (parent_id IS NOT NULL))));
+
+-- consolidation_iccomment
+ALTER TABLE public.consolidation_iccomment ADD CONSTRAINT ic_comment_not_blank CHECK ((text ~ '\S'::text));
+
+-- consolidation_icdifference
+ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_is_the_sum CHECK ((difference = (entity_amount + counterparty_amount)));
+ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_status_has_text CHECK ((((status)::text = 'open'::text) OR ((explanation ~ '\S'::text) AND ((status)::text = 'explained'::text)) OR ((resolution ~ '\S'::text) AND ((status)::text = 'resolved'::text))));
+ALTER TABLE public.consolidation_icdifference ADD CONSTRAINT ic_difference_status_valid CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'explained'::character varying, 'resolved'::character varying])::text[])));
 
 -- ledger_account
 ALTER TABLE public.ledger_account ADD CONSTRAINT account_kind_valid CHECK (((kind)::text = ANY ((ARRAY['group'::character varying, 'posting'::character varying])::text[])));
@@ -2515,12 +2600,17 @@ ALTER TABLE public.ledger_localaccountmapping ADD CONSTRAINT local_mapping_no_ov
 -- periods_accountreconciliation
 ALTER TABLE public.periods_accountreconciliation ADD CONSTRAINT reconciliation_reviewed_has_reviewer CHECK (((NOT ((status)::text = 'reviewed'::text)) OR ((prepared_by_id IS NOT NULL) AND (reviewed_at IS NOT NULL) AND (reviewed_by_id IS NOT NULL))));
 ALTER TABLE public.periods_accountreconciliation ADD CONSTRAINT reconciliation_reviewer_not_preparer CHECK (((reviewed_by_id IS NULL) OR (NOT ((reviewed_by_id = prepared_by_id) AND (reviewed_by_id IS NOT NULL) AND (prepared_by_id IS NOT NULL)))));
-ALTER TABLE public.periods_accountreconciliation ADD CONSTRAINT reconciliation_signed_has_pin CHECK ((((status)::text = 'open'::text) OR ((pinned_functional_net IS NOT NULL) AND (pinned_line_count IS NOT NULL) AND (prepared_at IS NOT NULL) AND (NOT ((pinned_lines_sha256)::text = ''::text)))));
+ALTER TABLE public.periods_accountreconciliation ADD CONSTRAINT reconciliation_signed_has_pin CHECK ((((status)::text = 'open'::text) OR ((pinned_closing_balance IS NOT NULL) AND (pinned_line_count IS NOT NULL) AND (prepared_at IS NOT NULL) AND (statement_balance IS NOT NULL) AND (NOT ((pinned_lines_sha256)::text = ''::text)))));
 ALTER TABLE public.periods_accountreconciliation ADD CONSTRAINT reconciliation_status_valid CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'prepared'::character varying, 'reviewed'::character varying])::text[])));
 
 -- periods_checklisttask
-ALTER TABLE public.periods_checklisttask ADD CONSTRAINT checklist_task_done_has_completion CHECK (((((status)::text = 'done'::text) AND (completed_at IS NOT NULL)) OR ((NOT ((status)::text = 'done'::text)) AND (completed_at IS NULL) AND (completed_by_id IS NULL))));
-ALTER TABLE public.periods_checklisttask ADD CONSTRAINT checklist_task_status_valid CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'in_progress'::character varying, 'done'::character varying])::text[])));
+ALTER TABLE public.periods_checklisttask ADD CONSTRAINT checklist_task_done_has_completion CHECK (((((status)::text = ANY ((ARRAY['done'::character varying, 'signed_off'::character varying])::text[])) AND (completed_at IS NOT NULL)) OR ((NOT ((status)::text = ANY ((ARRAY['done'::character varying, 'signed_off'::character varying])::text[]))) AND (completed_at IS NULL) AND (completed_by_id IS NULL))));
+ALTER TABLE public.periods_checklisttask ADD CONSTRAINT checklist_task_reviewer_not_preparer CHECK (((signed_off_by_id IS NULL) OR (NOT ((signed_off_by_id = completed_by_id) AND (signed_off_by_id IS NOT NULL) AND (completed_by_id IS NOT NULL)))));
+ALTER TABLE public.periods_checklisttask ADD CONSTRAINT checklist_task_signed_off_has_reviewer CHECK (((((status)::text = 'signed_off'::text) AND requires_review AND (signed_off_at IS NOT NULL) AND (signed_off_by_id IS NOT NULL)) OR ((NOT ((status)::text = 'signed_off'::text)) AND (signed_off_at IS NULL) AND (signed_off_by_id IS NULL))));
+ALTER TABLE public.periods_checklisttask ADD CONSTRAINT checklist_task_status_valid CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'in_progress'::character varying, 'done'::character varying, 'signed_off'::character varying])::text[])));
+
+-- periods_checklisttaskcomment
+ALTER TABLE public.periods_checklisttaskcomment ADD CONSTRAINT checklist_comment_not_empty CHECK ((NOT (body = ''::text)));
 
 -- periods_entityperiod
 ALTER TABLE public.periods_entityperiod ADD CONSTRAINT entity_period_state_valid CHECK (((state)::text = ANY ((ARRAY['open'::character varying, 'soft_closed'::character varying, 'locked'::character varying])::text[])));
@@ -2541,6 +2631,13 @@ ALTER TABLE public.periods_lockoverride ADD CONSTRAINT lock_override_reason_requ
 -- periods_period
 ALTER TABLE public.periods_period ADD CONSTRAINT period_dates_ordered CHECK ((end_date >= start_date));
 ALTER TABLE public.periods_period ADD CONSTRAINT period_number_range CHECK (((number >= 1) AND (number <= 13)));
+
+-- periods_reconciliationevidence
+ALTER TABLE public.periods_reconciliationevidence ADD CONSTRAINT reconciliation_evidence_sha256_hex CHECK (((sha256)::text ~ '^[0-9a-f]{64}$'::text));
+
+-- periods_reconcilingitem
+ALTER TABLE public.periods_reconcilingitem ADD CONSTRAINT reconciling_item_described CHECK ((NOT ((description)::text = ''::text)));
+ALTER TABLE public.periods_reconcilingitem ADD CONSTRAINT reconciling_item_not_zero CHECK ((NOT (amount = (0)::numeric)));
 
 -- tenancy_entity
 ALTER TABLE public.tenancy_entity ADD CONSTRAINT entity_country_iso CHECK (((country)::text ~ '^[A-Z]{2}$'::text));
