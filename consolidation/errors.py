@@ -28,6 +28,7 @@ class ConsolidationErrorCode(ErrorCode):
                                      "A group's elimination ledger is never a member of a group.")
     INPUT_FROZEN = ("input_frozen", 409, "The holding or adjustment applies to a locked period.")
     FX_RATE_DUPLICATE = ("fx_rate_duplicate", 409, "A rate of this type already exists for this pair and date.")
+    GROUP_NOT_LOCKED = ("group_not_locked", 409, "The group has not locked this period.")
     HOLDING_OVERLAP = ("holding_overlap", 409, "The entity already has a holding in this group then.")
     OWNERSHIP_INVALID = ("ownership_invalid", 422, "Ownership must be above 0 and at most 100, with a parent and date.")
     NET_ASSETS_DUPLICATE = ("net_assets_duplicate", 409, "The member already has its net assets at acquisition.")

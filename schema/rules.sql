@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (66), by name and signature
+-- Functions (67), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1798,6 +1798,18 @@ $function$
 
 -- sheshi_user_org_ids(p_user_id bigint)
 CREATE OR REPLACE FUNCTION public.sheshi_user_org_ids(p_user_id bigint)
+ RETURNS text
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  SELECT coalesce(string_agg(organisation_id::text, ',' ORDER BY organisation_id), '')
+  FROM tenancy_membership WHERE user_id = p_user_id AND is_active
+$function$
+;
+
+-- sheshi_user_scope_org_ids(p_user_id bigint)
+CREATE OR REPLACE FUNCTION public.sheshi_user_scope_org_ids(p_user_id bigint)
  RETURNS text
  LANGUAGE sql
  STABLE SECURITY DEFINER

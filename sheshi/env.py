@@ -21,14 +21,16 @@ def database_config(url_var: str = "DATABASE_URL") -> dict:
     return config
 
 
-def app_database_config() -> dict:
+def app_database_config(as_jobs: bool | None = None) -> dict:
     """The process's own connection: the jobs role (DATABASE_JOBS_URL) for workers and management
     commands (SHESHI_DB_AS=jobs, set by manage.py), the web role (DATABASE_URL) otherwise. Without
     DATABASE_JOBS_URL everything uses DATABASE_URL."""
     from sheshi.security.secrets import get_secret
 
     web = database_config("DATABASE_URL")
-    if env.str("SHESHI_DB_AS", default="web") == "jobs" and get_secret("DATABASE_JOBS_URL", ""):
+    if as_jobs is None:
+        as_jobs = env.str("SHESHI_DB_AS", default="web") == "jobs"
+    if as_jobs and get_secret("DATABASE_JOBS_URL", ""):
         jobs = database_config("DATABASE_JOBS_URL")
         where = ("HOST", "PORT", "NAME")
         if [jobs.get(k) for k in where] != [web.get(k) for k in where]:

@@ -94,7 +94,7 @@ def apply_user_context(request, user) -> dict[str, str]:
     one round trip; returns the context it replaced."""
     authenticated = getattr(user, "is_authenticated", False)
     values = {
-        # Superusers too get an explicit list (sheshi_user_org_ids): '*' is the system role's only.
+        # Superusers too get an explicit list (sheshi_user_scope_org_ids): '*' is the system role's only.
         "sheshi.org_ids": "",
         "sheshi.actor_id": str(user.pk) if authenticated else "",
         "sheshi.actor_label": f"user:{user.get_username()}" if authenticated else "",

@@ -57,14 +57,14 @@ def swap_context(values: dict[str, str], *, orgs_of_user: int | None = None,
                  using: str = "default") -> tuple[dict[str, str], str]:
     """Set ``values`` and return (the whole context as it was, the org ids now set), in one round
     trip: requests do this twice each. With ``orgs_of_user``, ``sheshi.org_ids`` is computed in
-    the same statement by the SECURITY DEFINER function ``sheshi_user_org_ids`` (membership rows
+    the same statement by the SECURITY DEFINER function ``sheshi_user_scope_org_ids`` (membership rows
     are themselves behind row-level security)."""
     values = dict(values)
     params: list = list(KEYS)
     sets = []
     for k, v in values.items():
         if k == "sheshi.org_ids" and orgs_of_user is not None:
-            sets.append("set_config(%s, sheshi_user_org_ids(%s), false)")
+            sets.append("set_config(%s, sheshi_user_scope_org_ids(%s), false)")
             params += [k, orgs_of_user]
         else:
             sets.append("set_config(%s, %s, false)")

@@ -1,7 +1,7 @@
 """Test profile: real PostgreSQL (never SQLite), fast hashing, jobs run inline."""
 import os
 
-from sheshi.env import database_config, env
+from sheshi.env import app_database_config, database_config, env
 
 env.ENVIRON.setdefault("SECRET_KEY", "test-only-not-secret-" + "y" * 40)
 env.ENVIRON.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
@@ -30,8 +30,7 @@ MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMid
 # connection, so it logs in as the jobs role when there is one; raw-SQL attacks use the web role's
 # own credentials (WEB_DATABASE, tests/conftest.py::app_sql).
 WEB_DATABASE = database_config("DATABASE_URL")
-if env.str("DATABASE_JOBS_URL", default=""):
-    DATABASES["default"] = database_config("DATABASE_JOBS_URL")  # noqa: F405
+DATABASES["default"] = app_database_config(as_jobs=True)  # noqa: F405
 
 # One test database per pytest process, so several runs can share the private cluster.
 DATABASES["default"]["TEST"] = {"NAME": env.str("SHESHI_TEST_DB", default=f"test_sheshi_{os.getpid()}")}  # noqa: F405

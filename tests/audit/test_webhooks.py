@@ -155,7 +155,9 @@ def test_repeated_failures_dead_letter_until_replayed(org, receiver):
 def _subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     name = connection.settings_dict["NAME"]
-    for key in ("DATABASE_URL", "DATABASE_OWNER_URL"):
+    for key in ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_JOBS_URL"):
+        if key not in env:
+            continue
         parts = urlsplit(env[key])
         env[key] = urlunsplit(parts._replace(path=f"/{name}"))
     env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE

@@ -105,9 +105,8 @@ def test_reliability_workload_with_killed_workers_keeps_every_promise_on_sqs(mot
     url = queue(9)  # the run's Q_RETRY: a killed cluster's jobs come back within the run
     out = tmp_path / "report.json"
     env = _sqs_env(moto_endpoint, url, SHESHI_FIELD_KEYS=Fernet.generate_key().decode())
-    # The run's stack points DATABASE_URL/OWNER/ADMIN at its own database; a jobs-role URL from the
-    # environment would still name the development database, so the run uses the web role throughout.
-    env.pop("DATABASE_JOBS_URL", None)
+    # The run's stack points every URL, the jobs role's included, at its own database
+    # (tests/reliability/stack.py): the worker and the runner are the jobs role, gunicorn the web role.
     proc = subprocess.run([sys.executable, "-m", "tests.reliability.run", "--seconds", "30", "--faults",
                            "qcluster_kill,worker_kill", "--seed", "1919", "--json", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

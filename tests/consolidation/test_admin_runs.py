@@ -83,7 +83,7 @@ def test_consolidate_refused_without_close_on_the_group_writes_nothing(client, g
     client.force_login(staff(user_with_role(group.top_entity, "viewer")))
     response = consolidate(client, group, "2024-12", capture=django_capture_on_commit_callbacks)
     assert response.status_code == 200
-    assert f"You need &#x27;close_periods&#x27; on entity {group.top_entity.code}." in html(response)
+    assert f"You are not allowed to close periods for entity {group.top_entity.code}." in html(response)
     assert ConsolidationRun.objects.count() == 0
 
 

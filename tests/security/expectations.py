@@ -89,6 +89,27 @@ def _entry_body(w: World, s: str) -> dict:
             "lines": [{"account": "1200", "amount": "10.0000"}, {"account": "4100", "amount": "-10.0000"}]}
 
 
+def _batch_body(w: World, s: str) -> dict:
+    entry = _entry_body(w, s)
+    return {"entity": entry.pop("entity"), "entries": [entry]}
+
+
+def _prepare_body(w: World, s: str) -> dict:
+    # The statement balance equals the GL closing balance, so the preparer's signature is accepted.
+    from periods.models import EntityPeriod
+    from periods.selectors import account_closing_figures
+
+    ep = EntityPeriod.objects.get(pk=w.get("entity_period", s))
+    closing = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id, account_id=w.get("account", s))[0]
+    return {"entity_period": ep.pk, "account": w.get("account", s), "statement_balance": str(closing)}
+
+
+def _dashboard_query(w: World, s: str) -> dict:
+    from periods.models import FiscalYear
+
+    return {"organisation": w.get("organisation", s), "fiscal_year": FiscalYear.objects.get(pk=w.get("fiscal_year", s)).code}
+
+
 def _draft_if_match(w: World, s: str) -> dict:
     from ledger.etags import journal_entry_etag
     from ledger.models import JournalEntry
@@ -156,6 +177,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # Journal entries: workflow actions by permission; approval by someone other than the preparer.
     ("/api/v1/journal-entries/", "GET"): Expect(lists="entry_posted"),
     ("/api/v1/journal-entries/", "POST"): Expect(do=PREPARERS, body=_entry_body, ok=frozenset({201})),
+    ("/api/v1/journal-entries/batch/", "POST"): Expect(do=PREPARERS, body=_batch_body, ok=frozenset({201})),
     ("/api/v1/journal-entries/{id}/", "GET"): Expect(target="entry_posted"),
     ("/api/v1/journal-entries/{id}/submit/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
     ("/api/v1/journal-entries/{id}/approve/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
@@ -201,8 +223,17 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # Account reconciliations: preparers sign, approvers review.
     ("/api/v1/reconciliations/", "GET"): Expect(lists="reconciliation"),
     ("/api/v1/reconciliations/{id}/", "GET"): Expect(target="reconciliation"),
-    ("/api/v1/reconciliations/prepare/", "POST"): Expect(
-        do=PREPARERS, body=lambda w, s: {"entity_period": w.get("entity_period", s), "account": w.get("account", s)}),
+    ("/api/v1/reconciliations/prepare/", "POST"): Expect(do=PREPARERS, body=_prepare_body),
+    # Requiring reconciliations is closing; reconciling items are preparing; evidence is preparing or approving.
+    ("/api/v1/reconciliations/", "POST"): Expect(
+        do=CONTROLLERS, ok=frozenset({201}),
+        body=lambda w, s: {"entity_period": w.get("entity_period", s), "accounts": [w.get("account", s)]}),
+    ("/api/v1/reconciliations/{id}/items/", "POST"): Expect(
+        do=PREPARERS, target="reconciliation", ok=frozenset({201}),
+        body=lambda w, s: {"description": "timing", "amount": "5.0000"}),
+    ("/api/v1/reconciliations/{id}/evidence/", "POST"): Expect(
+        do=PREPARERS | APPROVERS, target="reconciliation", ok=frozenset({201}), multipart=True,
+        body=lambda w, s: {"file": SimpleUploadedFile("statement.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")}),
     ("/api/v1/reconciliations/{id}/review/", "POST"): Expect(do=APPROVERS, target="reconciliation"),
     # Close checklist: templates are organisation-wide (every member reads; org admins and close
     # rights write); tasks belong to the entity-period (close rights create and assign them; the
@@ -220,6 +251,17 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                            "template": w.get("checklist_template", s)}),
     ("/api/v1/checklist-tasks/{id}/assign/", "POST"): Expect(do=CONTROLLERS, target="checklist_task",
                                                              body=lambda w, s: {"owner": "mx_preparer"}),
+    ("/api/v1/checklist-tasks/create-from-templates/", "POST"): Expect(
+        do=CONTROLLERS, body=lambda w, s: {"entity_period": w.get("entity_period_empty", s)}),
+    # Sign-off is approving; the world's task is not done, so those allowed meet a rule of the state.
+    ("/api/v1/checklist-tasks/{id}/sign-off/", "POST"): Expect(do=APPROVERS, target="checklist_task",
+                                                               ok=BUSINESS_REFUSALS),
+    # Comments: whoever works on the entity's close (prepare, approve, close or audit).
+    ("/api/v1/checklist-tasks/{id}/comments/", "POST"): Expect(
+        do=PREPARERS | APPROVERS | {"auditor"}, target="checklist_task", ok=frozenset({201}),
+        body=lambda w, s: {"body": "matrix"}),
+    # The close dashboard: every member of the organisation (it shows only the entities they view).
+    ("/api/v1/close/dashboard/", "GET"): Expect(see=EVERY_MEMBER, level="org", query=_dashboard_query),
     ("/api/v1/checklist-tasks/{id}/status/", "POST"): Expect(do=CONTROLLERS, target="checklist_task",
                                                              body=lambda w, s: {"status": "done"}),
     # Consolidation runs: visible with the top entity; requested with close rights there. The

@@ -20,11 +20,7 @@ CREATE OR REPLACE FUNCTION sheshi_scope_all() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT coalesce(current_setting('sheshi.org_ids', true), '') = '*'
 $$;
-CREATE OR REPLACE FUNCTION sheshi_user_org_ids(p_user_id bigint) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-  SELECT coalesce(string_agg(organisation_id::text, ',' ORDER BY organisation_id), '')
-  FROM tenancy_membership WHERE user_id = p_user_id AND is_active
-$$;
+DROP FUNCTION IF EXISTS sheshi_user_scope_org_ids(bigint);
 """
 
 

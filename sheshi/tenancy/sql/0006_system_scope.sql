@@ -31,8 +31,10 @@ BEGIN
     USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'sheshi_system_scope_only';
 END $$;
 
--- Web superusers get the explicit list of every organisation, like any member gets theirs.
-CREATE OR REPLACE FUNCTION sheshi_user_org_ids(p_user_id bigint) RETURNS text
+-- A web session's scope: the user's organisations, and for an active superuser every organisation,
+-- as an explicit list (never '*'). sheshi_user_org_ids stays the memberships alone: audit events of a
+-- user's sign-in go to the organisations the user belongs to, not to every tenant.
+CREATE OR REPLACE FUNCTION sheshi_user_scope_org_ids(p_user_id bigint) RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
