@@ -107,7 +107,8 @@ def _prepare_body(w: World, s: str) -> dict:
 def _dashboard_query(w: World, s: str) -> dict:
     from periods.models import FiscalYear
 
-    return {"organisation": w.get("organisation", s), "fiscal_year": FiscalYear.objects.get(pk=w.get("fiscal_year", s)).code}
+    fiscal_year = FiscalYear.objects.get(pk=w.get("fiscal_year", s))
+    return {"organisation": w.get("organisation", s), "fiscal_year": fiscal_year.code}
 
 
 def _draft_if_match(w: World, s: str) -> dict:
@@ -233,7 +234,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         body=lambda w, s: {"description": "timing", "amount": "5.0000"}),
     ("/api/v1/reconciliations/{id}/evidence/", "POST"): Expect(
         do=PREPARERS | APPROVERS, target="reconciliation", ok=frozenset({201}), multipart=True,
-        body=lambda w, s: {"file": SimpleUploadedFile("statement.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")}),
+        body=lambda w, s: {"file": SimpleUploadedFile("statement.pdf", b"%PDF-1.4 matrix",
+                                                      content_type="application/pdf")}),
     ("/api/v1/reconciliations/{id}/review/", "POST"): Expect(do=APPROVERS, target="reconciliation"),
     # Close checklist: templates are organisation-wide (every member reads; org admins and close
     # rights write); tasks belong to the entity-period (close rights create and assign them; the
@@ -314,6 +316,17 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/consolidation-groups/{id}/unlock/", "POST"): Expect(
         do=CONTROLLERS, target="consolidation_group", body=lambda w, s: {"period": PERIOD, "reason": "restate"},
         ok=BUSINESS_REFUSALS | {204}),
+    # The group's consolidation ledger (consolidation/ledger_access.py): visible through the top
+    # entity, but its journals and adjustments need a role granted on the ledger itself, which
+    # nobody in the matrix holds; organisation admins grant those roles.
+    ("/api/v1/consolidation-groups/{id}/journals/{period_code}/", "GET"): Expect(
+        do=frozenset(), target="consolidation_group", params=lambda w, s: {"period_code": PERIOD}),
+    ("/api/v1/consolidation-groups/{id}/adjustments/", "POST"): Expect(
+        do=frozenset(), target="consolidation_group", ok=frozenset({201}),
+        body=lambda w, s: {"period": PERIOD, "description": "matrix", "lines": _entry_body(w, s)["lines"]}),
+    ("/api/v1/consolidation-groups/{id}/ledger-roles/", "POST"): Expect(
+        do=ORG_ADMINS, target="consolidation_group", ok=frozenset({204}),
+        body=lambda w, s: {"username": "mx_viewer", "role": "viewer"}),
     ("/api/v1/holdings/", "GET"): Expect(lists="holding"),
     ("/api/v1/holdings/", "POST"): Expect(do=CONTROLLERS, body=_holding_body, ok=frozenset({201})),
     ("/api/v1/holdings/{id}/", "GET"): Expect(target="holding"),

@@ -157,6 +157,7 @@ def build_reconciliations(world: World) -> None:
 def build_consolidation(world: World) -> None:
     """A group topped by each entity and a requested run (still queued: jobs run on commit, and
     the world's transaction never commits)."""
+    from consolidation.posting import elimination_ledger_ensure
     from consolidation.services import adjustment_record, consolidation_group_create, consolidation_run_request
     from ledger.models import Account
     from periods.models import Period
@@ -166,6 +167,7 @@ def build_consolidation(world: World) -> None:
         group = consolidation_group_create(actor=None, organisation=world.orgs[scope], code=f"G{entity.code}",
                                            name=f"Group {entity.code}", top_entity=entity)
         world.put("consolidation_group", scope, group.pk)
+        elimination_ledger_ensure(group_id=group.pk)  # its consolidation ledger: nobody holds a role there
         world.put("holding", scope, group.members.get(entity=entity).pk)
         fact = adjustment_record(actor=None, group=group, kind="net_assets_at_acquisition", entity=entity,
                                  lines=[(Account.objects.get(organisation=entity.organisation, code="1200"),
