@@ -62,7 +62,7 @@ class IcDifferenceOutput(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="code", read_only=True)
     counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True)
     counterparty_account = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     comments = IcCommentOutput(many=True, read_only=True)
 
     class Meta:
