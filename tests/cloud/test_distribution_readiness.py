@@ -34,7 +34,9 @@ NO_ORGANISATION_COLUMN = {
 # Reason: single-column surrogate primary key (one sequence per table, so unique across all
 # organisations, hence within each); Citus needs (organisation_id, id). Step 1 of the note.
 SURROGATE_PKS = frozenset({
-    "audit_event_pkey", "audit_webhooksubscription_pkey", "consolidation_acquisitionadjustment_pkey",
+    "audit_event_pkey", "audit_webhooksubscription_pkey", "consolidation_iccomment_pkey",
+    "consolidation_icdifference_pkey", "ledger_journalentrybatch_pkey", "periods_checklisttaskcomment_pkey",
+    "periods_reconciliationevidence_pkey", "periods_reconcilingitem_pkey", "consolidation_acquisitionadjustment_pkey",
     "consolidation_adjustmentline_pkey", "consolidation_consolidationgroup_pkey",
     "consolidation_consolidationrun_pkey", "consolidation_fxrate_pkey", "consolidation_groupmember_pkey",
     "ledger_account_pkey", "ledger_balance_pkey", "ledger_importbatch_pkey", "ledger_journalentry_pkey",
@@ -51,7 +53,8 @@ SURROGATE_PKS = frozenset({
 HISTORY_PKS = frozenset({
     "consolidation_historicalacquisitionadjustment_pkey", "consolidation_historicalconsolidationgroup_pkey",
     "consolidation_historicalconsolidationrun_pkey", "consolidation_historicalfxrate_pkey",
-    "consolidation_historicalgroupmember_pkey", "ledger_historicalaccount_pkey",
+    "consolidation_historicalgroupmember_pkey", "consolidation_historicalicdifference_pkey",
+    "ledger_historicalaccount_pkey",
     "ledger_historicaljournalentry_pkey", "ledger_historicallocalaccountmapping_pkey",
     "periods_historicalaccountreconciliation_pkey", "periods_historicalchecklisttask_pkey",
     "periods_historicalchecklisttemplate_pkey", "periods_historicalchecklisttemplateitem_pkey",
@@ -71,7 +74,8 @@ ONE_TO_ONE_PKS = frozenset({
 # (reverses, supersedes, elimination entity): unique per organisation in effect, but the key does
 # not say so; adding organisation_id to each is mechanical. Step 2 of the note.
 SCOPED_KEYS = frozenset({
-    "adjustment_net_assets_once", "balance_key_unique", "bank_details_entity_label_unique",
+    "adjustment_net_assets_once", "ic_difference_pair_unique", "reconciliation_evidence_once",
+    "balance_key_unique", "bank_details_entity_label_unique",
     "checklist_item_position_unique", "checklist_task_once_per_item",
     "consolidation_consolidationgroup_elimination_entity_id_key", "entity_period_unique", "group_member_no_overlap",
     "import_same_file_once", "import_same_rows_once", "ledger_importbatch_supersedes_id_key",
@@ -87,6 +91,20 @@ SCOPED_KEYS = frozenset({
 # change applies to those checks.)
 FOREIGN_KEYS = frozenset({
     "audit_webhookstate_subscription_id_66d697fe_fk_audit_web",
+    "consolidation_iccomm_difference_id_beaddb81_fk_consolida",
+    "consolidation_icdiff_account_id_d936b9c0_fk_ledger_ac",
+    "consolidation_icdiff_counterparty_account_04bfda72_fk_ledger_ac",
+    "consolidation_icdiff_counterparty_id_e0d9f9d2_fk_tenancy_e",
+    "consolidation_icdiff_entity_id_7c7f4b0b_fk_tenancy_e",
+    "consolidation_icdiff_first_run_id_82c79abb_fk_consolida",
+    "consolidation_icdiff_group_id_c624d0b9_fk_consolida",
+    "consolidation_icdiff_period_id_43499fc3_fk_periods_p",
+    "consolidation_icdiff_run_id_daac122e_fk_consolida",
+    "ledger_journalentryb_entity_id_f7013914_fk_tenancy_e",
+    "periods_checklisttas_task_id_2cd84737_fk_periods_c",
+    "periods_checklisttem_entity_id_ec642dc6_fk_tenancy_e",
+    "periods_reconciliati_reconciliation_id_863485e1_fk_periods_a",
+    "periods_reconcilingi_reconciliation_id_042f44e1_fk_periods_a",
     "consolidation_acquis_buyer_id_56ff892d_fk_tenancy_e",
     "consolidation_acquis_cogs_account_id_5140abc9_fk_ledger_ac",
     "consolidation_acquis_entity_id_eae863cd_fk_tenancy_e", "consolidation_acquis_group_id_56269f32_fk_consolida",
