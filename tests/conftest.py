@@ -103,7 +103,9 @@ def _system_db_context(request):
             and request.node.get_closest_marker("django_db") is None:
         yield
         return
-    request.getfixturevalue("db") if "transactional_db" not in names else None
+    # Enable database access before setting the context, whichever fixture the test asked for (an
+    # autouse fixture may run before the test's own transactional_db is set up).
+    request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
     set_context({"sheshi.org_ids": ALL_ORGS, "sheshi.actor_id": "", "sheshi.actor_label": "system:tests"})
     yield
     with contextlib.suppress(Exception):
