@@ -141,7 +141,7 @@ class WebhookSubscriptionAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin)
 
     @admin.action(description="Retry delivery now (clears a dead letter)")
     def retry_now(self, request, queryset):
-        from audit.webhooks import webhook_retry
+        from audit.services.webhooks import webhook_retry
 
         for sub in queryset:
             if not is_org_admin(request.user, sub.organisation_id):  # webhook_retry checks nobody

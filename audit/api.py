@@ -13,8 +13,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 
 from audit.models import AuditEvent
-from audit.selectors import audit_entity_ids, audit_event_list
-from audit.services import audit_read
+from audit.selectors.events import audit_entity_ids, audit_event_list
+from audit.services.events import audit_read
 from sheshi.api.filters import OrderingFilter
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.tenancy.scoping import organisation_ids_for

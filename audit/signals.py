@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from audit.services import auth_event_record
+from audit.services.events import auth_event_record
 
 
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")

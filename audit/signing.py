@@ -1,6 +1,6 @@
 """The audit signing key and the one place signatures are made and checked.
 
-Three documents are signed with ``SHESHI_AUDIT_SIGNING_KEY``: chain digests (audit/digest.py),
+Three documents are signed with ``SHESHI_AUDIT_SIGNING_KEY``: chain digests (audit/services/digest.py),
 evidence manifests (audit/evidence/manifest.py) and chain anchors (audit/anchor/). Each builds
 its own message bytes (their formats are already in auditors' hands and must not change); making
 and checking the signature over those bytes happens here only.

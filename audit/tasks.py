@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from audit.webhooks import webhook_deliver, webhook_subscriptions_due
+from audit.services.webhooks import webhook_deliver, webhook_subscriptions_due
 from sheshi.db.context import system_context
 
 

@@ -1,7 +1,7 @@
 """Admin: groups with their holdings, rates, adjustments, and runs with progress and a
 drill-down of every consolidated account to its components.
 
-Every write goes through consolidation/services.py (sheshi/admin_writes.py): a new group through
+Every write goes through consolidation/services/runs.py (sheshi/admin_writes.py): a new group through
 ``consolidation_group_create``, a new holding through ``group_member_add``, a rate through
 ``fx_rate_create``, an adjustment with its lines through ``adjustment_record``; a refusal (a
 permission, a frozen rate or holding, an overlap) is shown on the form. No service changes or
@@ -31,8 +31,8 @@ from consolidation.models import (
     GroupMember,
     IcDifference,
 )
-from consolidation.rates_import import fx_rates_import
-from consolidation.services import (
+from consolidation.services.rates_import import fx_rates_import
+from consolidation.services.runs import (
     adjustment_record,
     consolidation_group_create,
     fx_rate_create,
@@ -91,8 +91,8 @@ class GroupMemberAddInline(OrgScopedChoices, admin.TabularInline):
 
 @admin.register(ConsolidationGroup)
 class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
-    writes_through = ("consolidation.services.consolidation_group_create",
-                      "consolidation.services.group_member_add")
+    writes_through = ("consolidation.services.runs.consolidation_group_create",
+                      "consolidation.services.runs.group_member_add")
     list_display = ["code", "name", "organisation", "top_entity", "elimination_entity", "consolidate"]
     inlines = [GroupMemberInline, GroupMemberAddInline]
 
@@ -146,7 +146,8 @@ class RatesUploadForm(forms.Form):
 
 @admin.register(FxRate)
 class FxRateAdmin(ServiceAdmin, OrgScopedAdmin):
-    writes_through = ("consolidation.services.fx_rate_create", "consolidation.rates_import.fx_rates_import")
+    writes_through = ("consolidation.services.runs.fx_rate_create",
+                      "consolidation.services.rates_import.fx_rates_import")
     list_display = ["rate_date", "from_currency", "to_currency", "rate_type", "rate", "source"]
     list_filter = ["organisation", "rate_type", "from_currency"]
     date_hierarchy = "rate_date"
@@ -211,7 +212,7 @@ class AdjustmentLineInline(OrgScopedChoices, admin.TabularInline):
 
 @admin.register(AcquisitionAdjustment)
 class AcquisitionAdjustmentAdmin(ServiceAdmin, OrgScopedAdmin):
-    writes_through = "consolidation.services.adjustment_record"
+    writes_through = "consolidation.services.runs.adjustment_record"
     list_display = ["group", "kind", "entity", "buyer", "period", "amount"]
     list_filter = ["kind"]
     fields = ["group", "kind", "entity", "period", "buyer", "amount", "inventory_account", "cogs_account"]

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from consolidation.services import (
+from consolidation.services.runs import (
     ic_difference_assign,
     ic_difference_comment,
     ic_difference_explain,
@@ -38,8 +38,10 @@ class IcActionForm(forms.Form):
 
 
 class IcDifferenceAdmin(ReadOnlyAdmin, OrgScopedAdmin):
-    writes_through = ("consolidation.services.ic_difference_assign", "consolidation.services.ic_difference_explain",
-                      "consolidation.services.ic_difference_resolve", "consolidation.services.ic_difference_comment")
+    writes_through = ("consolidation.services.runs.ic_difference_assign",
+                      "consolidation.services.runs.ic_difference_explain",
+                      "consolidation.services.runs.ic_difference_resolve",
+                      "consolidation.services.runs.ic_difference_comment")
     list_display = ["pair", "group", "period", "entity_amount", "counterparty_amount", "difference", "status",
                     "assignee", "run"]
     list_filter = ["status", ("group", admin.RelatedOnlyFieldListFilter),

@@ -17,10 +17,10 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from audit.services import audit_read
-from consolidation import run_reports
+from audit.services.events import audit_read
 from consolidation.models import ConsolidationGroup, ConsolidationRun, IcDifference, RunStatus
-from consolidation.services import consolidation_group_period_lock, consolidation_run_request
+from consolidation.selectors import run_reports
+from consolidation.services.runs import consolidation_group_period_lock, consolidation_run_request
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
@@ -55,8 +55,8 @@ class ConsolidateForm(forms.Form):
 
 
 class ConsolidationRunAdmin(ActionsForRoles, ReadOnlyAdmin, OrgScopedAdmin):
-    writes_through = ("consolidation.services.consolidation_run_request",
-                      "consolidation.services.consolidation_group_period_lock")
+    writes_through = ("consolidation.services.runs.consolidation_run_request",
+                      "consolidation.services.runs.consolidation_group_period_lock")
     list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
                     "requested_label", "requested_at", "duration_ms", "posted_count"]
     list_filter = ["status", ("group", admin.RelatedOnlyFieldListFilter)]

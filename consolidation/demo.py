@@ -15,7 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from consolidation.models import AdjustmentKind, ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services import (
+from consolidation.services.runs import (
     adjustment_record,
     consolidation_group_create,
     consolidation_run_execute,
@@ -24,10 +24,10 @@ from consolidation.services import (
     group_member_add,
 )
 from ledger.models import Account
-from ledger.reports import trial_balance
+from ledger.selectors.reports import trial_balance
 from periods.models import Period
 from sheshi.access.roles import Role
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from sheshi.tenancy.models import Entity, Organisation
 
 YEAR = 2026
@@ -109,7 +109,7 @@ def load_demo_group(org: Organisation, *, users: dict, stdout=None) -> Consolida
                          ownership_pct=Decimal(pct), acquired_on=acquired)
     _rates(org, periods)
     _acquisition_facts(group, entities, periods)
-    from consolidation.posting import elimination_ledger_ensure
+    from consolidation.services.posting import elimination_ledger_ensure
 
     ledger = elimination_ledger_ensure(group_id=group.pk)
     for username, role in LEDGER_ROLES:

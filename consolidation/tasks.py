@@ -20,7 +20,7 @@ def run_enqueue(run_id: int) -> None:
 
 
 def consolidation_run_task(run_id: int) -> None:
-    from consolidation.services import consolidation_run_execute
+    from consolidation.services.runs import consolidation_run_execute
 
     with system_context(f"consolidation_run:{run_id}"):
         consolidation_run_execute(run_id=run_id)

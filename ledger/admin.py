@@ -16,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
-from ledger import admin_reports, services
+from ledger import admin_reports
 from ledger.admin_journal import entry_form_view, form_editable, human_message
-from ledger.chart import account_create, account_move
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
+from ledger.services import entries as services
+from ledger.services.chart import account_create, account_move
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import APPROVE, PREPARE, VIEW
@@ -37,7 +38,7 @@ class AccountAdmin(ServiceAdmin, OrgScopedAdmin):
     """New accounts through account_create, a move in the tree through account_move (organisation
     admins only, as in the API). Nothing else of a saved account changes here: no service does it."""
 
-    writes_through = ("ledger.chart.account_create", "ledger.chart.account_move")
+    writes_through = ("ledger.services.chart.account_create", "ledger.services.chart.account_move")
     list_display = ["code", "name", "type", "kind", "parent", "role", "is_intercompany", "is_active", "organisation"]
     list_filter = ["organisation", "type", "kind", "role", "is_intercompany", "is_active"]
     search_fields = ["code", "name"]
@@ -128,7 +129,7 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
     """Entries are entered and edited in the journal form (ledger/admin_journal.py) while they are
     drafts; every other status is read-only here and moves only through the actions below."""
 
-    writes_through = ("ledger.services.journal_entry_create", "ledger.services.journal_entry_update")
+    writes_through = ("ledger.services.entries.journal_entry_create", "ledger.services.entries.journal_entry_update")
 
     list_display = ["id", "entity", "period", "entry_date", "description", "reference", "source", "status",
                     "created_by", "approved_by", "posted_at"]

@@ -17,10 +17,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from ledger import services
 from ledger.errors import EntryNotInStateError, EntryUnbalancedError
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntryStatus, JournalEntry
+from ledger.services import entries as services
 from periods.models import Period
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE, REOPEN, VIEW
 from sheshi.errors import PermissionDenied, SheshiError, ValidationFailed, from_db_error

@@ -3,8 +3,8 @@ statement and balance sheet, each with CSV and XLSX exports.
 
 Every page reads only entities the user may view (guardian, ``VIEW``): asking for another one is
 a 403, on the page and on its exports alike. Each read (and each export) is an audit event, as in
-the API. Figures come from set-based SQL (``ledger.report_tables``) or the API's own selectors
-(``ledger.reports`` for the statements).
+the API. Figures come from set-based SQL (``ledger.selectors.report_tables``) or the API's own selectors
+(``ledger.selectors.reports`` for the statements).
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.services import audit_read
-from ledger import reports
+from audit.services.events import audit_read
 from ledger.models import Account, AccountKind
-from ledger.report_tables import Window, general_ledger_detail, trial_balance_table
+from ledger.selectors import reports
+from ledger.selectors.report_tables import Window, general_ledger_detail, trial_balance_table
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import VIEW
 from sheshi.report_files import GROUP, LINE, OPENING, POSTING, ReportFile, report_response

@@ -1,7 +1,7 @@
 """Controllers' admin for the close: calendars (with a "generate fiscal year" form and action),
 read-only period states and evidence, checklists, and the close grid — entities × periods with
 their states, where a whole selection moves at once after a confirmation page. Every move goes
-through the services (periods.close.entity_periods_move), so permissions, reasons, the checklist
+through the services (periods.services.close.entity_periods_move), so permissions, reasons, the checklist
 gate and all-or-nothing apply exactly as in the API and the commands."""
 from __future__ import annotations
 
@@ -22,8 +22,6 @@ from periods.admin_close import (
     start_view,
     task_view,
 )
-from periods.checklist import checklist_task_set_status, checklist_task_sign_off, checklist_tasks_create_from_templates
-from periods.close import entity_periods_move
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
@@ -39,8 +37,14 @@ from periods.models import (
     ReconciliationStatus,
     TaskStatus,
 )
-from periods.selectors import UNFINISHED_TASK, reconciliation_list, soft_close_warnings
-from periods.services import fiscal_year_generate
+from periods.selectors.close import UNFINISHED_TASK, reconciliation_list, soft_close_warnings
+from periods.services.checklist import (
+    checklist_task_set_status,
+    checklist_task_sign_off,
+    checklist_tasks_create_from_templates,
+)
+from periods.services.close import entity_periods_move
+from periods.services.transitions import fiscal_year_generate
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE, REOPEN, VIEW
 from sheshi.admin_links import admin_link_register
 from sheshi.admin_writes import ORG_ADMIN, ActionsForRoles

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from periods.close import entity_periods_move, entity_periods_resolve, organisation_by_code
 from periods.models import EntityPeriod, PeriodLockSnapshot
+from periods.services.close import entity_periods_move, entity_periods_resolve, organisation_by_code
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
 

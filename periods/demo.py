@@ -1,8 +1,8 @@
 """Demo data for the close: a year whose first quarter is locked for every entity."""
 from __future__ import annotations
 
-from periods.close import entity_periods_move, entity_periods_resolve
 from periods.models import PeriodLockSnapshot, PeriodState
+from periods.services.close import entity_periods_move, entity_periods_resolve
 from sheshi.tenancy.models import Organisation
 
 DEMO_LOCKED_PERIODS = ("2026-01", "2026-02", "2026-03")

@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from ledger.imports.escaping import escape_row
+from sheshi.escaping import escape_row
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NUMBER_FORMAT = "#,##0.0000;[Red]-#,##0.0000"

@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ledger.imports.escaping import escape_row
+from sheshi.escaping import escape_row
 from sheshi.exports import XLSX_TYPE
 from sheshi.money import currency_decimals
 

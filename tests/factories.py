@@ -51,7 +51,7 @@ def member(user, organisation, *, org_admin: bool = False) -> Membership:
 
 def user_with_role(entity: Entity, role: Role | str, **user_kw):
     """A member of the entity's organisation holding ``role`` on ``entity`` only."""
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     user = UserFactory(**user_kw)
     member(user, entity.organisation)

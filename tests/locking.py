@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from periods.models import EntityPeriod, PeriodState
-from periods.services import entity_period_lock
+from periods.services.transitions import entity_period_lock
 
 
 def earlier_unlocked(entity_period_id: int) -> list[EntityPeriod]:

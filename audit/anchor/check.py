@@ -3,7 +3,7 @@
 For each anchored organisation the chain must still hold, at the anchored seq, the anchored hash
 and event (else its tail was cut, its whole history deleted, or its history re-chained); each
 anchored history table must still have at least the anchored rows and highest id. Beyond the
-anchor the chain walk (audit/verify.py) covers the rest; what happened after the last anchor
+anchor the chain walk (audit/selectors/verify.py) covers the rest; what happened after the last anchor
 can only be caught by the next one.
 """
 from __future__ import annotations

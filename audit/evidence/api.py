@@ -27,7 +27,7 @@ def _require_signing_key() -> None:
     said before any work starts rather than as a 500 halfway through."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from audit.digest import signing_key
+    from audit.services.digest import signing_key
 
     try:
         signing_key()

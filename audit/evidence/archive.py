@@ -23,9 +23,9 @@ from audit.canonical import GENESIS_HASH
 from audit.evidence import datasets as ds
 from audit.evidence.manifest import manifest_sign
 from audit.evidence.writer import EvidenceZip
-from audit.services import audit_event_record
+from audit.selectors.verify import chain_verify
+from audit.services.events import audit_event_record
 from audit.signing import SigningKey, signing_key
-from audit.verify import chain_verify
 from periods.models import Period
 from sheshi import __version__
 from sheshi.errors import FieldError, ValidationFailed

@@ -15,9 +15,9 @@ from typing import Any
 from django.db import connection
 
 from audit.canonical import parse_json
-from ledger.reports import trial_balance
+from ledger.selectors.reports import trial_balance
 from periods.models import Period, PeriodLockSnapshot
-from periods.services import lock_snapshot_verify, snapshot_hash
+from periods.services.transitions import lock_snapshot_verify, snapshot_hash
 from sheshi.access.roles import ROLE_PERMISSIONS
 from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity, Organisation
@@ -73,7 +73,7 @@ class TrialBalanceTotals:
 
 
 def trial_balance_rows(scope: EvidenceScope, totals: TrialBalanceTotals) -> Iterator[Sequence[Any]]:
-    """Each entity's trial balance at the end of each period (ledger.reports.trial_balance:
+    """Each entity's trial balance at the end of each period (ledger.selectors.reports.trial_balance:
     balance-sheet accounts cumulative, income and expense from the fiscal year's start). Figures
     are sums of 4-place amounts, written at that scale (a group with no credit shows 0.0000)."""
     for entity in scope.entities:
@@ -193,7 +193,7 @@ def _snapshots(scope: EvidenceScope):
 def lock_snapshot_rows(scope: EvidenceScope, checks: SnapshotChecks) -> Iterator[Sequence[Any]]:
     """Every lock snapshot with its stored hash, whether its stored rows still hash to it, and —
     for the latest snapshot of each entity-period — the hash of the figures recomputed now
-    (periods.services.lock_snapshot_verify)."""
+    (periods.services.transitions.lock_snapshot_verify)."""
     latest = dict(PeriodLockSnapshot.objects.filter(organisation_id=scope.organisation.pk)
                   .order_by("entity_period_id", "-taken_at", "-id").distinct("entity_period_id")
                   .values_list("entity_period_id", "id"))

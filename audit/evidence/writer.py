@@ -8,7 +8,7 @@ Values: ``Decimal`` as a plain decimal string (never an exponent, the scale kept
 times in ISO 8601, ``None`` as an empty CSV cell / JSON ``null``, nested JSON (line dimensions)
 as JSON. The JSON file holds one row per line (its first line opens ``{"dataset", "columns",
 "rows": [``), so a reader can stream it line by line. CSV text is escaped against formula
-injection (ledger.imports.escaping) before numbers become strings, so a negative amount is never
+injection (sheshi.escaping) before numbers become strings, so a negative amount is never
 mistaken for a formula.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from ledger.imports.escaping import escape_row
+from sheshi.escaping import escape_row
 
 SPOOL_BYTES = 8 * 1024 * 1024
 FLUSH_ROWS = 500

@@ -52,11 +52,11 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
 
     from bench.consolidation.synthetic import group_pack
     from consolidation.engine import consolidate
-    from consolidation.loader import group_pack_load
     from consolidation.models import ConsolidationRun
     from consolidation.pack import pack_parse
-    from consolidation.selectors import TB_SQL
-    from consolidation.services import consolidation_run_execute, consolidation_run_request
+    from consolidation.selectors.runs import TB_SQL
+    from consolidation.services.loader import group_pack_load
+    from consolidation.services.runs import consolidation_run_execute, consolidation_run_request
     from sheshi.db.context import system_context
 
     report = Report(

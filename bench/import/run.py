@@ -11,7 +11,7 @@ database (bench/ledger/common.py plumbing), emptied between runs:
              looked up, the raw row as JSON) into an unconstrained table shaped like the lines;
 * ``import`` import_batch_create + import_batch_run as the application's role with the RLS
              scope set: the file hashed and stored, validated whole, then posted through
-             ledger.bulk with every database check, balances and lineage (source row + raw row);
+             ledger.services.bulk with every database check, balances and lineage (source row + raw row);
 * ``small``  the same import with a smaller file: peak RSS must not grow with the file.
 """
 from __future__ import annotations
@@ -232,7 +232,8 @@ def build_report(results: dict, facts: dict) -> common.Report:
                      f"{imp['peak_rss_mib']:.0f} MiB at {imp['rows']:,} rows ({ratio:.1f}× the file).")
     rep.notes.append(f"import: {imp['verified']}.")
     rep.notes.append("End to end = hash + content-addressed store + validation pass (every row) + posting pass "
-                     "(parse again, ledger.bulk COPY + posting trigger + balances + history) in one transaction.")
+                     "(parse again, ledger.services.bulk COPY"
+                     " + posting trigger + balances + history) in one transaction.")
     return rep
 
 

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.contrib.auth import get_user_model
 
         from bench.ledger.world import build_world
-        from sheshi.access.tokens import api_token_issue
+        from sheshi.access.services.tokens import api_token_issue
         from sheshi.db.context import system_context
 
         with system_context("bench"):

@@ -10,7 +10,7 @@ connections. Lines/s is every line posted over the wall time from the first requ
 response; the request bodies are built before the clock starts (a client's own cost).
 
 Baselines from the same run, same rows (bench.ledger.world.two_line_amounts):
-* the in-process bulk path (ledger.bulk.journal_entries_post_bulk, jobs role, RLS scope, audit on) —
+* the in-process bulk path (ledger.services.bulk.journal_entries_post_bulk, jobs role, RLS scope, audit on) —
   what the HTTP request adds on top of it;
 * raw PostgreSQL: COPY of the same line rows into an unconstrained table of the line table's shape,
   as the application's role (bench.ledger.bulk's ``copy`` baseline).
@@ -94,13 +94,13 @@ def http_run(bodies: list[bytes], token: str, port: int, clients: int) -> dict:
 
 
 def in_process_run(world, n_entries: int, per_batch: int) -> dict:
-    """The same entries through ledger.bulk directly, one transaction per batch (this process
+    """The same entries through ledger.services.bulk directly, one transaction per batch (this process
     connects as the jobs role, bench.ledger.common.django_setup; the organisation scope is set)."""
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
     from bench.ledger.world import entry_inputs
-    from ledger.bulk import journal_entries_post_bulk
+    from ledger.services.bulk import journal_entries_post_bulk
     from sheshi.db.context import db_context
     from sheshi.tenancy.models import Entity
 
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.contrib.auth import get_user_model
 
         from bench.ledger.world import build_world
-        from sheshi.access.tokens import api_token_issue
+        from sheshi.access.services.tokens import api_token_issue
         from sheshi.db.context import system_context
 
         with system_context("bench"):
@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, r, load, reqs, p50 in (
                 ("HTTP batch endpoint via gunicorn (token, Idempotency-Key)", http, load_http, len(bodies),
                  f"{common.percentile(http['latencies'], 50) * 1000:,.0f}" if http["latencies"] else "—"),
-                ("in-process bulk path (ledger.bulk, jobs role, RLS scope, audit on)", bulk, load_bulk, "—", "—"),
+                ("in-process bulk path (ledger.services.bulk, jobs role, RLS scope, audit on)"
+                 , bulk, load_bulk, "—", "—"),
                 ("raw COPY of the same lines (unconstrained table, app role)", copy, load_copy, "—", "—")):
             rate = r["lines"] / r["seconds"] if r["seconds"] else 0
             rep.rows.append([label, f"{r['lines']:,}", f"{r['entries']:,}", str(reqs), f"{r['seconds']:.1f}",

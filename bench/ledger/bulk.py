@@ -1,4 +1,4 @@
-"""Bulk posting benchmark: ledger.bulk.journal_entries_post_bulk at scale, beside a plain COPY.
+"""Bulk posting benchmark: ledger.services.bulk.journal_entries_post_bulk at scale, beside a plain COPY.
 
     .venv/bin/python -m bench.ledger.bulk --lines 1000000            # the real run (~10 min)
     .venv/bin/python -m bench.ledger.bulk --lines 2000 --no-readme   # smoke
@@ -100,7 +100,7 @@ def _worker_post(world: dict, n_entries: int, warm_small: bool = False) -> dict:
     from django.db import transaction
 
     from bench.ledger.world import World, entry_inputs
-    from ledger.bulk import journal_entries_post_bulk
+    from ledger.services.bulk import journal_entries_post_bulk
     from sheshi.db.context import db_context
     from sheshi.tenancy.models import Entity
 
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_report(results: dict[str, dict], facts: dict, audit_note: str, triggers) -> common.Report:
     rep = common.Report(
-        title="Bulk posting (ledger.bulk.journal_entries_post_bulk)", command=common.command_line(),
+        title="Bulk posting (ledger.services.bulk.journal_entries_post_bulk)", command=common.command_line(),
         columns=["run", "lines", "seconds", "lines/s", "vs COPY", "lines INSERT s", "post INSERT s",
                  "history INSERT s", "commit s", "peak RSS MiB", "load 1m (start→max)"], facts=facts)
     copy_rate = results.get("copy", {}).get("rate")

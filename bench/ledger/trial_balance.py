@@ -15,9 +15,9 @@ construction and are checked with anti-joins at the end, and balances are compar
 recomputation from the lines. The schema is restored exactly before anything is measured.
 
 Measured (p50/p95 over --repeat calls, warm):
-* service: ledger.reports.trial_balance(entity, period=2026-12) as the app role with the
+* service: ledger.selectors.reports.trial_balance(entity, period=2026-12) as the app role with the
   organisation scope (RLS on), rolled up by the account tree;
-* the admin page's table: ledger.report_tables.trial_balance_table (opening, December's movement,
+* the admin page's table: ledger.selectors.report_tables.trial_balance_table (opening, December's movement,
   closing and a prior-period comparison, rolled up in the same SQL statement);
 * API: GET /api/v1/reports/trial-balance/?entity=…&period=2026-12 through gunicorn, bearer token;
 * baseline: the bare SQL aggregate over ledger_balance for the entity-year (psycopg, app role);
@@ -187,9 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         from django.contrib.auth import get_user_model
 
         from bench.ledger.world import build_world
-        from ledger import reports
+        from ledger.selectors import reports
         from periods.models import Period
-        from sheshi.access.tokens import api_token_issue
+        from sheshi.access.services.tokens import api_token_issue
         from sheshi.db.context import db_context, system_context
         from sheshi.tenancy.models import Entity
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             with common.LoadSampler() as load_svc:
                 svc = time_calls(lambda: reports.trial_balance(entity=entity, period=period), args.repeat)
             # The admin page's table: opening, December's movement, closing, and a prior-period column.
-            from ledger.report_tables import Window, trial_balance_table
+            from ledger.selectors.report_tables import Window, trial_balance_table
 
             nov = Period.objects.select_related("fiscal_year").get(organisation_id=world.org_id, code="2026-11")
             dec = Window(period, period)

@@ -31,9 +31,9 @@ def build_world(*, entities: int = 1, code: str = "BENCH", posting_per_group: in
     from django.contrib.auth import get_user_model
 
     from ledger.models import Account, AccountKind
-    from periods.services import fiscal_year_generate
+    from periods.services.transitions import fiscal_year_generate
     from sheshi.access.roles import Role
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
     from sheshi.tenancy.models import Entity, Membership, Organisation
 
     org = Organisation.objects.create(code=code, name=f"{code} Group", group_currency="EUR")

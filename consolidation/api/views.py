@@ -32,12 +32,6 @@ from consolidation.api.serializers import (
     LedgerRoleGrantInput,
 )
 from consolidation.api.worklist import GroupLockMixin, RunReportsMixin
-from consolidation.explain import account_components
-from consolidation.ledger_access import (
-    consolidation_adjustment_prepare,
-    consolidation_journals_list,
-    consolidation_ledger_role_grant,
-)
 from consolidation.models import (
     AcquisitionAdjustment,
     ConsolidationGroup,
@@ -46,8 +40,14 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
-from consolidation.rates_import import fx_rates_import
-from consolidation.services import (
+from consolidation.selectors.explain import account_components
+from consolidation.services.ledger_access import (
+    consolidation_adjustment_prepare,
+    consolidation_journals_list,
+    consolidation_ledger_role_grant,
+)
+from consolidation.services.rates_import import fx_rates_import
+from consolidation.services.runs import (
     adjustment_record,
     consolidation_group_create,
     consolidation_run_request,
@@ -320,7 +320,7 @@ class ConsolidationRunViewSet(RunReportsMixin, EntityScopedMixin, mixins.CreateM
     @action(detail=True, methods=["get"], url_path="board-pack", renderer_classes=[JSONRenderer, XlsxRenderer])
     @error_statuses(409)  # the run has not succeeded (yet)
     def board_pack(self, request, pk=None):
-        from consolidation.boardpack import board_pack_write
+        from consolidation.selectors.boardpack import board_pack_write
 
         run = self._succeeded()
         buf = io.BytesIO()

@@ -15,9 +15,9 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from consolidation import run_reports
 from consolidation.models import IcComment, IcDifference
-from consolidation.services import (
+from consolidation.selectors import run_reports
+from consolidation.services.runs import (
     consolidation_group_period_lock,
     consolidation_group_period_unlock,
     ic_difference_assign,

@@ -22,7 +22,7 @@ class ConsolidationGroup(models.Model):
 
     ``elimination_entity`` is the group's elimination ledger: a system entity of the organisation
     (code ``<GROUPCODE>-ELIM``, functional currency the group currency, created on demand by
-    consolidation.services.elimination_ledger_ensure) where successful runs post their elimination
+    consolidation.services.runs.elimination_ledger_ensure) where successful runs post their elimination
     journals. An entity is an elimination ledger exactly when a group points at it here (the code is
     the naming rule, the link is the flag); PostgreSQL refuses to make it a member or a parent in any
     group, so it is never consolidated as one (trigger consolidation_elimination_ledger_not_member).

@@ -5,7 +5,7 @@ A pair is (entity, account) against (counterparty, counterparty account); its ro
 first successful run that reports it and refreshed by every later one (``run``: the latest). Its
 status moves open -> explained -> resolved (or straight to resolved); an explanation is required
 for both. A later run that reports a different amount reopens it; one that no longer reports the
-pair resolves it (consolidation.services.ic_worklist_sync).
+pair resolves it (consolidation.services.runs.ic_worklist_sync).
 """
 from __future__ import annotations
 

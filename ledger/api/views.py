@@ -12,8 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.services import audit_read
-from ledger import reports, services
+from audit.services.events import audit_read
 from ledger.api.batch_input import Codes, CsvTextParser, csv_entries, entries_from_csv, entries_from_json
 from ledger.api.serializers import (
     AccountInput,
@@ -30,12 +29,14 @@ from ledger.api.serializers import (
     TrialBalanceOutput,
     VoidInput,
 )
-from ledger.batch import MAX_BATCH_ENTRIES, journal_entries_batch_post
-from ledger.chart import account_create, account_move
 from ledger.errors import BatchTooLargeError
 from ledger.etags import if_match_tags, journal_entry_etag
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
+from ledger.selectors import reports
+from ledger.services import entries as services
+from ledger.services.batch import MAX_BATCH_ENTRIES, journal_entries_batch_post
+from ledger.services.chart import account_create, account_move
 from periods.models import Period
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
@@ -235,7 +236,7 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
                     "rate, functional_amount, counterparty, memo, dim.<name>.")
     @action(detail=False, methods=["post"], url_path="batch", parser_classes=[DecimalJSONParser, CsvTextParser])
     def batch(self, request):
-        """Many entries posted through the bulk path (ledger/batch.py)."""
+        """Many entries posted through the bulk path (ledger/services/batch.py)."""
         # Read before DRF parses the stream: a retry is recognised by its exact bytes.
         fingerprint = hashlib.sha256(request._request.body).hexdigest()
         data = request.data

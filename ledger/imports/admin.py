@@ -138,7 +138,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def file_view(self, request, pk):
-        from audit.services import audit_read
+        from audit.services.events import audit_read
 
         batch = self.get_queryset(request).filter(pk=pk).first()
         if batch is None or not self.has_view_permission(request, batch):

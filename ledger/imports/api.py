@@ -194,7 +194,7 @@ class ImportBatchViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.Re
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
         """The original file as uploaded (content-addressed by its SHA-256)."""
-        from audit.services import audit_read
+        from audit.services.events import audit_read
 
         batch = self.get_object()
         audit_read(request, organisation_id=batch.organisation_id, object_type="ledger.importbatch",

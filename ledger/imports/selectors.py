@@ -89,7 +89,7 @@ class TbFigure:
 
 def tb_figure_get(*, entity_id: int, account: Account, period: Period, period_from: Period | None = None,
                   currency: str | None = None) -> TbFigure:
-    """The lines a trial-balance figure is made of, by the report's period rule (ledger/reports.py):
+    """The lines a trial-balance figure is made of, by the report's period rule (ledger/selectors/reports.py):
     balance-sheet accounts from inception (or ``period_from``), income and expense from the fiscal
     year's start (or ``period_from``), through ``period``. A group account covers every account
     beneath it."""

@@ -22,7 +22,6 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from ledger.bulk import journal_entries_post_bulk
 from ledger.imports.errors import DuplicateRowsError, ImportErrorCode, ImportFileError, SourceFileMissingError
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
@@ -38,6 +37,7 @@ from ledger.imports.validation import (
 )
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntry, LocalAccountMapping
+from ledger.services.bulk import journal_entries_post_bulk
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import PREPARE
 from sheshi.errors import ConcurrentUpdate, Conflict, FieldError, SheshiError, ValidationFailed, from_db_error
@@ -83,7 +83,7 @@ def _store(stream: BinaryIO, sha256: str) -> str:
 
 
 def _require(actor, entity: Entity) -> None:
-    from ledger.services import _require as ledger_require
+    from ledger.services.entries import _require as ledger_require
 
     ledger_require(actor, PREPARE, entity)
 
@@ -392,7 +392,7 @@ def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, att
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:
     """Supersede: reverse every entry the earlier batch posted (never delete), mark it superseded."""
-    from ledger.services import journal_entry_reverse_posted
+    from ledger.services.entries import journal_entry_reverse_posted
 
     old = ImportBatch.objects.select_for_update().get(pk=old_batch_id)
     if old.status != ImportStatus.POSTED:
@@ -432,7 +432,7 @@ def import_batch_upload(*, actor, entity: Entity, period: Period, stream: Binary
                         supersedes: ImportBatch | None = None, duplicate_rows_reason: str = "") -> UploadResult:
     """What the API and the admin do with an upload: store it and record the batch with an audit
     event (one transaction), then run it here when it is small, else queue the job on commit."""
-    from audit.services import audit_event_record
+    from audit.services.events import audit_event_record
     from ledger.imports.tasks import import_batch_enqueue
 
     with transaction.atomic():

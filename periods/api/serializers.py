@@ -19,7 +19,7 @@ from periods.models import (
     TaskStatus,
 )
 from periods.models.checklist import ROLE_CHOICES
-from periods.selectors import unexplained_difference
+from periods.selectors.close import unexplained_difference
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 
 

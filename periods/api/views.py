@@ -11,7 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from periods import checklist, reconciliation, services
+from ledger.services.year_end import year_end_close, year_end_reopen
 from periods.api.serializers import (
     ChecklistAssignInput,
     ChecklistCommentInput,
@@ -41,8 +41,6 @@ from periods.api.serializers import (
     YearEndOutput,
     YearEndReopenInput,
 )
-from periods.close import entity_periods_move
-from periods.dashboard import close_dashboard_get
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
@@ -52,8 +50,11 @@ from periods.models import (
     Period,
     PeriodState,
 )
-from periods.selectors import reconciliation_list
-from periods.year_end import year_end_close, year_end_reopen
+from periods.selectors.close import reconciliation_list
+from periods.selectors.dashboard import close_dashboard_get
+from periods.services import checklist, reconciliation
+from periods.services import transitions as services
+from periods.services.close import entity_periods_move
 from sheshi.api.conditional import ConditionalWriteMixin
 from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedMixin, OrgScopedReadOnlyViewSet

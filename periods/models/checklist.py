@@ -153,7 +153,7 @@ class AccountReconciliation(models.Model):
     balance shows it: balance-sheet accounts from inception, income and expense from the start of
     the fiscal year), the posted-line count behind it, and a SHA-256 over the period's own posted
     lines of the account; the sign-off has lapsed whenever the current figures differ from the
-    pinned ones (periods.selectors.reconciliation_list computes that on read, so it cannot drift
+    pinned ones (periods.selectors.close.reconciliation_list computes that on read, so it cannot drift
     from the balances whoever posted)."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")

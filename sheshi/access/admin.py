@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from sheshi.access.models import ApiToken
-from sheshi.access.tokens import api_token_revoke
+from sheshi.access.services.tokens import api_token_revoke
 from sheshi.admin_writes import ReadOnlyAdmin
 
 

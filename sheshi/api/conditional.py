@@ -4,7 +4,7 @@ A detail read answers with the object's ETag (a hash of its representation); eve
 (PATCH, or a state-changing action such as lock, assign, review, move) that sends ``If-Match``
 is refused with 412 ``precondition_failed`` when the object changed since that read, and the
 answer carries the new ETag. Journal-entry drafts require If-Match on edit (428 without it) and
-compare it under the entry's row lock (ledger/etags.py, ledger/services.py); for the other
+compare it under the entry's row lock (ledger/etags.py, ledger/services/entries.py); for the other
 objects the comparison is made when the view loads the object, just before the service takes its
 lock, which catches the stale screen a user acts from but not a change in the milliseconds between.
 """

@@ -11,7 +11,7 @@ The record is claimed before the view runs and completed after it, each in its o
 transaction, because the services run their own durable transactions. If the process dies between
 the service's commit and the record's completion, the key stays "in use": the client is told so
 rather than a second object being created. Journal entries keep their own key, stored in the same
-transaction as the entry (ledger/services.py), and do not use this wrapper.
+transaction as the entry (ledger/services/entries.py), and do not use this wrapper.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "sheshi.access.tokens.ApiTokenAuthentication"
+    target_class = "sheshi.access.services.tokens.ApiTokenAuthentication"
     name = "apiToken"
 
     def get_security_definition(self, auto_schema):

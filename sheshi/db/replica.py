@@ -1,6 +1,6 @@
 """Report reads on a streaming replica, when ``DATABASE_REPLICA_URL`` configures one.
 
-Reports (trial balance, statements, general ledger: ``ledger/reports.py``) are read-only, set-based
+Reports (trial balance, statements, general ledger: ``ledger/selectors/reports.py``) are read-only, set-based
 and the heaviest reads; on a replica they stop competing with posting. What a caller reads must
 still include what it has just written, so before each report read the primary's current WAL
 position is taken and the replica must have replayed up to it: at once, or within

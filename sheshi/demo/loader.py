@@ -20,9 +20,9 @@ from ledger.imports.services import import_batch_create, import_batch_run
 from ledger.models import Account, AccountRole, LocalAccountMapping
 from periods.demo import lock_demo_periods
 from periods.models import Period
-from periods.services import fiscal_year_generate
+from periods.services.transitions import fiscal_year_generate
 from sheshi.access.roles import Role
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from sheshi.demo.chart import GROUP_CHART, UK_LOCAL_CHART
 from sheshi.demo.make_files import ENTITIES, FILES, YEAR, file_name
 from sheshi.demo.sources import SOURCE_FOR_ENTITY, SOURCE_SYSTEMS

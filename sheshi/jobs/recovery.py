@@ -23,9 +23,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.services import audit_event_record
+from audit.services.events import audit_event_record
 from consolidation.models import ConsolidationRun, RunStatus
-from consolidation.services import run_stale_after
+from consolidation.services.runs import run_stale_after
 from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.services import job_stale_after
 from sheshi.db.context import system_context

@@ -28,7 +28,7 @@ def security_deploy_checks(app_configs, **kwargs):
     else:
         from django.core.exceptions import ImproperlyConfigured
 
-        from audit.digest import signing_key
+        from audit.services.digest import signing_key
 
         try:
             signing_key()

@@ -136,7 +136,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header makes an unauthenticated call a 401, not a 403.
-        "sheshi.access.tokens.ApiTokenAuthentication",
+        "sheshi.access.services.tokens.ApiTokenAuthentication",
         "sheshi.api.authentication.ContextSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import JournalEntry
-from ledger.services import (
+from ledger.services.entries import (
     journal_entry_approve,
     journal_entry_create,
     journal_entry_create_and_post,
@@ -21,7 +21,7 @@ from ledger.services import (
     journal_entry_submit,
 )
 from periods.models import PeriodLockSnapshot
-from periods.services import entity_period_lock
+from periods.services.transitions import entity_period_lock
 from tests.factories import user_with_role
 from tests.ledger.helpers import World, build_world
 

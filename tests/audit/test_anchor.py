@@ -18,13 +18,13 @@ from django.core.management import CommandError, call_command
 from audit.anchor.services import anchor_latest
 from audit.anchor.store import AnchorExistsError, DirectoryAnchorStore, anchor_store
 from audit.canonical import GENESIS_HASH, link_hash
-from audit.digest import audit_digest_create, audit_digest_verify
 from audit.errors import AuditAnchorRegressionError
 from audit.models import AuditChainHead, AuditChainLink
+from audit.selectors.verify import chain_verify, recompute_content_hash
+from audit.services.digest import audit_digest_create, audit_digest_verify
 from audit.tasks import audit_anchor_task
-from audit.verify import chain_verify, recompute_content_hash
-from ledger.services import journal_entry_create_and_post
-from periods.services import entity_period_lock
+from ledger.services.entries import journal_entry_create_and_post
+from periods.services.transitions import entity_period_lock
 from tests.conftest import requires_role_split
 from tests.factories import EntityFactory, OrganisationFactory
 from tests.ledger.helpers import build_world

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.inputs import EntryInput, LineInput
-from ledger.services import journal_entry_create
+from ledger.services.entries import journal_entry_create
 from tests.factories import EntityFactory, user_with_role
 from tests.ledger.helpers import build_chart
 
@@ -19,7 +19,7 @@ URL = "/api/v1/audit/events/"
 
 @pytest.fixture
 def entities():
-    from periods.services import fiscal_year_generate
+    from periods.services.transitions import fiscal_year_generate
 
     own = EntityFactory(code="AUD1")
     other = EntityFactory(code="AUD2", organisation=own.organisation)
@@ -41,7 +41,7 @@ def events(client, org, **params):
 
 
 def test_an_auditor_of_every_entity_sees_every_event_in_full(client, entities):
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     own, other, entries = entities
     auditor = user_with_role(own, "auditor")

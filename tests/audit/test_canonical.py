@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from audit.canonical import canonical_json, event_content_hash, parse_json
 from audit.models import AuditEvent
-from audit.services import audit_event_record
+from audit.services.events import audit_event_record
 from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db

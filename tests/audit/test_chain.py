@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from audit.canonical import GENESIS_HASH, link_hash
 from audit.models import AuditChainHead, AuditChainLink, AuditEvent
-from audit.verify import chain_verify
+from audit.selectors.verify import chain_verify
 from sheshi.db.context import system_context
 from sheshi.tenancy.models import Entity
 from tests.conftest import requires_role_split

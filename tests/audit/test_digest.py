@@ -8,10 +8,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
 
 from audit.canonical import GENESIS_HASH, link_hash
-from audit.digest import audit_digest_create, audit_digest_verify, signing_key
 from audit.errors import AuditDigestInvalidError
 from audit.models import AuditChainLink
-from audit.verify import chain_verify, recompute_content_hash
+from audit.selectors.verify import chain_verify, recompute_content_hash
+from audit.services.digest import audit_digest_create, audit_digest_verify, signing_key
 from tests.conftest import requires_role_split
 from tests.factories import EntityFactory, OrganisationFactory
 

@@ -13,7 +13,7 @@ from audit.evidence.archive import audit_evidence_export, evidence_scope
 from audit.evidence.manifest import manifest_sign
 from audit.evidence.verify import evidence_verify
 from audit.models import AuditChainHead, AuditChainLink, AuditEvent
-from audit.verify import chain_verify
+from audit.selectors.verify import chain_verify
 from tests.audit.evidence_world import DATASETS, FORMULA, build_evidence_world, read_csv, read_json, rewrite_zip
 from tests.conftest import requires_role_split
 

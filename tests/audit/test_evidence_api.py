@@ -54,7 +54,7 @@ def test_auditor_gets_the_zip_of_the_entities_they_audit(ew, client, tmp_path):
 
 
 def test_auditor_of_every_entity_gets_the_full_archive(ew, client):
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     auditor = ew.users["auditor"]
     role_grant(actor=None, user=auditor, entity=ew.world.other, role="auditor")

@@ -5,9 +5,9 @@ from django.db import DatabaseError, transaction
 from django.test import RequestFactory
 
 from audit.models import ORG_PLATFORM, AuditEvent
-from audit.services import audit_event_record, audit_read
+from audit.services.events import audit_event_record, audit_read
 from sheshi.access.roles import Role
-from sheshi.access.services import role_grant, role_revoke
+from sheshi.access.services.grants import role_grant, role_revoke
 from sheshi.db.context import db_context
 from sheshi.errors import from_db_error
 from tests.factories import EntityFactory, UserFactory, member

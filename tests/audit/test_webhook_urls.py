@@ -8,8 +8,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from audit.models import WebhookSubscription
+from audit.services.webhooks import http_post, webhook_subscription_create
 from audit.webhook_urls import webhook_url_check
-from audit.webhooks import http_post, webhook_subscription_create
 from sheshi.errors import ValidationFailed
 from tests.factories import OrganisationFactory
 

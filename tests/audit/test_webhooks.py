@@ -17,7 +17,12 @@ from django.core.management import call_command
 from django.db import connection
 
 from audit.models import AuditChainLink, WebhookState, WebhookStatus
-from audit.webhooks import MAX_ATTEMPTS, webhook_deliver, webhook_subscription_create, webhook_subscriptions_due
+from audit.services.webhooks import (
+    MAX_ATTEMPTS,
+    webhook_deliver,
+    webhook_subscription_create,
+    webhook_subscriptions_due,
+)
 from tests.conftest import requires_role_split
 from tests.factories import EntityFactory, OrganisationFactory
 

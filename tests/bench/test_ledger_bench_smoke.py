@@ -87,7 +87,7 @@ def test_batch_api_benchmark_posts_over_http_beside_the_bulk_path_and_copy():
     out = _run("bench.ledger.batch_api", "--lines", "400", "--batch-entries", "100", "--workers", "1")
     rows = _rows(out)
     assert rows["HTTP batch endpoint via gunicorn (token, Idempotency-Key)"][1:4] == ["400", "200", "2"]
-    assert rows["in-process bulk path (ledger.bulk, jobs role, RLS scope, audit on)"][1] == "400"
+    assert rows["in-process bulk path (ledger.services.bulk, jobs role, RLS scope, audit on)"][1] == "400"
     assert rows["raw COPY of the same lines (unconstrained table, app role)"][1] == "400"
     assert "Statuses: {201: 2}" in out
     assert "800 posted lines in the database, balances = recomputation" in out

@@ -11,10 +11,10 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from ledger.inputs import EntryInput, LineInput
-from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods import checklist
-from periods import reconciliation as recs
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.models import AccountReconciliation, ChecklistTask, EntityPeriod
+from periods.services import checklist
+from periods.services import reconciliation as recs
 from tests.browser.test_journal_walk import Walk
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
@@ -113,7 +113,7 @@ def test_tasks_reconciliation_soft_close_and_lock_from_the_dashboard(site, drive
     assert walk.messages()[0].startswith(f"{world.entity.code} 2026-03 was not locked: 1 unposted entries remain")
     assert EntityPeriod.objects.get(pk=ep.pk).state == "soft_closed"
 
-    from ledger.services import journal_entry_void
+    from ledger.services.entries import journal_entry_void
 
     draft = ep.entity.journal_entries.get(status="draft")
     journal_entry_void(actor=None, entry_id=draft.pk, reason="belongs to April")

@@ -14,8 +14,8 @@ from django.contrib.auth.models import Permission
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, EntryStatus, JournalEntry
-from ledger.services import journal_entry_create
-from sheshi.access.services import role_grant
+from ledger.services.entries import journal_entry_create
+from sheshi.access.services.grants import role_grant
 from tests.browser.conftest import TIMES
 from tests.factories import PASSWORD, user_with_role
 from tests.ledger.helpers import build_world

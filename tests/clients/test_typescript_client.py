@@ -21,11 +21,11 @@ from django.core.management import call_command
 from openpyxl import load_workbook
 
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services import consolidation_run_execute, consolidation_run_request
-from ledger import reports
+from consolidation.services.runs import consolidation_run_execute, consolidation_run_request
 from ledger.models import JournalEntry
+from ledger.selectors import reports
 from periods.models import Period
-from sheshi.access.tokens import api_token_issue
+from sheshi.access.services.tokens import api_token_issue
 from sheshi.db.context import system_context
 from tests.consolidation.helpers import CASES_DIR
 from tests.factories import user_with_role

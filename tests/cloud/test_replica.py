@@ -32,8 +32,8 @@ django.setup()
 import psycopg
 from sheshi.db import replica
 from sheshi.db.context import ALL_ORGS, set_context
-from ledger.reports import trial_balance
-from ledger.services import journal_entry_create_and_post
+from ledger.selectors.reports import trial_balance
+from ledger.services.entries import journal_entry_create_and_post
 from periods.models import Period
 from tests.ledger.helpers import build_world
 

@@ -208,7 +208,7 @@ def test_an_adjustment_and_its_lines_are_recorded_by_one_service_call(client, gr
 def test_runs_are_read_only_and_run_again_still_queues_through_the_service(client, group,
                                                                            django_capture_on_commit_callbacks):
     from consolidation.models import ConsolidationRun
-    from consolidation.services import consolidation_run_request
+    from consolidation.services.runs import consolidation_run_request
     from periods.models import Period
 
     period = Period.objects.get(organisation=group.organisation, code="2024-12")

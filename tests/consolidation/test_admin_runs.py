@@ -97,7 +97,7 @@ def test_consolidate_another_tenants_group_is_not_a_choice(client, group, django
 
 def test_a_queued_run_page_shows_its_progress_and_refreshes_itself(client, group,
                                                                    django_capture_on_commit_callbacks):
-    from consolidation.services import consolidation_run_request
+    from consolidation.services.runs import consolidation_run_request
 
     with django_capture_on_commit_callbacks(execute=False):
         run = consolidation_run_request(actor=None, group=group, period=period(group))
@@ -134,7 +134,7 @@ def test_drill_from_a_figure_to_components_member_and_ledger_line(client, run):
     assert f'href="{RUNS}{run.pk}/accounts/1000/members/C/"' in figure
     member = html(client.get(f"{RUNS}{run.pk}/accounts/1000/members/C/"))
     assert "You may not view C" in member and 'id="ledger-lines"' not in member  # rights on the top only
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     role_grant(actor=None, user=run.requested_by, entity=Entity.objects.get(organisation_id=run.organisation_id,
                                                                             code="C"), role="viewer")
@@ -155,7 +155,7 @@ def test_drill_reaches_the_import_file_row(client, group, django_capture_on_comm
                                 source_system=source,
                                 stream=io.BytesIO(b"Account,Name,Debit,Credit\n1000,Cash,40.00,\n4000,Sales,,40.00\n"))
     user = controller(group)
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     role_grant(actor=None, user=user, entity=sub, role="viewer")
     client.force_login(user)
@@ -186,9 +186,9 @@ def test_a_user_without_rights_on_the_group_sees_no_run(client, run):
 
 def test_compare_two_runs_names_changed_sections_and_moved_figures(client, group, run,
                                                                    django_capture_on_commit_callbacks):
-    from ledger.bulk import journal_entries_post_bulk
     from ledger.inputs import EntryInput, LineInput
     from ledger.models import Account, EntrySource
+    from ledger.services.bulk import journal_entries_post_bulk
 
     accounts = dict(Account.objects.filter(organisation=group.organisation).values_list("code", "pk"))
     sub = Entity.objects.get(organisation=group.organisation, code="C")
@@ -214,11 +214,11 @@ def test_compare_two_runs_names_changed_sections_and_moved_figures(client, group
 def test_comparing_runs_of_different_groups_is_a_message_not_a_500(client, group, run,
                                                                    django_capture_on_commit_callbacks):
     other = load("wholly_owned", "WHOLE")
-    from consolidation.services import consolidation_run_request
+    from consolidation.services.runs import consolidation_run_request
 
     with django_capture_on_commit_callbacks(execute=True):
         second = consolidation_run_request(actor=None, group=other, period=period(other))
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     user = staff(user_with_role(other.top_entity, "controller"))
     member(user, group.organisation)

@@ -46,7 +46,7 @@ def test_owner_runs_consolidation_and_reads_hand_figures(client, group, django_c
 
 def test_drill_down_from_consolidated_account_to_components_and_ledger(client, group,
                                                                        django_capture_on_commit_callbacks):
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     user = user_with_role(group.top_entity, "controller")
     client.force_login(user)

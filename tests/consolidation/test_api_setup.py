@@ -97,7 +97,7 @@ def test_a_group_topped_by_an_invisible_entity_is_404(client, parent, sub):
 
 @pytest.fixture
 def group_with_chart(client, parent, sub, controller):
-    from consolidation.services import consolidation_group_create, group_member_add
+    from consolidation.services.runs import consolidation_group_create, group_member_add
     from tests.ledger.helpers import build_chart
 
     build_chart(parent.organisation)
@@ -109,7 +109,7 @@ def group_with_chart(client, parent, sub, controller):
 
 
 def test_acquisition_facts_are_recorded_through_adjustment_record(client, group_with_chart):
-    from periods.services import fiscal_year_generate
+    from periods.services.transitions import fiscal_year_generate
 
     fiscal_year_generate(organisation=group_with_chart.organisation, year=2026)
     facts = "/api/v1/acquisition-facts/"

@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from consolidation.models import ConsolidationGroup, FxRate, IcDifference
 from periods.models import EntityPeriod, GroupPeriodLock
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from sheshi.tenancy.models import Entity
 from tests.consolidation.helpers import CASES_DIR
 from tests.factories import EntityFactory, user_with_role

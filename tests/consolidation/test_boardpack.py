@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from consolidation.boardpack import SIGN_CONVENTION, natural_sign
 from consolidation.models import ConsolidationRun
+from consolidation.selectors.boardpack import SIGN_CONVENTION, natural_sign
 from ledger.models import Account
 from tests.consolidation.helpers import CASES_DIR
 

@@ -10,17 +10,17 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from consolidation.journals import run_journals
-from consolidation.ledger_access import (
+from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
+from consolidation.selectors.journals import run_journals
+from consolidation.services.ledger_access import (
     consolidation_adjustment_prepare,
     consolidation_journals_list,
     consolidation_ledger_role_grant,
 )
-from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services import consolidation_run_request
+from consolidation.services.runs import consolidation_run_request
 from consolidation.tasks import consolidation_run_task
 from ledger.models import Account, EntrySource, JournalEntry, JournalLine
-from ledger.services import journal_entry_approve, journal_entry_post, journal_entry_submit
+from ledger.services.entries import journal_entry_approve, journal_entry_post, journal_entry_submit
 from periods.models import Period
 from sheshi.errors import PermissionDenied
 from sheshi.tenancy.models import Membership

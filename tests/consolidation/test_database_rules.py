@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from consolidation.models import ConsolidationGroup, ConsolidationRun, FxRate, GroupMember
-from consolidation.services import fx_rate_create
+from consolidation.services.runs import fx_rate_create
 from periods.models import EntityPeriod, GroupPeriodLock, Period
 from sheshi.db.context import db_context
 from sheshi.errors import from_db_error

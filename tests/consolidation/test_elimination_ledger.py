@@ -15,11 +15,11 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from consolidation import posting
 from consolidation.errors import RunNotInStateError
 from consolidation.models import ConsolidationGroup, ConsolidationRun, GroupMember, RunStatus
-from consolidation.posting import elimination_ledger_ensure
-from consolidation.services import _transition, consolidation_run_request, group_member_add, run_stale_after
+from consolidation.services import posting
+from consolidation.services.posting import elimination_ledger_ensure
+from consolidation.services.runs import _transition, consolidation_run_request, group_member_add, run_stale_after
 from consolidation.tasks import consolidation_run_task
 from ledger.models import EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import EntityPeriod, Period, PeriodState

@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 
 from consolidation.errors import IcDifferenceWrongStateError, IcUnresolvedError
 from consolidation.models import ConsolidationGroup, IcComment, IcDifference, IcStatus
-from consolidation.services import (
+from consolidation.services.runs import (
     consolidation_group_period_lock,
     consolidation_run_execute,
     consolidation_run_request,
@@ -21,11 +21,11 @@ from consolidation.services import (
     ic_difference_explain,
     ic_difference_resolve,
 )
-from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource
+from ledger.services.bulk import journal_entries_post_bulk
 from periods.models import EntityPeriod, GroupPeriodLock, Period
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from sheshi.errors import PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Entity
 from tests.consolidation.helpers import CASES_DIR

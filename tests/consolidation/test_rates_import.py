@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from consolidation.models import FxRate
-from consolidation.rates_import import fx_rates_import
+from consolidation.services.rates_import import fx_rates_import
 from sheshi.errors import ValidationFailed
 from tests.factories import OrganisationFactory
 
@@ -64,7 +64,7 @@ def test_command_loads_and_reports(tmp_path):
 def test_entering_a_rate_needs_the_close_permission():
     from datetime import date
 
-    from consolidation.services import fx_rate_create
+    from consolidation.services.runs import fx_rate_create
     from sheshi.errors import PermissionDenied
     from tests.factories import EntityFactory, user_with_role
 

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from consolidation.errors import RunNotInStateError
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services import _transition, consolidation_run_execute, consolidation_run_request
+from consolidation.services.runs import _transition, consolidation_run_execute, consolidation_run_request
 from consolidation.tasks import consolidation_run_task
 from periods.models import Period
 from tests.consolidation.helpers import CASES_DIR

@@ -41,8 +41,8 @@ FRAMEWORK_ALLOWED = {
 # Where writes live: services modules, and the older write modules that predate the naming.
 SERVICE_MODULE_SUFFIXES = (".services",)
 SERVICE_MODULES = {
-    "ledger.chart": "chart-of-accounts writes (account_create, account_move), as the API uses them",
-    "consolidation.rates_import": "FX rate files (fx_rates_import), as the API and load_fx_rates use it",
+    "ledger.services.chart": "chart-of-accounts writes (account_create, account_move), as the API uses them",
+    "consolidation.services.rates_import": "FX rate files (fx_rates_import), as the API and load_fx_rates use it",
 }
 PROJECT_PACKAGES = ("audit", "consolidation", "ledger", "periods", "sheshi")
 
@@ -216,7 +216,7 @@ def test_reverting_from_history_is_refused_and_nothing_changes(client):
 
 
 def test_api_tokens_are_revoked_by_the_action_through_the_service(client):
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.tokens import api_token_issue
 
     user = get_user_model().objects.create_superuser("root", "root@example.test", "x")
     token, _ = api_token_issue(user=user, name="ci", scopes=["read"])

@@ -52,7 +52,7 @@ def test_invalid_filter_is_400_problem_with_field_errors(client):
 
 
 def test_read_only_token_cannot_write_is_403_problem(client):
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.tokens import api_token_issue
 
     entity = EntityFactory()
     user = user_with_role(entity, "viewer")
@@ -63,7 +63,7 @@ def test_read_only_token_cannot_write_is_403_problem(client):
 
 
 def test_bearer_token_authenticates_and_is_scoped(client):
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.tokens import api_token_issue
 
     entity = EntityFactory(code="TOK1")
     EntityFactory(code="TOK2", organisation=entity.organisation)
@@ -81,7 +81,7 @@ def test_expired_token_is_refused(client):
     from django.utils import timezone
 
     from sheshi.access.models import ApiToken
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.tokens import api_token_issue
 
     entity = EntityFactory()
     token, raw = api_token_issue(user=user_with_role(entity, "viewer"), name="old", scopes=["read"])

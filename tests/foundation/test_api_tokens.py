@@ -1,5 +1,5 @@
 """API tokens: `manage.py api_token_issue` and /api/v1/tokens/ (the caller's own tokens), both
-through sheshi.access.tokens; the secret is shown once, only its hash is stored."""
+through sheshi.access.services.tokens; the secret is shown once, only its hash is stored."""
 import hashlib
 from io import StringIO
 
@@ -55,7 +55,7 @@ def test_bad_scopes_and_lifetimes_are_field_errors(client, viewer):
 
 
 def test_a_token_cannot_issue_tokens(client, viewer):
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.tokens import api_token_issue
 
     _, raw = api_token_issue(user=viewer, name="rw", scopes=["read", "write"])
     resp = client.post(

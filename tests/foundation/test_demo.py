@@ -10,7 +10,6 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from consolidation.boardpack import board_pack_write
 from consolidation.models import (
     AcquisitionAdjustment,
     ConsolidationGroup,
@@ -19,10 +18,11 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
+from consolidation.selectors.boardpack import board_pack_write
 from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.selectors import tb_figure_get, tb_figure_source_rows
 from ledger.models import Account, Balance, JournalEntry, JournalLine
-from ledger.reports import balances_verify, trial_balance
+from ledger.selectors.reports import balances_verify, trial_balance
 from periods.models import EntityPeriod, Period
 from sheshi.demo import make_files
 from sheshi.tenancy.models import Entity, Organisation

@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.models import Balance, JournalEntry, JournalLine, LocalAccountMapping
-from ledger.reports import trial_balance
+from ledger.selectors.reports import trial_balance
 from tests.factories import member, user_with_role
 from tests.ledger.helpers import build_world
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.imports.escaping import escape_cell, escape_row
+from sheshi.escaping import escape_cell, escape_row
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -14,7 +14,7 @@ from psycopg.types.range import Range
 
 from audit.models import AuditEvent
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services import consolidation_run_request, run_stale_after
+from consolidation.services.runs import consolidation_run_request, run_stale_after
 from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.services import import_batch_create, job_stale_after
 from ledger.models import JournalEntry, JournalLine, LocalAccountMapping

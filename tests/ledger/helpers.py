@@ -8,7 +8,7 @@ from decimal import Decimal
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, AccountType, NormalBalance
 from periods.models import EntityPeriod, Period
-from periods.services import fiscal_year_generate
+from periods.services.transitions import fiscal_year_generate
 from sheshi.tenancy.models import Entity, Organisation
 from tests.factories import EntityFactory, OrganisationFactory
 

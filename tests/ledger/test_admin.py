@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from ledger.models import Account, EntryStatus, JournalEntry
-from ledger.services import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
-from sheshi.access.services import role_grant
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
+from sheshi.access.services.grants import role_grant
 from tests.factories import user_with_role
 from tests.locking import lock_through
 

@@ -11,16 +11,16 @@ from django.contrib.auth.models import Permission
 from audit.models import AuditEvent
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import JournalEntry
-from ledger.services import (
+from ledger.services.entries import (
     journal_entry_approve,
     journal_entry_create,
     journal_entry_create_and_post,
     journal_entry_post,
     journal_entry_submit,
 )
-from periods.close import entity_periods_move
 from periods.models import PeriodLockSnapshot
-from sheshi.access.services import role_grant
+from periods.services.close import entity_periods_move
+from sheshi.access.services.grants import role_grant
 from sheshi.errors import SheshiError
 from sheshi.tenancy.models import Membership
 from tests.factories import user_with_role

@@ -74,7 +74,7 @@ def test_posted_entry_replay_matches_the_first_response_and_survives_a_lock(clie
 
 def test_a_revoked_role_is_refused_on_the_next_request(client, world, preparer):
     """Permissions are remembered for one request only."""
-    from sheshi.access.services import role_revoke
+    from sheshi.access.services.grants import role_revoke
 
     client.force_login(preparer)
     assert client.post("/api/v1/journal-entries/", body(world, post=True),
@@ -173,7 +173,7 @@ def test_posting_into_a_locked_period_is_a_422(client, world, preparer):
 
 
 def test_entries_of_other_entities_are_404(client, world, preparer):
-    from ledger.services import journal_entry_create_and_post
+    from ledger.services.entries import journal_entry_create_and_post
 
     other = journal_entry_create_and_post(actor=None, entity=world.other,
                                           entry=world.sale("5")).entry
@@ -250,7 +250,7 @@ def test_chart_maintenance_needs_org_admin(client, world, preparer):
 
 
 def test_verify_balances_finds_no_difference_after_api_work(client, world, preparer):
-    from ledger.reports import balances_verify
+    from ledger.selectors.reports import balances_verify
 
     client.force_login(preparer)
     for amount in ("1.0000", "2.2500", "3.0001"):

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditEvent
-from ledger.batch import MAX_BATCH_ENTRIES
 from ledger.models import Balance, JournalEntry, JournalEntryBatch, JournalLine
+from ledger.services.batch import MAX_BATCH_ENTRIES
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
 from tests.locking import lock_through

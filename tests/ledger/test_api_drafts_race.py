@@ -8,7 +8,7 @@ import pytest
 from ledger.etags import journal_entry_etag
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import JournalEntry
-from ledger.services import journal_entry_create, journal_entry_update
+from ledger.services.entries import journal_entry_create, journal_entry_update
 from sheshi.errors import PreconditionFailed
 from tests.concurrency import run_threads
 from tests.ledger.helpers import build_world

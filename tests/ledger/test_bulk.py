@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, JournalEntry, JournalLine
-from ledger.reports import balances_verify
+from ledger.selectors.reports import balances_verify
+from ledger.services.bulk import journal_entries_post_bulk
 from sheshi.errors import RuleViolation, ValidationFailed
 from tests.locking import lock_through
 

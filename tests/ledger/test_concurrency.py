@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from ledger.inputs import EntryInput, LineInput
-from ledger.services import journal_entry_create_and_post
+from ledger.services.entries import journal_entry_create_and_post
 from tests.concurrency import run_threads
 from tests.ledger.helpers import build_world
 
@@ -60,7 +60,7 @@ def test_bulk_posting_that_waits_for_a_period_lock_is_stamped_after_the_wait(own
 
     from django.utils import timezone
 
-    from ledger.bulk import journal_entries_post_bulk
+    from ledger.services.bulk import journal_entries_post_bulk
 
     world = build_world("WAIT")
     ep = world.entity_period("2026-03")

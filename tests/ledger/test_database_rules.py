@@ -7,8 +7,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from ledger.models import Balance, JournalEntry, JournalLine
-from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods.services import entity_period_soft_close
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
+from periods.services.transitions import entity_period_soft_close
 from sheshi.errors import RuleViolation
 from tests.locking import lock_through
 
@@ -300,7 +300,7 @@ def test_a_functional_currency_line_with_a_rate_other_than_one_cannot_post(draft
 
 def _approved_by_another(world):
     """An entry prepared by a controller and approved by someone else (issue #15 item 4)."""
-    from ledger.services import journal_entry_approve, journal_entry_submit
+    from ledger.services.entries import journal_entry_approve, journal_entry_submit
     from tests.factories import user_with_role
 
     controller, approver = user_with_role(world.entity, "controller"), user_with_role(world.entity, "approver")

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, JournalEntry, JournalLine
+from ledger.services.bulk import journal_entries_post_bulk
 from sheshi.errors import ValidationFailed
 from tests.factories import user_with_role
 
@@ -48,7 +48,7 @@ def test_a_usd_line_with_its_rate_is_booked_at_that_rate(client, world):
 
 def test_the_service_refuses_a_foreign_line_without_rate_or_functional_amount(world):
     actor = user_with_role(world.entity, "preparer")
-    from ledger.services import journal_entry_create
+    from ledger.services.entries import journal_entry_create
 
     entry = EntryInput(entry_date=date(2026, 3, 10), description="x", lines=[
         LineInput(account_id=world.acc("1200"), amount=Decimal(10), currency="USD"),

@@ -23,16 +23,16 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from ledger.chart import account_create
 from ledger.inputs import EntryInput, LineInput
-from ledger.services import (
+from ledger.services.chart import account_create
+from ledger.services.entries import (
     journal_entry_approve,
     journal_entry_create,
     journal_entry_post,
     journal_entry_submit,
     journal_entry_void,
 )
-from periods.services import entity_period_lock, entity_period_reopen
+from periods.services.transitions import entity_period_lock, entity_period_reopen
 from sheshi.errors import DB_RULES, SheshiError, from_db_error
 from tests.factories import user_with_role
 from tests.locking import lock_through
@@ -191,9 +191,9 @@ def case_idempotency_key_reused(world):
 
 
 def case_reviewer_is_preparer(world):
-    from periods import reconciliation
-    from periods.selectors import account_closing_figures
-    from sheshi.access.services import role_grant
+    from periods.selectors.close import account_closing_figures
+    from periods.services import reconciliation
+    from sheshi.access.services.grants import role_grant
 
     preparer = user_with_role(world.entity, "preparer")
     role_grant(actor=None, user=preparer, entity=world.entity, role="approver")

@@ -7,7 +7,7 @@ import pytest
 from ledger.errors import EntryNotInStateError, EntryUnbalancedError, IdempotencyConflictError, SegregationOfDutiesError
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Balance, EntryStatus, JournalEntry, JournalLine
-from ledger.services import (
+from ledger.services.entries import (
     journal_entry_approve,
     journal_entry_create,
     journal_entry_create_and_post,

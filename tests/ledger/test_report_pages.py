@@ -13,9 +13,9 @@ from psycopg.types.range import Range
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import LocalAccountMapping
-from ledger.reports import trial_balance
-from ledger.services import journal_entry_create_and_post
-from periods.services import fiscal_year_generate
+from ledger.selectors.reports import trial_balance
+from ledger.services.entries import journal_entry_create_and_post
+from periods.services.transitions import fiscal_year_generate
 from sheshi.money import money_display
 from tests.factories import EntityFactory, user_with_role
 from tests.locking import lock_through
@@ -101,7 +101,7 @@ def test_trial_balance_closing_matches_the_api_selector_and_a_range_moves_from_i
     post(world, "100", date(2026, 1, 10))
     post(world, "30", date(2026, 2, 10), dr="5100", cr="1100")
     post(world, "7", date(2026, 3, 10))
-    from ledger.report_tables import Window, trial_balance_table
+    from ledger.selectors.report_tables import Window, trial_balance_table
 
     jan, mar = world.period("2026-01"), world.period("2026-03")
     table = trial_balance_table(entity=world.entity, window=Window(world.period("2026-02"), mar), comparisons=[])

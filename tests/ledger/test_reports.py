@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ledger.chart import account_move
 from ledger.inputs import EntryInput, LineInput
-from ledger.reports import balance_sheet, income_statement, trial_balance
-from ledger.services import journal_entry_create_and_post
+from ledger.selectors.reports import balance_sheet, income_statement, trial_balance
+from ledger.services.chart import account_move
+from ledger.services.entries import journal_entry_create_and_post
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 
 from ledger.errors import AlreadyReversedError, PosterIsPreparerError
 from ledger.models import Balance, EntryStatus, JournalEntry
-from ledger.services import (
+from ledger.services.entries import (
     journal_entry_approve,
     journal_entry_create,
     journal_entry_create_and_post,
@@ -17,7 +17,7 @@ from ledger.services import (
     journal_entry_submit,
 )
 from periods.models import PeriodState
-from periods.services import entity_period_soft_close
+from periods.services.transitions import entity_period_soft_close
 from sheshi.errors import RuleViolation, ValidationFailed
 from tests.factories import user_with_role
 from tests.locking import lock_through

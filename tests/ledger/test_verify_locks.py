@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ledger.services import journal_entry_create_and_post
+from ledger.services.entries import journal_entry_create_and_post
 from tests.ledger.helpers import build_world
 from tests.locking import lock_through
 
@@ -66,7 +66,7 @@ def test_nothing_posts_before_a_locked_period_even_when_the_order_rule_was_bypas
 
     from django.db import DatabaseError
 
-    from ledger.services import journal_entry_create, journal_entry_post
+    from ledger.services.entries import journal_entry_create, journal_entry_post
 
     world = build_world("LP")
     june = world.entity_period("2026-06")

@@ -3,7 +3,7 @@ only drafts and submitted entries become void, only with a reason, and a void en
 changes again. Each attempt is refused by its named rule and changes nothing."""
 import pytest
 
-from ledger.services import journal_entry_create, journal_entry_create_and_post, journal_entry_void
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post, journal_entry_void
 from tests.ledger.test_database_rules import raw, refused, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ confirmation page, scoped to the user's entities and bound by their permissions.
 import pytest
 
 from periods.models import FiscalYear, PeriodLockSnapshot
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import state

@@ -2,7 +2,7 @@
 another tenant's periods are 404."""
 import pytest
 
-from ledger.services import journal_entry_create
+from ledger.services.entries import journal_entry_create
 from periods.models import PeriodLockSnapshot
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
@@ -133,7 +133,7 @@ def test_other_tenants_entity_period_is_404(client, world, controller):
 
 def test_move_is_all_or_nothing(client, world):
     ctl = user_with_role(world.entity, "controller")
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     role_grant(actor=None, user=ctl, entity=world.other, role="viewer")  # sees ACME-US but may not close it
     client.force_login(ctl)

@@ -20,7 +20,7 @@ def entity():
 def org_admin(entity):
     user = UserFactory(username="cal_admin")
     member(user, entity.organisation, org_admin=True)
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     role_grant(actor=None, user=user, entity=entity, role="org_admin")
     return user

@@ -47,7 +47,7 @@ def test_a_preparer_cannot_write_templates_or_move_someone_elses_task(client, wo
     client.force_login(people["prep"])
     resp = post(client, "/api/v1/checklist-templates/", {"organisation": world.org.pk, **TEMPLATE})
     assert resp.status_code == 403 and not ChecklistTemplate.objects.exists()
-    from periods.checklist import checklist_instantiate, checklist_template_create
+    from periods.services.checklist import checklist_instantiate, checklist_template_create
 
     template = checklist_template_create(actor=None, organisation=world.org, name="t", items=[{"title": "x"}])
     task = checklist_instantiate(actor=None, entity_period_id=world.entity_period("2026-03").pk,
@@ -57,7 +57,7 @@ def test_a_preparer_cannot_write_templates_or_move_someone_elses_task(client, wo
 
 
 def test_assigning_to_a_non_member_is_a_field_error(client, world, people):
-    from periods.checklist import checklist_instantiate, checklist_template_create
+    from periods.services.checklist import checklist_instantiate, checklist_template_create
 
     template = checklist_template_create(actor=None, organisation=world.org, name="t", items=[{"title": "x"}])
     task = checklist_instantiate(actor=None, entity_period_id=world.entity_period("2026-03").pk,

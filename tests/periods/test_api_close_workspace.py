@@ -2,9 +2,9 @@
 sign-off and comments, and the close dashboard — the same services and permissions as the admin."""
 import pytest
 
-from periods import checklist
 from periods.models import ChecklistTask, ChecklistTaskComment
-from sheshi.access.services import role_grant
+from periods.services import checklist
+from sheshi.access.services.grants import role_grant
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import state

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def locked():
-    from ledger.services import journal_entry_create_and_post
-    from periods.checklist import checklist_instantiate, checklist_template_create
+    from ledger.services.entries import journal_entry_create_and_post
+    from periods.services.checklist import checklist_instantiate, checklist_template_create
 
     world = build_world("APPEND")
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))

@@ -5,8 +5,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from periods import checklist
 from periods.models import LockOverride
+from periods.services import checklist
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
 from tests.locking import lock_through

@@ -10,13 +10,13 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods import checklist
-from periods import reconciliation as recs
-from periods.dashboard import close_dashboard_get
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.models import ChecklistTask, FiscalYear
-from periods.services import fiscal_year_generate
-from sheshi.access.services import role_grant
+from periods.selectors.dashboard import close_dashboard_get
+from periods.services import checklist
+from periods.services import reconciliation as recs
+from periods.services.transitions import fiscal_year_generate
+from sheshi.access.services.grants import role_grant
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import raw_post_sale, state

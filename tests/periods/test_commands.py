@@ -4,7 +4,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from ledger.services import journal_entry_create, journal_entry_create_and_post
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.models import FiscalYear, Period, PeriodLockSnapshot
 from tests.periods.helpers import state
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.services import journal_entry_create
+from ledger.services.entries import journal_entry_create
 from periods.models import EntityPeriod
-from periods.services import entity_period_lock, entity_period_soft_close
+from periods.services.transitions import entity_period_lock, entity_period_soft_close
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import raw, refused, state
 

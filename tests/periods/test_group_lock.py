@@ -3,10 +3,10 @@ stands, no member can be reopened."""
 import pytest
 from django.db import DatabaseError
 
-from periods.close import entity_periods_move
-from periods.group_lock import group_period_lock, group_period_unlock
 from periods.models import GroupPeriodLock
-from periods.services import entity_period_reopen
+from periods.services.close import entity_periods_move
+from periods.services.group_lock import group_period_lock, group_period_unlock
+from periods.services.transitions import entity_period_reopen
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
 from tests.locking import lock_through
@@ -32,7 +32,7 @@ def test_group_lock_refused_until_every_member_is_locked(world):
 
 def test_group_lock_records_who_and_members_once_all_are_locked(world):
     controller = user_with_role(world.entity, "controller")
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     role_grant(actor=None, user=controller, entity=world.other, role="controller")
     entity_periods_move(actor=None, entity_period_ids=[world.entity_period("2026-01", e).pk

@@ -8,9 +8,9 @@ import pytest
 from django.db import DatabaseError, connection
 
 from ledger.models import JournalEntry
-from ledger.services import journal_entry_create_and_post
+from ledger.services.entries import journal_entry_create_and_post
 from periods.models import PeriodLockSnapshot
-from periods.services import entity_period_lock, lock_snapshot_verify, snapshot_hash, trial_balance_rows
+from periods.services.transitions import entity_period_lock, lock_snapshot_verify, snapshot_hash, trial_balance_rows
 from sheshi.errors import SheshiError
 from tests.concurrency import run_threads
 from tests.ledger.helpers import build_world

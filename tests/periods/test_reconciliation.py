@@ -10,10 +10,10 @@ from django.core.files.storage import default_storage
 
 from audit.models import AuditEvent
 from ledger.models import JournalLine
-from ledger.services import journal_entry_create_and_post
-from periods import reconciliation as recs
+from ledger.services.entries import journal_entry_create_and_post
 from periods.models import AccountReconciliation, PeriodLockSnapshot, ReconciliationEvidence, ReconcilingItem
-from periods.selectors import account_closing_figures, close_blockers, reconciliation_list
+from periods.selectors.close import account_closing_figures, close_blockers, reconciliation_list
+from periods.services import reconciliation as recs
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
 from tests.locking import lock_through
@@ -118,7 +118,7 @@ def test_an_item_needs_a_description_and_an_amount(world, people):
 
 
 def test_preparer_cannot_review_their_own_sign_off(world, people):
-    from sheshi.access.services import role_grant
+    from sheshi.access.services.grants import role_grant
 
     role_grant(actor=None, user=people["prep"], entity=world.entity, role="approver")
     rec = prepare(world, people)

@@ -5,7 +5,7 @@ import pytest
 from django.db import DatabaseError
 
 from ledger.models import LocalAccountMapping
-from periods.close import entity_periods_move
+from periods.services.close import entity_periods_move
 from tests.ledger.helpers import build_world
 from tests.locking import lock_through
 from tests.periods.helpers import raw, refused

@@ -6,11 +6,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods import checklist, reconciliation
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.errors import ReasonRequiredError, SoftCloseUnconfirmedError
 from periods.models import EntityPeriod
-from periods.services import entity_period_soft_close
+from periods.services import checklist, reconciliation
+from periods.services.transitions import entity_period_soft_close
 from tests.factories import user_with_role
 from tests.periods.helpers import state
 

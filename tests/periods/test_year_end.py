@@ -14,11 +14,11 @@ from django.core.management import CommandError, call_command
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
-from ledger.services import journal_entry_create, journal_entry_create_and_post
-from periods.close import entity_periods_move, entity_periods_resolve
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
+from ledger.services.year_end import year_end_close, year_end_reopen
 from periods.models import EntityPeriod, FiscalYear
-from periods.services import fiscal_year_generate
-from periods.year_end import year_end_close, year_end_reopen
+from periods.services.close import entity_periods_move, entity_periods_resolve
+from periods.services.transitions import fiscal_year_generate
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
 from tests.periods.helpers import state

@@ -191,7 +191,7 @@ def _iso_currencies() -> list[str]:
 
 
 # When a posting held its period's share lock. The one-by-one path stamps posted_at under it; the
-# bulk path (ledger/bulk.py) stamps posted_at before it inserts, and the share lock is only taken
+# bulk path (ledger/services/bulk.py) stamps posted_at before it inserts, and the share lock is only taken
 # by the posting trigger, so a large import that waited for a reopen carries a posted_at from
 # inside the locked interval. Its batch's finished_at is stamped after the trigger, in the same
 # transaction: the time the lock argument holds for.
@@ -326,7 +326,7 @@ def _check_audit_transitions(report: Report, db, audited: set[str], fig: dict) -
 
 
 def _check_balances_verify(report: Report, org: int) -> None:
-    from ledger.reports import balances_verify
+    from ledger.selectors.reports import balances_verify
     from sheshi.db.context import system_context
 
     with system_context("reliability-check"):

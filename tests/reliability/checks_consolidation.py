@@ -127,10 +127,10 @@ def _check_elimination_ledger(report, db, runs: dict[int, dict], group_id: int, 
 
 def eliminations_by_account(results: dict) -> dict[str, Decimal]:
     """What a run posts, by account: its translation, elimination and rounding journals
-    (consolidation/journals.py); results holding eliminations only count those."""
+    (consolidation/selectors/journals.py); results holding eliminations only count those."""
     out: dict[str, Decimal] = defaultdict(Decimal)
     if "members_order" in results:
-        from consolidation.journals import run_journals
+        from consolidation.selectors.journals import run_journals
 
         for journal in run_journals(results).to_post():
             for _member, account, amount in journal.lines:
@@ -213,10 +213,10 @@ def find_subset(need: dict[str, Decimal], optional: list[dict[str, Decimal]]) ->
 
 
 def recompute_run(db, group, period, run: dict) -> tuple[str, str]:
-    from consolidation import selectors
     from consolidation.engine import consolidate
     from consolidation.engine import types as et
     from consolidation.engine.fingerprint import fingerprint_sections
+    from consolidation.selectors import runs as selectors
 
     stored = _rows(db, "SELECT results, fingerprint_sections FROM consolidation_consolidationrun WHERE id = %(r)s",
                    {"r": run["id"]})[0]

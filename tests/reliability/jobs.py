@@ -19,7 +19,7 @@ def post_accrual(key: str, entity_id: int, entry_date: str, amount: str, account
     from django.db import transaction
 
     from ledger.inputs import EntryInput, LineInput
-    from ledger.services import account_ids_by_code, journal_entry_create_and_post, request_fingerprint
+    from ledger.services.entries import account_ids_by_code, journal_entry_create_and_post, request_fingerprint
     from sheshi.db.context import system_context
     from sheshi.tenancy.models import Entity
     from tests.reliability.seed import JOBS_USER

@@ -49,10 +49,10 @@ def seed(posters: int) -> Seeded:
     from ledger.imports.mapping import ColumnMapping
     from ledger.imports.models import SourceSystem
     from periods.models import EntityPeriod
-    from periods.services import fiscal_year_generate
+    from periods.services.transitions import fiscal_year_generate
     from sheshi.access.roles import Role
-    from sheshi.access.services import role_grant
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.grants import role_grant
+    from sheshi.access.services.tokens import api_token_issue
     from sheshi.db.context import system_context
     from sheshi.tenancy.models import Entity, Membership, Organisation
     from tests.ledger.helpers import build_chart
@@ -101,7 +101,7 @@ def _complete_group(org, group, entities: dict, *, actor) -> None:
     from consolidation.models import AcquisitionAdjustment, AdjustmentKind, AdjustmentLine
     from ledger.inputs import EntryInput, LineInput
     from ledger.models import Account, AccountKind
-    from ledger.services import journal_entry_create_and_post
+    from ledger.services.entries import journal_entry_create_and_post
 
     chart = {a.code: a for a in Account.objects.filter(organisation=org)}
     for code, name, typ, parent, role in GROUP_ACCOUNTS:

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from ledger.models import JournalEntry
-from ledger.services import journal_entry_create, journal_entry_create_and_post
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from sheshi.db.context import ALL_ORGS, set_context
 from tests.conftest import _owner_flush, requires_role_split
 from tests.ledger.helpers import build_world

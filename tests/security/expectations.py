@@ -97,7 +97,7 @@ def _batch_body(w: World, s: str) -> dict:
 def _prepare_body(w: World, s: str) -> dict:
     # The statement balance equals the GL closing balance, so the preparer's signature is accepted.
     from periods.models import EntityPeriod
-    from periods.selectors import account_closing_figures
+    from periods.selectors.close import account_closing_figures
 
     ep = EntityPeriod.objects.get(pk=w.get("entity_period", s))
     closing = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id, account_id=w.get("account", s))[0]
@@ -316,7 +316,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/consolidation-groups/{id}/unlock/", "POST"): Expect(
         do=CONTROLLERS, target="consolidation_group", body=lambda w, s: {"period": PERIOD, "reason": "restate"},
         ok=BUSINESS_REFUSALS | {204}),
-    # The group's consolidation ledger (consolidation/ledger_access.py): visible through the top
+    # The group's consolidation ledger (consolidation/services/ledger_access.py): visible through the top
     # entity, but its journals and adjustments need a role granted on the ledger itself, which
     # nobody in the matrix holds; organisation admins grant those roles.
     ("/api/v1/consolidation-groups/{id}/journals/{period_code}/", "GET"): Expect(

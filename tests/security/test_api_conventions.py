@@ -48,7 +48,7 @@ NOT_IDEMPOTENT = {
 
 # Replays answered with another status than the first answer, with the reason.
 REPLAY_STATUS = {
-    # The ledger keeps its key on the entry itself (ledger/services.py) and answers a replay 200 OK
+    # The ledger keeps its key on the entry itself (ledger/services/entries.py) and answers a replay 200 OK
     # with the entry as stored; the body is the first answer's (tests/ledger/test_api.py).
     ("/api/v1/journal-entries/", "POST"): 200,
 }

@@ -14,9 +14,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from ledger.models import Balance, JournalEntry, JournalLine
-from ledger.services import journal_entry_create, journal_entry_create_and_post
+from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.models import EntityPeriod, FiscalYear, Period, PeriodLockSnapshot
-from periods.services import entity_period_soft_close
+from periods.services.transitions import entity_period_soft_close
 from sheshi.access.roles import Role
 from sheshi.db.context import set_context
 from tests.conftest import requires_role_split

@@ -31,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sheshi.access.tokens import api_token_issue
+from sheshi.access.services.tokens import api_token_issue
 from sheshi.wsgi import application
 
 MAX_EXAMPLES = 10

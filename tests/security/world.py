@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from sheshi.tenancy.models import Entity, Organisation
 from tests.factories import EntityFactory, OrganisationFactory, UserFactory, member
 
@@ -63,9 +63,9 @@ def build_tenancy(world: World) -> None:
 
 
 def build_ledger(world: World) -> None:
-    from ledger import services
     from ledger.inputs import EntryInput, LineInput
-    from periods.services import fiscal_year_generate
+    from ledger.services import entries as services
+    from periods.services.transitions import fiscal_year_generate
     from tests.ledger.helpers import build_chart
 
     charts = {}
@@ -106,7 +106,7 @@ def build_periods(world: World) -> None:
     matrix entries), 2026-01 open and empty (can be closed and locked: it is the entity's first
     month, and months lock oldest first), 2026-06 soft-closed."""
     from periods.models import EntityPeriod, FiscalYear, Period
-    from periods.services import entity_period_soft_close
+    from periods.services.transitions import entity_period_soft_close
 
     for scope in SCOPES:
         org, entity = world.orgs[scope], world.entities[scope]
@@ -122,7 +122,7 @@ def build_periods(world: World) -> None:
 def build_checklist(world: World) -> None:
     """A close checklist template per organisation (own and other share A's) and, per entity, its
     task in 2026-03 (open, unassigned)."""
-    from periods.checklist import checklist_instantiate, checklist_template_create
+    from periods.services.checklist import checklist_instantiate, checklist_template_create
 
     templates = {org.pk: checklist_template_create(actor=None, organisation=org, name="Matrix close",
                                                    items=[{"title": "Bank reconciled"}])
@@ -138,8 +138,8 @@ def build_checklist(world: World) -> None:
 def build_reconciliations(world: World) -> None:
     """A prepared reconciliation per entity, signed by a maker who is none of the callers."""
     from periods.models import EntityPeriod
-    from periods.reconciliation import reconciliation_prepare
-    from periods.selectors import account_closing_figures
+    from periods.selectors.close import account_closing_figures
+    from periods.services.reconciliation import reconciliation_prepare
 
     maker = UserFactory(username="mx_maker")
     for org in (world.orgs[OWN], world.orgs[FOREIGN]):
@@ -157,8 +157,8 @@ def build_reconciliations(world: World) -> None:
 def build_consolidation(world: World) -> None:
     """A group topped by each entity and a requested run (still queued: jobs run on commit, and
     the world's transaction never commits)."""
-    from consolidation.posting import elimination_ledger_ensure
-    from consolidation.services import adjustment_record, consolidation_group_create, consolidation_run_request
+    from consolidation.services.posting import elimination_ledger_ensure
+    from consolidation.services.runs import adjustment_record, consolidation_group_create, consolidation_run_request
     from ledger.models import Account
     from periods.models import Period
 
@@ -182,7 +182,7 @@ def build_ic_worklist(world: World) -> None:
     """A worklist row per scope, as a succeeded run would leave it (the world's run stays queued):
     the entity's 1200 against its own 2100, so it is visible exactly with the entity."""
     from consolidation.models import ConsolidationRun
-    from consolidation.services import ic_worklist_sync
+    from consolidation.services.runs import ic_worklist_sync
 
     for scope in SCOPES:
         run = ConsolidationRun.objects.get(pk=world.get("consolidation_run", scope))
@@ -196,7 +196,7 @@ def build_ic_worklist(world: World) -> None:
 
 def build_fx_rates(world: World) -> None:
     """A closing rate per organisation (own and other share A's): rates are organisation-wide."""
-    from consolidation.services import fx_rate_create
+    from consolidation.services.runs import fx_rate_create
 
     rates = {org.pk: fx_rate_create(actor=None, organisation=org, from_currency="USD", to_currency="EUR",
                                     rate_type="closing", rate_date=date(2026, 3, 31), rate=Decimal("0.9100"))
@@ -245,7 +245,7 @@ def build_imports(world: World) -> None:
 def build_api_tokens(world: World) -> None:
     """An API token of a member of A who is none of the callers: tokens are per user, not per
     entity, so it stands for "someone else's token" in every scope."""
-    from sheshi.access.tokens import api_token_issue
+    from sheshi.access.services.tokens import api_token_issue
 
     owner = UserFactory(username="mx_token_owner")
     member(owner, world.orgs[OWN])

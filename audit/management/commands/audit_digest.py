@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.digest import audit_digest_create, public_key_pem, signing_key
 from audit.management.commands._orgs import organisation_id_for
+from audit.services.digest import audit_digest_create, public_key_pem, signing_key
 from sheshi.db.context import system_context
 
 

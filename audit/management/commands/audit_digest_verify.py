@@ -8,8 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.digest import audit_digest_verify
 from audit.errors import AuditDigestInvalidError
+from audit.services.digest import audit_digest_verify
 from sheshi.db.context import system_context
 
 

@@ -12,7 +12,7 @@ from audit.anchor.check import AnchorFailure, anchor_check, anchored_organisatio
 from audit.anchor.services import anchor_latest
 from audit.anchor.store import anchor_store
 from audit.management.commands._orgs import organisation_code_for, organisation_id_for
-from audit.verify import chain_verify, chained_organisation_ids
+from audit.selectors.verify import chain_verify, chained_organisation_ids
 from sheshi.db.context import system_context
 
 

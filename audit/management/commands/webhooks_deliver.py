@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from audit.webhooks import webhook_deliver, webhook_subscriptions_due
+from audit.services.webhooks import webhook_deliver, webhook_subscriptions_due
 from sheshi.db.context import system_context
 
 

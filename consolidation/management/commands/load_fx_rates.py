@@ -1,7 +1,7 @@
 """Load FX rates for an organisation from a CSV file (from,to,type,rate,date); all or nothing."""
 from django.core.management.base import BaseCommand, CommandError
 
-from consolidation.rates_import import fx_rates_import
+from consolidation.services.rates_import import fx_rates_import
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
 from sheshi.tenancy.models import Organisation

@@ -7,8 +7,8 @@ import pathlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-from consolidation.loader import group_pack_load
 from consolidation.pack import GroupPackInvalidError, pack_errors_as_dicts
+from consolidation.services.loader import group_pack_load
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
 

@@ -1,7 +1,7 @@
 """Recompute every balance from posted lines and report any difference (there must be none)."""
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.reports import balances_verify
+from ledger.selectors.reports import balances_verify
 from sheshi.db.context import system_context
 from sheshi.tenancy.models import Organisation
 

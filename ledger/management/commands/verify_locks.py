@@ -2,7 +2,7 @@
 database took when the period was locked (issue #14). Exit 1 and list each difference."""
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.reports import locks_verify
+from ledger.selectors.reports import locks_verify
 from sheshi.db.context import system_context
 from sheshi.tenancy.models import Organisation
 

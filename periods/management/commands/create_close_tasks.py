@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from periods.cli import error_text
-from periods.close import organisation_by_code
-from periods.services import close_tasks_create_for_periods
+from periods.services.close import organisation_by_code
+from periods.services.transitions import close_tasks_create_for_periods
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
 

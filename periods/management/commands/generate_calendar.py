@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from periods.cli import error_text
-from periods.close import organisation_by_code
-from periods.services import fiscal_year_generate
+from periods.services.close import organisation_by_code
+from periods.services.transitions import fiscal_year_generate
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
 

@@ -1,11 +1,11 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from ledger.services.year_end import year_end_close, year_end_reopen
 from periods.cli import add_scope_arguments, error_text
-from periods.close import organisation_by_code
 from periods.errors import BatchRefusedError
 from periods.models import FiscalYear
-from periods.year_end import year_end_close, year_end_reopen
+from periods.services.close import organisation_by_code
 from sheshi.db.context import system_context
 from sheshi.errors import FieldError, NotFound, SheshiError
 from sheshi.tenancy.models import Entity

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from sheshi.access.models import ApiToken, TokenScope
-from sheshi.access.tokens import MAX_TOKEN_DAYS
+from sheshi.access.services.tokens import MAX_TOKEN_DAYS
 
 
 class ApiTokenOutput(serializers.ModelSerializer):

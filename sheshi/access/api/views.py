@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from sheshi.access.api.serializers import ApiTokenIssuedOutput, ApiTokenIssueInput, ApiTokenOutput
 from sheshi.access.models import ApiToken
-from sheshi.access.tokens import api_token_issue, api_token_revoke
+from sheshi.access.services.tokens import api_token_issue, api_token_revoke
 from sheshi.errors import PermissionDenied
 
 

@@ -1,5 +1,5 @@
 """Organisations and entities the caller belongs to; organisation admins grant and revoke roles
-on an entity (sheshi.access.services.role_grant / role_revoke)."""
+on an entity (sheshi.access.services.grants.role_grant / role_revoke)."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from sheshi.access.services import role_grant, role_revoke
+from sheshi.access.services.grants import role_grant, role_revoke
 from sheshi.api.conditional import ConditionalWriteMixin
 from sheshi.api.viewsets import EntityScopedReadOnlyViewSet, OrgScopedReadOnlyViewSet
 from sheshi.errors import FieldError, ValidationFailed

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from sheshi.access.models import TokenScope
-from sheshi.access.tokens import MAX_TOKEN_DAYS, api_token_issue
+from sheshi.access.services.tokens import MAX_TOKEN_DAYS, api_token_issue
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.services import audit_event_record
+from audit.services.events import audit_event_record
 from sheshi.access.memo import forget
 from sheshi.access.roles import ROLE_PERMISSIONS, Role, codename
 from sheshi.errors import PermissionDenied, ValidationFailed

@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from consolidation.journals import MANUAL, run_journals
+from consolidation.selectors.journals import MANUAL, run_journals
 from consolidation.xlsx_formulas import CachedFormulas
 
 MONEY = "#,##0.00;-#,##0.00"
@@ -197,7 +197,7 @@ def _members(wb, cache: CachedFormulas, results, accounts) -> None:
     """One row per account, in sections; columns: each member's ledger at its closing rate, then
     every kind of consolidation journal (translation, eliminations, manual, rounding). The
     consolidated column and the section totals are SUM formulas; their cached values are the
-    consolidated figures (the journals add up to them to the cent, consolidation/journals.py)."""
+    consolidated figures (the journals add up to them to the cent, consolidation/selectors/journals.py)."""
     rj = run_journals(results)
     members = list(results["members_order"])
     kinds = rj.columns()

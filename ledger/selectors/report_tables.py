@@ -4,7 +4,7 @@ movement, closing, and comparison columns) and the general-ledger detail of one 
 Both are set-based SQL: the trial balance reads the maintained ``ledger_balance`` rows and rolls
 posting accounts up the current account tree in the same statement; the general ledger reads the
 posted lines of one account with its running balance as a window function. Figures follow
-``ledger.reports``: balance-sheet accounts are cumulative from inception, income and expense
+``ledger.selectors.reports``: balance-sheet accounts are cumulative from inception, income and expense
 accounts from the start of the fiscal year of the range (the same date rules, so the pages and
 the API agree).
 """

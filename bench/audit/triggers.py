@@ -1,6 +1,6 @@
 """Audit trigger cost: the same writes into an audited and an unaudited table of the same shape.
 
-    .venv/bin/python -m audit.bench --rows 100000 --repeat 3
+    .venv/bin/python -m bench.audit.triggers --rows 100000 --repeat 3
 
 Runs in a throwaway migrated database (bench.ledger.common), as the application's role with an
 actor set. Both tables have a journal-line-like shape, a primary key and one index; only
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             plain, audited = statistics.median(times["bench_plain"]), statistics.median(times["bench_audited"])
             print(f"{name:<15}{size:>10,}{plain:>10.2f}{audited:>11.2f}{audited / plain - 1:>10.1%}{events:>12,}",
                   flush=True)
-        from audit.verify import chain_verify
+        from audit.selectors.verify import chain_verify
         from sheshi.db.context import system_context
 
         with system_context("bench"):

@@ -23,7 +23,7 @@ from ledger.models import Account, AccountKind, EntrySource, EntryStatus, Journa
 from periods.models import Period
 
 # Balance-sheet accounts are cumulative from inception; income and expense run from the start
-# of the period's fiscal year (as ledger/reports.py). Lines with a counterparty are split out for
+# of the period's fiscal year (as ledger/selectors/reports.py). Lines with a counterparty are split out for
 # intercompany and investment accounts; the rest of each balance has no counterparty. One hash
 # aggregate over balances plus the (small) tagged part, so the cost grows linearly with the TBs.
 TB_SQL = """

@@ -46,7 +46,7 @@ def entity_period_list(*, entity_ids=None, period_code: str | None = None, state
 
 
 # The account's balance rows that make up its closing balance at the reconciled period's end, as
-# the trial balance adds them up (ledger/reports.py): balance-sheet accounts from the first period
+# the trial balance adds them up (ledger/selectors/reports.py): balance-sheet accounts from the first period
 # on, income and expense accounts from the start of the period's fiscal year. Correlated with the
 # reconciliation row of the outer query (ledger_balance has no foreign keys for the ORM to follow).
 _CLOSING_SQL = """

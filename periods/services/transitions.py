@@ -62,8 +62,8 @@ def close_tasks_create_for_periods(*, organisation: Organisation, period_ids: li
     ``period_ids``, or all) from its checklist templates, each entity-period in its own
     transaction; idempotent. Returns how many tasks were created. Locked periods are left alone:
     their close is finished."""
-    from periods.checklist import checklist_tasks_create_from_templates
     from periods.models import ChecklistTemplate
+    from periods.services.checklist import checklist_tasks_create_from_templates
 
     if not ChecklistTemplate.objects.filter(organisation=organisation, is_active=True).exists():
         return 0
@@ -116,10 +116,10 @@ def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", 
     """Soft-close: only users with the close permission post into the period from now on.
 
     With unposted entries, open required checklist tasks or lapsed/unreviewed reconciliations
-    (periods.selectors.soft_close_warnings) it is refused with the list (409) unless the caller
+    (periods.selectors.close.soft_close_warnings) it is refused with the list (409) unless the caller
     confirms with ``force`` and a reason; the reason and what was outstanding are then recorded
     on the period (its reason, history change reason and so its audit trail)."""
-    from periods.selectors import soft_close_warnings
+    from periods.selectors.close import soft_close_warnings
 
     ep = _lock_row(entity_period_id)
     _require(actor, CLOSE, ep.entity)
@@ -193,7 +193,7 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
 
 
 def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:
-    from periods.selectors import blocker_sentence, close_blockers
+    from periods.selectors.close import blocker_sentence, close_blockers
 
     blockers = close_blockers(entity_period_id=ep.pk)
     if not blockers:

@@ -1,6 +1,6 @@
 """The group's consolidation ledger (its elimination ledger) and what a successful run posts there.
 
-A run posts its consolidation journals (consolidation/journals.py) as posted system entries of the
+A run posts its consolidation journals (consolidation/selectors/journals.py) as posted system entries of the
 group's elimination ledger, in the group currency, dated on the period end: one translation
 journal per foreign member (source ``translation``), one entry per elimination (investment,
 intercompany, unrealised profit, NCI) and the rounding cents (source ``elimination``). With the
@@ -20,16 +20,16 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from consolidation.errors import EliminationLedgerCodeTakenError
-from consolidation.journals import Journal, run_journals
 from consolidation.models import ConsolidationGroup, ConsolidationRun
 from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
+from consolidation.selectors.journals import Journal, run_journals
 from ledger import locks
-from ledger.bulk import journal_entries_post_bulk
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource, EntryStatus, JournalEntry
-from ledger.services import journal_entry_reverse_posted
+from ledger.services.bulk import journal_entries_post_bulk
+from ledger.services.entries import journal_entry_reverse_posted
 from periods.models import PeriodState
-from periods.services import entity_periods_open
+from periods.services.transitions import entity_periods_open
 from sheshi.tenancy.models import Entity
 
 
@@ -82,7 +82,7 @@ SYSTEM_SOURCES = (EntrySource.ELIMINATION, EntrySource.TRANSLATION)
 def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: dict[str, int],
                   group_code: str) -> list[tuple[str, EntryInput]]:
     """(source, entry) per journal, one line per journal line, tagged with the member it belongs to
-    (already rounded to the cent and balanced by consolidation/journals.py)."""
+    (already rounded to the cent and balanced by consolidation/selectors/journals.py)."""
     period = run.period
     out = []
     for journal in journals:

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from periods.models import Period
-from periods.services import snapshot_hash
+from periods.services.transitions import snapshot_hash
 from sheshi.tenancy.models import Entity
 
 BS_TYPES = ("asset", "liability", "equity")

@@ -16,10 +16,10 @@ from django.db import connection
 
 from consolidation.engine.fingerprint import changed_sections
 from consolidation.engine.rounding import r2
-from consolidation.explain import RATE_KEYS, account_components, member_columns
 from consolidation.models import ConsolidationRun
+from consolidation.selectors.explain import RATE_KEYS, account_components, member_columns
 from ledger.models import Account, JournalLine
-from ledger.reports import general_ledger
+from ledger.selectors.reports import general_ledger
 from periods.models import Period
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.tenancy.models import Entity

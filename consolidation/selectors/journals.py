@@ -19,7 +19,7 @@ The consolidated trial balance is explained by ledgers and journals only:
   rounded once, from the exact figures). Every part balances, so the rounding journal does too.
 
 The run posts translation, eliminations and rounding in the group's consolidation (elimination)
-ledger (consolidation/posting.py); the board pack's members sheet shows the same columns.
+ledger (consolidation/services/posting.py); the board pack's members sheet shows the same columns.
 Plain Decimal: the same results always give the same journals.
 """
 from __future__ import annotations

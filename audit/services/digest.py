@@ -9,7 +9,7 @@ checks the signature): with an Ed25519 key an auditor verifies with the public k
 --public-key``.
 
 Verifying checks the signature, then that the current chain still has that hash at that seq and
-that the chain up to it recomputes (audit/verify.py). A rewrite of history — even one that
+that the chain up to it recomputes (audit/selectors/verify.py). A rewrite of history — even one that
 recomputed every later hash — changes the hash at that seq, or breaks the chain before it.
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.errors import AuditDigestInvalidError
-from audit.services import audit_event_record
+from audit.selectors.verify import chain_verify
+from audit.services.events import audit_event_record
 from audit.signing import SigningKey, public_key_pem, public_key_raw, signing_key
 from audit.signing import signature_valid as _signature_valid
-from audit.verify import chain_verify
 
 __all__ = ["SIGNED_FIELDS", "SigningKey", "audit_digest_create", "audit_digest_verify", "public_key_pem",
            "public_key_raw", "signature_valid", "signing_key"]

@@ -177,7 +177,7 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
 @transaction.atomic
 def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
-    from ledger.services import _require
+    from ledger.services.entries import _require
 
     _require(actor, PREPARE, entity)
     if source in (entity.approval_required_sources or []):

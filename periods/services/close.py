@@ -1,6 +1,6 @@
 """Moving many entity-periods at once (commands, API, the admin close grid): all or nothing.
 
-Each cell goes through the one service for its transition (periods.services), inside one outer
+Each cell goes through the one service for its transition (periods.services.transitions), inside one outer
 transaction; a refusal of any cell rolls every cell back and the error lists every refusal, so a
 controller sees the whole picture at once rather than one problem per attempt."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.db import DatabaseError, transaction
 
 from periods.errors import BatchRefusedError, PeriodStateError
 from periods.models import EntityPeriod, PeriodState
-from periods.services import entity_period_lock, entity_period_reopen, entity_period_soft_close
+from periods.services.transitions import entity_period_lock, entity_period_reopen, entity_period_soft_close
 from sheshi.errors import FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed, from_db_error
 from sheshi.tenancy.models import Entity, Organisation
 

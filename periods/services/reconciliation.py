@@ -17,7 +17,6 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from periods.checklist import _entity_period, _named, _share_lock_unlocked
 from periods.errors import (
     PeriodStateError,
     ReconciliationLapsedError,
@@ -25,7 +24,8 @@ from periods.errors import (
     SignOffError,
 )
 from periods.models import AccountReconciliation, ReconciliationEvidence, ReconciliationStatus, ReconcilingItem
-from periods.selectors import account_closing_figures, unexplained_difference
+from periods.selectors.close import account_closing_figures, unexplained_difference
+from periods.services.checklist import _entity_period, _named, _share_lock_unlocked
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -169,7 +169,7 @@ def _store_content_addressed(upload) -> tuple[str, str, int]:
 def reconciliation_evidence_attach(*, actor, reconciliation_id: int, upload) -> ReconciliationEvidence:
     """Attach a supporting document (statement, sub-ledger report). ``upload`` is a Django
     File/UploadedFile with a name. The audit event names its SHA-256."""
-    from audit.services import audit_event_record
+    from audit.services.events import audit_event_record
 
     _named(actor)
     size = getattr(upload, "size", None)

@@ -88,7 +88,7 @@ def _hold_year(entity: Entity, fiscal_year: FiscalYear) -> list[EntityPeriod]:
 
 @transaction.atomic
 def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> JournalEntry:
-    from ledger.services import journal_entry_create_and_post
+    from ledger.services.entries import journal_entry_create_and_post
 
     _require(actor, CLOSE, entity)
     if fiscal_year.organisation_id != entity.organisation_id:
@@ -129,7 +129,7 @@ def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> Journal
 @transaction.atomic
 def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: str) -> JournalEntry:
     """Reopen the year: reverse the standing closing entry (a reversal in the same period)."""
-    from ledger.services import journal_entry_reverse_posted
+    from ledger.services.entries import journal_entry_reverse_posted
 
     if not reason or not reason.strip():
         raise ReasonRequiredError("Reopening a year needs a written reason.",

@@ -1,4 +1,4 @@
-"""Many entries of one entity posted at once through the bulk path (ledger/bulk.py): the
+"""Many entries of one entity posted at once through the bulk path (ledger/services/bulk.py): the
 integration batch behind POST /api/v1/journal-entries/batch/.
 
 All or nothing: every refusal of every entry is listed (entry index, line, field, why, and the
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from ledger.bulk import _PeriodResolver, entries_check, journal_entries_post_bulk
 from ledger.errors import BatchTooLargeError, EntryDateOutsidePeriodError, IdempotencyConflictError
 from ledger.inputs import EntryInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntryBatch
+from ledger.services.bulk import _PeriodResolver, entries_check, journal_entries_post_bulk
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import CLOSE, PREPARE

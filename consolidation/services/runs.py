@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.utils import timezone
 
-from consolidation import locks, selectors
+from consolidation import locks
 from consolidation.engine import consolidate
 from consolidation.engine.fingerprint import changed_sections
 from consolidation.errors import IcDifferenceWrongStateError, IcUnresolvedError, RunNotInStateError
@@ -29,10 +29,11 @@ from consolidation.models import (
     IcStatus,
     RunStatus,
 )
-from consolidation.posting import run_eliminations_post
+from consolidation.selectors import runs as selectors
+from consolidation.services.posting import run_eliminations_post
 from ledger.models import Account
-from periods.group_lock import group_period_lock, group_period_unlock
 from periods.models import GroupPeriodLock, Period
+from periods.services.group_lock import group_period_lock, group_period_unlock
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import CLOSE, PREPARE, REOPEN
 from sheshi.errors import Conflict, FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed
@@ -316,7 +317,7 @@ def ic_difference_comment(*, actor, difference_id: int, text: str) -> IcComment:
 def consolidation_group_period_lock(*, actor, group: ConsolidationGroup, period: Period) -> GroupPeriodLock:
     """Lock the group's period: refused while any intercompany difference of the period is still
     open (neither explained nor resolved), naming each; then every member must be locked
-    (periods.group_lock). The group row is held first, so no run refreshes the worklist meanwhile."""
+    (periods.services.group_lock). The group row is held first, so no run refreshes the worklist meanwhile."""
     _require(actor, CLOSE, group.top_entity)
     locks.group_for_update().get(pk=group.pk)
     open_rows = list(IcDifference.objects.filter(group=group, period=period, status=IcStatus.OPEN)
@@ -337,7 +338,7 @@ def consolidation_group_period_lock(*, actor, group: ConsolidationGroup, period:
 def consolidation_group_period_unlock(*, actor, group: ConsolidationGroup, period: Period,
                                       reason: str) -> None:
     """Remove the group's lock of the period with a written reason: reopen rights on the top entity
-    first (then, in periods.group_lock, on every member); a period the group has not locked is a
+    first (then, in periods.services.group_lock, on every member); a period the group has not locked is a
     conflict, not a missing page."""
     _require(actor, REOPEN, group.top_entity)
     if not GroupPeriodLock.objects.filter(group_key=group.code, period=period).exists():

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from consolidation import services
 from consolidation.models import AdjustmentKind, ConsolidationGroup
 from consolidation.pack import GroupPack, pack_parse
-from ledger.bulk import journal_entries_post_bulk
-from ledger.chart import account_create
+from consolidation.services import runs as services
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource
+from ledger.services.bulk import journal_entries_post_bulk
+from ledger.services.chart import account_create
 from periods.models import Period
-from periods.services import fiscal_year_generate
+from periods.services.transitions import fiscal_year_generate
 from sheshi.errors import FieldError, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
 

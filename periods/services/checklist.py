@@ -1,5 +1,5 @@
 """Close checklist services: templates, the tasks they create per entity-period, and each task's
-progress (status, the reviewer's sign-off, comments). Reconciliations: periods/reconciliation.py.
+progress (status, the reviewer's sign-off, comments). Reconciliations: periods/services/reconciliation.py.
 
 Each write takes FOR SHARE on the entity-period row first, like a posting: sign-offs and task
 changes run side by side, while a lock (FOR UPDATE on the same row) waits for them and then sees

@@ -22,7 +22,7 @@ from periods.models import (
     PeriodState,
     ReconciliationStatus,
 )
-from periods.selectors import UNFINISHED_TASK, reconciliation_list
+from periods.selectors.close import UNFINISHED_TASK, reconciliation_list
 from sheshi.access.roles import CLOSE, VIEW
 from sheshi.tenancy.models import Entity, Organisation
 from sheshi.tenancy.scoping import entity_ids_for

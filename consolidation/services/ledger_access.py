@@ -1,7 +1,7 @@
 """Who sees the group's consolidation (elimination) ledger and who adjusts it.
 
 The ledger is an entity of the organisation, so its access is the ordinary role-grant model
-(guardian object permissions through sheshi.access.services.role_grant, audited): nobody holds
+(guardian object permissions through sheshi.access.services.grants.role_grant, audited): nobody holds
 anything on it until granted.
 
 - *View* its journals (translation, eliminations, rounding, manual adjustments): VIEW on the ledger
@@ -9,7 +9,7 @@ anything on it until granted.
 - *Prepare* a manual consolidation adjustment: VIEW and PREPARE on the ledger (preparer, controller).
   It is a draft journal entry of the ledger, approved and posted through the ledger's ordinary
   services (segregation of duties applies: the preparer never posts it); once posted, the next
-  run of the period reads it into the consolidated TB (consolidation/selectors.py).
+  run of the period reads it into the consolidated TB (consolidation/selectors/runs.py).
 
 A run's own journals are system entries: the run needs no grant, and a manual adjustment is never
 reversed by a run.
@@ -21,14 +21,14 @@ from decimal import Decimal
 from django.db import transaction
 
 from consolidation.models import ConsolidationGroup
-from consolidation.posting import elimination_ledger_ensure
+from consolidation.services.posting import elimination_ledger_ensure
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource, JournalEntry
-from ledger.services import journal_entry_create
+from ledger.services.entries import journal_entry_create
 from periods.models import Period
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE, VIEW, Role
-from sheshi.access.services import role_grant
+from sheshi.access.services.grants import role_grant
 from sheshi.errors import FieldError, ValidationFailed
 
 LEDGER_ROLES = frozenset({Role.VIEWER, Role.AUDITOR, Role.PREPARER, Role.APPROVER, Role.CONTROLLER})
