@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import ORG_PLATFORM, AuditEvent, WebhookState, WebhookSubscription
+from audit.services.webhooks import webhook_retry
 from sheshi.admin_writes import ORG_ADMIN, ActionsForRoles, ReadOnlyAdmin
 from sheshi.tenancy.models import Organisation
 from sheshi.tenancy.scoping import is_org_admin, organisation_ids_for
@@ -141,8 +142,6 @@ class WebhookSubscriptionAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin)
 
     @admin.action(description="Retry delivery now (clears a dead letter)")
     def retry_now(self, request, queryset):
-        from audit.services.webhooks import webhook_retry
-
         for sub in queryset:
             if not is_org_admin(request.user, sub.organisation_id):  # webhook_retry checks nobody
                 raise PermissionDenied

@@ -10,9 +10,12 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
+        from audit.services.events import audit_event_record
+        from sheshi.audit_log import audit_recorder_register
         from sheshi.db.roles import register_append_only, register_read_only
 
-        from . import errors, signals  # noqa: F401  (registers database rules and auth receivers)
+        from . import checks, errors, signals  # noqa: F401  (registers deploy checks, database rules, auth receivers)
 
         register_append_only("audit_event", "audit_chain")
         register_read_only(*AUDIT_TABLES)
+        audit_recorder_register(audit_event_record)  # the kernel's own writes are audited (sheshi/audit_log.py)

@@ -16,6 +16,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Now
 
+from audit.webhook_urls import webhook_url_check
+from sheshi.errors import ValidationFailed
 from sheshi.security.crypto import EncryptedTextField
 
 ORG_PLATFORM = 0  # events that belong to no organisation (e.g. a failed login for an unknown user)
@@ -129,9 +131,6 @@ class WebhookSubscription(models.Model):
     def clean(self) -> None:
         """Admin edits go through the same URL rule as the service (audit/webhook_urls.py)."""
         from django.core.exceptions import ValidationError
-
-        from audit.webhook_urls import webhook_url_check
-        from sheshi.errors import ValidationFailed
 
         try:
             webhook_url_check(self.url)

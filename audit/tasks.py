@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
+from audit.anchor.services import audit_anchor_write
 from audit.services.webhooks import webhook_deliver, webhook_subscriptions_due
 from sheshi.db.context import system_context
 
@@ -30,7 +31,5 @@ def webhook_deliver_task(subscription_id: int) -> int:
 
 def audit_anchor_task(reason: str = "schedule", ref: str = "") -> str:
     """Write an anchor of the chain heads to the anchor store (audit/anchor/); returns its name."""
-    from audit.anchor.services import audit_anchor_write
-
     with system_context("audit_anchor"):
         return audit_anchor_write(reason=reason, ref=ref).name

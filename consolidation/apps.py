@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ConsolidationConfig(AppConfig):
     name = "consolidation"
     verbose_name = "Consolidation"
+
+    def ready(self) -> None:
+        from consolidation.tasks import CONSOLIDATION_RUN_JOB
+        from sheshi.jobs.kinds import job_kind_register
+
+        job_kind_register(CONSOLIDATION_RUN_JOB)  # lost runs are found and re-enqueued by sheshi/jobs

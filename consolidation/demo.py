@@ -15,6 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from consolidation.models import AdjustmentKind, ConsolidationGroup, ConsolidationRun, RunStatus
+from consolidation.services.posting import elimination_ledger_ensure
 from consolidation.services.runs import (
     adjustment_record,
     consolidation_group_create,
@@ -109,7 +110,6 @@ def load_demo_group(org: Organisation, *, users: dict, stdout=None) -> Consolida
                          ownership_pct=Decimal(pct), acquired_on=acquired)
     _rates(org, periods)
     _acquisition_facts(group, entities, periods)
-    from consolidation.services.posting import elimination_ledger_ensure
 
     ledger = elimination_ledger_ensure(group_id=group.pk)
     for username, role in LEDGER_ROLES:

@@ -2,25 +2,30 @@
 longer queued)."""
 from __future__ import annotations
 
-from django.conf import settings
-from django_q.tasks import async_task
+from datetime import datetime
 
-from sheshi.db.context import current_context, set_context, system_context
+from django.db.models import Q
 
-
-def run_enqueue(run_id: int) -> None:
-    # The ORM broker calls close_old_connections(), which may close this connection (CONN_MAX_AGE)
-    # and with it the session's scope: put the caller's context back on the new connection.
-    saved = current_context()
-    try:
-        async_task("consolidation.tasks.consolidation_run_task", run_id,
-                   sync=bool(getattr(settings, "Q_CLUSTER", {}).get("sync")))
-    finally:
-        set_context(saved)
+from consolidation.models import ConsolidationRun, RunStatus
+from consolidation.services.runs import consolidation_run_execute, run_enqueue, run_stale_after
+from sheshi.db.context import system_context
+from sheshi.jobs.kinds import JobKind, RecoveredJob
 
 
 def consolidation_run_task(run_id: int) -> None:
-    from consolidation.services.runs import consolidation_run_execute
-
     with system_context(f"consolidation_run:{run_id}"):
         consolidation_run_execute(run_id=run_id)
+
+
+def _lost_consolidation_runs(now: datetime) -> list[RecoveredJob]:
+    cutoff = now - run_stale_after()
+    rows = (ConsolidationRun.objects.filter(Q(status=RunStatus.RUNNING, started_at__lt=cutoff)
+                                            | Q(status=RunStatus.QUEUED, requested_at__lt=cutoff))
+            .order_by("pk").values_list("pk", "organisation_id", "status", "started_at", "requested_at"))
+    return [RecoveredJob("consolidation_run", pk, org, status, started if status == RunStatus.RUNNING else requested)
+            for pk, org, status, started, requested in rows]
+
+
+# Registered by consolidation/apps.py with the lost-job recovery (sheshi/jobs/recovery.py).
+CONSOLIDATION_RUN_JOB = JobKind("consolidation_run", "consolidation.consolidationrun", _lost_consolidation_runs,
+                                run_enqueue)

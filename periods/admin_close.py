@@ -14,9 +14,10 @@ from django.utils.http import urlencode
 
 from ledger.admin_journal import human_message
 from ledger.models import Account, AccountKind
+from ledger.selectors.books import OPEN_ENTRY_STATUSES
 from periods.models import EntityPeriod, FiscalYear, PeriodState
 from periods.selectors.close import blocker_sentence, reconciliation_list, soft_close_warnings, unexplained_difference
-from periods.selectors.dashboard import OPEN_ENTRY_STATUSES, close_dashboard_get
+from periods.selectors.dashboard import close_dashboard_get
 from periods.services import checklist, reconciliation
 from periods.services.transitions import entity_period_lock, entity_period_soft_close
 from sheshi.access.roles import CLOSE, VIEW

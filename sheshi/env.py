@@ -4,14 +4,14 @@ from __future__ import annotations
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from sheshi.security.secrets import get_secret
+
 env = environ.Env()
 
 
 def database_config(url_var: str = "DATABASE_URL") -> dict:
     """Django DATABASES entry for a postgres:// URL (the environment, or the secrets provider:
     sheshi/security/secrets.py); psycopg 3, server-side binding off."""
-    from sheshi.security.secrets import get_secret
-
     config = env.db_url_config(get_secret(url_var))
     config["ENGINE"] = "django.db.backends.postgresql"
     config.setdefault("OPTIONS", {})
@@ -25,8 +25,6 @@ def app_database_config(as_jobs: bool | None = None) -> dict:
     """The process's own connection: the jobs role (DATABASE_JOBS_URL) for workers and management
     commands (SHESHI_DB_AS=jobs, set by manage.py), the web role (DATABASE_URL) otherwise. Without
     DATABASE_JOBS_URL everything uses DATABASE_URL."""
-    from sheshi.security.secrets import get_secret
-
     web = database_config("DATABASE_URL")
     if as_jobs is None:
         as_jobs = env.str("SHESHI_DB_AS", default="web") == "jobs"
@@ -45,8 +43,6 @@ def app_database_config(as_jobs: bool | None = None) -> dict:
 def owner_database_config() -> dict:
     """The migration owner's connection: DATABASE_OWNER_URL, or the app's own URL when a
     deployment does not split the roles (then the role-split guarantees do not hold)."""
-    from sheshi.security.secrets import get_secret
-
     if get_secret("DATABASE_OWNER_URL", ""):
         return database_config("DATABASE_OWNER_URL")
     return database_config("DATABASE_URL")

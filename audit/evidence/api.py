@@ -16,6 +16,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.views import APIView
 
 from audit.evidence.archive import audit_evidence_export, evidence_scope
+from audit.services.digest import signing_key
 from sheshi.access.roles import AUDIT
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
 from sheshi.tenancy.models import Organisation
@@ -27,7 +28,6 @@ def _require_signing_key() -> None:
     said before any work starts rather than as a 500 halfway through."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from audit.services.digest import signing_key
 
     try:
         signing_key()

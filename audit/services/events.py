@@ -15,6 +15,7 @@ from django.db import connection
 
 from audit.models import ORG_PLATFORM
 from sheshi.db.context import db_context
+from sheshi.request_context import client_addr
 
 
 def audit_event_record(*, organisation_id: int, action: str, object_type: str, object_id: Any = None,
@@ -53,8 +54,6 @@ def auth_event_record(*, action: str, username: str, user_id: int | None, reques
     """A login/logout event in each of the user's organisations' chains (platform chain when the
     user is unknown or belongs to none). The actor is the user, or ``login:<username>`` for a
     failure, whatever the session's current context."""
-    from sheshi.request_context import client_addr
-
     orgs = user_organisation_ids(user_id) if user_id else []
     label = f"user:{username}" if user_id and action != "login.failed" else f"login:{username}"
     context: dict[str, Any] = {"org_ids": orgs or "", "actor_id": user_id if action != "login.failed" else None,

@@ -40,6 +40,7 @@ from consolidation.models import (
     GroupMember,
     RunStatus,
 )
+from consolidation.selectors.boardpack import board_pack_write
 from consolidation.selectors.explain import account_components
 from consolidation.services.ledger_access import (
     consolidation_adjustment_prepare,
@@ -320,8 +321,6 @@ class ConsolidationRunViewSet(RunReportsMixin, EntityScopedMixin, mixins.CreateM
     @action(detail=True, methods=["get"], url_path="board-pack", renderer_classes=[JSONRenderer, XlsxRenderer])
     @error_statuses(409)  # the run has not succeeded (yet)
     def board_pack(self, request, pk=None):
-        from consolidation.selectors.boardpack import board_pack_write
-
         run = self._succeeded()
         buf = io.BytesIO()
         board_pack_write(run, buf)

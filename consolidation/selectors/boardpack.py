@@ -17,8 +17,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from consolidation.models import ConsolidationRun, RunStatus
 from consolidation.selectors.journals import MANUAL, run_journals
 from consolidation.xlsx_formulas import CachedFormulas
+from ledger.models import Account
+from periods.models import Period
 
 MONEY = "#,##0.00;-#,##0.00"
 PCT = "0.00##"
@@ -299,9 +302,6 @@ def _nci(wb, results) -> None:
 def comparative_runs(run) -> list[tuple[str, Any]]:
     """(label, run) for the prior period and the same period last year of the run's group, the
     latest succeeded run of each, where one exists."""
-    from consolidation.models import ConsolidationRun, RunStatus
-    from periods.models import Period
-
     period = run.period
     prior = (Period.objects.filter(organisation_id=run.organisation_id, end_date__lt=period.start_date)
              .order_by("-end_date").first())
@@ -320,8 +320,6 @@ def comparative_runs(run) -> list[tuple[str, Any]]:
 
 def board_pack_write(run, path_or_stream) -> None:
     """Write the board pack of a succeeded run (a file path or a binary stream)."""
-    from ledger.models import Account
-
     accounts = {a["code"]: a for a in Account.objects.filter(organisation_id=run.organisation_id)
                 .values("code", "name", "type", "role")}
     comparatives = comparative_runs(run)

@@ -23,11 +23,11 @@ from consolidation.errors import EliminationLedgerCodeTakenError
 from consolidation.models import ConsolidationGroup, ConsolidationRun
 from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
 from consolidation.selectors.journals import Journal, run_journals
-from ledger import locks
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource, EntryStatus, JournalEntry
 from ledger.services.bulk import journal_entries_post_bulk
 from ledger.services.entries import journal_entry_reverse_posted
+from periods import locks as period_locks
 from periods.models import PeriodState
 from periods.services.transitions import entity_periods_open
 from sheshi.tenancy.models import Entity
@@ -108,7 +108,7 @@ def run_eliminations_post(*, run: ConsolidationRun, results: dict[str, Any]) -> 
     entity = elimination_ledger_ensure(group_id=run.group_id)
     period = run.period
     # FOR SHARE on the entity-period: its state cannot change until we commit (a lock waits for us).
-    state = locks.entity_period_share_lock(entity_id=entity.pk, period_id=period.pk)
+    state = period_locks.entity_period_share_lock(entity_id=entity.pk, period_id=period.pk)
     if state not in (PeriodState.OPEN, PeriodState.SOFT_CLOSED):
         code = "period_locked" if state == PeriodState.LOCKED else "period_not_open"
         return PostingOutcome(error={

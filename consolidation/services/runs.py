@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from consolidation import locks
 from consolidation.engine import consolidate
@@ -36,6 +37,7 @@ from periods.models import GroupPeriodLock, Period
 from periods.services.group_lock import group_period_lock, group_period_unlock
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import CLOSE, PREPARE, REOPEN
+from sheshi.db.context import current_context, set_context
 from sheshi.errors import Conflict, FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
 
@@ -43,6 +45,18 @@ _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 @transaction.atomic
+def run_enqueue(run_id: int) -> None:
+    """Hand the run to the worker (by the task's dotted name: the services never import the tasks)."""
+    # The ORM broker calls close_old_connections(), which may close this connection (CONN_MAX_AGE)
+    # and with it the session's scope: put the caller's context back on the new connection.
+    saved = current_context()
+    try:
+        async_task("consolidation.tasks.consolidation_run_task", run_id,
+                   sync=bool(getattr(settings, "Q_CLUSTER", {}).get("sync")))
+    finally:
+        set_context(saved)
+
+
 def consolidation_group_create(*, actor, organisation: Organisation, code: str, name: str,
                                top_entity: Entity) -> ConsolidationGroup:
     _require(actor, CLOSE, top_entity)
@@ -101,8 +115,6 @@ def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Perio
     run = ConsolidationRun.objects.create(
         organisation_id=group.organisation_id, group=group, period=period, requested_by=actor,
         requested_label=label or (actor.get_username() if actor is not None else "system"))
-    from consolidation.tasks import run_enqueue
-
     transaction.on_commit(lambda: run_enqueue(run.pk))
     return run
 

@@ -18,15 +18,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.services.events import audit_read
 from ledger.imports.errors import SourceFileMissingError
 from ledger.imports.mapping import ColumnMapping
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
-from ledger.imports.services import import_batch_upload, source_file_open, source_system_create
+from ledger.imports.services import import_batch_upload, inline_max_bytes, source_file_open, source_system_create
 from periods.models import Period
 from sheshi.access.roles import PREPARE, VIEW
 from sheshi.admin_writes import ServiceAdmin
 from sheshi.errors import SheshiError
-from sheshi.tenancy.scoping import entities_for, entity_ids_for, organisation_ids_for
+from sheshi.tenancy.scoping import entities_for, entity_ids_for, organisation_ids_for, organisations_for
 
 UPLOAD_TEMPLATE = engines["django"].from_string("""{% extends "admin/base_site.html" %}
 {% block content %}
@@ -138,8 +139,6 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 *super().get_urls()]
 
     def file_view(self, request, pk):
-        from audit.services.events import audit_read
-
         batch = self.get_queryset(request).filter(pk=pk).first()
         if batch is None or not self.has_view_permission(request, batch):
             raise Http404
@@ -154,8 +153,6 @@ class ImportBatchAdmin(admin.ModelAdmin):
                             content_type="application/octet-stream")
 
     def add_view(self, request, form_url="", extra_context=None):
-        from ledger.imports.services import inline_max_bytes
-
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
@@ -226,8 +223,6 @@ class SourceSystemAdmin(ServiceAdmin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organisation":
-            from sheshi.tenancy.scoping import organisations_for
-
             kwargs["queryset"] = organisations_for(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -21,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from audit.services.events import audit_read
 from ledger.api.views import MAX_OFFSET, ReportView, _entity_for, int_param
 from ledger.imports import selectors, services
 from ledger.imports.errors import (
@@ -194,8 +195,6 @@ class ImportBatchViewSet(EntityScopedMixin, mixins.CreateModelMixin, viewsets.Re
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
         """The original file as uploaded (content-addressed by its SHA-256)."""
-        from audit.services.events import audit_read
-
         batch = self.get_object()
         audit_read(request, organisation_id=batch.organisation_id, object_type="ledger.importbatch",
                    object_id=batch.pk, action="import_batch.file_read")

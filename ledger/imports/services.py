@@ -21,7 +21,9 @@ from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from audit.services.events import audit_event_record
 from ledger.imports.errors import DuplicateRowsError, ImportErrorCode, ImportFileError, SourceFileMissingError
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
@@ -38,10 +40,21 @@ from ledger.imports.validation import (
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntry, LocalAccountMapping
 from ledger.services.bulk import journal_entries_post_bulk
+from ledger.services.entries import _require as ledger_require
+from ledger.services.entries import journal_entry_reverse_posted
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import PREPARE
-from sheshi.errors import ConcurrentUpdate, Conflict, FieldError, SheshiError, ValidationFailed, from_db_error
+from sheshi.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    FieldError,
+    PermissionDenied,
+    SheshiError,
+    ValidationFailed,
+    from_db_error,
+)
 from sheshi.tenancy.models import Entity
+from sheshi.tenancy.scoping import entities_for, is_org_admin
 
 PROGRESS_EVERY = 10_000
 # Uploads up to this size run inside the request; larger ones run as a django-q2 job.
@@ -59,6 +72,12 @@ class ImportNotSupersedableError(Conflict):
 
 class SourceSystemExistsError(Conflict):
     error = ImportErrorCode.SOURCE_SYSTEM_EXISTS
+
+
+def import_batch_enqueue(batch: ImportBatch) -> None:
+    """Queue the run after the batch row is committed (never before: the worker could not see it)."""
+    transaction.on_commit(lambda: async_task("ledger.imports.tasks.import_batch_run_task", batch.pk,
+                                             task_name=f"import-{batch.pk}"))
 
 
 def storage_name(sha256: str) -> str:
@@ -83,8 +102,6 @@ def _store(stream: BinaryIO, sha256: str) -> str:
 
 
 def _require(actor, entity: Entity) -> None:
-    from ledger.services.entries import _require as ledger_require
-
     ledger_require(actor, PREPARE, entity)
 
 
@@ -392,8 +409,6 @@ def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, att
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:
     """Supersede: reverse every entry the earlier batch posted (never delete), mark it superseded."""
-    from ledger.services.entries import journal_entry_reverse_posted
-
     old = ImportBatch.objects.select_for_update().get(pk=old_batch_id)
     if old.status != ImportStatus.POSTED:
         raise ImportNotSupersedableError(f"Import {old.pk} is {old.status}; only a posted import can be superseded.")
@@ -432,9 +447,6 @@ def import_batch_upload(*, actor, entity: Entity, period: Period, stream: Binary
                         supersedes: ImportBatch | None = None, duplicate_rows_reason: str = "") -> UploadResult:
     """What the API and the admin do with an upload: store it and record the batch with an audit
     event (one transaction), then run it here when it is small, else queue the job on commit."""
-    from audit.services.events import audit_event_record
-    from ledger.imports.tasks import import_batch_enqueue
-
     with transaction.atomic():
         batch = import_batch_create(actor=actor, entity=entity, period=period, stream=stream, filename=filename,
                                     mapping=mapping, source_system=source_system, supersedes=supersedes,
@@ -453,8 +465,6 @@ def import_batch_upload(*, actor, entity: Entity, period: Period, stream: Binary
 
 
 def _may_manage_sources(actor, organisation_id: int) -> bool:
-    from sheshi.tenancy.scoping import entities_for, is_org_admin
-
     if actor is None:
         return True
     return is_org_admin(actor, organisation_id) or entities_for(actor, PREPARE).filter(
@@ -464,8 +474,6 @@ def _may_manage_sources(actor, organisation_id: int) -> bool:
 def source_system_create(*, actor, organisation_id: int, code: str, name: str, mapping: ColumnMapping
                          ) -> SourceSystem:
     """Save a column mapping under a code for the organisation (organisation admins and preparers)."""
-    from sheshi.errors import PermissionDenied
-
     if not _may_manage_sources(actor, organisation_id):
         raise PermissionDenied("Saving a source system needs 'prepare_entries' on one of the organisation's entities.")
     problems = mapping.problems()

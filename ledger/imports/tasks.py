@@ -2,26 +2,21 @@
 locked and a batch that is no longer pending is left as it is (the ORM broker delivers at least once)."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.db import transaction
+from datetime import datetime
 
-from ledger.imports.models import ImportBatch
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django_q.tasks import async_task
+
+from ledger.imports.models import ImportBatch, ImportStatus
+from ledger.imports.services import import_batch_reap, import_batch_run, job_stale_after
 from sheshi.db.context import system_context
+from sheshi.jobs.kinds import JobKind, RecoveredJob
 
 PROGRESS_SAVE_EVERY = 50_000
 
 
-def import_batch_enqueue(batch: ImportBatch) -> None:
-    """Queue the run after the batch row is committed (never before: the worker could not see it)."""
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task("ledger.imports.tasks.import_batch_run_task", batch.pk,
-                                             task_name=f"import-{batch.pk}"))
-
-
 def import_batch_run_task(batch_id: int) -> str:
-    from ledger.imports.services import import_batch_run
-
     with system_context("import_job"):
         created_by = ImportBatch.objects.filter(pk=batch_id).values_list("created_by_id", flat=True).first()
         actor = get_user_model().objects.filter(pk=created_by).first() if created_by else None
@@ -40,7 +35,22 @@ def import_batch_reap_task() -> int:
     """Hourly (sheshi/jobs schedule): batches running for over two hours go back to pending; the
     job recovery then enqueues them. A backstop only: the recovery restarts a lost batch itself
     once it is older than the job timeout."""
-    from ledger.imports.services import import_batch_reap
-
     with system_context("import_reap"):
         return import_batch_reap()
+
+
+def _lost_import_batches(now: datetime) -> list[RecoveredJob]:
+    cutoff = now - job_stale_after()
+    rows = (ImportBatch.objects.filter(Q(status=ImportStatus.RUNNING, started_at__lt=cutoff)
+                                       | Q(status=ImportStatus.PENDING, created_at__lt=cutoff))
+            .order_by("pk").values_list("pk", "organisation_id", "status", "started_at", "created_at"))
+    return [RecoveredJob("import_batch", pk, org, status, started if status == ImportStatus.RUNNING else created)
+            for pk, org, status, started, created in rows]
+
+
+def _import_batch_enqueue_recovered(batch_id: int) -> None:
+    async_task("ledger.imports.tasks.import_batch_run_task", batch_id, task_name=f"import-{batch_id}-recovered")
+
+
+# Registered by ledger/apps.py with the lost-job recovery (sheshi/jobs/recovery.py).
+IMPORT_BATCH_JOB = JobKind("import_batch", "ledger.importbatch", _lost_import_batches, _import_batch_enqueue_recovered)

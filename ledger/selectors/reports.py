@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from periods.models import Period
 from periods.services.transitions import snapshot_hash
+from sheshi.db.replica import report_cursor
 from sheshi.tenancy.models import Entity
 
 BS_TYPES = ("asset", "liability", "equity")
@@ -93,8 +94,6 @@ SELECT id, parent_id, code, name, type, kind, depth FROM tree ORDER BY path
 
 def _fetch(sql: str, params: dict) -> list[tuple]:
     """Report reads: on the replica when one is configured and has replayed the caller's writes."""
-    from sheshi.db.replica import report_cursor
-
     with report_cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchall()

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ledger.inputs import EntryInput, line_rate
 from ledger.models import EntrySource
+from ledger.services.entries import _require
 from periods.models import Period
 from sheshi.access.roles import PREPARE
 from sheshi.errors import ConcurrentUpdate, FieldError, RuleViolation, ValidationFailed, from_db_error
@@ -177,8 +178,6 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
 @transaction.atomic
 def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
-    from ledger.services.entries import _require
-
     _require(actor, PREPARE, entity)
     if source in (entity.approval_required_sources or []):
         raise RuleViolation(f"Entries with source '{source}' need approval in entity {entity.code}; "

@@ -27,6 +27,7 @@ from ledger.errors import (
 from ledger.etags import journal_entry_etag
 from ledger.inputs import EntryInput, LineInput, line_rate
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
+from periods import locks as period_locks
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.memo import recall, remember
@@ -230,7 +231,7 @@ def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
         or (None, None)
     if entity_id is None:
         raise NotFound(f"Journal entry {entry_id} not found.")
-    state = locks.entity_period_share_lock(entity_id=entity_id, period_id=period_id)
+    state = period_locks.entity_period_share_lock(entity_id=entity_id, period_id=period_id)
     entry = locks.journal_entries_for_update().select_related("entity", "period", "organisation").get(pk=entry_id)
     if perm is not None:
         _require(actor, perm, entry.entity)

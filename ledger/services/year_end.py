@@ -26,6 +26,7 @@ from django.db import connection, transaction
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, AccountRole, EntrySource, EntryStatus, JournalEntry
+from ledger.services.entries import journal_entry_create_and_post, journal_entry_reverse_posted
 from periods.errors import ReasonRequiredError, UnpostedEntriesError, YearEndError
 from periods.models import EntityPeriod, FiscalYear, Period, PeriodState
 from sheshi.access.checks import require_entity_perm
@@ -88,8 +89,6 @@ def _hold_year(entity: Entity, fiscal_year: FiscalYear) -> list[EntityPeriod]:
 
 @transaction.atomic
 def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> JournalEntry:
-    from ledger.services.entries import journal_entry_create_and_post
-
     _require(actor, CLOSE, entity)
     if fiscal_year.organisation_id != entity.organisation_id:
         raise NotFound(f"Fiscal year {fiscal_year.code} is not in entity {entity.code}'s organisation.")
@@ -129,8 +128,6 @@ def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> Journal
 @transaction.atomic
 def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: str) -> JournalEntry:
     """Reopen the year: reverse the standing closing entry (a reversal in the same period)."""
-    from ledger.services.entries import journal_entry_reverse_posted
-
     if not reason or not reason.strip():
         raise ReasonRequiredError("Reopening a year needs a written reason.",
                                   errors=[FieldError("reason", "Required.", code="required")])

@@ -19,7 +19,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
-from ledger.models import EntryStatus, JournalEntry
+from periods.books import books
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
@@ -147,9 +147,7 @@ def soft_close_warnings(*, entity_period_id: int) -> list[dict]:
     submitted, approved; the first 100), then the close blockers (open required tasks, lapsed or
     unreviewed reconciliations)."""
     ep = EntityPeriod.objects.values("entity_id", "period_id").get(pk=entity_period_id)
-    entries = (JournalEntry.objects.filter(entity_id=ep["entity_id"], period_id=ep["period_id"])
-               .exclude(status__in=[EntryStatus.POSTED, EntryStatus.VOID]).order_by("id")
-               .values_list("pk", "description", "status")[:100])
+    entries = books().unposted_entries(entity_id=ep["entity_id"], period_id=ep["period_id"], limit=100)
     warnings = [{"kind": "entry", "id": pk, "title": f"Entry {pk} ({description[:60]})", "state": status}
                 for pk, description, status in entries]
     return warnings + close_blockers(entity_period_id=entity_period_id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, Q
 
-from ledger.models import EntryStatus, JournalEntry
+from periods.books import books
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
@@ -26,8 +26,6 @@ from periods.selectors.close import UNFINISHED_TASK, reconciliation_list
 from sheshi.access.roles import CLOSE, VIEW
 from sheshi.tenancy.models import Entity, Organisation
 from sheshi.tenancy.scoping import entity_ids_for
-
-OPEN_ENTRY_STATUSES = [EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.APPROVED]
 
 # Latest succeeded run per (group, period); its IC differences that do not net to zero, per the
 # entity (by code, in the run's organisation) on either side of the pair.
@@ -92,12 +90,8 @@ def close_dashboard_get(*, user, organisation: Organisation | None, fiscal_year:
     ep_ids, entity_ids, period_ids = list(cells), sorted({ep.entity_id for ep in eps}), [p.pk for p in periods]
     by_pair = {(ep.entity_id, ep.period_id): cells[ep.pk] for ep in eps}
 
-    for entity_id, period_id, n in (JournalEntry.objects
-                                    .filter(entity_id__in=entity_ids, period_id__in=period_ids,
-                                            status__in=OPEN_ENTRY_STATUSES)
-                                    .values_list("entity_id", "period_id").annotate(n=Count("id"))
-                                    .values_list("entity_id", "period_id", "n")):
-        by_pair[(entity_id, period_id)].unposted = n
+    for pair, n in books().unposted_counts(entity_ids=entity_ids, period_ids=period_ids).items():
+        by_pair[pair].unposted = n
     for ep_id, n in (ChecklistTask.objects.filter(UNFINISHED_TASK, entity_period_id__in=ep_ids)
                      .values_list("entity_period_id").annotate(n=Count("id")).values_list("entity_period_id", "n")):
         cells[ep_id].open_tasks = n

@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ledger.locks import entity_period_share_lock
 from periods.errors import PeriodStateError, SignOffError, TaskStateError
+from periods.locks import entity_period_share_lock
 from periods.models import (
     ChecklistTask,
     ChecklistTaskComment,
@@ -27,6 +27,8 @@ from periods.models import (
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import APPROVE, AUDIT, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from sheshi.tenancy.models import Entity
+from sheshi.tenancy.scoping import is_org_admin
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
@@ -55,9 +57,6 @@ def checklist_template_create(*, actor, organisation, name: str, items: list[dic
     in order. A template without ``entity`` applies to every entity of the organisation; with one,
     to that entity only. An organisation admin, or a holder of the close permission on an entity
     of the organisation (on ``entity`` itself for an entity's template), writes them."""
-    from sheshi.tenancy.models import Entity
-    from sheshi.tenancy.scoping import is_org_admin
-
     if entity is not None and entity.organisation_id != organisation.pk:
         raise ValidationFailed("The entity is not in the organisation.",
                                errors=[FieldError("entity", "Not an entity of this organisation.", value=entity.pk)])

@@ -17,6 +17,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services.events import audit_event_record
+from periods.books import books
 from periods.errors import (
     PeriodStateError,
     ReconciliationLapsedError,
@@ -42,10 +44,7 @@ def reconciliation_require(*, actor, entity_period_id: int, account_ids: list[in
     ep = _entity_period(entity_period_id)
     _require(actor, CLOSE, ep.entity)
     _share_lock_unlocked(ep)
-    from ledger.models import Account, AccountKind
-
-    found = set(Account.objects.filter(pk__in=account_ids, organisation_id=ep.organisation_id,
-                                       kind=AccountKind.POSTING).values_list("pk", flat=True))
+    found = books().posting_account_ids(organisation_id=ep.organisation_id, account_ids=account_ids)
     if missing := [a for a in account_ids if a not in found]:
         raise ValidationFailed("Unknown account.", errors=[FieldError(
             "accounts", "Not a posting account of this organisation.", value=a) for a in missing])
@@ -169,8 +168,6 @@ def _store_content_addressed(upload) -> tuple[str, str, int]:
 def reconciliation_evidence_attach(*, actor, reconciliation_id: int, upload) -> ReconciliationEvidence:
     """Attach a supporting document (statement, sub-ledger report). ``upload`` is a Django
     File/UploadedFile with a name. The audit event names its SHA-256."""
-    from audit.services.events import audit_event_record
-
     _named(actor)
     size = getattr(upload, "size", None)
     if not size:

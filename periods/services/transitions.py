@@ -11,7 +11,7 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ledger.models import EntryStatus, JournalEntry
+from periods.books import books
 from periods.errors import (
     CloseChecklistIncompleteError,
     PeriodStateError,
@@ -19,7 +19,17 @@ from periods.errors import (
     SoftCloseUnconfirmedError,
     UnpostedEntriesError,
 )
-from periods.models import EntityPeriod, FiscalYear, LockOverride, Period, PeriodLockSnapshot, PeriodState
+from periods.models import (
+    ChecklistTemplate,
+    EntityPeriod,
+    FiscalYear,
+    LockOverride,
+    Period,
+    PeriodLockSnapshot,
+    PeriodState,
+)
+from periods.selectors.close import blocker_sentence, close_blockers, soft_close_warnings
+from periods.services.checklist import checklist_tasks_create_from_templates
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, NotFound, ValidationFailed
@@ -62,9 +72,6 @@ def close_tasks_create_for_periods(*, organisation: Organisation, period_ids: li
     ``period_ids``, or all) from its checklist templates, each entity-period in its own
     transaction; idempotent. Returns how many tasks were created. Locked periods are left alone:
     their close is finished."""
-    from periods.models import ChecklistTemplate
-    from periods.services.checklist import checklist_tasks_create_from_templates
-
     if not ChecklistTemplate.objects.filter(organisation=organisation, is_active=True).exists():
         return 0
     eps = EntityPeriod.objects.filter(organisation=organisation).exclude(state=PeriodState.LOCKED)
@@ -119,8 +126,6 @@ def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", 
     (periods.selectors.close.soft_close_warnings) it is refused with the list (409) unless the caller
     confirms with ``force`` and a reason; the reason and what was outstanding are then recorded
     on the period (its reason, history change reason and so its audit trail)."""
-    from periods.selectors.close import soft_close_warnings
-
     ep = _lock_row(entity_period_id)
     _require(actor, CLOSE, ep.entity)
     if ep.state != PeriodState.OPEN:
@@ -175,8 +180,7 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
     _require(actor, CLOSE, ep.entity)
     if ep.state == PeriodState.LOCKED:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already locked.")
-    unposted = list(JournalEntry.objects.filter(entity_id=ep.entity_id, period_id=ep.period_id)
-                    .exclude(status__in=[EntryStatus.POSTED, EntryStatus.VOID]).values_list("pk", flat=True)[:100])
+    unposted = [pk for pk, _, _ in books().unposted_entries(entity_id=ep.entity_id, period_id=ep.period_id, limit=100)]
     if unposted:
         raise UnpostedEntriesError(
             f"{len(unposted)} unposted entries remain in {ep.period.code}: post or void them first.",
@@ -193,8 +197,6 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
 
 
 def _close_checklist_check(ep: EntityPeriod, actor, override_reason: str) -> None:
-    from periods.selectors.close import blocker_sentence, close_blockers
-
     blockers = close_blockers(entity_period_id=ep.pk)
     if not blockers:
         return

@@ -21,6 +21,7 @@ from http import HTTPStatus
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 
+from sheshi.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from sheshi.api.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from sheshi.errors import error_codes
 
@@ -102,8 +103,6 @@ class SheshiAutoSchema(AutoSchema):
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         if getattr(self._handler(), "idempotent", False):
-            from sheshi.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
-
             params.append(IDEMPOTENCY_KEY_PARAMETER)
         return params
 

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import DatabaseError, connections
 
+from sheshi.db.context import current_context, set_context
+
 REPLICA = "replica"
 ROUTES: Counter[str] = Counter()
 
@@ -47,7 +49,6 @@ def report_alias() -> str:
     if primary.in_atomic_block:
         ROUTES["primary:in_transaction"] += 1
         return "default"
-    from sheshi.db.context import current_context, set_context
 
     with primary.cursor() as cur:
         cur.execute("SELECT pg_current_wal_lsn()::text")

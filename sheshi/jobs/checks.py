@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from sheshi.jobs.sqs import SQS_MAX_VISIBILITY_SECONDS
+
 
 @register("sheshi_jobs")
 def job_queue_checks(app_configs, **kwargs):
@@ -26,7 +28,6 @@ def job_queue_checks(app_configs, **kwargs):
     queue_url = getattr(settings, "SHESHI_SQS_QUEUE_URL", "")
     if not queue_url:
         return problems
-    from sheshi.jobs.sqs import SQS_MAX_VISIBILITY_SECONDS
 
     if retry > SQS_MAX_VISIBILITY_SECONDS:
         problems.append(Error(f"Q_RETRY ({retry} s) is above SQS's maximum visibility timeout "

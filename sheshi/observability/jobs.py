@@ -16,6 +16,7 @@ import time
 from django.db import connection
 from django_q.signals import post_execute_in_worker, pre_enqueue, pre_execute
 
+from sheshi.db.context import set_context
 from sheshi.observability import metrics
 from sheshi.request_context import request_id_var
 
@@ -27,8 +28,6 @@ def _set_db_request_id(value: str) -> None:
     if connection.in_atomic_block and connection.needs_rollback:
         return  # the rollback will discard the session change anyway
     with contextlib.suppress(Exception):  # a job must not fail because its context could not be set
-        from sheshi.db.context import set_context
-
         set_context({"sheshi.request_id": value})
 
 

@@ -5,6 +5,7 @@ from sheshi.access.roles import MANAGE
 from sheshi.admin_writes import ServiceAdmin
 from sheshi.security.models import EntityBankDetails
 from sheshi.security.services import entity_bank_details_set
+from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_ids_for
 
 
@@ -35,8 +36,6 @@ class EntityBankDetailsAdmin(ServiceAdmin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "entity":
-            from sheshi.tenancy.models import Entity
-
             kwargs["queryset"] = Entity.objects.filter(id__in=entity_ids_for(request.user, MANAGE))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

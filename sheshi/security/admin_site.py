@@ -14,6 +14,10 @@ from django.urls import reverse
 from django_otp import user_has_device
 from django_otp.admin import OTPAdminAuthenticationForm
 
+from sheshi.access.roles import VIEW
+from sheshi.admin_links import add_links
+from sheshi.tenancy.scoping import entity_ids_for
+
 
 def otp_required_for(user) -> bool:
     return bool(settings.SHESHI_ADMIN_REQUIRE_OTP and user is not None and user.is_authenticated
@@ -42,8 +46,6 @@ class SheshiAdminSite(AdminSite):
                     ("Balance sheet", "admin:ledger_balance_sheet"))
 
     def get_app_list(self, request, app_label=None):
-        from sheshi.admin_links import add_links
-
         apps = add_links(request, super().get_app_list(request, app_label))
         if app_label is None and self._may_read_reports(request):
             apps.insert(0, {"name": "Reports", "app_label": "reports", "app_url": reverse("admin:ledger_trial_balance"),
@@ -55,9 +57,6 @@ class SheshiAdminSite(AdminSite):
 
     @staticmethod
     def _may_read_reports(request) -> bool:
-        from sheshi.access.roles import VIEW
-        from sheshi.tenancy.scoping import entity_ids_for
-
         return bool(entity_ids_for(request.user, VIEW))
 
     def has_permission(self, request):

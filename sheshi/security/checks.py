@@ -6,11 +6,11 @@ import ipaddress
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from sheshi.security.crypto import FieldKeyError, cipher, field_keys
+
 
 @register(Tags.security, deploy=True)
 def security_deploy_checks(app_configs, **kwargs):
-    from sheshi.security.crypto import FieldKeyError, cipher, field_keys
-
     problems = []
     if not field_keys():
         problems.append(Error("SHESHI_FIELD_KEYS is not set: encrypted fields (bank details, tax ids) cannot work.",
@@ -20,21 +20,6 @@ def security_deploy_checks(app_configs, **kwargs):
             cipher()
         except FieldKeyError as exc:
             problems.append(Error(str(exc), id="sheshi.E002"))
-    if not getattr(settings, "SHESHI_AUDIT_SIGNING_KEY", ""):
-        problems.append(Error("SHESHI_AUDIT_SIGNING_KEY is not set: audit digests and evidence archives cannot be "
-                              "signed (the evidence export answers 503).",
-                              hint="Generate one with python3 -c 'import secrets; print(secrets.token_hex(32))' "
-                                   "and keep a copy in the escrow (deploy/sheshi.env.example).", id="sheshi.E003"))
-    else:
-        from django.core.exceptions import ImproperlyConfigured
-
-        from audit.services.digest import signing_key
-
-        try:
-            signing_key()
-        except (ImproperlyConfigured, ValueError) as exc:
-            problems.append(Error(f"SHESHI_AUDIT_SIGNING_KEY is not usable: {exc.__class__.__name__}.",
-                                  id="sheshi.E004"))
     if "csp.middleware.CSPMiddleware" not in settings.MIDDLEWARE and \
             "sheshi.security.csp.SheshiCSPMiddleware" not in settings.MIDDLEWARE:
         problems.append(Warning("No Content-Security-Policy middleware.", id="sheshi.W001"))

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from consolidation.models import ConsolidationGroup, RunStatus
+from consolidation.selectors.boardpack import board_pack_write
+from consolidation.selectors.explain import account_components
 from consolidation.services.runs import consolidation_run_execute, consolidation_run_request
 from periods.models import Period
 from sheshi.db.context import system_context
@@ -44,13 +46,9 @@ class Command(BaseCommand):
             if run.status != RunStatus.SUCCEEDED:
                 raise CommandError(f"Run {run.pk} {run.status}: {json.dumps(run.error)}")
             if opts["xlsx"]:
-                from consolidation.selectors.boardpack import board_pack_write
-
                 board_pack_write(run, opts["xlsx"])
         results = dict(run.results)
         if opts["components"]:
-            from consolidation.selectors.explain import account_components
-
             results["components"] = {code: account_components(run.results, code)
                                      for code in sorted(run.results["consolidated_tb"])}
         results["run"] = {"id": run.pk, "changed_inputs": run.changed_inputs, "duration_ms": run.duration_ms}

@@ -5,17 +5,17 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.services.events import audit_event_record
 from sheshi.access.memo import forget
 from sheshi.access.roles import ROLE_PERMISSIONS, Role, codename
+from sheshi.audit_log import audit_event_record
 from sheshi.errors import PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Entity, Membership
+from sheshi.tenancy.scoping import is_org_admin
 
 
 def _check_can_manage(actor, entity: Entity) -> None:
     if actor is None or actor.is_superuser:
         return
-    from sheshi.tenancy.scoping import is_org_admin
 
     if not (is_org_admin(actor, entity.organisation_id) or actor.has_perm("tenancy.manage_roles", entity)):
         raise PermissionDenied("Only an organisation admin can grant or revoke roles.")

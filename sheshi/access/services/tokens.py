@@ -16,6 +16,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from sheshi.access.models import ApiToken, TokenScope
+from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.request_context import apply_user_context
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -32,8 +33,6 @@ MAX_TOKEN_DAYS = 366
 def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tuple[ApiToken, str]:
     """Create a token for ``user``; the plain value is returned once and never stored. The
     platform audit trigger on access_apitoken records the issue (the hash, never the secret)."""
-    from sheshi.errors import FieldError, ValidationFailed
-
     unknown = set(scopes) - set(TokenScope.values)
     if unknown or not scopes:
         raise ValidationFailed("Unknown or missing token scopes.",
@@ -55,8 +54,6 @@ def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tu
 def api_token_revoke(*, token_id: int, user) -> ApiToken:
     """Revoke one of ``user``'s own tokens (another user's is not found). Revoking twice keeps the
     first revocation time."""
-    from sheshi.errors import NotFound
-
     token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if token is None:
         raise NotFound(f"API token {token_id} not found.")

@@ -1,0 +1,67 @@
+"""The database rules keep the apps' order too (issue #20): a trigger function of a lower app does not
+read a higher app's tables, except where named below with the reason.
+
+The order is the one of the Python layers (.importlinter, docs/architecture.md): the kernel
+(tenancy, access, sheshi_*) <- audit <- periods <- ledger <- consolidation. The current text of every
+function is schema/rules.sql (checked against the migrations by test_rules_sql.py).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+RULES = Path(__file__).resolve().parents[2] / "schema" / "rules.sql"
+RANK = {"sheshi": 0, "tenancy": 0, "access": 0, "audit": 1, "periods": 2, "ledger": 3, "consolidation": 4}
+
+# (function, table it reads) -> why a lower app's rule may read it.
+NAMED_EXCEPTIONS = {
+    ("periods_entity_period_guard", "ledger_journalentry"):
+        "an entity-period may be deleted only while open and empty; entries point at the entity and the period, "
+        "not at the entity-period row, so no foreign key refuses it. The rule reads the ledger's table, never "
+        "writes it.",
+}
+
+
+def _functions(text: str) -> dict[str, str]:
+    """name -> body of each function in the Functions section, comments and string literals removed
+    (a rule's message or constraint name is not a read of a table)."""
+    section = text.split("-- Triggers (", 1)[0]
+    parts = re.split(r"^-- (\w+)\(.*\)\s*$", section, flags=re.M)
+    bodies = {}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        body = re.sub(r"--[^\n]*", "", body)
+        bodies[name] = re.sub(r"'(?:[^']|'')*'", "''", body)
+    return bodies
+
+
+def _reads_upward(tables: set[str]) -> set[tuple[str, str]]:
+    found = set()
+    for name, body in _functions(RULES.read_text()).items():
+        own = RANK.get(name.split("_", 1)[0])
+        assert own is not None, f"{name}: a rule function named for no app (prefix one of {sorted(RANK)})"
+        for table in set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", body)) & tables:
+            if RANK.get(table.split("_", 1)[0], 0) > own:
+                found.add((name, table))
+    return found
+
+
+@pytest.mark.django_db
+def test_no_rule_of_a_lower_app_reads_a_higher_apps_tables():
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+    upward = _reads_upward(tables)
+    assert upward <= set(NAMED_EXCEPTIONS), ("Rules reading a higher app's tables (move the rule up, or name the "
+                                             f"exception): {upward - set(NAMED_EXCEPTIONS)}")
+    assert set(NAMED_EXCEPTIONS) <= upward, f"Named exceptions that no longer hold: {set(NAMED_EXCEPTIONS) - upward}"
+
+
+def test_the_check_sees_a_rule_reading_upward():
+    """The parser finds a read through a join in a function body, and not a table named in a message."""
+    text = ("-- audit_example()\nCREATE FUNCTION audit_example() AS $$ SELECT 1 FROM audit_event e "
+            "JOIN ledger_journalentry j ON true; RAISE 'consolidation_consolidationrun'; $$;\n-- Triggers (0)\n")
+    bodies = _functions(text)
+    assert set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", bodies["audit_example"])) >= {"audit_event", "ledger_journalentry"}
+    assert "consolidation_consolidationrun" not in bodies["audit_example"]
