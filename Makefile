@@ -50,6 +50,7 @@ browser-deps:
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 ## Re-lock with hashes; uv from PATH, else installed into the venv (a tool only: not in the lock).
 UV = $(shell command -v uv || echo $(BIN)/uv)

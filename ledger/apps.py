@@ -13,6 +13,6 @@ class LedgerConfig(AppConfig):
         from sheshi.db.roles import register_read_only
         from sheshi.jobs.kinds import job_kind_register
 
-        register_read_only("ledger_line_entry_pending")  # written only by the ledger's own functions
+        register_read_only("ledger_line_entry_pending", "ledger_balance")  # written only by the ledger's own functions
         books_register(LedgerBooks())  # the close asks the books through periods/books.py
         job_kind_register(IMPORT_BATCH_JOB)  # lost imports are found and re-enqueued by sheshi/jobs

@@ -21,6 +21,14 @@ class Books(Protocol):
     def posting_account_ids(self, *, organisation_id: int, account_ids: Iterable[int]) -> set[int]:
         """Those of ``account_ids`` that are posting accounts of the organisation."""
 
+    def account_closing_figures(self, *, entity_id: int, period_id: int, account_id: int) -> tuple:
+        """(GL closing balance, posted line count behind it, sha256 over the period's own posted lines) of
+        one account at the end of one entity-period, from one snapshot."""
+
+    def reconciliation_closing_sql(self, figure: str) -> str:
+        """A scalar subquery adding up ``figure`` over the balance rows behind the closing balance of the
+        reconciliation row of the outer query (``periods_accountreconciliation``): constant SQL, no input."""
+
 
 _registered: list[Books] = []
 

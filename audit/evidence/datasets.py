@@ -13,11 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash
 
 from audit.canonical import parse_json
 from ledger.selectors.reports import trial_balance
 from periods.models import Period, PeriodLockSnapshot
-from periods.services.transitions import lock_snapshot_verify, snapshot_hash
 from sheshi.access.roles import ROLE_PERMISSIONS
 from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity, Organisation
@@ -193,7 +193,7 @@ def _snapshots(scope: EvidenceScope):
 def lock_snapshot_rows(scope: EvidenceScope, checks: SnapshotChecks) -> Iterator[Sequence[Any]]:
     """Every lock snapshot with its stored hash, whether its stored rows still hash to it, and —
     for the latest snapshot of each entity-period — the hash of the figures recomputed now
-    (periods.services.transitions.lock_snapshot_verify)."""
+    (ledger.selectors.lock_snapshots.lock_snapshot_verify)."""
     latest = dict(PeriodLockSnapshot.objects.filter(organisation_id=scope.organisation.pk)
                   .order_by("entity_period_id", "-taken_at", "-id").distinct("entity_period_id")
                   .values_list("entity_period_id", "id"))

@@ -17,6 +17,7 @@ from consolidation.models import (
     ConsolidationRun,
     FxRate,
     GroupMember,
+    IcStatus,
     RunStatus,
 )
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry
@@ -135,3 +136,18 @@ def previous_successful_run(*, run: ConsolidationRun) -> ConsolidationRun | None
     return (ConsolidationRun.objects.filter(group_id=run.group_id, period_id=run.period_id,
                                             status=RunStatus.SUCCEEDED, id__lt=run.pk)
             .order_by("-id").first())
+
+
+def ic_open_counts(*, organisation_id: int, entity_ids: list[int], period_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Worklist differences not yet resolved, per (entity id, period id), each pair counted for the entity and
+    for its counterparty (both have a figure to explain). Registered with periods/ic_sources.py for the close
+    dashboard."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT side.entity_id, d.period_id, count(*)
+              FROM consolidation_icdifference d
+              CROSS JOIN LATERAL (VALUES (d.entity_id), (d.counterparty_id)) AS side(entity_id)
+             WHERE d.organisation_id = %s AND d.status <> %s
+               AND side.entity_id = ANY(%s) AND d.period_id = ANY(%s)
+             GROUP BY side.entity_id, d.period_id""", [organisation_id, IcStatus.RESOLVED, entity_ids, period_ids])
+        return {(entity_id, period_id): n for entity_id, period_id, n in cur.fetchall()}

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from ledger.selectors.lock_snapshots import snapshot_hash
 from periods.models import Period
-from periods.services.transitions import snapshot_hash
 from sheshi.db.replica import report_cursor
 from sheshi.tenancy.models import Entity
 

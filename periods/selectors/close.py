@@ -1,7 +1,6 @@
 """Reads for periods and the close: set-based, scoped by the caller (API/admin) before use."""
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -45,23 +44,6 @@ def entity_period_list(*, entity_ids=None, period_code: str | None = None, state
     return qs
 
 
-# The account's balance rows that make up its closing balance at the reconciled period's end, as
-# the trial balance adds them up (ledger/selectors/reports.py): balance-sheet accounts from the first period
-# on, income and expense accounts from the start of the period's fiscal year. Correlated with the
-# reconciliation row of the outer query (ledger_balance has no foreign keys for the ORM to follow).
-_CLOSING_SQL = """
-SELECT coalesce(sum({expr}), 0)
-  FROM ledger_balance b
-  JOIN periods_period bp ON bp.id = b.period_id
-  JOIN ledger_account a ON a.id = b.account_id
-  JOIN periods_entityperiod rep ON rep.id = periods_accountreconciliation.entity_period_id
-  JOIN periods_period rp ON rp.id = rep.period_id
-  JOIN periods_fiscalyear fy ON fy.id = rp.fiscal_year_id
- WHERE b.entity_id = rep.entity_id AND b.account_id = periods_accountreconciliation.account_id
-   AND bp.end_date <= rp.end_date
-   AND (a.type IN ('asset', 'liability', 'equity') OR bp.start_date >= fy.start_date)"""
-
-
 def reconciliation_list(qs: QuerySet[AccountReconciliation] | None = None) -> QuerySet[AccountReconciliation]:
     """Reconciliations with their current GL closing balance, the total of their reconciling
     items and ``lapsed``, computed on read.
@@ -81,10 +63,10 @@ def reconciliation_list(qs: QuerySet[AccountReconciliation] | None = None) -> Qu
     items = (ReconcilingItem.objects.filter(reconciliation_id=OuterRef("pk")).values("reconciliation_id")
              .annotate(v=Sum("amount")).values("v"))
     qs = qs.annotate(
-        # Constant SQL, no input in it: nothing to inject.
+        # Constant SQL from the ledger (ledger/selectors/books.py), no input in it: nothing to inject.
         current_closing_balance=RawSQL(  # noqa: S611  # nosec B611 constant SQL
-            _CLOSING_SQL.format(expr="b.functional_debit - b.functional_credit"), [], output_field=money),
-        current_line_count=RawSQL(_CLOSING_SQL.format(expr="b.line_count"), [],  # noqa: S611  # nosec B611
+            books().reconciliation_closing_sql("b.functional_debit - b.functional_credit"), [], output_field=money),
+        current_line_count=RawSQL(books().reconciliation_closing_sql("b.line_count"), [],  # noqa: S611  # nosec B611
                                   output_field=BigIntegerField()),
         items_total=Coalesce(Subquery(items), Value(0), output_field=money),
     )
@@ -151,33 +133,3 @@ def soft_close_warnings(*, entity_period_id: int) -> list[dict]:
     warnings = [{"kind": "entry", "id": pk, "title": f"Entry {pk} ({description[:60]})", "state": status}
                 for pk, description, status in entries]
     return warnings + close_blockers(entity_period_id=entity_period_id)
-
-
-def account_closing_figures(*, entity_id: int, period_id: int, account_id: int) -> tuple:
-    """(GL closing balance, posted line count behind it, sha256 over the period's own posted
-    lines) of one account at the end of one entity-period, read in one statement so all three
-    come from the same snapshot. The closing balance adds up the balance rows the trial balance
-    does (reconciliation_list); the hash covers each line's id, currency, amount and functional
-    amount, in id order."""
-    with connection.cursor() as cur:
-        cur.execute("""
-            WITH p AS (SELECT p.start_date, p.end_date, fy.start_date AS fy_start
-                         FROM periods_period p JOIN periods_fiscalyear fy ON fy.id = p.fiscal_year_id
-                        WHERE p.id = %(p)s),
-                 closing AS (
-                   SELECT b.functional_debit - b.functional_credit AS net, b.line_count
-                     FROM ledger_balance b
-                     JOIN ledger_account a ON a.id = b.account_id
-                     JOIN periods_period bp ON bp.id = b.period_id, p
-                    WHERE b.entity_id = %(e)s AND b.account_id = %(a)s AND bp.end_date <= p.end_date
-                      AND (a.type IN ('asset', 'liability', 'equity') OR bp.start_date >= p.fy_start))
-            SELECT (SELECT coalesce(sum(net), 0) FROM closing),
-                   (SELECT coalesce(sum(line_count), 0) FROM closing),
-                   (SELECT encode(sha256(convert_to(coalesce(string_agg(
-                              l.id::text || ':' || l.currency || ':' || l.amount::text
-                              || ':' || l.functional_amount::text,
-                              E'\\n' ORDER BY l.id), ''), 'UTF8')), 'hex')
-                      FROM ledger_journalline l JOIN ledger_journalentry je ON je.id = l.entry_id
-                     WHERE l.entity_id = %(e)s AND l.period_id = %(p)s AND l.account_id = %(a)s
-                       AND je.status = 'posted')""", {"e": entity_id, "p": period_id, "a": account_id})
-        return cur.fetchone()

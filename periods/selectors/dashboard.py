@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Count, Q
 
 from periods.books import books
+from periods.ic_sources import ic_open_counts
 from periods.models import (
     AccountReconciliation,
     ChecklistTask,
@@ -26,23 +26,6 @@ from periods.selectors.close import UNFINISHED_TASK, reconciliation_list
 from sheshi.access.roles import CLOSE, VIEW
 from sheshi.tenancy.models import Entity, Organisation
 from sheshi.tenancy.scoping import entity_ids_for
-
-# Latest succeeded run per (group, period); its IC differences that do not net to zero, per the
-# entity (by code, in the run's organisation) on either side of the pair.
-_IC_SQL = """
-WITH latest AS (
-    SELECT DISTINCT ON (r.group_id, r.period_id) r.organisation_id, r.period_id, r.ic_differences
-      FROM consolidation_consolidationrun r
-     WHERE r.status = 'succeeded' AND r.period_id = ANY(%(periods)s) AND r.organisation_id = %(org)s
-     ORDER BY r.group_id, r.period_id, r.id DESC
-)
-SELECT e.id, l.period_id, count(*)
-  FROM latest l CROSS JOIN LATERAL jsonb_array_elements(l.ic_differences) d
-  JOIN tenancy_entity e ON e.organisation_id = l.organisation_id
-                       AND e.code IN (d->>'entity', d->>'counterparty')
- WHERE e.id = ANY(%(entities)s) AND coalesce((d->>'difference')::numeric, 0) <> 0
- GROUP BY e.id, l.period_id
-"""
 
 
 @dataclass
@@ -101,11 +84,11 @@ def close_dashboard_get(*, user, organisation: Organisation | None, fiscal_year:
                         .values_list("entity_period_id", flat=True))
     for ep_id, n in attention.items():
         cells[ep_id].reconciliations = n
-    with connection.cursor() as cur:
-        cur.execute(_IC_SQL, {"periods": period_ids, "org": organisation.pk, "entities": entity_ids})
-        for entity_id, period_id, n in cur.fetchall():
-            if (entity_id, period_id) in by_pair:
-                by_pair[(entity_id, period_id)].ic_differences = n
+    # The intercompany worklist (assigned, explained, resolved by people), not the last run's raw figures.
+    for pair, n in ic_open_counts(organisation_id=organisation.pk, entity_ids=entity_ids,
+                                  period_ids=period_ids).items():
+        if pair in by_pair:
+            by_pair[pair].ic_differences = n
 
     may_close = set(entity_ids_for(user, CLOSE))
     entities = sorted({ep.entity for ep in eps}, key=lambda e: e.code)

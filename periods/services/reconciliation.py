@@ -26,7 +26,7 @@ from periods.errors import (
     SignOffError,
 )
 from periods.models import AccountReconciliation, ReconciliationEvidence, ReconciliationStatus, ReconcilingItem
-from periods.selectors.close import account_closing_figures, unexplained_difference
+from periods.selectors.close import unexplained_difference
 from periods.services.checklist import _entity_period, _named, _share_lock_unlocked
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
@@ -96,7 +96,7 @@ def reconciliation_prepare(*, actor, entity_period_id: int, account_id: int, sta
     if rec is None:
         rec = reconciliation_require(actor=None, entity_period_id=ep.pk, account_ids=[account_id])[0]
         rec = AccountReconciliation.objects.select_for_update(of=("self",)).get(pk=rec.pk)
-    closing, count, sha = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id,
+    closing, count, sha = books().account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id,
                                                   account_id=account_id)
     items = _items_total(rec)
     left = unexplained_difference(gl_balance=closing, statement_balance=statement_balance, items_total=items)
@@ -213,7 +213,7 @@ def reconciliation_review(*, actor, reconciliation_id: int) -> AccountReconcilia
                                "be reviewed.", code="reconciliation_wrong_state")
     if rec.prepared_by_id == actor.pk:
         raise SignOffError("You prepared this reconciliation; someone else must review it.")
-    now = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id, account_id=rec.account_id)
+    now = books().account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id, account_id=rec.account_id)
     if tuple(now) != (rec.pinned_closing_balance, rec.pinned_line_count, rec.pinned_lines_sha256):
         raise ReconciliationLapsedError(
             f"The GL closing balance changed since it was prepared (was {rec.pinned_closing_balance:,.2f} over "

@@ -4,8 +4,6 @@ it serialises with postings (which hold FOR SHARE on the same row)."""
 from __future__ import annotations
 
 import calendar
-import hashlib
-import json
 from datetime import date
 
 from django.db import connection, transaction
@@ -149,23 +147,6 @@ def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", 
                        change_reason=f"soft-closed despite {len(warnings)} open items: {reason}")
 
 
-def trial_balance_rows(*, entity_id: int, period_id: int) -> list[list[str]]:
-    """The entity-period's balances as canonical rows: account code, currency, net amount in the
-    transaction currency, net functional amount — sorted, as strings, for hashing."""
-    with connection.cursor() as cur:
-        cur.execute("""
-            SELECT a.code, b.currency, b.amount::text, (b.functional_debit - b.functional_credit)::text,
-                   b.line_count
-              FROM ledger_balance b JOIN ledger_account a ON a.id = b.account_id
-             WHERE b.entity_id = %s AND b.period_id = %s
-             ORDER BY a.code, b.currency""", [entity_id, period_id])
-        return [list(r) for r in cur.fetchall()]
-
-
-def snapshot_hash(rows: list[list]) -> str:
-    return hashlib.sha256(json.dumps(rows, separators=(",", ":"), default=str).encode()).hexdigest()
-
-
 @transaction.atomic
 def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
                        override_reason: str = "") -> PeriodLockSnapshot:
@@ -224,16 +205,3 @@ def entity_period_reopen(*, actor, entity_period_id: int, reason: str, to: str =
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already "
                                f"{ep.get_state_display().lower()}.")
     return _transition(ep, actor, to, reason.strip())
-
-
-def lock_snapshot_verify(*, entity_period_id: int) -> tuple[bool, str, str]:
-    """Recompute the locked figures now and compare with the snapshot taken when the period was
-    last locked. Only the database writes snapshots, one per move into 'locked', so the latest
-    is the one of the lock in force (snapshots of earlier locks describe figures a reopen was
-    allowed to change)."""
-    snap = PeriodLockSnapshot.objects.filter(entity_period_id=entity_period_id).order_by("-pk").first()
-    if snap is None:
-        raise NotFound("No lock snapshot for this period.")
-    ep = EntityPeriod.objects.get(pk=entity_period_id)
-    now = snapshot_hash(trial_balance_rows(entity_id=ep.entity_id, period_id=ep.period_id))
-    return now == snap.sha256, snap.sha256, now

@@ -13,13 +13,11 @@ from django.dispatch import receiver
 
 # Tables the app may only read and append to. Apps add theirs at import time.
 APPEND_ONLY_TABLES: set[str] = set()
-# Tables the app may only read: PostgreSQL functions owned by the schema owner write them (lock
-# snapshots are taken by the trigger that locks the period, so the app cannot forge one).
-READ_ONLY_TABLES: set[str] = {"ledger_balance", "periods_periodlocksnapshot",
-                               # guardian's generic tables: Sheshi grants through the direct-FK
-                               # tables on Entity (tenancy), which a trigger guards; nothing may
-                               # write these unguarded ones.
-                               "guardian_userobjectpermission", "guardian_groupobjectpermission"}
+# Tables the app may only read: PostgreSQL functions owned by the schema owner write them. Apps
+# add theirs in ready() (ledger balances, lock snapshots). Guardian's generic tables from the start:
+# Sheshi grants through the direct-FK tables on Entity (tenancy), which a trigger guards; nothing
+# may write these unguarded ones.
+READ_ONLY_TABLES: set[str] = {"guardian_userobjectpermission", "guardian_groupobjectpermission"}
 
 
 def register_append_only(*tables: str) -> None:

@@ -25,6 +25,7 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource
 from ledger.services.bulk import journal_entries_post_bulk
 from periods.models import EntityPeriod, GroupPeriodLock, Period
+from periods.selectors.dashboard import close_dashboard_get
 from sheshi.access.services.grants import role_grant
 from sheshi.errors import PermissionDenied, ValidationFailed
 from sheshi.tenancy.models import Entity
@@ -190,3 +191,22 @@ def test_the_group_lock_needs_close_on_the_top_entity(group):
         consolidation_group_period_lock(actor=user_with_role(group.top_entity, "viewer"), group=group,
                                         period=period(group))
     assert GroupPeriodLock.objects.count() == 0
+
+
+def test_the_close_dashboard_counts_the_worklist_rows_not_yet_resolved(group):
+    """The dashboard's intercompany column reads the worklist people work (issue #16: it read the last
+    run's raw figures, so a resolved difference still showed as open)."""
+    run_now(group)
+    controller = user_with_role(group.top_entity, "controller")
+
+    def ic_cells():
+        board = close_dashboard_get(user=controller, organisation=group.organisation,
+                                    fiscal_year=period(group).fiscal_year)
+        return {row.entity.code: [c.ic_differences for c in row.cells if c and c.entity_period.period == period(group)]
+                for row in board.rows}
+
+    assert ic_cells()["P"] == [2]
+    ic_difference_explain(actor=controller, difference_id=pair(group, "2200").pk, explanation="Cash in transit")
+    assert ic_cells()["P"] == [2]  # explained is not settled
+    ic_difference_resolve(actor=controller, difference_id=pair(group, "2200").pk, resolution="Received 2 Jan")
+    assert ic_cells()["P"] == [1]

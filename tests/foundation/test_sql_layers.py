@@ -1,5 +1,6 @@
 """The database rules keep the apps' order too (issue #20): a trigger function of a lower app does not
-read a higher app's tables, except where named below with the reason.
+read a higher app's tables, except where named below with the reason; nor does the SQL a lower app's
+core modules send (an import-linter contract cannot see a table name in a string).
 
 The order is the one of the Python layers (.importlinter, docs/architecture.md): the kernel
 (tenancy, access, sheshi_*) <- audit <- periods <- ledger <- consolidation. The current text of every
@@ -7,13 +8,17 @@ function is schema/rules.sql (checked against the migrations by test_rules_sql.p
 """
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-RULES = Path(__file__).resolve().parents[2] / "schema" / "rules.sql"
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "schema" / "rules.sql"
+# The way-in modules sit above every app (.importlinter) and may read any table.
+INTERFACE = re.compile(r"(^|/)(admin(_\w+)?|api|tasks|management|demo|urls|evidence)(/|\.py$)")
 RANK = {"sheshi": 0, "tenancy": 0, "access": 0, "audit": 1, "periods": 2, "ledger": 3, "consolidation": 4}
 
 # (function, table it reads) -> why a lower app's rule may read it.
@@ -65,3 +70,33 @@ def test_the_check_sees_a_rule_reading_upward():
     bodies = _functions(text)
     assert set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", bodies["audit_example"])) >= {"audit_event", "ledger_journalentry"}
     assert "consolidation_consolidationrun" not in bodies["audit_example"]
+
+
+def _python_reads_upward(tables: set[str]) -> set[tuple[str, str]]:
+    found = set()
+    for app, own in RANK.items():
+        base = ROOT / ("sheshi" if own == 0 else app)
+        if app in ("tenancy", "access") or not base.is_dir():
+            continue
+        for path in base.rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if "/migrations/" in rel or INTERFACE.search(rel):
+                continue
+            tree = ast.parse(path.read_text())
+            docstrings = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)
+                          and isinstance(n.value, ast.Constant)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                    for table in set(re.findall(r"\b[a-z]+_[a-z0-9_]+\b", node.value)) & tables:
+                        if RANK.get(table.split("_", 1)[0], 0) > own:
+                            found.add((rel, table))
+    return found
+
+
+@pytest.mark.django_db
+def test_no_core_module_of_a_lower_app_queries_a_higher_apps_tables():
+    """The close read ledger_balance and consolidation runs in raw SQL from periods; the ledger and
+    consolidation now answer through periods/books.py and periods/ic_sources.py."""
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+    assert _python_reads_upward(tables) == set()

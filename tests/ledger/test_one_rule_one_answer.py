@@ -191,7 +191,7 @@ def case_idempotency_key_reused(world):
 
 
 def case_reviewer_is_preparer(world):
-    from periods.selectors.close import account_closing_figures
+    from ledger.selectors.books import account_closing_figures
     from periods.services import reconciliation
     from sheshi.access.services.grants import role_grant
 

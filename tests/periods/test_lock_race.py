@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, connection
+from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash, trial_balance_rows
 
 from ledger.models import JournalEntry
 from ledger.services.entries import journal_entry_create_and_post
 from periods.models import PeriodLockSnapshot
-from periods.services.transitions import entity_period_lock, lock_snapshot_verify, snapshot_hash, trial_balance_rows
+from periods.services.transitions import entity_period_lock
 from sheshi.errors import SheshiError
 from tests.concurrency import run_threads
 from tests.ledger.helpers import build_world

@@ -10,9 +10,10 @@ from django.core.files.storage import default_storage
 
 from audit.models import AuditEvent
 from ledger.models import JournalLine
+from ledger.selectors.books import account_closing_figures
 from ledger.services.entries import journal_entry_create_and_post
 from periods.models import AccountReconciliation, PeriodLockSnapshot, ReconciliationEvidence, ReconcilingItem
-from periods.selectors.close import account_closing_figures, close_blockers, reconciliation_list
+from periods.selectors.close import close_blockers, reconciliation_list
 from periods.services import reconciliation as recs
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role

@@ -96,8 +96,8 @@ def _batch_body(w: World, s: str) -> dict:
 
 def _prepare_body(w: World, s: str) -> dict:
     # The statement balance equals the GL closing balance, so the preparer's signature is accepted.
+    from ledger.selectors.books import account_closing_figures
     from periods.models import EntityPeriod
-    from periods.selectors.close import account_closing_figures
 
     ep = EntityPeriod.objects.get(pk=w.get("entity_period", s))
     closing = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id, account_id=w.get("account", s))[0]

@@ -137,8 +137,8 @@ def build_checklist(world: World) -> None:
 
 def build_reconciliations(world: World) -> None:
     """A prepared reconciliation per entity, signed by a maker who is none of the callers."""
+    from ledger.selectors.books import account_closing_figures
     from periods.models import EntityPeriod
-    from periods.selectors.close import account_closing_figures
     from periods.services.reconciliation import reconciliation_prepare
 
     maker = UserFactory(username="mx_maker")
