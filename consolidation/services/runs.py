@@ -44,7 +44,6 @@ from sheshi.tenancy.models import Entity, Organisation
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
-@transaction.atomic
 def run_enqueue(run_id: int) -> None:
     """Hand the run to the worker (by the task's dotted name: the services never import the tasks)."""
     # The ORM broker calls close_old_connections(), which may close this connection (CONN_MAX_AGE)
@@ -57,6 +56,7 @@ def run_enqueue(run_id: int) -> None:
         set_context(saved)
 
 
+@transaction.atomic
 def consolidation_group_create(*, actor, organisation: Organisation, code: str, name: str,
                                top_entity: Entity) -> ConsolidationGroup:
     _require(actor, CLOSE, top_entity)

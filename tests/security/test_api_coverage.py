@@ -38,11 +38,18 @@ NOT_WRITES = {
     "inline_max_bytes", "run_stale_after", "entity_permission_codenames", "organisation_by_code",
     "entity_periods_resolve", "closing_period", "retained_earnings_account", "closing_lines", "http_post",
     "webhook_subscriptions_due", "elimination_ledger_code", "default_group_key", "group_period_is_locked",
-    "members_locked", "evidence_storage_name",
+    "members_locked", "evidence_storage_name", "signature_valid", "audit_digest_verify", "entries_check",
+    "run_enqueue", "import_batch_enqueue",
 }
 READ_SUFFIXES = ("_get", "_list")
 
 NOT_API_OPERATIONS = {
+    "audit_digest_create": "operator's act (manage.py audit_digest): a signed digest leaves the system for the "
+                           "auditor; the evidence export (GET /audit/evidence/) signs its own manifest",
+    "group_pack_load": "operator's act (manage.py load_group_pack): loads a whole case file into a new organisation "
+                       "through the services, as the demo does",
+    "journal_entries_post_bulk": "the set-based posting path under imports, the batch endpoint "
+                                 "(journal_entries_batch_post) and consolidation eliminations",
     "audit_event_record": "the recorder every service calls in its own transaction; not an operation itself",
     "auth_event_record": "login/logout/failed-login events, written by the authentication signals",
     "audit_anchor_write": "scheduled job (manage.py audit_anchor): anchors leave the database by design",
