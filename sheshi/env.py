@@ -1,6 +1,12 @@
 """Configuration from the environment only (12-factor). Nothing secret has a default here."""
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -46,3 +52,50 @@ def owner_database_config() -> dict:
     if get_secret("DATABASE_OWNER_URL", ""):
         return database_config("DATABASE_OWNER_URL")
     return database_config("DATABASE_URL")
+
+
+def metrics_dir_config(configured: str) -> str:
+    """The folder prometheus_client's multiprocess mode shares between processes, exported as
+    PROMETHEUS_MULTIPROC_DIR. The settings call this, because the library picks its storage when it
+    is first imported (django-q2 imports it while the apps load, before sheshi.observability does).
+
+    SHESHI_METRICS_DIR (deployments: a tmpfs folder every process on the host uses) is created if
+    missing and wiped at start when all its files belong to dead processes. Unset (development,
+    tests), each process tree gets a private temp folder, new and so empty, removed at exit; its
+    forked children (qcluster workers) share it. An inherited PROMETHEUS_MULTIPROC_DIR is replaced:
+    a spawned child of a process with a private folder makes its own."""
+    if configured:
+        folder = Path(configured)
+        folder.mkdir(parents=True, exist_ok=True)
+        _metrics_dir_wipe_if_stale(folder)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="sheshi-metrics-"))
+        owner = os.getpid()
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return str(folder)
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: running
+    return True
+
+
+def _metrics_dir_wipe_if_stale(folder: Path) -> None:
+    """prometheus_client writes <type>_<pid>.db per process and sums every file, dead processes'
+    included, so counters keep growing after a worker is recycled. Files are removed only when no
+    process that wrote one is still running (a start of everything on the host: Prometheus reads a
+    counter reset, which rate() handles); removing only the dead ones while others run would make
+    the sums drop part-way, which rate() would misread as a reset followed by a burst."""
+    files = list(folder.glob("*.db"))
+    # Our own pid on a file means an earlier process had it (this runs before we write anything).
+    pids = {path.stem.rpartition("_")[2] for path in files} - {str(os.getpid())}
+    if any(not pid.isdigit() or _pid_running(int(pid)) for pid in pids):
+        return
+    for path in files:
+        path.unlink(missing_ok=True)

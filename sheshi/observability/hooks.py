@@ -12,11 +12,7 @@ def record_posting(lines: int, *, entries: int = 1, using: str = "default") -> N
     if lines < 0 or entries < 0:
         raise ValueError("lines and entries must not be negative")
 
-    def count() -> None:
-        metrics.inc("sheshi_postings_total", entries)
-        metrics.inc("sheshi_posting_lines_total", lines)
-
-    transaction.on_commit(count, using=using)
+    transaction.on_commit(lambda: metrics.postings_record(entries=entries, lines=lines), using=using)
 
 
 def enqueue(func, *args, **kwargs) -> str:

@@ -56,8 +56,7 @@ def on_executed(sender, func, task: dict, **kwargs) -> None:
     seconds = time.monotonic() - started
     name = _func_name(task)
     outcome = "success" if task.get("success") else "failure"
-    metrics.inc("sheshi_jobs_total", func=name, outcome=outcome)
-    metrics.observe("sheshi_job_duration_seconds", seconds, buckets=metrics.JOB_BUCKETS, func=name)
+    metrics.job_record(func=name, outcome=outcome, seconds=seconds)
     logger.info("job %s %s", name, outcome, extra={
         "task_id": task.get("id", ""), "func": name, "outcome": outcome,
         "duration_ms": round(seconds * 1000, 1), "attempt": task.get("attempt_count", ""),

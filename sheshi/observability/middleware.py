@@ -31,9 +31,8 @@ class RequestMetricsMiddleware:
         seconds = time.perf_counter() - started
         view = view_label(request)
         if view != "metrics":  # scrapes would otherwise dominate the numbers they report
-            status_class = f"{response.status_code // 100}xx"
-            metrics.inc("sheshi_http_requests_total", view=view, method=request.method, status=status_class)
-            metrics.observe("sheshi_http_request_duration_seconds", seconds, view=view, method=request.method)
+            metrics.request_record(view=view, method=request.method, status_class=f"{response.status_code // 100}xx",
+                                   seconds=seconds)
         logger.info("%s %s %s", request.method, request.path, response.status_code, extra={
             "method": request.method, "path": request.path, "status": response.status_code,
             "view": view, "duration_ms": round(seconds * 1000, 1),

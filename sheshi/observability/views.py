@@ -10,11 +10,14 @@ from django.db import connection
 from django.http import HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
 
 from sheshi import __version__
 from sheshi.observability import metrics
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what render() writes, whatever the library calls "latest"
 
 
 def _allowed(request) -> bool:
@@ -30,7 +33,7 @@ def _allowed(request) -> bool:
         return False
 
 
-def queue_samples() -> list[tuple[str, str, str, list[tuple[dict[str, str], float]]]]:
+def queue_families() -> list[GaugeMetricFamily]:
     """Jobs waiting and in flight per queue, and the age of the oldest waiting one, from the ORM
     broker's table (a task is 'in flight' while its lock lies in the future)."""
     with connection.cursor() as cur:
@@ -41,14 +44,30 @@ def queue_samples() -> list[tuple[str, str, str, list[tuple[dict[str, str], floa
                    coalesce(extract(epoch FROM now() - min(lock) FILTER (WHERE lock <= now())), 0)
             FROM django_q_ormq GROUP BY key ORDER BY key""")
         rows = cur.fetchall()
-    waiting = [({"queue": key}, float(w)) for key, w, _, _ in rows]
-    in_flight = [({"queue": key}, float(f)) for key, _, f, _ in rows]
-    oldest = [({"queue": key}, float(age)) for key, _, _, age in rows]
-    return [
-        ("sheshi_job_queue_depth", "gauge", "Jobs waiting for a worker, per queue.", waiting),
-        ("sheshi_job_queue_in_flight", "gauge", "Jobs handed to a worker and not yet acknowledged.", in_flight),
-        ("sheshi_job_queue_oldest_seconds", "gauge", "Age of the oldest waiting job.", oldest),
-    ]
+    waiting = GaugeMetricFamily("sheshi_job_queue_depth", "Jobs waiting for a worker, per queue.", labels=["queue"])
+    in_flight = GaugeMetricFamily("sheshi_job_queue_in_flight", "Jobs handed to a worker and not yet acknowledged.",
+                                  labels=["queue"])
+    oldest = GaugeMetricFamily("sheshi_job_queue_oldest_seconds", "Age of the oldest waiting job.", labels=["queue"])
+    for key, w, f, age in rows:
+        waiting.add_metric([key], float(w))
+        in_flight.add_metric([key], float(f))
+        oldest.add_metric([key], float(age))
+    return [waiting, in_flight, oldest]
+
+
+class ScrapeTimeCollector(Collector):
+    """Gauges read when Prometheus scrapes, not kept in the metric files."""
+
+    def collect(self):
+        build = GaugeMetricFamily("sheshi_build_info", "The running Sheshi version.", labels=["version"])
+        build.add_metric([__version__], 1.0)
+        yield build
+        try:
+            yield from queue_families()
+            up = 1.0
+        except Exception:  # noqa: BLE001 - a scrape must still answer when the database does not
+            up = 0.0
+        yield GaugeMetricFamily("sheshi_database_up", "Whether the scrape could query the database.", value=up)
 
 
 @never_cache
@@ -56,11 +75,4 @@ def queue_samples() -> list[tuple[str, str, str, list[tuple[dict[str, str], floa
 def metrics_view(request):
     if not _allowed(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
-    extra = [("sheshi_build_info", "gauge", "The running Sheshi version.", [({"version": __version__}, 1.0)])]
-    try:
-        extra += queue_samples()
-        up = 1.0
-    except Exception:  # noqa: BLE001 - a scrape must still answer when the database does not
-        up = 0.0
-    extra.append(("sheshi_database_up", "gauge", "Whether the scrape could query the database.", [({}, up)]))
-    return HttpResponse(metrics.render(extra), content_type=CONTENT_TYPE)
+    return HttpResponse(metrics.render([ScrapeTimeCollector()]), content_type=CONTENT_TYPE)

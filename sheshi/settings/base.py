@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sheshi.env import app_database_config, database_config, env, owner_database_config
+from sheshi.env import app_database_config, database_config, env, metrics_dir_config, owner_database_config
 from sheshi.filestore.config import storages_from_environment
 from sheshi.security.secrets import get_secret, get_secret_list
 
@@ -221,6 +221,8 @@ LOGGING = {
 # Sheshi-specific knobs
 SHESHI_AUDIT_SIGNING_KEY = get_secret("SHESHI_AUDIT_SIGNING_KEY", "")
 SHESHI_METRICS_TOKEN = get_secret("SHESHI_METRICS_TOKEN", "")
+# prometheus_client's multiprocess folder (sheshi/observability/metrics.py); set before any app imports the library.
+SHESHI_METRICS_DIR = metrics_dir_config(env.str("SHESHI_METRICS_DIR", default=""))
 # Signed anchors of the audit chain heads, written hourly and at each period lock to a write-once
 # store outside the database (audit/anchor/). The directory store is the default; see deploy/README.md.
 SHESHI_AUDIT_ANCHOR_DIR = env.str("SHESHI_AUDIT_ANCHOR_DIR", default=str(BASE_DIR / "var" / "audit-anchors"))

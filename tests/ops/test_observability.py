@@ -5,12 +5,16 @@ import json
 import logging
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db import transaction
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
+from sheshi.env import metrics_dir_config
 from sheshi.logging import JsonFormatter, RequestContextFilter
 from sheshi.observability import enqueue, metrics, record_posting
 from sheshi.request_context import request_id_var
@@ -19,12 +23,8 @@ from tests.ops import jobs_support
 
 
 @pytest.fixture(autouse=True)
-def _fresh_metrics(monkeypatch, tmp_path):
-    monkeypatch.delenv("SHESHI_METRICS_DIR", raising=False)
+def _no_metrics_token(monkeypatch):
     monkeypatch.delenv("SHESHI_METRICS_TOKEN", raising=False)
-    metrics.reset_for_tests()
-    yield
-    metrics.reset_for_tests()
 
 
 def sample(text: str, series: str) -> float | None:
@@ -35,8 +35,19 @@ def sample(text: str, series: str) -> float | None:
     return None
 
 
+def count(text: str, series: str) -> float:
+    """A counter's value; 0 before its first increment. The process's counters live for the whole
+    test run (multiprocess files cannot be reset in place), so tests compare before and after."""
+    return sample(text, series) or 0.0
+
+
+def rendered() -> str:
+    return metrics.render().decode()
+
+
 @pytest.mark.django_db
 def test_metrics_reports_latency_histogram_by_view_and_request_counts(client):
+    before = rendered()
     for _ in range(3):
         assert client.get("/healthz").status_code == 200
     assert client.get("/no-such-page").status_code == 404
@@ -47,10 +58,11 @@ def test_metrics_reports_latency_histogram_by_view_and_request_counts(client):
     assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     text = response.content.decode()
     assert "# TYPE sheshi_http_request_duration_seconds histogram" in text
-    assert sample(text, 'sheshi_http_request_duration_seconds_count{method="GET",view="healthz"}') == 3
-    assert sample(text, 'sheshi_http_request_duration_seconds_bucket{le="+Inf",method="GET",view="healthz"}') == 3
-    assert sample(text, 'sheshi_http_requests_total{method="GET",status="2xx",view="healthz"}') == 3
-    assert sample(text, 'sheshi_http_requests_total{method="GET",status="4xx",view="<unmatched>"}') == 1
+    for series, grew_by in [('sheshi_http_request_duration_seconds_count{method="GET",view="healthz"}', 3),
+                            ('sheshi_http_request_duration_seconds_bucket{le="+Inf",method="GET",view="healthz"}', 3),
+                            ('sheshi_http_requests_total{method="GET",status="2xx",view="healthz"}', 3),
+                            ('sheshi_http_requests_total{method="GET",status="4xx",view="<unmatched>"}', 1)]:
+        assert count(text, series) - count(before, series) == grew_by, series
     assert "metrics" not in re.findall(r'view="([^"]+)"', text)  # scrapes are not counted
     # Buckets are cumulative and ascending.
     buckets = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
@@ -90,6 +102,7 @@ def test_metrics_reports_job_queue_depth_from_the_orm_broker(client):
 
 @pytest.mark.django_db
 def test_record_posting_counts_on_commit_only(client, django_capture_on_commit_callbacks):
+    before = client.get("/metrics").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         record_posting(lines=3)
         record_posting(lines=5, entries=2)
@@ -99,37 +112,86 @@ def test_record_posting_counts_on_commit_only(client, django_capture_on_commit_c
 
     text = client.get("/metrics").content.decode()
 
-    assert sample(text, "sheshi_postings_total") == 3
-    assert sample(text, "sheshi_posting_lines_total") == 8
+    assert count(text, "sheshi_postings_total") - count(before, "sheshi_postings_total") == 3
+    assert count(text, "sheshi_posting_lines_total") - count(before, "sheshi_posting_lines_total") == 8
 
 
 def test_record_posting_refuses_negative_counts():
+    before = rendered()
     with pytest.raises(ValueError):
         record_posting(lines=-1)
-    assert metrics.collect() == {}
+    assert rendered() == before
 
 
 def test_histogram_has_every_bucket_even_when_an_observation_is_slow():
-    metrics.observe("sheshi_http_request_duration_seconds", 3.0, view="v", method="GET")
+    metrics.request_record(view="slow-view", method="GET", status_class="2xx", seconds=3.0)
 
-    text = metrics.render()
+    text = rendered()
 
-    assert [sample(text, f'sheshi_http_request_duration_seconds_bucket{{le="{le}",method="GET",view="v"}}')
+    assert [sample(text, f'sheshi_http_request_duration_seconds_bucket{{le="{le}",method="GET",view="slow-view"}}')
             for le in ("0.005", "2.5", "5.0", "+Inf")] == [0, 0, 1, 1]
-    assert sample(text, 'sheshi_http_request_duration_seconds_sum{method="GET",view="v"}') == 3
+    assert sample(text, 'sheshi_http_request_duration_seconds_sum{method="GET",view="slow-view"}') == 3
 
 
-def test_metrics_sum_across_processes_through_the_shared_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("SHESHI_METRICS_DIR", str(tmp_path))
-    other_pid = os.getpid() + 100000
-    (tmp_path / f"{other_pid}.json").write_text(json.dumps({"sheshi_postings_total": 7.0}))
-    (tmp_path / "garbage.json").write_text("{not json")  # a torn file is skipped, not fatal
+@pytest.mark.django_db
+def test_metrics_sum_the_counts_of_a_forked_worker_that_has_exited(client):
+    before = client.get("/metrics").content.decode()
 
-    metrics.inc("sheshi_postings_total", 2)
+    pid = os.fork()  # as gunicorn and qcluster start their workers
+    if pid == 0:
+        try:
+            metrics.postings_record(entries=7, lines=11)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    metrics.postings_record(entries=2, lines=1)
 
-    assert json.loads((tmp_path / f"{os.getpid()}.json").read_text()) == {"sheshi_postings_total": 2.0}
-    assert metrics.collect() == {"sheshi_postings_total": 9.0}
-    assert sample(metrics.render(), "sheshi_postings_total") == 9
+    text = client.get("/metrics").content.decode()
+    assert count(text, "sheshi_postings_total") - count(before, "sheshi_postings_total") == 9
+    assert count(text, "sheshi_posting_lines_total") - count(before, "sheshi_posting_lines_total") == 12
+    assert (Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]) / f"counter_{pid}.db").exists()
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(proc.stdout)
+
+
+def test_metrics_folder_is_wiped_at_start_when_every_process_that_wrote_to_it_has_exited(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", os.environ["PROMETHEUS_MULTIPROC_DIR"])  # restored afterwards
+    dead = _dead_pid()
+    # This process's own pid on a file is an earlier process's: it is read before anything is written.
+    for name in (f"counter_{dead}.db", f"histogram_{dead}.db", f"gauge_livesum_{dead}.db", f"counter_{os.getpid()}.db"):
+        (tmp_path / name).write_bytes(b"stale")
+
+    assert metrics_dir_config(str(tmp_path)) == str(tmp_path)
+
+    assert list(tmp_path.iterdir()) == []
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+
+
+def test_metrics_folder_keeps_dead_processes_counts_while_another_writer_still_runs(tmp_path, monkeypatch):
+    """Removing only the dead files would make the sums drop part-way, a false reset to Prometheus."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    files = {f"counter_{_dead_pid()}.db", f"counter_{os.getppid()}.db"}  # pytest's parent runs
+    for name in files:
+        (tmp_path / name).write_bytes(b"kept")
+
+    metrics_dir_config(str(tmp_path))
+
+    assert {path.name for path in tmp_path.iterdir()} == files
+
+
+def test_without_a_configured_folder_each_process_tree_gets_a_new_private_one(monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    inherited = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+    folder = Path(metrics_dir_config(""))
+
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    assert str(folder) != inherited and os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(folder)
+    folder.rmdir()
 
 
 @pytest.mark.django_db
@@ -155,6 +217,7 @@ def test_request_log_line_has_duration_status_user_and_organisation(client, capl
 
 @pytest.mark.django_db
 def test_enqueue_carries_the_request_id_into_the_job_and_its_database_session():
+    before = rendered()
     jobs_support.SEEN.clear()
     token = request_id_var.set("req-ops-job-1")
     try:
@@ -167,5 +230,6 @@ def test_enqueue_carries_the_request_id_into_the_job_and_its_database_session():
     outside_rid, outside_db = jobs_support.SEEN[1]
     assert outside_rid.startswith("job:") and outside_db == outside_rid  # no request: the job's own id
     assert request_id_var.get() == ""  # the worker restored the caller's context
-    text = metrics.render()
-    assert sample(text, 'sheshi_jobs_total{func="tests.ops.jobs_support.remember_request_id",outcome="success"}') == 2
+    text = rendered()
+    series = 'sheshi_jobs_total{func="tests.ops.jobs_support.remember_request_id",outcome="success"}'
+    assert count(text, series) - count(before, series) == 2
