@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
@@ -25,10 +24,9 @@ from django.utils import timezone
 
 from audit.services import audit_event_record
 from consolidation.models import ConsolidationRun, RunStatus
-from consolidation.services import run_stale_after
 from ledger.imports.models import ImportBatch, ImportStatus
-from ledger.imports.services import job_stale_after
 from sheshi.db.context import system_context
+from sheshi.jobs.timeouts import job_stale_after
 
 logger = logging.getLogger("sheshi.jobs")
 
@@ -42,22 +40,13 @@ class RecoveredJob:
     since: object  # started_at for a running job, created/requested_at for a waiting one
 
 
-def _lost_import_batches(now, stale: timedelta) -> list[RecoveredJob]:
-    cutoff = now - stale
-    rows = (ImportBatch.objects.filter(Q(status=ImportStatus.RUNNING, started_at__lt=cutoff)
-                                       | Q(status=ImportStatus.PENDING, created_at__lt=cutoff))
-            .order_by("pk").values_list("pk", "organisation_id", "status", "started_at", "created_at"))
-    return [RecoveredJob("import_batch", pk, org, status, started if status == ImportStatus.RUNNING else created)
-            for pk, org, status, started, created in rows]
-
-
-def _lost_consolidation_runs(now, stale: timedelta) -> list[RecoveredJob]:
-    cutoff = now - stale
-    rows = (ConsolidationRun.objects.filter(Q(status=RunStatus.RUNNING, started_at__lt=cutoff)
-                                            | Q(status=RunStatus.QUEUED, requested_at__lt=cutoff))
-            .order_by("pk").values_list("pk", "organisation_id", "status", "started_at", "requested_at"))
-    return [RecoveredJob("consolidation_run", pk, org, status, started if status == RunStatus.RUNNING else requested)
-            for pk, org, status, started, requested in rows]
+def _lost(kind: str, model, *, running: str, waiting: str, waiting_since: str, cutoff) -> list[RecoveredJob]:
+    """The jobs of ``model`` running since before ``cutoff``, or waiting (``waiting_since``) since before it."""
+    rows = (model.objects.filter(Q(status=running, started_at__lt=cutoff)
+                                 | Q(status=waiting, **{f"{waiting_since}__lt": cutoff}))
+            .order_by("pk").values_list("pk", "organisation_id", "status", "started_at", waiting_since))
+    return [RecoveredJob(kind, pk, org, status, started if status == running else since)
+            for pk, org, status, started, since in rows]
 
 
 def _enqueue(job: RecoveredJob) -> None:
@@ -77,7 +66,11 @@ def lost_jobs_recover() -> list[RecoveredJob]:
     the system scope (every organisation). Returns what was recovered."""
     with system_context("recover_jobs"):
         now = timezone.now()
-        lost = _lost_import_batches(now, job_stale_after()) + _lost_consolidation_runs(now, run_stale_after())
+        cutoff = now - job_stale_after()
+        lost = (_lost("import_batch", ImportBatch, running=ImportStatus.RUNNING, waiting=ImportStatus.PENDING,
+                      waiting_since="created_at", cutoff=cutoff)
+                + _lost("consolidation_run", ConsolidationRun, running=RunStatus.RUNNING, waiting=RunStatus.QUEUED,
+                        waiting_since="requested_at", cutoff=cutoff))
         for job in lost:
             object_type = "ledger.importbatch" if job.kind == "import_batch" else "consolidation.consolidationrun"
             with transaction.atomic():
