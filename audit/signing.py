@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,14 @@ def document_sign(document: dict[str, Any], key: SigningKey | None = None) -> di
 
 
 def document_signature_valid(document: dict[str, Any], *, key: SigningKey | None = None,
-                             public_key: Ed25519PublicKey | None = None) -> bool:
-    return signature_valid(document_message(document), algorithm=document.get("algorithm"),
-                           signature=document.get("signature"), key=key, public_key=public_key)
+                             public_key: Ed25519PublicKey | None = None,
+                             message: Callable[[dict[str, Any]], bytes] = document_message) -> bool:
+    """Whether the document's ``signature`` is its ``algorithm``'s signature of ``message(document)``:
+    the whole document by default; the chain digest (audit/digest.py) signs its fixed fields only. A
+    document its message cannot be built from (a field missing or of the wrong type) is not valid."""
+    try:
+        signed = message(document)
+    except (KeyError, TypeError):
+        return False
+    return signature_valid(signed, algorithm=document.get("algorithm"), signature=document.get("signature"),
+                           key=key, public_key=public_key)

@@ -12,7 +12,6 @@ class ConsolidationErrorCode(ErrorCode):
     FX_RATE_FROZEN = ("fx_rate_frozen", 422, "The rate belongs to a locked period and cannot change.")
     RUN_WRONG_STATE = ("consolidation_run_wrong_state", 409, "The run is not in a state that allows this.")
     RUN_NOT_SUCCEEDED = ("consolidation_run_not_succeeded", 409, "Results exist only for a succeeded run.")
-    GROUP_NOT_FOUND = ("consolidation_group_not_found", 404, "No such consolidation group.")
     ELIMINATION_LEDGER_CODE_TAKEN = ("elimination_ledger_code_taken", 409,
                                      "The elimination ledger's entity code is already in use.")
     INPUT_INVALID = ("consolidation_input_invalid", 422, "The consolidation inputs are not consistent.")
@@ -52,16 +51,8 @@ class ConsolidationErrorCode(ErrorCode):
     IC_COMMENT_BLANK = ("ic_comment_blank", 422, "A comment needs some text.")
 
 
-class FxRateFrozenError(RuleViolation):
-    error = ConsolidationErrorCode.FX_RATE_FROZEN
-
-
 class RunNotInStateError(Conflict):
     error = ConsolidationErrorCode.RUN_WRONG_STATE
-
-
-class GroupNotFoundError(RuleViolation):
-    error = ConsolidationErrorCode.GROUP_NOT_FOUND
 
 
 class EliminationLedgerCodeTakenError(Conflict):

@@ -7,9 +7,10 @@ from datetime import datetime
 from django.db.models import Q
 
 from consolidation.models import ConsolidationRun, RunStatus
-from consolidation.services.runs import consolidation_run_execute, run_enqueue, run_stale_after
+from consolidation.services.runs import consolidation_run_execute, run_enqueue
 from sheshi.db.context import system_context
 from sheshi.jobs.kinds import JobKind, RecoveredJob
+from sheshi.jobs.timeouts import job_stale_after
 
 
 def consolidation_run_task(run_id: int) -> None:
@@ -18,7 +19,7 @@ def consolidation_run_task(run_id: int) -> None:
 
 
 def _lost_consolidation_runs(now: datetime) -> list[RecoveredJob]:
-    cutoff = now - run_stale_after()
+    cutoff = now - job_stale_after()
     rows = (ConsolidationRun.objects.filter(Q(status=RunStatus.RUNNING, started_at__lt=cutoff)
                                             | Q(status=RunStatus.QUEUED, requested_at__lt=cutoff))
             .order_by("pk").values_list("pk", "organisation_id", "status", "started_at", "requested_at"))

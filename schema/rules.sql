@@ -1489,9 +1489,8 @@ BEGIN
   IF NEW.state = OLD.state THEN
     RETURN NEW;
   END IF;
-  IF (OLD.state, NEW.state) NOT IN (('open', 'soft_closed'), ('soft_closed', 'locked'), ('open', 'locked'),
-                                    ('soft_closed', 'open'), ('locked', 'soft_closed'), ('locked', 'open')) THEN
-    RAISE EXCEPTION 'entity period % cannot go from % to %', OLD.id, OLD.state, NEW.state
+  IF NEW.state NOT IN ('open', 'soft_closed', 'locked') THEN
+    RAISE EXCEPTION 'entity period % cannot move to %: a period is open, soft_closed or locked', OLD.id, NEW.state
       USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'periods_state_transition_invalid';
   END IF;
   IF OLD.state = 'locked' AND (NEW.reason IS NULL OR btrim(NEW.reason) = '' OR NEW.reason = OLD.reason) THEN

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import functools
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -195,12 +195,6 @@ class ServiceUnavailable(SheshiError):
     error = CommonErrorCode.SERVICE_UNAVAILABLE
 
 
-class IdempotencyKeyReusedError(SheshiError):
-    """The same Idempotency-Key came back with another request body (sheshi/api/idempotency.py)."""
-
-    error = CommonErrorCode.IDEMPOTENCY_KEY_REUSED
-
-
 # Database rule (constraint or RAISE'd trigger) name → the code its refusal answers with.
 DB_RULES: dict[str, ErrorCode] = {}
 
@@ -244,14 +238,3 @@ def from_db_error(exc: Exception) -> SheshiError | None:
     rule = DB_RULES[name]
     message = getattr(diag, "message_primary", None) or rule.title
     return RuleViolation(message, code=rule, constraint=name)
-
-
-@dataclass
-class Problem:
-    """Plain container used by the renderer; kept separate so non-exception paths can build one."""
-
-    status: int
-    code: str
-    title: str
-    detail: str
-    errors: list[dict[str, Any]] = field(default_factory=list)

@@ -39,10 +39,6 @@ def quantize_amount(value: Decimal) -> Decimal:
     return value.quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
-def round_report(value: Decimal, places: Decimal = CENT) -> Decimal:
-    return value.quantize(places, rounding=ROUND_HALF_EVEN)
-
-
 def is_iso_currency(code: str) -> bool:
     return code in ISO_4217
 

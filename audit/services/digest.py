@@ -24,8 +24,7 @@ from django.utils import timezone
 from audit.errors import AuditDigestInvalidError
 from audit.selectors.verify import chain_verify
 from audit.services.events import audit_event_record
-from audit.signing import SigningKey, public_key_pem, public_key_raw, signing_key
-from audit.signing import signature_valid as _signature_valid
+from audit.signing import SigningKey, document_signature_valid, public_key_pem, public_key_raw, signing_key
 
 __all__ = ["SIGNED_FIELDS", "SigningKey", "audit_digest_create", "audit_digest_verify", "public_key_pem",
            "public_key_raw", "signature_valid", "signing_key"]
@@ -55,12 +54,7 @@ def audit_digest_create(*, organisation_id: int, org_code: str, key: SigningKey 
 
 def signature_valid(digest: dict[str, Any], *, key: SigningKey | None = None,
                     public_key: Ed25519PublicKey | None = None) -> bool:
-    try:
-        message = _message(digest)
-    except (KeyError, TypeError):
-        return False
-    return _signature_valid(message, algorithm=digest.get("algorithm"), signature=digest.get("signature"),
-                            key=key, public_key=public_key)
+    return document_signature_valid(digest, key=key, public_key=public_key, message=_message)
 
 
 def audit_digest_verify(digest: dict[str, Any], *, key: SigningKey | None = None,

@@ -3,7 +3,7 @@ succeeded (fingerprint + results) or failed (the error) - and never change after
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -39,6 +39,7 @@ from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import CLOSE, PREPARE, REOPEN
 from sheshi.db.context import current_context, set_context
 from sheshi.errors import Conflict, FieldError, NotFound, PermissionDenied, SheshiError, ValidationFailed
+from sheshi.jobs.timeouts import job_stale_after
 from sheshi.tenancy.models import Entity, Organisation
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
@@ -142,12 +143,6 @@ def consolidation_run_progress(*, run_id: int, progress: int, note: str, as_atte
     _transition(run_id, RunStatus.RUNNING, as_attempt=as_attempt, progress=progress, progress_note=note[:200])
 
 
-def run_stale_after() -> timedelta:
-    """A run still 'running' this long after its start has lost its worker: django-q2 kills a task
-    at its timeout, and the broker re-delivers it after ``retry`` (longer than the timeout)."""
-    return timedelta(seconds=int(getattr(settings, "Q_CLUSTER", {}).get("timeout") or 600))
-
-
 def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
     """Run a queued run: queued -> running (short transaction, so progress is visible), compute,
     then running -> succeeded (results, and the eliminations posted in the group's elimination
@@ -157,7 +152,7 @@ def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
     should it still be alive, can no longer move it."""
     with transaction.atomic():
         run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
-        if run.status == RunStatus.RUNNING and run.started_at < timezone.now() - run_stale_after():
+        if run.status == RunStatus.RUNNING and run.started_at < timezone.now() - job_stale_after():
             note = "reading (restarted: the previous worker was lost)"
         elif run.status == RunStatus.QUEUED:
             note = "reading"

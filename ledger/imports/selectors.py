@@ -33,10 +33,6 @@ class SourceLine:
     source_cells: list[str]
 
 
-def import_batch_list(*, entity_ids) -> QuerySet[ImportBatch]:
-    return ImportBatch.objects.filter(entity_id__in=entity_ids).select_related("entity", "period", "source_system")
-
-
 def _lines(*, entity_id: int, account_ids, period_ids, currency: str | None) -> QuerySet[JournalLine]:
     qs = JournalLine.objects.filter(entity_id=entity_id, period_id__in=list(period_ids),
                                     account_id__in=list(account_ids), entry__status="posted")

@@ -53,6 +53,7 @@ from sheshi.errors import (
     ValidationFailed,
     from_db_error,
 )
+from sheshi.jobs.timeouts import job_stale_after
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entities_for, is_org_admin
 
@@ -317,12 +318,6 @@ def _save_report(batch_id: int, report: ValidationReport, status: str, attempt) 
 class ImportAttemptLostError(RuntimeError):
     """This run of a batch was declared lost and restarted by a later delivery of its job: it
     must write nothing (its transaction rolls back; the later attempt owns the batch)."""
-
-
-def job_stale_after() -> timedelta:
-    """A batch still 'running' this long after its start has lost its worker: django-q2 kills a
-    task at its timeout, and the broker hands it out again after ``retry`` (longer than the timeout)."""
-    return timedelta(seconds=int(getattr(settings, "Q_CLUSTER", {}).get("timeout") or 600))
 
 
 def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,

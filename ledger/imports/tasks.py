@@ -9,9 +9,10 @@ from django.db.models import Q
 from django_q.tasks import async_task
 
 from ledger.imports.models import ImportBatch, ImportStatus
-from ledger.imports.services import import_batch_reap, import_batch_run, job_stale_after
+from ledger.imports.services import import_batch_reap, import_batch_run
 from sheshi.db.context import system_context
 from sheshi.jobs.kinds import JobKind, RecoveredJob
+from sheshi.jobs.timeouts import job_stale_after
 
 PROGRESS_SAVE_EVERY = 50_000
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -44,9 +44,13 @@ from sheshi.errors import (
 from sheshi.money import is_iso_currency, quantize_amount
 from sheshi.tenancy.models import Entity
 
-# Test-only (tests/reliability, issue 10): with the application's own checks off, PostgreSQL alone
-# must hold every rule. Read here and nowhere else; never set in a deployment.
-SKIP_APP_VALIDATION = os.environ.get("SHESHI_UNSAFE_SKIP_APP_VALIDATION") == "1"
+
+def _app_validation_skipped() -> bool:
+    """Test-only (tests/reliability, issue 10): with the application's own checks off, PostgreSQL
+    alone must hold every rule. Read from settings at each use, so the setting in force counts
+    (SHESHI_UNSAFE_SKIP_APP_VALIDATION; check --deploy warns when it is on)."""
+    return settings.SHESHI_UNSAFE_SKIP_APP_VALIDATION
+
 
 SYSTEM_SOURCES = {EntrySource.CLOSING, EntrySource.ELIMINATION, EntrySource.REVALUATION, EntrySource.TRANSLATION}
 
@@ -101,7 +105,7 @@ def _period_share_locked(entity: Entity, entry: EntryInput) -> tuple[Period, str
 def _writable_period_check(entity: Entity, period: Period, entry_date) -> None:
     """An entry is dated inside its period and never written into a locked one, from its first
     save (PostgreSQL refuses both too: ledger/sql/0018_entry_period_rules.sql)."""
-    if SKIP_APP_VALIDATION:
+    if _app_validation_skipped():
         return
     if not period.start_date <= entry_date <= period.end_date:
         raise EntryDateOutsidePeriodError(
@@ -168,12 +172,12 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
         if li.counterparty_id in counterparties:
             line.counterparty = counterparties[li.counterparty_id]
         built.append(line)
-    if not errors and total != 0 and not SKIP_APP_VALIDATION:
+    if not errors and total != 0 and not _app_validation_skipped():
         # Alone, imbalance is the rule PostgreSQL also enforces: one answer for both (issue #15).
         raise EntryUnbalancedError(f"The entry does not balance: functional amounts sum to {total}, not 0.",
                                    errors=[FieldError("lines", f"Functional amounts sum to {total}, not 0.",
                                                       code="unbalanced", value=total)])
-    if errors and not SKIP_APP_VALIDATION:
+    if errors and not _app_validation_skipped():
         raise ValidationFailed("The journal entry is not valid.", errors=errors)
     return built
 
@@ -338,7 +342,7 @@ def _poster_not_preparer_check(actor, entry: JournalEntry) -> None:
     """Under the organisation's poster_not_preparer policy (on by default), whoever prepared an
     entry does not post it. System postings and system sources are excepted. PostgreSQL holds
     the same rule (ledger_poster_is_preparer, ledger/sql/0020_poster_not_preparer.sql)."""
-    if SKIP_APP_VALIDATION or actor is None or entry.source in SYSTEM_SOURCES:
+    if _app_validation_skipped() or actor is None or entry.source in SYSTEM_SOURCES:
         return
     if entry.created_by_id == actor.pk and entry.organisation.poster_not_preparer:
         raise PosterIsPreparerError(f"You prepared entry {entry.pk}; someone else must post it.")
@@ -354,7 +358,7 @@ def _allow_soft_closed(actor, entry: JournalEntry) -> None:
 
 
 def _friendly_period_check(entry: JournalEntry) -> None:
-    if SKIP_APP_VALIDATION:
+    if _app_validation_skipped():
         return
     state = entry._period_state
     if state is None:
@@ -411,7 +415,7 @@ def _reversal_input(original: JournalEntry, *, entry_date, period_id: int | None
         if period is None:
             raise ValidationFailed("Unknown period.", errors=[FieldError("period", "No such period.")])
         entry_date = period.start_date
-    if entry_date < original.entry_date and not SKIP_APP_VALIDATION:
+    if entry_date < original.entry_date and not _app_validation_skipped():
         raise ValidationFailed("A reversal cannot be dated before the entry it reverses.", errors=[FieldError(
             "entry_date", f"On or after {original.entry_date}.", code="reversal_before_original", value=entry_date)])
     lines = [LineInput(account_id=ln.account_id, amount=-ln.amount, currency=ln.currency, rate=ln.rate,

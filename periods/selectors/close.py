@@ -30,20 +30,6 @@ from periods.models import (
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES
 
 
-def entity_period_list(*, entity_ids=None, period_code: str | None = None, state: str | None = None,
-                       fiscal_year_id: int | None = None) -> QuerySet[EntityPeriod]:
-    qs = EntityPeriod.objects.select_related("entity", "period", "period__fiscal_year")
-    if entity_ids is not None:
-        qs = qs.filter(entity_id__in=entity_ids)
-    if period_code:
-        qs = qs.filter(period__code=period_code)
-    if state:
-        qs = qs.filter(state=state)
-    if fiscal_year_id:
-        qs = qs.filter(period__fiscal_year_id=fiscal_year_id)
-    return qs
-
-
 def reconciliation_list(qs: QuerySet[AccountReconciliation] | None = None) -> QuerySet[AccountReconciliation]:
     """Reconciliations with their current GL closing balance, the total of their reconciling
     items and ``lapsed``, computed on read.

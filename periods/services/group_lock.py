@@ -1,4 +1,7 @@
-"""A consolidation group's period lock (called by the consolidation app with its members).
+"""A consolidation group's period lock. Its one caller outside the tests is
+consolidation.services (consolidation_group_period_lock / _unlock, reached from the API's worklist
+and the consolidation admin), which passes the group's members at the period's end and the group's
+code as ``group_key``.
 
 The group locks only once every member's entity-period is locked; the members' rows are held
 FOR SHARE while the lock is recorded, so no member can be reopened in between, and a PostgreSQL

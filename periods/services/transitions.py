@@ -30,9 +30,9 @@ from periods.selectors.close import blocker_sentence, close_blockers, soft_close
 from periods.services.checklist import checklist_tasks_create_from_templates
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
-from sheshi.errors import FieldError, NotFound, ValidationFailed
+from sheshi.errors import FieldError, ValidationFailed
 from sheshi.observability.hooks import enqueue
-from sheshi.tenancy.models import Entity, Organisation
+from sheshi.tenancy.models import Organisation
 
 _require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
@@ -90,14 +90,6 @@ def entity_periods_open(*, organisation: Organisation) -> int:
              WHERE e.organisation_id = %s AND e.is_active
             ON CONFLICT (entity_id, period_id) DO NOTHING""", [organisation.pk])
         return cur.rowcount
-
-
-def entity_period_get(*, entity: Entity, period_code: str) -> EntityPeriod:
-    ep = EntityPeriod.objects.select_related("entity", "period").filter(
-        entity=entity, period__code=period_code).first()
-    if ep is None:
-        raise NotFound(f"Period {period_code} does not exist for entity {entity.code}.")
-    return ep
 
 
 def _lock_row(entity_period_id: int) -> EntityPeriod:

@@ -34,6 +34,11 @@ def security_deploy_checks(app_configs, **kwargs):
             "login lockout and throttling key on the proxy.",
             hint="Behind the nginx of deploy/ set SHESHI_TRUSTED_PROXIES=127.0.0.1,::1 (SECURITY.md).",
             id="sheshi.W004"))
+    if getattr(settings, "SHESHI_UNSAFE_SKIP_APP_VALIDATION", False):
+        problems.append(Warning(
+            "SHESHI_UNSAFE_SKIP_APP_VALIDATION is on: the ledger services skip their own checks (dates, periods, "
+            "balance, segregation of duties) and leave every refusal to PostgreSQL; it exists for the reliability "
+            "tests only.", hint="Remove SHESHI_UNSAFE_SKIP_APP_VALIDATION from the environment.", id="sheshi.W005"))
     return problems
 
 

@@ -234,6 +234,9 @@ SHESHI_IMPORT_MAX_BYTES = env.int("SHESHI_IMPORT_MAX_BYTES", default=200 * 1024 
 SHESHI_IMPORT_MAX_ROWS = env.int("SHESHI_IMPORT_MAX_ROWS", default=2_000_000)
 # Uploads up to this size are validated and posted in the request; larger ones run as a job.
 SHESHI_IMPORT_INLINE_MAX_BYTES = env.int("SHESHI_IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
+# Test-only (tests/reliability, issue 10): "1" switches the ledger services' own checks off, so
+# PostgreSQL alone must hold every rule. Never set in a deployment: check --deploy warns (sheshi.W005).
+SHESHI_UNSAFE_SKIP_APP_VALIDATION = env.str("SHESHI_UNSAFE_SKIP_APP_VALIDATION", default="") == "1"
 
 # --- Security defaults (sheshi/security, SECURITY.md) -----------------------------------------
 # Login lockout (django-axes): 5 failures for the same username from the same address lock that

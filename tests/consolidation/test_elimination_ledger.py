@@ -19,11 +19,12 @@ from consolidation.errors import RunNotInStateError
 from consolidation.models import ConsolidationGroup, ConsolidationRun, GroupMember, RunStatus
 from consolidation.services import posting
 from consolidation.services.posting import elimination_ledger_ensure
-from consolidation.services.runs import _transition, consolidation_run_request, group_member_add, run_stale_after
+from consolidation.services.runs import _transition, consolidation_run_request, group_member_add
 from consolidation.tasks import consolidation_run_task
 from ledger.models import EntrySource, EntryStatus, JournalEntry, JournalLine
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.errors import ValidationFailed, from_db_error
+from sheshi.jobs.timeouts import job_stale_after
 from tests.consolidation.helpers import CASES_DIR
 from tests.locking import lock_through
 
@@ -223,7 +224,7 @@ def test_a_member_cannot_become_an_elimination_ledger(group):
 def test_run_left_running_by_a_lost_worker_is_restarted_by_the_redelivered_task(group, period):
     with transaction.atomic():
         run = consolidation_run_request(actor=None, group=group, period=period)
-    lost_start = timezone.now() - run_stale_after() - timedelta(seconds=1)
+    lost_start = timezone.now() - job_stale_after() - timedelta(seconds=1)
     _transition(run.pk, RunStatus.QUEUED, status=RunStatus.RUNNING, started_at=lost_start, attempt=1, progress=40)
     consolidation_run_task(run.pk)
     run.refresh_from_db()
@@ -240,7 +241,7 @@ def test_run_left_running_by_a_lost_worker_is_restarted_by_the_redelivered_task(
 def test_run_running_under_a_live_worker_is_left_alone_by_a_redelivery(group, period):
     with transaction.atomic():
         run = consolidation_run_request(actor=None, group=group, period=period)
-    started = timezone.now() - run_stale_after() + timedelta(seconds=60)
+    started = timezone.now() - job_stale_after() + timedelta(seconds=60)
     _transition(run.pk, RunStatus.QUEUED, status=RunStatus.RUNNING, started_at=started, attempt=1, progress=40)
     history = run.history.count()
     consolidation_run_task(run.pk)

@@ -3,7 +3,9 @@ import os
 import runpy
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from cryptography.fernet import Fernet
@@ -71,3 +73,30 @@ def test_commands_connect_as_the_jobs_role_and_the_web_as_the_web_role(monkeypat
     assert seen == {"qcluster": "jobs_role", "runserver": "web_role", "verify_audit": "jobs_role"}
     monkeypatch.delenv("SHESHI_DB_AS", raising=False)
     assert app_database_config()["USER"] == "web_role"
+
+
+def test_check_deploy_warns_when_the_application_validation_is_switched_off():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env_overrides={
+        "DJANGO_SETTINGS_MODULE": "sheshi.settings.prod",
+        "SECRET_KEY": "p" * 20 + "Q9#kLm2$vX7@nB4&wZ1!rT6^yU3*hJ8%",
+        "ALLOWED_HOSTS": "sheshi.example.com",
+        "SHESHI_FIELD_KEYS": Fernet.generate_key().decode(),
+        "SHESHI_TRUSTED_PROXIES": "127.0.0.1,::1",
+        "SHESHI_UNSAFE_SKIP_APP_VALIDATION": "1",
+    })
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "(sheshi.W005) SHESHI_UNSAFE_SKIP_APP_VALIDATION is on" in result.stderr
+    assert "1 issue" in result.stderr  # that warning and nothing else
+
+
+def test_the_ledger_reads_the_skip_validation_setting_when_it_checks_not_at_import():
+    from django.test import override_settings
+
+    from ledger.errors import EntryDateOutsidePeriodError
+    from ledger.services import _writable_period_check
+
+    march = SimpleNamespace(pk=1, code="2026-03", start_date=date(2026, 3, 1), end_date=date(2026, 3, 31))
+    with pytest.raises(EntryDateOutsidePeriodError):
+        _writable_period_check(SimpleNamespace(pk=1, code="E1"), march, date(2026, 4, 1))
+    with override_settings(SHESHI_UNSAFE_SKIP_APP_VALIDATION=True):
+        assert _writable_period_check(SimpleNamespace(pk=1, code="E1"), march, date(2026, 4, 1)) is None

@@ -244,8 +244,8 @@ def _stranded_batch(world, started_ago):
 
 
 def test_a_redelivered_job_finishes_a_batch_whose_worker_was_lost(world):
-    from ledger.imports.services import job_stale_after
     from ledger.imports.tasks import import_batch_run_task
+    from sheshi.jobs.timeouts import job_stale_after
 
     batch = _stranded_batch(world, job_stale_after() * 2)
     assert import_batch_run_task(batch.pk) == ImportStatus.POSTED

@@ -14,12 +14,13 @@ from psycopg.types.range import Range
 
 from audit.models import AuditEvent
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services.runs import consolidation_run_request, run_stale_after
+from consolidation.services.runs import consolidation_run_request
 from ledger.imports.models import ImportBatch, ImportStatus
-from ledger.imports.services import import_batch_create, job_stale_after
+from ledger.imports.services import import_batch_create
 from ledger.models import JournalEntry, JournalLine, LocalAccountMapping
 from periods.models import Period
 from sheshi.jobs.recovery import lost_jobs_recover
+from sheshi.jobs.timeouts import job_stale_after
 from tests.consolidation.helpers import CASES_DIR
 from tests.imports.helpers import FILES, TB
 from tests.ledger.helpers import build_world
@@ -120,7 +121,7 @@ def _run(group_period, *, status, ago):
 
 def test_a_consolidation_run_left_running_is_restarted_and_succeeds_once(group_period,
                                                                         django_capture_on_commit_callbacks):
-    run = _run(group_period, status=RunStatus.RUNNING, ago=run_stale_after() * 2)
+    run = _run(group_period, status=RunStatus.RUNNING, ago=job_stale_after() * 2)
     with django_capture_on_commit_callbacks(execute=False) as first:
         lost_jobs_recover()
     with django_capture_on_commit_callbacks(execute=False) as second:
@@ -137,7 +138,7 @@ def test_a_consolidation_run_left_running_is_restarted_and_succeeds_once(group_p
 
 def test_a_queued_run_whose_enqueue_was_lost_runs_and_a_fresh_one_is_left(group_period,
                                                                          django_capture_on_commit_callbacks):
-    lost = _run(group_period, status=RunStatus.QUEUED, ago=run_stale_after() * 2)
+    lost = _run(group_period, status=RunStatus.QUEUED, ago=job_stale_after() * 2)
     fresh = _run(group_period, status=RunStatus.RUNNING, ago=timedelta(seconds=1))
     recovered = _recover(django_capture_on_commit_callbacks)
     assert [(j.kind, j.id) for j in recovered] == [("consolidation_run", lost.pk)]

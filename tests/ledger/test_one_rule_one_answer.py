@@ -283,6 +283,7 @@ NO_SERVICE_CHECK = {
     "consolidation_group_code_unique": "no pre-check: the unique constraint refuses and its name maps to the code",
     "consolidation_elimination_ledger_not_member": "the trigger alone checks membership",
     "consolidation_input_frozen": "the trigger alone checks the period's lock",
+    "consolidation_fx_rate_frozen": "fx_rate_create and the rates import let the trigger refuse (no service check)",
     "fx_rate_unique": "no pre-check: the unique constraint refuses and its name maps to the code",
     "group_member_no_overlap": "exclusion constraint: the database alone sees overlapping ranges",
     "group_member_ownership_valid": "the API's serializer validates ownership as input (400)",
@@ -306,7 +307,6 @@ NO_SERVICE_CHECK = {
 # A service-side check exists but the table has no row for it yet. May only shrink.
 PARITY_NOT_YET_TESTED = {
     "periods_group_members_not_locked": "GroupMembersNotLockedError vs the trigger",
-    "consolidation_fx_rate_frozen": "FxRateFrozenError vs the trigger",
     "checklist_task_reviewer_not_preparer": "the sign-off service's segregation-of-duties check vs the constraint",
 }
 

@@ -78,3 +78,27 @@ def test_a_month_cannot_reopen_while_a_later_one_is_locked(world):
     assert state() == before
     raw("UPDATE periods_entityperiod SET state = 'open', reason = 'late invoice' WHERE id = %s",
         [world.entity_period("2026-02").pk])  # newest first: allowed
+
+
+# Issue #20: every move between the three states is one some service makes (soft-close, lock from
+# open or soft-closed, reopen to open or soft-closed), so the rule refuses a state outside the
+# three, not a move; the old list of all six moves spelled that out as a transition table.
+
+def test_every_move_between_the_three_states_is_allowed_in_sql(world):
+    ep = world.entity_period("2026-01")
+    moves = [("soft_closed", ""), ("locked", ""), ("soft_closed", "late invoice"), ("open", "late invoice"),
+             ("locked", "closed again"), ("open", "second late invoice")]
+    seen = []
+    for to, reason in moves:
+        raw("UPDATE periods_entityperiod SET state = %s, reason = %s WHERE id = %s", [to, reason, ep.pk])
+        seen.append(where(ep)[0][3])
+    assert seen == [to for to, _ in moves]
+
+
+def test_an_entity_period_cannot_move_to_a_state_outside_the_three(world):
+    ep = world.entity_period("2026-03")
+    before = state()
+    msg = refused("periods_state_transition_invalid",
+                  "UPDATE periods_entityperiod SET state = 'archived' WHERE id = %s", [ep.pk])
+    assert msg == f"entity period {ep.pk} cannot move to archived: a period is open, soft_closed or locked"
+    assert state() == before
