@@ -93,7 +93,7 @@ def test_the_ledger_reads_the_skip_validation_setting_when_it_checks_not_at_impo
     from django.test import override_settings
 
     from ledger.errors import EntryDateOutsidePeriodError
-    from ledger.services import _writable_period_check
+    from ledger.services.entries import _writable_period_check
 
     march = SimpleNamespace(pk=1, code="2026-03", start_date=date(2026, 3, 1), end_date=date(2026, 3, 31))
     with pytest.raises(EntryDateOutsidePeriodError):

@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
-from consolidation.services import consolidation_run_request
+from consolidation.services.runs import consolidation_run_request
 from consolidation.tasks import consolidation_run_task
 from periods.models import Period
 from sheshi.db.context import system_context
