@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash
 
 from audit.canonical import parse_json
+from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash
 from ledger.selectors.reports import trial_balance
 from periods.models import Period, PeriodLockSnapshot
 from sheshi.access.roles import ROLE_PERMISSIONS

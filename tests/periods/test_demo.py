@@ -1,7 +1,7 @@
 """The demo: a year of journals with the first quarter locked for every entity, through the services."""
 import pytest
-from ledger.selectors.lock_snapshots import lock_snapshot_verify
 
+from ledger.selectors.lock_snapshots import lock_snapshot_verify
 from ledger.services.entries import journal_entry_create_and_post
 from periods.demo import lock_demo_periods
 from periods.models import EntityPeriod

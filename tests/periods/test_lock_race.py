@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, connection
-from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash, trial_balance_rows
 
 from ledger.models import JournalEntry
+from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash, trial_balance_rows
 from ledger.services.entries import journal_entry_create_and_post
 from periods.models import PeriodLockSnapshot
 from periods.services.transitions import entity_period_lock
