@@ -53,7 +53,8 @@ class PeriodTransitionCommand(BaseCommand):
                 raise CommandError(error_text(exc)) from exc
             for ep in EntityPeriod.objects.select_related("entity", "period").filter(pk__in=[e.pk for e in eps]) \
                     .order_by("entity__code"):
-                line = f"{ep.entity.code} {ep.period.code}: {ep.state}"
+                # The state as a person reads it ("soft-closed"), as the admin shows it.
+                line = f"{ep.entity.code} {ep.period.code}: {ep.get_state_display().lower()}"
                 snap = PeriodLockSnapshot.objects.filter(entity_period=ep).order_by("-taken_at").first() \
                     if ep.state == "locked" else None
                 if snap is not None:

@@ -137,7 +137,7 @@ class ChecklistTaskComment(models.Model):
         constraints = [models.CheckConstraint(condition=~models.Q(body=""), name="checklist_comment_not_empty")]
 
     def __str__(self) -> str:
-        return f"comment on task {self.task_id}"
+        return f"Comment on “{self.task.title}”"
 
 
 class ReconciliationStatus(models.TextChoices):
@@ -264,4 +264,4 @@ class LockOverride(models.Model):
         constraints = [models.CheckConstraint(condition=~models.Q(reason=""), name="lock_override_reason_required")]
 
     def __str__(self) -> str:
-        return f"override {self.entity_period_id}"
+        return f"Lock override of {self.entity_period}"

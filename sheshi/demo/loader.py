@@ -18,7 +18,7 @@ from ledger.imports.mapping import ColumnMapping
 from ledger.imports.models import ImportStatus, SourceSystem
 from ledger.imports.services import import_batch_create, import_batch_run
 from ledger.models import Account, AccountRole, LocalAccountMapping
-from periods.demo import lock_demo_periods
+from periods.demo import demo_close_checklist, lock_demo_periods
 from periods.models import Period
 from periods.services.transitions import fiscal_year_generate
 from sheshi.access.roles import Role
@@ -138,4 +138,5 @@ def load_demo(stdout=None) -> Organisation:
     load_demo_group(org, users={u.username: u for u in User.objects.filter(username__in=[n for n, *_ in USERS])},
                     stdout=stdout)
     lock_demo_periods(org)  # January–March 2026 locked for every entity (the consolidation ledger too)
+    demo_close_checklist(org, entities)  # April's close tasks from the month-end template
     return org

@@ -23,7 +23,7 @@ from ledger.imports.models import ImportBatch, ImportStatus
 from ledger.imports.selectors import tb_figure_get, tb_figure_source_rows
 from ledger.models import Account, Balance, JournalEntry, JournalLine
 from ledger.selectors.reports import balances_verify, trial_balance
-from periods.models import EntityPeriod, Period
+from periods.models import ChecklistTask, EntityPeriod, Period
 from sheshi.demo import make_files
 from sheshi.tenancy.models import Entity, Organisation
 from tests.consolidation.helpers import ledger_explains_run
@@ -96,6 +96,11 @@ def test_demo_loads_once_through_the_import_path_and_balances(settings):
     assert Balance.objects.filter(organisation_id=org.pk).count() > 0
     locked = set(EntityPeriod.objects.filter(organisation=org, state="locked").values_list("period__code", flat=True))
     assert locked == {"2026-01", "2026-02", "2026-03"}
+    # April is ready to close: the month-end template's four tasks for each member, nowhere else.
+    tasks = ChecklistTask.objects.filter(organisation_id=org.pk)
+    assert set(tasks.values_list("entity_period__entity__code", "entity_period__period__code")) == {
+        (code, "2026-04") for code in ("FR", "HOLD", "UK", "US")}
+    assert tasks.count() == 16 and tasks.filter(required=True).count() == 12
     _assert_demo_group(org, entities)
 
 

@@ -18,7 +18,7 @@ from ledger.services.entries import (
     journal_entry_post,
     journal_entry_submit,
 )
-from periods.models import PeriodLockSnapshot
+from periods.models import ChecklistTask, ChecklistTaskComment, LockOverride, PeriodLockSnapshot
 from periods.services.close import entity_periods_move
 from sheshi.access.services.grants import role_grant
 from sheshi.errors import SheshiError
@@ -180,3 +180,11 @@ def test_the_audit_list_hides_sign_in_events_until_asked(client, world):
     assert "login.succeeded" in shown.split('id="changelist-filter"')[0] and "report.read" in shown
     only = client.get("/admin/audit/auditevent/", {"sign_ins": "only"}).content.decode()
     assert "report.read" not in only.split('id="changelist-filter"')[0]
+
+
+def test_close_records_read_as_what_they_are_not_ids(world):
+    """A lock override read "override 12" and a task comment "comment on task 7" in the admin and history."""
+    ep = world.entity_period("2026-03")
+    assert str(LockOverride(entity_period=ep)) == f"Lock override of {world.entity.code} 2026-03 (open)"
+    assert str(ChecklistTaskComment(task=ChecklistTask(title="Bank reconciliation"))) == \
+        "Comment on “Bank reconciliation”"

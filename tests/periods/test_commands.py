@@ -40,7 +40,7 @@ def test_generate_calendar_unknown_org_is_a_clear_error(world):
 def test_close_then_lock_one_entity(world):
     journal_entry_create_and_post(actor=None, entity=world.entity, entry=world.sale("100"))
     assert run("close_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03") == \
-        "ACME-DE 2026-03: soft_closed\n"
+        "ACME-DE 2026-03: soft-closed\n"
     for earlier in ("2026-01", "2026-02"):  # periods lock oldest first
         run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", earlier)
     out = run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-03")
@@ -128,7 +128,7 @@ def test_reopen_with_reason_records_it(world):
     run("lock_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01")
     out = run("reopen_period", "--org", "ACME", "--entity", "ACME-DE", "--period", "2026-01",
               "--reason", "auditor adjustment", "--to", "soft_closed")
-    assert out == "ACME-DE 2026-01: soft_closed\n"
+    assert out == "ACME-DE 2026-01: soft-closed\n"
     ep = world.entity_period("2026-01")
     assert (ep.state, ep.reason) == ("soft_closed", "auditor adjustment")
     assert ep.history.first().history_change_reason == "auditor adjustment"

@@ -136,5 +136,5 @@ def test_close_period_lists_the_items_and_needs_force_and_reason(world, open_ite
     with pytest.raises(CommandError, match=r"--force needs --reason"):
         run(*args, "--force")
     assert state() == before
-    assert run(*args, "--force", "--reason", "accruals next week").strip() == "ACME-DE 2026-03: soft_closed"
+    assert run(*args, "--force", "--reason", "accruals next week").strip() == "ACME-DE 2026-03: soft-closed"
     assert world.entity_period("2026-03").reason.startswith("accruals next week\nSoft-closed despite: ")
