@@ -18,6 +18,8 @@ import json
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
@@ -36,8 +38,15 @@ def _message(digest: dict[str, Any]) -> bytes:
     return json.dumps({k: digest[k] for k in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":")).encode()
 
 
+def digest_text(digest: dict[str, Any]) -> str:
+    """The digest as it is handed out and kept: indented JSON, keys sorted, one final newline."""
+    return json.dumps(digest, indent=2, sort_keys=True) + "\n"
+
+
 def audit_digest_create(*, organisation_id: int, org_code: str, key: SigningKey | None = None) -> dict[str, Any]:
-    """Sign the organisation's current chain head and record the export in the same log."""
+    """Sign the organisation's current chain head, keep a copy in the ``evidence`` store (S3 under Object
+    Lock where configured, so the digest an auditor was given cannot be replaced later) and record the
+    export, with where the copy is, in the same log."""
     key = key or signing_key()
     with connection.cursor() as cur:
         cur.execute("SELECT seq, hash FROM audit_chain_head WHERE organisation_id = %s", [organisation_id])
@@ -47,8 +56,11 @@ def audit_digest_create(*, organisation_id: int, org_code: str, key: SigningKey 
                               "head_hash": head_hash, "at": timezone.now().isoformat(),
                               "algorithm": key.algorithm, "key_id": key.key_id}
     digest["signature"] = key.sign(_message(digest))
+    stored_as = storages["evidence"].save(f"audit-digests/{org_code}/seq-{seq}.json",
+                                          ContentFile(digest_text(digest).encode()))
     audit_event_record(organisation_id=organisation_id, action="audit.digest_exported", object_type="audit.chain",
-                       object_id=seq, changes={"seq": seq, "head_hash": head_hash, "key_id": key.key_id})
+                       object_id=seq, changes={"seq": seq, "head_hash": head_hash, "key_id": key.key_id,
+                                               "stored_as": stored_as})
     return digest
 
 

@@ -1,15 +1,17 @@
 """Signed digests: sign, verify, and catch a rewritten history even when the chain was recomputed."""
 import base64
+import hashlib
 import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 
 from audit.canonical import GENESIS_HASH, link_hash
 from audit.errors import AuditDigestInvalidError
-from audit.models import AuditChainLink
+from audit.models import AuditChainLink, AuditEvent
 from audit.selectors.verify import chain_verify, recompute_content_hash
 from audit.services.digest import audit_digest_create, audit_digest_verify, signing_key
 from tests.conftest import requires_role_split
@@ -36,6 +38,18 @@ def test_hmac_digest_signs_the_head_and_verifies(org, tmp_path, capsys):
     assert "digest verified — seq 4 still has head" in capsys.readouterr().out
     # exporting is itself recorded, after the signed head
     assert chain_verify(org.pk).count == 5
+
+
+def test_every_digest_is_kept_in_the_evidence_store_and_the_export_names_it(org, tmp_path):
+    """The command wrote only the caller's file (#19): nothing kept the digest an auditor was given."""
+    path = tmp_path / "digest.json"
+    call_command("audit_digest", "--org", "DIGEST", "--output", str(path))
+    event = AuditEvent.objects.filter(organisation_id=org.pk, action="audit.digest_exported").latest("id")
+    stored_as = event.changes["stored_as"]
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert stored_as == f"audit-digests/DIGEST/{sha[:2]}/{sha}/seq-4.json"
+    with storages["evidence"].open(stored_as) as kept:
+        assert kept.read() == path.read_bytes()
 
 
 def test_ed25519_digest_verifies_with_the_public_key_alone(org, tmp_path, settings):

@@ -4,6 +4,7 @@ under Object Lock, and a clear refusal when an object was deleted behind the app
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 from pathlib import Path
 
@@ -133,6 +134,15 @@ def test_an_exported_evidence_archive_is_kept_in_the_evidence_bucket_under_objec
     assert body == out.read_bytes()
     _assert_locked(s3_buckets.s3, s3_buckets.evidence, key)
     assert storages["evidence"].exists(key)
+
+
+def test_a_signed_chain_digest_is_kept_in_the_evidence_bucket_under_object_lock(world, s3_buckets):
+    call_command("audit_digest", "--org", world.org.code)
+    key = AuditEvent.objects.filter(action="audit.digest_exported").latest("id").changes["stored_as"]
+    assert key.startswith(f"audit-digests/{world.org.code}/")
+    body = s3_buckets.s3.get_object(Bucket=s3_buckets.evidence, Key=key)["Body"].read()
+    assert json.loads(body)["org"] == world.org.code
+    _assert_locked(s3_buckets.s3, s3_buckets.evidence, key)
 
 
 def test_audit_anchors_go_to_the_evidence_bucket_once_and_locked(world, s3_buckets, settings):

@@ -1,13 +1,13 @@
-"""`manage.py audit_digest --org CODE [--output FILE]`: a signed digest of the organisation's chain."""
+"""`manage.py audit_digest --org CODE [--output FILE]`: a signed digest of the organisation's chain (a copy is
+always kept in the evidence store, S3 under Object Lock where configured)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.management.commands._orgs import organisation_id_for
-from audit.services.digest import audit_digest_create, public_key_pem, signing_key
+from audit.services.digest import audit_digest_create, digest_text, public_key_pem, signing_key
 from sheshi.db.context import system_context
 
 
@@ -28,8 +28,8 @@ class Command(BaseCommand):
             raise CommandError("--org is required")
         with system_context("audit_digest"):
             digest = audit_digest_create(organisation_id=organisation_id_for(options["org"]), org_code=options["org"])
-        text = json.dumps(digest, indent=2, sort_keys=True)
+        # A copy is kept in the evidence store by the service; this is the caller's own copy.
         if options["output"]:
-            Path(options["output"]).write_text(text + "\n")
+            Path(options["output"]).write_text(digest_text(digest))
         else:
-            self.stdout.write(text)
+            self.stdout.write(digest_text(digest), ending="")
