@@ -22,6 +22,7 @@ from consolidation.models import (
 )
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry
 from periods.models import Period
+from sheshi.db.replica import report_cursor
 
 # Balance-sheet accounts are cumulative from inception; income and expense run from the start
 # of the period's fiscal year (as ledger/selectors/reports.py). Lines with a counterparty are split out for
@@ -65,7 +66,9 @@ def group_members_at(*, group: ConsolidationGroup, on: date) -> list[GroupMember
 
 
 def member_trial_balances(*, organisation_id: int, entity_ids: list[int], period: Period) -> list[tuple]:
-    with connection.cursor() as cur:
+    """The members' balances at the period end: the run's heaviest read, on the replica when one has
+    replayed everything committed before the read (sheshi/db/replica.py), else on the primary."""
+    with report_cursor() as cur:
         cur.execute(TB_SQL, {"org": organisation_id, "end": period.end_date, "entities": entity_ids,
                              "fy": period.fiscal_year.start_date})
         return cur.fetchall()

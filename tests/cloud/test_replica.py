@@ -56,6 +56,12 @@ with psycopg.connect(replica_admin, autocommit=True) as admin:
     step("replay_paused", "10")
     admin.execute("SELECT pg_wal_replay_resume()")
 step("replay_resumed", "5")
+from consolidation.selectors.runs import member_trial_balances
+before = dict(replica.ROUTES)
+rows = member_trial_balances(organisation_id=world.org.pk, entity_ids=[world.entity.pk], period=period)
+out.append({"step": "consolidation_inputs", "routes": {k: v - before.get(k, 0) for k, v in replica.ROUTES.items()
+                                                       if v != before.get(k, 0)},
+            "debit": str(sum(r[3] for r in rows if r[3] > 0))})
 subprocess.run(json.loads(os.environ["REPLICA_STOP"]), check=True, capture_output=True)
 step("replica_stopped", "3")
 step("still_stopped", "1")
@@ -108,6 +114,9 @@ def test_report_reads_go_to_the_replica_when_it_has_replayed_and_to_the_primary_
     assert steps["replica_up"]["routes"] == {"replica": 2} and steps["replica_up"]["debit"] == "42.0000"
     assert steps["replay_paused"]["routes"] == {"primary:lag": 2} and steps["replay_paused"]["debit"] == "52.0000"
     assert steps["replay_resumed"]["routes"] == {"replica": 2} and steps["replay_resumed"]["debit"] == "57.0000"
+    # A consolidation run's member balances (#19): the same routing, the same figures.
+    assert steps["consolidation_inputs"]["routes"] == {"replica": 1}
+    assert steps["consolidation_inputs"]["debit"] == "57.0000"
     assert steps["replica_stopped"]["routes"] == {"primary:replica_unavailable": 2}
     assert steps["replica_stopped"]["debit"] == "60.0000"
     assert steps["still_stopped"]["routes"] == {"primary:replica_unavailable": 2}
