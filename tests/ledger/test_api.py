@@ -272,3 +272,21 @@ def test_report_reads_and_exports_are_recorded_in_the_audit_log(client, world, p
                   .order_by("id").values_list("action", "object_id", "actor_id"))
     assert events == [("report.read", f"{world.entity.code}/2026-03", preparer.pk),
                       ("report.exported", f"{world.entity.code}/2026-03", preparer.pk)]
+
+
+def test_report_xlsx_export_is_the_admin_file_with_header_block_and_group_rows_without_figures(client, world,
+                                                                                            preparer):
+    """The API's export wrote group rows with their children's figures (a SUM double counted) and no header
+    naming organisation, entity, period and state (#16): now the admin's report file."""
+    from tests.ledger.test_report_pages import header_and_table, sheet
+
+    client.force_login(preparer)
+    client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
+    resp = client.get(f"/api/v1/reports/trial-balance/?entity={world.entity.code}&period=2026-03&export=xlsx")
+    header, _columns, rows = header_and_table(sheet(resp))
+    assert header["Entity"].startswith(world.entity.code) and header["Period"] == "2026-03"
+    assert header["Period state"] == "Open" and header["Organisation"].startswith(world.org.code)
+    groups = [r for r in rows if r["Row"] == "group"]
+    assert groups and all(r["Debit"] is None and r["Credit"] is None for r in groups)
+    posting = [r for r in rows if r["Row"] == "posting"]
+    assert sum(r["Debit"] or 0 for r in posting) == header["Total debit"] == Decimal("125.5")
