@@ -120,8 +120,8 @@ def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Perio
 
 
 def _locked_run(run_id: int, expected: str, as_attempt: int | None) -> ConsolidationRun:
-    """The run FOR UPDATE, in ``expected`` state and, given ``as_attempt``, still owned by that attempt."""
-    run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+    """The run FOR NO KEY UPDATE, in ``expected`` state and, given ``as_attempt``, still owned by that attempt."""
+    run = locks.runs_for_update().get(pk=run_id)
     if run.status != expected:
         raise RunNotInStateError(f"Run {run_id} is {run.status}; expected {expected}.")
     if as_attempt is not None and run.attempt != as_attempt:
@@ -156,7 +156,7 @@ def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
     after the task timeout lost its worker and is restarted as a new attempt, and the old attempt,
     should it still be alive, can no longer move it."""
     with transaction.atomic():
-        run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+        run = locks.runs_for_update().get(pk=run_id)
         if run.status == RunStatus.RUNNING and run.started_at < timezone.now() - run_stale_after():
             note = "reading (restarted: the previous worker was lost)"
         elif run.status == RunStatus.QUEUED:

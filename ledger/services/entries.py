@@ -74,27 +74,14 @@ def _period_for(entity: Entity, entry: EntryInput) -> Period:
     return period
 
 
-_PERIOD_SHARE_LOCKED_SQL = """
-    SELECT p.*, ep.state AS entity_state, nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry_id
-      FROM periods_period p
-      JOIN periods_entityperiod ep ON ep.period_id = p.id AND ep.entity_id = %s
-     WHERE p.organisation_id = %s AND {which}
-     ORDER BY p.start_date, p.number LIMIT 1
-       FOR SHARE OF ep"""
-
-
 def _period_share_locked(entity: Entity, entry: EntryInput) -> tuple[Period, str | None, int | None]:
     """The entry's period, the entity's state in it (the entity-period row share-locked, see
     ledger/locks.py) and a new entry id, in one round trip. Without that row: the period, None
     (not open) and None. A refused entry leaves a gap in the ids, as any rolled-back insert does."""
-    if entry.period_id is not None:
-        which, params = "p.id = %s", [entry.period_id]
-    else:
-        which, params = "p.start_date <= %s AND p.end_date >= %s AND p.number <= 12", [entry.entry_date] * 2
-    sql = _PERIOD_SHARE_LOCKED_SQL.replace("{which}", which)  # one of the two constant conditions above
-    rows = list(Period.objects.raw(sql, [entity.pk, entity.organisation_id, *params]))
-    if rows:
-        return rows[0], rows[0].entity_state, rows[0].new_entry_id
+    period = locks.entry_period_share_lock(entity_id=entity.pk, organisation_id=entity.organisation_id,
+                                           period_id=entry.period_id, entry_date=entry.entry_date)
+    if period is not None:
+        return period, period.entity_state, period.new_entry_id
     return _period_for(entity, entry), None, None
 
 

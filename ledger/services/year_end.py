@@ -17,7 +17,7 @@ separate opening entry is posted: it would count the brought-forward balances tw
 
 To be reproducible the year's figures must hold still: the year's regular periods must be
 soft-closed or locked, nothing may be unposted in the year, and the year's entity-period rows are
-held FOR UPDATE while the entry is computed and posted, so no posting can slip in meanwhile."""
+held FOR NO KEY UPDATE while the entry is computed and posted, so no posting can slip in meanwhile."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, AccountRole, EntrySource, EntryStatus, JournalEntry
 from ledger.services.entries import journal_entry_create_and_post, journal_entry_reverse_posted
+from periods import locks as period_locks
 from periods.errors import ReasonRequiredError, UnpostedEntriesError, YearEndError
 from periods.models import EntityPeriod, FiscalYear, Period, PeriodState
 from sheshi.access.checks import require_entity_perm
@@ -81,9 +82,9 @@ def closing_lines(*, entity: Entity, fiscal_year: FiscalYear, retained_earnings:
 
 
 def _hold_year(entity: Entity, fiscal_year: FiscalYear) -> list[EntityPeriod]:
-    """FOR UPDATE on the entity's periods of the year, in id order: no posting into the year can
-    commit while the closing entry is computed and posted (postings need FOR SHARE on them)."""
-    return list(EntityPeriod.objects.select_for_update(of=("self",)).select_related("period")
+    """FOR NO KEY UPDATE on the entity's periods of the year, in id order: no posting into the year
+    can commit while the closing entry is computed and posted (postings need FOR SHARE on them)."""
+    return list(period_locks.entity_periods_for_update().select_related("period")
                 .filter(entity=entity, period__fiscal_year=fiscal_year).order_by("id"))
 
 

@@ -2,7 +2,7 @@
 progress (status, the reviewer's sign-off, comments). Reconciliations: periods/services/reconciliation.py.
 
 Each write takes FOR SHARE on the entity-period row first, like a posting: sign-offs and task
-changes run side by side, while a lock (FOR UPDATE on the same row) waits for them and then sees
+changes run side by side, while a lock (FOR NO KEY UPDATE on the same row) waits for them and then sees
 their outcome, so the lock's checklist check cannot race a sign-off. Every table written here
 carries the audit trigger, so each change is in the audit trail in the same transaction."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from periods import locks
 from periods.errors import PeriodStateError, SignOffError, TaskStateError
-from periods.locks import entity_period_share_lock
 from periods.models import (
     ChecklistTask,
     ChecklistTaskComment,
@@ -39,7 +39,7 @@ def _named(actor) -> None:
 
 
 def _share_lock_unlocked(ep: EntityPeriod) -> None:
-    state = entity_period_share_lock(entity_id=ep.entity_id, period_id=ep.period_id)
+    state = locks.entity_period_share_lock(entity_id=ep.entity_id, period_id=ep.period_id)
     if state == PeriodState.LOCKED:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is locked: its close is finished.")
 
@@ -126,7 +126,7 @@ def _locked_task(task_id: int, *, unlocked: bool = True) -> ChecklistTask:
     ep = _entity_period(ep_id)
     if unlocked:
         _share_lock_unlocked(ep)
-    return ChecklistTask.objects.select_for_update(of=("self",)).select_related(
+    return locks.checklist_tasks_for_update().select_related(
         "entity_period__entity", "entity_period__period").get(pk=task_id)
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services.events import audit_event_record
+from periods import locks
 from periods.books import books
 from periods.errors import (
     PeriodStateError,
@@ -61,7 +62,7 @@ def _locked_rec(reconciliation_id: int, *, unlocked: bool = True) -> AccountReco
     ep = _entity_period(ep_id)
     if unlocked:
         _share_lock_unlocked(ep)
-    rec = (AccountReconciliation.objects.select_for_update(of=("self",))
+    rec = (locks.reconciliations_for_update()
            .select_related("entity_period__entity", "entity_period__period", "account").get(pk=reconciliation_id))
     return rec
 
@@ -91,11 +92,11 @@ def reconciliation_prepare(*, actor, entity_period_id: int, account_id: int, sta
         raise ValidationFailed("Enter the statement balance.", errors=[FieldError(
             "statement_balance", "Required.", code="required")])
     statement_balance = quantize_amount(Decimal(statement_balance))
-    rec = (AccountReconciliation.objects.select_for_update(of=("self",))
+    rec = (locks.reconciliations_for_update()
            .filter(entity_period=ep, account_id=account_id).first())
     if rec is None:
         rec = reconciliation_require(actor=None, entity_period_id=ep.pk, account_ids=[account_id])[0]
-        rec = AccountReconciliation.objects.select_for_update(of=("self",)).get(pk=rec.pk)
+        rec = locks.reconciliations_for_update().get(pk=rec.pk)
     closing, count, sha = account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id,
                                                   account_id=account_id)
     items = _items_total(rec)
@@ -207,7 +208,7 @@ def reconciliation_review(*, actor, reconciliation_id: int) -> AccountReconcilia
     ep = _entity_period(ep_id)
     _require(actor, APPROVE, ep.entity)
     _share_lock_unlocked(ep)
-    rec = AccountReconciliation.objects.select_for_update(of=("self",)).get(pk=reconciliation_id)
+    rec = locks.reconciliations_for_update().get(pk=reconciliation_id)
     if rec.status != ReconciliationStatus.PREPARED:
         raise PeriodStateError(f"This reconciliation is {rec.get_status_display().lower()}; only a prepared one can "
                                "be reviewed.", code="reconciliation_wrong_state")

@@ -1,6 +1,6 @@
 """Calendars and period state transitions: one service per transition, each audited by the
-database triggers and recorded in history, each locking the entity-period row FOR UPDATE so
-it serialises with postings (which hold FOR SHARE on the same row)."""
+database triggers and recorded in history, each locking the entity-period row FOR NO KEY UPDATE
+(periods/locks.py) so it serialises with postings (which hold FOR SHARE on the same row)."""
 from __future__ import annotations
 
 import calendar
@@ -11,6 +11,7 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 
+from periods import locks
 from periods.books import books
 from periods.errors import (
     CloseChecklistIncompleteError,
@@ -103,8 +104,7 @@ def entity_period_get(*, entity: Entity, period_code: str) -> EntityPeriod:
 
 
 def _lock_row(entity_period_id: int) -> EntityPeriod:
-    return (EntityPeriod.objects.select_for_update(of=("self",)).select_related("entity", "period")
-            .get(pk=entity_period_id))
+    return locks.entity_periods_for_update().select_related("entity", "period").get(pk=entity_period_id)
 
 
 def _transition(ep: EntityPeriod, actor, to: str, reason: str, change_reason: str = "") -> EntityPeriod:
