@@ -104,7 +104,7 @@ def webhook_replay(*, subscription_id: int, from_seq: int) -> WebhookState:
     """Deliver again from ``from_seq`` (inclusive); clears a dead letter."""
     if from_seq < 1:
         raise ValidationFailed("from_seq starts at 1.")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         state = locks.webhook_states_for_update().get(pk=subscription_id)
         state.cursor_seq, state.status, state.attempts = from_seq - 1, WebhookStatus.ACTIVE, 0
         state.next_attempt_at, state.last_error = None, ""
@@ -114,7 +114,7 @@ def webhook_replay(*, subscription_id: int, from_seq: int) -> WebhookState:
 
 def webhook_retry(*, subscription_id: int) -> WebhookState:
     """Retry a dead-lettered or backing-off subscription now, from where it stopped."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         state = locks.webhook_states_for_update().get(pk=subscription_id)
         state.status, state.attempts, state.next_attempt_at = WebhookStatus.ACTIVE, 0, None
         state.save(update_fields=["status", "attempts", "next_attempt_at"])

@@ -41,9 +41,9 @@ from ledger.imports.validation import (
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntry, LocalAccountMapping
 from ledger.services.bulk import journal_entries_post_bulk
-from ledger.services.entries import _require as ledger_require
 from ledger.services.entries import journal_entry_reverse_posted
 from periods.models import EntityPeriod, Period, PeriodState
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
 from sheshi.errors import (
     ConcurrentUpdate,
@@ -103,7 +103,7 @@ def _store(stream: BinaryIO, sha256: str) -> str:
 
 
 def _require(actor, entity: Entity) -> None:
-    ledger_require(actor, PREPARE, entity)
+    require_entity_perm(actor, PREPARE, entity)
 
 
 def import_batch_create(*, actor, entity: Entity, period: Period, stream: BinaryIO, filename: str,

@@ -35,8 +35,6 @@ from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, NotFound
 from sheshi.tenancy.models import Entity
 
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
-
 
 def closing_period(fiscal_year: FiscalYear) -> Period:
     """Period 13 when the year has one, otherwise its last regular period."""
@@ -90,7 +88,7 @@ def _hold_year(entity: Entity, fiscal_year: FiscalYear) -> list[EntityPeriod]:
 
 @transaction.atomic
 def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> JournalEntry:
-    _require(actor, CLOSE, entity)
+    require_entity_perm(actor, CLOSE, entity)
     if fiscal_year.organisation_id != entity.organisation_id:
         raise NotFound(f"Fiscal year {fiscal_year.code} is not in entity {entity.code}'s organisation.")
     eps = _hold_year(entity, fiscal_year)
@@ -132,7 +130,7 @@ def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: s
     if not reason or not reason.strip():
         raise ReasonRequiredError("Reopening a year needs a written reason.",
                                   errors=[FieldError("reason", "Required.", code="required")])
-    _require(actor, REOPEN, entity)
+    require_entity_perm(actor, REOPEN, entity)
     _hold_year(entity, fiscal_year)
     existing = closing_entry_get(entity=entity, fiscal_year=fiscal_year)
     if existing is None:

@@ -37,8 +37,6 @@ from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.observability.hooks import enqueue
 from sheshi.tenancy.models import Entity, Organisation
 
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
-
 
 def _add_months(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
@@ -127,7 +125,7 @@ def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", 
     confirms with ``force`` and a reason; the reason and what was outstanding are then recorded
     on the period (its reason, history change reason and so its audit trail)."""
     ep = _lock_row(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
+    require_entity_perm(actor, CLOSE, ep.entity)
     if ep.state != PeriodState.OPEN:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is "
                                f"{ep.get_state_display().lower()}, not open.")
@@ -177,7 +175,7 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
     unless a controller (close permission) gives ``override_reason``: the override, and what was
     outstanding, is recorded (LockOverride, append-only)."""
     ep = _lock_row(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
+    require_entity_perm(actor, CLOSE, ep.entity)
     if ep.state == PeriodState.LOCKED:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already locked.")
     unposted = [pk for pk, _, _ in books().unposted_entries(entity_id=ep.entity_id, period_id=ep.period_id, limit=100)]
@@ -219,7 +217,7 @@ def entity_period_reopen(*, actor, entity_period_id: int, reason: str, to: str =
     if to not in (PeriodState.OPEN, PeriodState.SOFT_CLOSED):
         raise ValidationFailed("A period reopens to open or soft_closed.", errors=[FieldError("to", "Invalid.")])
     ep = _lock_row(entity_period_id)
-    _require(actor, REOPEN, ep.entity)
+    require_entity_perm(actor, REOPEN, ep.entity)
     if ep.state == PeriodState.OPEN or ep.state == to:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already "
                                f"{ep.get_state_display().lower()}.")

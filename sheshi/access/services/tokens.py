@@ -51,7 +51,7 @@ def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tu
     return token, f"shs_{prefix}_{secret}"
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def api_token_revoke(*, token_id: int, user) -> ApiToken:
     """Revoke one of ``user``'s own tokens (another user's is not found). Revoking twice keeps the
     first revocation time."""
