@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,7 +20,11 @@ from django.urls import path, reverse
 from audit.services.events import audit_read
 from consolidation.models import ConsolidationGroup, ConsolidationRun, IcDifference, RunStatus
 from consolidation.selectors import run_reports
-from consolidation.services.runs import consolidation_group_period_lock, consolidation_run_request
+from consolidation.services.runs import (
+    consolidation_group_period_lock,
+    consolidation_run_request,
+    consolidation_runs_request,
+)
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
@@ -56,6 +60,7 @@ class ConsolidateForm(forms.Form):
 
 class ConsolidationRunAdmin(ActionsForRoles, ReadOnlyAdmin, OrgScopedAdmin):
     writes_through = ("consolidation.services.runs.consolidation_run_request",
+                      "consolidation.services.runs.consolidation_runs_request",
                       "consolidation.services.runs.consolidation_group_period_lock")
     list_display = ["id", "group", "period", "status", "progress", "progress_note", "fingerprint_short",
                     "requested_label", "requested_at", "duration_ms", "posted_count"]
@@ -114,8 +119,8 @@ class ConsolidationRunAdmin(ActionsForRoles, ReadOnlyAdmin, OrgScopedAdmin):
             group, periods = form.cleaned_data["group"], sorted(form.cleaned_data["periods"],
                                                                 key=lambda p: p.start_date)
             try:
-                with transaction.atomic():  # all the periods or none; the jobs start after commit
-                    runs = [consolidation_run_request(actor=request.user, group=group, period=p) for p in periods]
+                # All the periods or none; the jobs start after commit.
+                runs = consolidation_runs_request(actor=request.user, group=group, periods=periods)
             except (SheshiError, DatabaseError) as exc:
                 for _, message in refusal_messages(exc):
                     form.add_error(None, message)

@@ -1,9 +1,52 @@
 """Named row locks of the ledger, always taken in the same order: period (periods/locks.py) → entry →
-balances."""
+balances. Each helper locks only its own table's rows (``of=("self",)``) in the weakest mode that
+keeps its rule: FOR NO KEY UPDATE for a row that changes but keeps its key, so the FOR KEY SHARE
+every posting takes on the rows it references (accounts, entries) goes on meanwhile."""
 from __future__ import annotations
 
-from ledger.models import JournalEntry
+from ledger.models import Account, JournalEntry
+from periods.models import Period
+
+_ENTRY_PERIOD_SHARE_SQL = """
+    SELECT p.*, ep.state AS entity_state, nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry_id
+      FROM periods_period p
+      JOIN periods_entityperiod ep ON ep.period_id = p.id AND ep.entity_id = %s
+     WHERE p.organisation_id = %s AND {which}
+     ORDER BY p.start_date, p.number LIMIT 1
+       FOR SHARE OF ep"""
 
 
 def journal_entries_for_update():
+    """FOR NO KEY UPDATE: a workflow step changes the entry's status, never its key; lines that
+    reference the entry (FOR KEY SHARE) are not held up."""
     return JournalEntry.objects.select_for_update(no_key=True, of=("self",))
+
+
+def accounts_for_update():
+    """FOR NO KEY UPDATE: moving an account changes its parent, not its key; postings go on
+    referencing it (FOR KEY SHARE) while the move waits for another move of the same account."""
+    return Account.objects.select_for_update(no_key=True, of=("self",))
+
+
+def entry_period_share_lock(*, entity_id: int, organisation_id: int, period_id: int | None,
+                            entry_date) -> Period | None:
+    """FOR SHARE on the entity-period of a new entry (its period by id, else the regular period
+    holding ``entry_date``): postings run side by side while a period lock (FOR NO KEY UPDATE)
+    waits for them. Returns the period with ``entity_state`` (the entity's state in it) and
+    ``new_entry_id`` (a reserved id) in one round trip; None when the entity has no row there."""
+    if period_id is not None:
+        which, params = "p.id = %s", [period_id]
+    else:
+        which, params = "p.start_date <= %s AND p.end_date >= %s AND p.number <= 12", [entry_date] * 2
+    sql = _ENTRY_PERIOD_SHARE_SQL.replace("{which}", which)  # one of the two constant conditions above
+    rows = list(Period.objects.raw(sql, [entity_id, organisation_id, *params]))
+    return rows[0] if rows else None
+
+
+def bulk_entity_periods_share_lock(cursor, *, entity_id: int) -> None:
+    """FOR SHARE on the entity-periods a staged bulk batch posts into (``ledger_bulk_entries``), in
+    id order, on the batch's raw cursor: the posting trigger takes the same locks; taking them
+    first stamps posted_at after any wait for a period lock to end."""
+    cursor.execute("""SELECT 1 FROM periods_entityperiod
+                       WHERE entity_id = %s AND period_id IN (SELECT period_id FROM ledger_bulk_entries)
+                       ORDER BY id FOR SHARE""", [entity_id])

@@ -31,6 +31,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit import locks
 from audit.canonical import parse_json
 from audit.models import WebhookState, WebhookStatus, WebhookSubscription
 from audit.webhook_urls import webhook_url_check
@@ -103,8 +104,8 @@ def webhook_replay(*, subscription_id: int, from_seq: int) -> WebhookState:
     """Deliver again from ``from_seq`` (inclusive); clears a dead letter."""
     if from_seq < 1:
         raise ValidationFailed("from_seq starts at 1.")
-    with transaction.atomic():
-        state = WebhookState.objects.select_for_update().get(pk=subscription_id)
+    with transaction.atomic(durable=True):
+        state = locks.webhook_states_for_update().get(pk=subscription_id)
         state.cursor_seq, state.status, state.attempts = from_seq - 1, WebhookStatus.ACTIVE, 0
         state.next_attempt_at, state.last_error = None, ""
         state.save(update_fields=["cursor_seq", "status", "attempts", "next_attempt_at", "last_error"])
@@ -113,8 +114,8 @@ def webhook_replay(*, subscription_id: int, from_seq: int) -> WebhookState:
 
 def webhook_retry(*, subscription_id: int) -> WebhookState:
     """Retry a dead-lettered or backing-off subscription now, from where it stopped."""
-    with transaction.atomic():
-        state = WebhookState.objects.select_for_update().get(pk=subscription_id)
+    with transaction.atomic(durable=True):
+        state = locks.webhook_states_for_update().get(pk=subscription_id)
         state.status, state.attempts, state.next_attempt_at = WebhookStatus.ACTIVE, 0, None
         state.save(update_fields=["status", "attempts", "next_attempt_at"])
     return state

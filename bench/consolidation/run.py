@@ -48,7 +48,6 @@ def main() -> None:
 
 
 def _measure(db, sizes: list[int], n_accounts: int) -> Report:
-    from django.db import transaction
 
     from bench.consolidation.synthetic import group_pack
     from consolidation.engine import consolidate
@@ -93,8 +92,7 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
             engine_s = time.perf_counter() - t0
             with system_context("bench"):
                 t0 = time.perf_counter()
-                with transaction.atomic():
-                    run = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
+                run = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
                 run = consolidation_run_execute(run_id=run.pk)
                 full_s = time.perf_counter() - t0
                 run = ConsolidationRun.objects.get(pk=run.pk)

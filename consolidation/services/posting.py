@@ -19,8 +19,9 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
+from consolidation import locks
 from consolidation.errors import EliminationLedgerCodeTakenError
-from consolidation.models import ConsolidationGroup, ConsolidationRun
+from consolidation.models import ConsolidationRun
 from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
 from consolidation.selectors.journals import Journal, run_journals
 from ledger.inputs import EntryInput, LineInput
@@ -42,10 +43,10 @@ def elimination_ledger_code(group_code: str) -> str:
 def elimination_ledger_ensure(*, group_id: int) -> Entity:
     """The group's elimination ledger, created on first use: a system entity of the group's
     organisation in the group currency, with its periods opened like every entity's. Holds the
-    group row FOR UPDATE (until the caller's transaction ends), which also serialises the posting
+    group row FOR NO KEY UPDATE (until the caller's transaction ends), which also serialises the posting
     of runs of one group. Manual adjustments there need approval (four eyes); the runs' system
     journals do not."""
-    group = (ConsolidationGroup.objects.select_for_update(of=("self",))
+    group = (locks.group_for_update()
              .select_related("organisation", "top_entity", "elimination_entity").get(pk=group_id))
     if group.elimination_entity_id is not None:
         return group.elimination_entity

@@ -3,8 +3,10 @@ succeeded (fingerprint + results) or failed (the error) - and never change after
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -42,8 +44,6 @@ from sheshi.errors import Conflict, FieldError, NotFound, PermissionDenied, Shes
 from sheshi.jobs.timeouts import job_stale_after
 from sheshi.tenancy.models import Entity, Organisation
 
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
-
 
 def run_enqueue(run_id: int) -> None:
     """Hand the run to the worker (by the task's dotted name: the services never import the tasks)."""
@@ -60,7 +60,7 @@ def run_enqueue(run_id: int) -> None:
 @transaction.atomic
 def consolidation_group_create(*, actor, organisation: Organisation, code: str, name: str,
                                top_entity: Entity) -> ConsolidationGroup:
-    _require(actor, CLOSE, top_entity)
+    require_entity_perm(actor, CLOSE, top_entity)
     group = ConsolidationGroup.objects.create(organisation=organisation, code=code, name=name, top_entity=top_entity)
     GroupMember.objects.create(organisation=organisation, group=group, entity=top_entity,
                                valid=DateRange(date(1900, 1, 1), None))
@@ -73,7 +73,7 @@ def group_member_add(*, actor, group: ConsolidationGroup, entity: Entity, parent
                      method: str = ConsolidationMethod.FULL) -> GroupMember:
     """Add a holding from ``valid_from`` (default: the acquisition date), open-ended. PostgreSQL
     refuses an overlap with another holding of the entity in the group (holding_overlap)."""
-    _require(actor, CLOSE, group.top_entity)
+    require_entity_perm(actor, CLOSE, group.top_entity)
     return GroupMember.objects.create(organisation_id=group.organisation_id, group=group, entity=entity,
                                       parent=parent, ownership_pct=ownership_pct, acquired_on=acquired_on,
                                       method=method, valid=DateRange(valid_from or acquired_on, None))
@@ -98,7 +98,7 @@ def adjustment_record(*, actor, group: ConsolidationGroup, kind: str, entity: En
                       buyer: Entity | None = None, amount: Decimal | None = None,
                       inventory_account: Account | None = None,
                       cogs_account: Account | None = None) -> AcquisitionAdjustment:
-    _require(actor, CLOSE, group.top_entity)
+    require_entity_perm(actor, CLOSE, group.top_entity)
     adj = AcquisitionAdjustment.objects.create(
         organisation_id=group.organisation_id, group=group, kind=kind, entity=entity, period=period, buyer=buyer,
         amount=amount, inventory_account=inventory_account, cogs_account=cogs_account)
@@ -109,20 +109,39 @@ def adjustment_record(*, actor, group: ConsolidationGroup, kind: str, entity: En
     return adj
 
 
-@transaction.atomic
-def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
-    """Queue a run; the django-q2 task starts it after commit."""
-    _require(actor, CLOSE, group.top_entity)
-    run = ConsolidationRun.objects.create(
+def consolidation_run_create(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
+    """Record a queued run in the caller's transaction and queue nothing: for a caller that runs it
+    itself (consolidation_run_execute) before it commits, as the demo loader does. Everyone else
+    asks consolidation_run_request."""
+    require_entity_perm(actor, CLOSE, group.top_entity)
+    return ConsolidationRun.objects.create(
         organisation_id=group.organisation_id, group=group, period=period, requested_by=actor,
         requested_label=label or (actor.get_username() if actor is not None else "system"))
-    transaction.on_commit(lambda: run_enqueue(run.pk))
+
+
+@transaction.atomic(durable=True)
+def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
+    """Queue a run in a transaction of its own; the django-q2 task starts it once that commits
+    (durable: an outer transaction would decide when, or whether, the job is queued)."""
+    run = consolidation_run_create(actor=actor, group=group, period=period, label=label)
+    transaction.on_commit(partial(run_enqueue, run.pk))
     return run
 
 
+@transaction.atomic(durable=True)
+def consolidation_runs_request(*, actor, group: ConsolidationGroup, periods: Sequence[Period],
+                               label: str = "") -> list[ConsolidationRun]:
+    """Queue a run of each period, all or none, in a transaction of its own; each task starts
+    once it commits."""
+    runs = [consolidation_run_create(actor=actor, group=group, period=p, label=label) for p in periods]
+    for run in runs:
+        transaction.on_commit(partial(run_enqueue, run.pk))
+    return runs
+
+
 def _locked_run(run_id: int, expected: str, as_attempt: int | None) -> ConsolidationRun:
-    """The run FOR UPDATE, in ``expected`` state and, given ``as_attempt``, still owned by that attempt."""
-    run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+    """The run FOR NO KEY UPDATE, in ``expected`` state and, given ``as_attempt``, still owned by that attempt."""
+    run = locks.runs_for_update().get(pk=run_id)
     if run.status != expected:
         raise RunNotInStateError(f"Run {run_id} is {run.status}; expected {expected}.")
     if as_attempt is not None and run.attempt != as_attempt:
@@ -151,7 +170,7 @@ def consolidation_run_execute(*, run_id: int) -> ConsolidationRun:
     after the task timeout lost its worker and is restarted as a new attempt, and the old attempt,
     should it still be alive, can no longer move it."""
     with transaction.atomic():
-        run = ConsolidationRun.objects.select_for_update(of=("self",)).get(pk=run_id)
+        run = locks.runs_for_update().get(pk=run_id)
         if run.status == RunStatus.RUNNING and run.started_at < timezone.now() - job_stale_after():
             note = "reading (restarted: the previous worker was lost)"
         elif run.status == RunStatus.QUEUED:
@@ -262,11 +281,11 @@ def ic_worklist_sync(*, run: ConsolidationRun) -> list[IcDifference]:
     return out
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ic_difference_assign(*, actor, difference_id: int, assignee) -> IcDifference:
     """Give a difference to someone who can work on it (or to nobody, with ``assignee=None``)."""
     row = _ic_locked(difference_id)
-    _require(actor, CLOSE, row.group.top_entity)
+    require_entity_perm(actor, CLOSE, row.group.top_entity)
     if assignee is not None and not _can_work_on(assignee, row):
         raise ValidationFailed("The assignee cannot work on this difference.", errors=[FieldError(
             "assignee", f"{assignee.get_username()} needs close_periods on {row.group.top_entity.code} or "
@@ -284,7 +303,7 @@ def _text(value: str, field: str, what: str) -> str:
     return text
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ic_difference_explain(*, actor, difference_id: int, explanation: str) -> IcDifference:
     """Say why the pair differs (a timing difference, a disputed invoice): open or explained ->
     explained. An explained difference no longer blocks the group's lock."""
@@ -298,19 +317,19 @@ def ic_difference_explain(*, actor, difference_id: int, explanation: str) -> IcD
     return _ic_save(row, "explained", status=IcStatus.EXPLAINED, explanation=text)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ic_difference_resolve(*, actor, difference_id: int, resolution: str) -> IcDifference:
     """Close a difference with how it was settled (a correcting entry, a write-off): -> resolved.
     A controller's act: close_periods on the group's top entity."""
     text = _text(resolution, "resolution", "Resolving a difference")
     row = _ic_locked(difference_id)
-    _require(actor, CLOSE, row.group.top_entity)
+    require_entity_perm(actor, CLOSE, row.group.top_entity)
     if row.status == IcStatus.RESOLVED:
         raise IcDifferenceWrongStateError(f"Difference {row.pk} is already resolved.")
     return _ic_save(row, "resolved", status=IcStatus.RESOLVED, resolution=text)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def ic_difference_comment(*, actor, difference_id: int, text: str) -> IcComment:
     body = _text(text, "text", "A comment")
     row = _ic_locked(difference_id)
@@ -320,12 +339,12 @@ def ic_difference_comment(*, actor, difference_id: int, text: str) -> IcComment:
     return IcComment.objects.create(organisation_id=row.organisation_id, difference=row, author=actor, text=body)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def consolidation_group_period_lock(*, actor, group: ConsolidationGroup, period: Period) -> GroupPeriodLock:
     """Lock the group's period: refused while any intercompany difference of the period is still
     open (neither explained nor resolved), naming each; then every member must be locked
     (periods.services.group_lock). The group row is held first, so no run refreshes the worklist meanwhile."""
-    _require(actor, CLOSE, group.top_entity)
+    require_entity_perm(actor, CLOSE, group.top_entity)
     locks.group_for_update().get(pk=group.pk)
     open_rows = list(IcDifference.objects.filter(group=group, period=period, status=IcStatus.OPEN)
                      .select_related("entity", "account", "counterparty", "counterparty_account").order_by("pk"))
@@ -341,13 +360,13 @@ def consolidation_group_period_lock(*, actor, group: ConsolidationGroup, period:
     return group_period_lock(actor, members, period.pk, group_key=group.code)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def consolidation_group_period_unlock(*, actor, group: ConsolidationGroup, period: Period,
                                       reason: str) -> None:
     """Remove the group's lock of the period with a written reason: reopen rights on the top entity
     first (then, in periods.services.group_lock, on every member); a period the group has not locked is a
     conflict, not a missing page."""
-    _require(actor, REOPEN, group.top_entity)
+    require_entity_perm(actor, REOPEN, group.top_entity)
     if not GroupPeriodLock.objects.filter(group_key=group.code, period=period).exists():
         raise Conflict(f"{group.code} has not locked {period.code}.", code="group_not_locked")
     group_period_unlock(actor=actor, group_key=group.code, period_id=period.pk, reason=reason)

@@ -92,12 +92,22 @@ class VoidInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="Why the entry is withdrawn (kept with it).")
 
 
+class EntryLinesOutput(serializers.ListSerializer):
+    """An entry's lines: those the service just wrote when the view passes them (context
+    ``written_lines``, from CreateResult.lines), so a new entry's response needs no second read;
+    otherwise read from the entry."""
+
+    def get_attribute(self, instance):
+        return self.context.get("written_lines") or super().get_attribute(instance)
+
+
 class JournalLineOutput(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="code", read_only=True)
     counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = JournalLine
+        list_serializer_class = EntryLinesOutput
         fields = ["line_no", "account", "currency", "amount", "rate", "functional_amount", "counterparty",
                   "dimensions", "memo", "import_batch_id", "source_row"]
 

@@ -224,7 +224,7 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
                         idempotency_key=key, request_hash=services.request_fingerprint(request.data))
         # A new entry comes back with what was just written; a replay is read as stored.
         entry = self.get_queryset().get(pk=result.entry.pk) if result.replayed else result.entry
-        return Response(JournalEntryOutput(entry).data,
+        return Response(JournalEntryOutput(entry, context={"written_lines": result.lines}).data,
                         status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
                         headers={"Idempotent-Replayed": "true"} if result.replayed else None)
 

@@ -25,6 +25,7 @@ from django_q.tasks import async_task
 
 from audit.services.events import audit_event_record
 from ledger.imports.errors import DuplicateRowsError, ImportErrorCode, ImportFileError, SourceFileMissingError
+from ledger.imports.locks import import_batches_for_update
 from ledger.imports.mapping import ColumnMapping, ImportKind
 from ledger.imports.models import ImportBatch, ImportStatus, SourceSystem
 from ledger.imports.reading import ImportLimits, inspect_file, iter_rows
@@ -40,9 +41,9 @@ from ledger.imports.validation import (
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntry, LocalAccountMapping
 from ledger.services.bulk import journal_entries_post_bulk
-from ledger.services.entries import _require as ledger_require
 from ledger.services.entries import journal_entry_reverse_posted
 from periods.models import EntityPeriod, Period, PeriodState
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
 from sheshi.errors import (
     ConcurrentUpdate,
@@ -103,7 +104,7 @@ def _store(stream: BinaryIO, sha256: str) -> str:
 
 
 def _require(actor, entity: Entity) -> None:
-    ledger_require(actor, PREPARE, entity)
+    require_entity_perm(actor, PREPARE, entity)
 
 
 def import_batch_create(*, actor, entity: Entity, period: Period, stream: BinaryIO, filename: str,
@@ -297,7 +298,7 @@ def _entries(batch: ImportBatch, records: Iterator[ImportRecord], mapping: Colum
 
 def _finish(batch_id: int, attempt, **fields) -> ImportBatch:
     """Record the end of the attempt that started at ``attempt``, if it still owns the batch."""
-    batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+    batch = import_batches_for_update().get(pk=batch_id)
     if batch.status != ImportStatus.RUNNING or batch.started_at != attempt:
         raise ImportAttemptLostError(f"Import {batch_id} is {batch.status} (started {batch.started_at}); the "
                                      f"attempt started {attempt} was restarted and stops here.")
@@ -328,7 +329,7 @@ def import_batch_run(*, actor, batch_id: int, progress: Progress | None = None,
     posting rolled back) and is run again, and the lost attempt, should it still be alive, can no
     longer finish it (each attempt is known by its ``started_at``)."""
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().select_related("entity", "period").get(pk=batch_id)
+        batch = import_batches_for_update().select_related("entity", "period").get(pk=batch_id)
         lost = batch.status == ImportStatus.RUNNING and batch.started_at < timezone.now() - job_stale_after()
         if batch.status != ImportStatus.PENDING and not lost:
             return batch
@@ -404,7 +405,7 @@ def _save_refusal(batch_id: int, report: ValidationReport, exc: SheshiError, att
 
 def _reverse_batch(actor, old_batch_id: int, new_batch_id: int) -> None:
     """Supersede: reverse every entry the earlier batch posted (never delete), mark it superseded."""
-    old = ImportBatch.objects.select_for_update().get(pk=old_batch_id)
+    old = import_batches_for_update().get(pk=old_batch_id)
     if old.status != ImportStatus.POSTED:
         raise ImportNotSupersedableError(f"Import {old.pk} is {old.status}; only a posted import can be superseded.")
     for entry_id, entry_date, period_id in (JournalEntry.objects.filter(import_batch_id=old.pk,

@@ -18,10 +18,11 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ledger import locks
 from ledger.inputs import EntryInput, line_rate
 from ledger.models import EntrySource
-from ledger.services.entries import _require
 from periods.models import Period
+from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
 from sheshi.errors import ConcurrentUpdate, FieldError, RuleViolation, ValidationFailed, from_db_error
 from sheshi.money import quantize_amount
@@ -178,7 +179,7 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
 @transaction.atomic
 def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
-    _require(actor, PREPARE, entity)
+    require_entity_perm(actor, PREPARE, entity)
     if source in (entity.approval_required_sources or []):
         raise RuleViolation(f"Entries with source '{source}' need approval in entity {entity.code}; "
                             "the bulk path posts only sources that do not.", code="entry_needs_approval")
@@ -243,9 +244,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
             actor_id = getattr(actor, "pk", None)
             # The posting trigger share-locks the batch's entity-periods; taking them first (same
             # order: period before entries) stamps posted_at after any wait for a period lock to end.
-            pg.execute("""SELECT 1 FROM periods_entityperiod
-                           WHERE entity_id = %s AND period_id IN (SELECT period_id FROM ledger_bulk_entries)
-                           ORDER BY id FOR SHARE""", [entity.pk])
+            locks.bulk_entity_periods_share_lock(pg, entity_id=entity.pk)
             now = timezone.now()
             cols = ", ".join(LINE_COLUMNS)
             pg.execute(f"INSERT INTO ledger_journalline ({cols}) SELECT {cols} FROM ledger_bulk_lines")

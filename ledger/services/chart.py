@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from ledger import locks
 from ledger.errors import AccountCodeTakenError
 from ledger.models import Account, AccountType, NormalBalance
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -46,7 +47,7 @@ def account_create(*, actor, organisation_id: int, code: str, name: str, type: s
 def account_move(*, actor, account_id: int, parent_code: str | None) -> Account:
     """Move an account in the tree. Stored balances are per posting account, so historic figures
     do not change; reports roll the account up under its new parent from now on."""
-    account = Account.objects.select_for_update().filter(pk=account_id).first()
+    account = locks.accounts_for_update().filter(pk=account_id).first()
     if account is None:
         raise NotFound("Account not found.")
     _require_admin(actor, account.organisation_id)

@@ -55,9 +55,6 @@ def _app_validation_skipped() -> bool:
 SYSTEM_SOURCES = {EntrySource.CLOSING, EntrySource.ELIMINATION, EntrySource.REVALUATION, EntrySource.TRANSLATION}
 
 
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
-
-
 def request_fingerprint(payload: dict) -> str:
     """Stable hash of a request body, to tell a retry from a different request with the same key."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
@@ -78,27 +75,14 @@ def _period_for(entity: Entity, entry: EntryInput) -> Period:
     return period
 
 
-_PERIOD_SHARE_LOCKED_SQL = """
-    SELECT p.*, ep.state AS entity_state, nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry_id
-      FROM periods_period p
-      JOIN periods_entityperiod ep ON ep.period_id = p.id AND ep.entity_id = %s
-     WHERE p.organisation_id = %s AND {which}
-     ORDER BY p.start_date, p.number LIMIT 1
-       FOR SHARE OF ep"""
-
-
 def _period_share_locked(entity: Entity, entry: EntryInput) -> tuple[Period, str | None, int | None]:
     """The entry's period, the entity's state in it (the entity-period row share-locked, see
     ledger/locks.py) and a new entry id, in one round trip. Without that row: the period, None
     (not open) and None. A refused entry leaves a gap in the ids, as any rolled-back insert does."""
-    if entry.period_id is not None:
-        which, params = "p.id = %s", [entry.period_id]
-    else:
-        which, params = "p.start_date <= %s AND p.end_date >= %s AND p.number <= 12", [entry.entry_date] * 2
-    sql = _PERIOD_SHARE_LOCKED_SQL.replace("{which}", which)  # one of the two constant conditions above
-    rows = list(Period.objects.raw(sql, [entity.pk, entity.organisation_id, *params]))
-    if rows:
-        return rows[0], rows[0].entity_state, rows[0].new_entry_id
+    period = locks.entry_period_share_lock(entity_id=entity.pk, organisation_id=entity.organisation_id,
+                                           period_id=entry.period_id, entry_date=entry.entry_date)
+    if period is not None:
+        return period, period.entity_state, period.new_entry_id
     return _period_for(entity, entry), None, None
 
 
@@ -186,6 +170,9 @@ def _build_lines(entity: Entity, entry: EntryInput) -> list[JournalLine]:
 class CreateResult:
     entry: JournalEntry
     replayed: bool  # True when an Idempotency-Key retry returned the original entry
+    # The lines this call wrote, in order, so a response is built without reading them back; empty
+    # when none were written here (a replay, or an entry re-read by a later step).
+    lines: tuple[JournalLine, ...] = ()
 
 
 @transaction.atomic
@@ -194,7 +181,7 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
                          reverses: JournalEntry | None = None) -> CreateResult:
     """Create a draft entry with its lines. With an Idempotency-Key, a retry with the same body
     returns the original entry; the same key with a different body is refused."""
-    _require(actor, PREPARE, entity)
+    require_entity_perm(actor, PREPARE, entity)
     if idempotency_key:
         existing = JournalEntry.objects.filter(organisation_id=entity.organisation_id, created_by=actor,
                                                idempotency_key=idempotency_key).first()
@@ -220,8 +207,7 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
     for line in lines:
         line.entry_id, line.period_id = je.pk, period.pk
     JournalLine.objects.bulk_create(lines)
-    _remember_lines(je, lines)
-    return CreateResult(entry=je, replayed=False)
+    return CreateResult(entry=je, replayed=False, lines=tuple(lines))
 
 
 def _replay(existing: JournalEntry, request_hash: str) -> CreateResult:
@@ -230,7 +216,9 @@ def _replay(existing: JournalEntry, request_hash: str) -> CreateResult:
     return CreateResult(entry=existing, replayed=True)
 
 
-def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
+def _locked_entry(entry_id: int, actor, perm: str | None) -> tuple[JournalEntry, str | None]:
+    """The entry locked FOR NO KEY UPDATE, after its entity-period FOR SHARE (period before entry),
+    and the entity's state in that period seen under the lock (None: no such row)."""
     entity_id, period_id = JournalEntry.objects.filter(pk=entry_id).values_list("entity_id", "period_id").first() \
         or (None, None)
     if entity_id is None:
@@ -238,9 +226,8 @@ def _locked_entry(entry_id: int, actor, perm: str | None) -> JournalEntry:
     state = period_locks.entity_period_share_lock(entity_id=entity_id, period_id=period_id)
     entry = locks.journal_entries_for_update().select_related("entity", "period", "organisation").get(pk=entry_id)
     if perm is not None:
-        _require(actor, perm, entry.entity)
-    entry._period_state = state
-    return entry
+        require_entity_perm(actor, perm, entry.entity)
+    return entry, state
 
 
 def _expect(entry: JournalEntry, *allowed: str) -> None:
@@ -249,18 +236,18 @@ def _expect(entry: JournalEntry, *allowed: str) -> None:
                                    entry_id=entry.pk, entry_status=entry.status, allowed=allowed)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def journal_entry_submit(*, actor, entry_id: int) -> JournalEntry:
-    entry = _locked_entry(entry_id, actor, PREPARE)
+    entry, _ = _locked_entry(entry_id, actor, PREPARE)
     _expect(entry, EntryStatus.DRAFT)
     entry.status, entry.submitted_by, entry.submitted_at = EntryStatus.SUBMITTED, actor, timezone.now()
     entry.save(update_fields=["status", "submitted_by", "submitted_at"])
     return entry
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def journal_entry_approve(*, actor, entry_id: int) -> JournalEntry:
-    entry = _locked_entry(entry_id, actor, APPROVE)
+    entry, _ = _locked_entry(entry_id, actor, APPROVE)
     _expect(entry, EntryStatus.SUBMITTED)
     if actor is not None and entry.created_by_id == actor.pk:
         raise SegregationOfDutiesError(f"You prepared entry {entry.pk}; someone else must approve it.")
@@ -269,10 +256,10 @@ def journal_entry_approve(*, actor, entry_id: int) -> JournalEntry:
     return entry
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def journal_entry_reject(*, actor, entry_id: int) -> JournalEntry:
     """Send a submitted or approved entry back to draft for correction."""
-    entry = _locked_entry(entry_id, actor, APPROVE)
+    entry, _ = _locked_entry(entry_id, actor, APPROVE)
     _expect(entry, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
     entry.status, entry.approved_by, entry.approved_at = EntryStatus.DRAFT, None, None
     entry.save(update_fields=["status", "approved_by", "approved_at"])
@@ -288,7 +275,7 @@ def journal_entry_update(*, actor, entry_id: int, entry: EntryInput,
 
     ``if_match``: the ETags (ledger/etags.py) of the version the caller edited; compared under the
     row lock, so of two writers holding the same version the second is refused, not lost."""
-    current = _locked_entry(entry_id, actor, PREPARE)
+    current, _ = _locked_entry(entry_id, actor, PREPARE)
     _expect(current, EntryStatus.DRAFT)
     if if_match is not None and journal_entry_etag(current) not in if_match:
         raise PreconditionFailed(f"Entry {current.pk} changed since you read it: read it again and redo the edit.")
@@ -302,11 +289,10 @@ def journal_entry_update(*, actor, entry_id: int, entry: EntryInput,
     for line in lines:
         line.entry_id, line.period_id = current.pk, period.pk
     JournalLine.objects.bulk_create(lines)
-    _remember_lines(current, lines)
     return current
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def journal_entry_void(*, actor, entry_id: int, reason: str) -> JournalEntry:
     """Withdraw a draft or submitted entry: it keeps its number and lines, says who voided it and
     why, and never reaches a balance. A posted entry is corrected by a reversal instead."""
@@ -315,10 +301,10 @@ def journal_entry_void(*, actor, entry_id: int, reason: str) -> JournalEntry:
         # The same code as the database's entry_void_has_reason: one rule, one answer.
         raise RuleViolation("A reason is required to void an entry.", code=CommonErrorCode.REASON_REQUIRED,
                             errors=[FieldError("reason", "Say why the entry is voided.", code="reason_required")])
-    entry = _locked_entry(entry_id, actor, None)
+    entry, _ = _locked_entry(entry_id, actor, None)
     if actor is not None and not actor.is_superuser and not (
             has_entity_perm(actor, PREPARE, entry.entity) or has_entity_perm(actor, APPROVE, entry.entity)):
-        _require(actor, PREPARE, entry.entity)  # raises, naming the permission to ask for
+        require_entity_perm(actor, PREPARE, entry.entity)  # raises, naming the permission to ask for
     if entry.status == EntryStatus.POSTED:
         raise EntryNotInStateError(f"Entry {entry.pk} is posted: correct it with a reversal, not a void.")
     _expect(entry, EntryStatus.DRAFT, EntryStatus.SUBMITTED)
@@ -348,19 +334,18 @@ def _poster_not_preparer_check(actor, entry: JournalEntry) -> None:
         raise PosterIsPreparerError(f"You prepared entry {entry.pk}; someone else must post it.")
 
 
-def _allow_soft_closed(actor, entry: JournalEntry) -> None:
+def _allow_soft_closed(actor, entry: JournalEntry, period_state: str | None) -> None:
     """In a soft-closed period only users with the close permission post (adjustments). The
     database checks a transaction-local flag that only this path sets."""
-    if entry._period_state == PeriodState.SOFT_CLOSED:
-        _require(actor, CLOSE, entry.entity)
+    if period_state == PeriodState.SOFT_CLOSED:
+        require_entity_perm(actor, CLOSE, entry.entity)
         with connection.cursor() as cur:
             cur.execute("SELECT set_config('sheshi.close_privilege', 'on', true)")
 
 
-def _friendly_period_check(entry: JournalEntry) -> None:
+def _friendly_period_check(entry: JournalEntry, state: str | None) -> None:
     if _app_validation_skipped():
         return
-    state = entry._period_state
     if state is None:
         raise RuleViolation(f"Period {entry.period.code} is not open for entity {entry.entity.code}.",
                             code="period_not_open")
@@ -374,16 +359,16 @@ def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
     """Post an entry: approved entries, or drafts/submitted ones whose source needs no approval;
     never by its preparer under the organisation's poster_not_preparer policy. PostgreSQL checks
     balance, accounts, period state, the poster rule and updates balances in this transaction."""
-    entry = _locked_entry(entry_id, actor, None)
+    entry, period_state = _locked_entry(entry_id, actor, None)
     if _needs_approval(entry):
-        _require(actor, APPROVE, entry.entity)
+        require_entity_perm(actor, APPROVE, entry.entity)
         _expect(entry, EntryStatus.APPROVED)
     else:
-        _require(actor, PREPARE, entry.entity)
+        require_entity_perm(actor, PREPARE, entry.entity)
         _expect(entry, EntryStatus.DRAFT, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
     _poster_not_preparer_check(actor, entry)
-    _friendly_period_check(entry)
-    _allow_soft_closed(actor, entry)
+    _friendly_period_check(entry, period_state)
+    _allow_soft_closed(actor, entry, period_state)
     entry.status, entry.posted_by, entry.posted_at = EntryStatus.POSTED, actor, timezone.now()
     entry.save(update_fields=["status", "posted_by", "posted_at"])
     return entry
@@ -426,7 +411,7 @@ def _reversal_input(original: JournalEntry, *, entry_date, period_id: int | None
 
 
 def _reversal_original(actor, entry_id: int) -> JournalEntry:
-    original = _locked_entry(entry_id, actor, PREPARE)
+    original, _ = _locked_entry(entry_id, actor, PREPARE)
     _expect(original, EntryStatus.POSTED)
     existing = JournalEntry.objects.filter(reverses=original).values_list("pk", "status").first()
     if existing is not None:
@@ -440,10 +425,10 @@ def _reversal_post_now(actor, original: JournalEntry, entry: EntryInput) -> Jour
     period = _period_for(original.entity, entry)
     _writable_period_check(original.entity, period, entry.entry_date)
     return _post_new_entry(actor=actor, entity=original.entity, entry=entry, source=EntrySource.REVERSAL,
-                           idempotency_key=None, request_hash="", reverses=original)
+                           idempotency_key=None, request_hash="", reverses=original).entry
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def journal_entry_reverse(*, actor, entry_id: int, entry_date=None, period_id: int | None = None,
                           description: str = "") -> JournalEntry:
     """Correct a posted entry: a new entry with every line negated, pointing to it, dated as the
@@ -483,14 +468,13 @@ def journal_entry_create_and_post(*, actor, entity: Entity, entry: EntryInput, s
     posting trigger (the bulk path's order) — no draft row, no UPDATE, no second history row.
     An Idempotency-Key is not looked up first: the unique index answers a retry, and a retry of a
     request that would now be refused (say its period was locked since) still gets its entry."""
-    _require(actor, PREPARE, entity)
+    require_entity_perm(actor, PREPARE, entity)
     if source in (entity.approval_required_sources or []):
         return _create_then_post(actor=actor, entity=entity, entry=entry, source=source,
                                  idempotency_key=idempotency_key, request_hash=request_hash)
     try:
-        return CreateResult(entry=_post_new_entry(actor=actor, entity=entity, entry=entry, source=source,
-                                                  idempotency_key=idempotency_key, request_hash=request_hash),
-                            replayed=False)
+        return _post_new_entry(actor=actor, entity=entity, entry=entry, source=source,
+                               idempotency_key=idempotency_key, request_hash=request_hash)
     except (SheshiError, DatabaseError) as exc:
         existing = _entry_for_key(actor, entity, idempotency_key, exc) if idempotency_key else None
         if existing is None:
@@ -508,7 +492,7 @@ def _entry_for_key(actor, entity: Entity, idempotency_key: str, exc: Exception) 
 
 @transaction.atomic
 def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, idempotency_key: str | None,
-                    request_hash: str, reverses: JournalEntry | None = None) -> JournalEntry:
+                    request_hash: str, reverses: JournalEntry | None = None) -> CreateResult:
     period, state, entry_id = _period_share_locked(entity, entry)
     lines = _build_lines(entity, entry)
     now = timezone.now()
@@ -516,9 +500,8 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
                       entry_date=entry.entry_date, description=entry.description, reference=entry.reference,
                       source=source, status=EntryStatus.POSTED, created_by=actor, posted_by=actor, posted_at=now,
                       idempotency_key=idempotency_key or None, request_hash=request_hash, reverses=reverses)
-    je._period_state = state
-    _friendly_period_check(je)
-    _allow_soft_closed(actor, je)
+    _friendly_period_check(je, state)
+    _allow_soft_closed(actor, je, state)
     if entry_id is None:  # no entity-period row: only reached with the app's checks off (tests)
         with connection.cursor() as cur:
             cur.execute("SELECT nextval(pg_get_serial_sequence('ledger_journalentry', 'id'))")
@@ -530,16 +513,7 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
     # (ledger/sql/0011), and a commit without it is refused.
     JournalLine.objects.bulk_create(lines)
     je.save(force_insert=True)  # status posted: the posting trigger checks everything, updates balances
-    _remember_lines(je, lines)
-    return je
-
-
-def _remember_lines(je: JournalEntry, lines: list[JournalLine]) -> None:
-    """Keep the lines just written as ``je.lines.all()`` (as prefetch_related would), so the
-    response is built without reading them back. Filtering ``je.lines`` still queries."""
-    qs = je.lines.all()
-    qs._result_cache, qs._prefetch_done = lines, True
-    je._prefetched_objects_cache = {"lines": qs}
+    return CreateResult(entry=je, replayed=False, lines=tuple(lines))
 
 
 @transaction.atomic

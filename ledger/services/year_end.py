@@ -17,7 +17,7 @@ separate opening entry is posted: it would count the brought-forward balances tw
 
 To be reproducible the year's figures must hold still: the year's regular periods must be
 soft-closed or locked, nothing may be unposted in the year, and the year's entity-period rows are
-held FOR UPDATE while the entry is computed and posted, so no posting can slip in meanwhile."""
+held FOR NO KEY UPDATE while the entry is computed and posted, so no posting can slip in meanwhile."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -27,14 +27,13 @@ from django.db import connection, transaction
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, AccountKind, AccountRole, EntrySource, EntryStatus, JournalEntry
 from ledger.services.entries import journal_entry_create_and_post, journal_entry_reverse_posted
+from periods import locks as period_locks
 from periods.errors import ReasonRequiredError, UnpostedEntriesError, YearEndError
 from periods.models import EntityPeriod, FiscalYear, Period, PeriodState
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, NotFound
 from sheshi.tenancy.models import Entity
-
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 def closing_period(fiscal_year: FiscalYear) -> Period:
@@ -81,15 +80,15 @@ def closing_lines(*, entity: Entity, fiscal_year: FiscalYear, retained_earnings:
 
 
 def _hold_year(entity: Entity, fiscal_year: FiscalYear) -> list[EntityPeriod]:
-    """FOR UPDATE on the entity's periods of the year, in id order: no posting into the year can
-    commit while the closing entry is computed and posted (postings need FOR SHARE on them)."""
-    return list(EntityPeriod.objects.select_for_update(of=("self",)).select_related("period")
+    """FOR NO KEY UPDATE on the entity's periods of the year, in id order: no posting into the year
+    can commit while the closing entry is computed and posted (postings need FOR SHARE on them)."""
+    return list(period_locks.entity_periods_for_update().select_related("period")
                 .filter(entity=entity, period__fiscal_year=fiscal_year).order_by("id"))
 
 
 @transaction.atomic
 def year_end_close(*, actor, entity: Entity, fiscal_year: FiscalYear) -> JournalEntry:
-    _require(actor, CLOSE, entity)
+    require_entity_perm(actor, CLOSE, entity)
     if fiscal_year.organisation_id != entity.organisation_id:
         raise NotFound(f"Fiscal year {fiscal_year.code} is not in entity {entity.code}'s organisation.")
     eps = _hold_year(entity, fiscal_year)
@@ -131,7 +130,7 @@ def year_end_reopen(*, actor, entity: Entity, fiscal_year: FiscalYear, reason: s
     if not reason or not reason.strip():
         raise ReasonRequiredError("Reopening a year needs a written reason.",
                                   errors=[FieldError("reason", "Required.", code="required")])
-    _require(actor, REOPEN, entity)
+    require_entity_perm(actor, REOPEN, entity)
     _hold_year(entity, fiscal_year)
     existing = closing_entry_get(entity=entity, fiscal_year=fiscal_year)
     if existing is None:

@@ -17,7 +17,7 @@ class PeriodState(models.TextChoices):
 
 class EntityPeriod(models.Model):
     """The state of one entity's period. Postings take a FOR SHARE lock on this row and a lock
-    transition takes FOR UPDATE, so a posting and a lock of the same period serialise."""
+    transition takes FOR NO KEY UPDATE (periods/locks.py), so a posting and a lock of the same period serialise."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
     entity = models.ForeignKey(Entity, on_delete=models.PROTECT, related_name="entity_periods")

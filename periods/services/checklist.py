@@ -2,7 +2,7 @@
 progress (status, the reviewer's sign-off, comments). Reconciliations: periods/services/reconciliation.py.
 
 Each write takes FOR SHARE on the entity-period row first, like a posting: sign-offs and task
-changes run side by side, while a lock (FOR UPDATE on the same row) waits for them and then sees
+changes run side by side, while a lock (FOR NO KEY UPDATE on the same row) waits for them and then sees
 their outcome, so the lock's checklist check cannot race a sign-off. Every table written here
 carries the audit trigger, so each change is in the audit trail in the same transaction."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from periods import locks
 from periods.errors import PeriodStateError, SignOffError, TaskStateError
-from periods.locks import entity_period_share_lock
 from periods.models import (
     ChecklistTask,
     ChecklistTaskComment,
@@ -30,21 +30,23 @@ from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFail
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import is_org_admin
 
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
-
-def _named(actor) -> None:
+def named_actor_require(actor) -> None:
+    """Sign-offs, comments and evidence name a person: the system (no actor) is refused."""
     if actor is None:
         raise PermissionDenied("A sign-off needs a named person, not the system.")
 
 
-def _share_lock_unlocked(ep: EntityPeriod) -> None:
-    state = entity_period_share_lock(entity_id=ep.entity_id, period_id=ep.period_id)
+def entity_period_share_lock_unlocked(ep: EntityPeriod) -> None:
+    """FOR SHARE on the entity-period (periods/locks.py) and refuse a locked one: a close write
+    runs beside postings and a lock waits for it."""
+    state = locks.entity_period_share_lock(entity_id=ep.entity_id, period_id=ep.period_id)
     if state == PeriodState.LOCKED:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is locked: its close is finished.")
 
 
-def _entity_period(entity_period_id: int) -> EntityPeriod:
+def entity_period_for_close(entity_period_id: int) -> EntityPeriod:
+    """The entity-period with its entity and period, or NotFound."""
     ep = EntityPeriod.objects.select_related("entity", "period").filter(pk=entity_period_id).first()
     if ep is None:
         raise NotFound(f"Entity period {entity_period_id} not found.")
@@ -90,12 +92,12 @@ def _copy_items(ep: EntityPeriod, items) -> tuple[list[ChecklistTask], list[Chec
     return tasks, created
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def checklist_instantiate(*, actor, entity_period_id: int, template_id: int) -> list[ChecklistTask]:
     """Copy one template's items into the entity-period as tasks. Safe to run twice."""
-    ep = _entity_period(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
-    _share_lock_unlocked(ep)
+    ep = entity_period_for_close(entity_period_id)
+    require_entity_perm(actor, CLOSE, ep.entity)
+    entity_period_share_lock_unlocked(ep)
     template = ChecklistTemplate.objects.filter(pk=template_id, organisation_id=ep.organisation_id).filter(
         Q(entity__isnull=True) | Q(entity_id=ep.entity_id)).first()
     if template is None:
@@ -109,9 +111,9 @@ def checklist_tasks_create_from_templates(*, actor, entity_period_id: int) -> li
     (and of the entity itself). Idempotent: returns only the tasks created by this call, so a
     second run returns []. Called when a fiscal year's periods open, by the
     ``create_close_tasks`` command for existing periods, by an admin action and the API."""
-    ep = _entity_period(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
-    _share_lock_unlocked(ep)
+    ep = entity_period_for_close(entity_period_id)
+    require_entity_perm(actor, CLOSE, ep.entity)
+    entity_period_share_lock_unlocked(ep)
     items = (ChecklistTemplateItem.objects
              .filter(template__organisation_id=ep.organisation_id, template__is_active=True)
              .filter(Q(template__entity__isnull=True) | Q(template__entity_id=ep.entity_id))
@@ -123,23 +125,23 @@ def _locked_task(task_id: int, *, unlocked: bool = True) -> ChecklistTask:
     ep_id = ChecklistTask.objects.filter(pk=task_id).values_list("entity_period_id", flat=True).first()
     if ep_id is None:
         raise NotFound(f"Checklist task {task_id} not found.")
-    ep = _entity_period(ep_id)
+    ep = entity_period_for_close(ep_id)
     if unlocked:
-        _share_lock_unlocked(ep)
-    return ChecklistTask.objects.select_for_update(of=("self",)).select_related(
+        entity_period_share_lock_unlocked(ep)
+    return locks.checklist_tasks_for_update().select_related(
         "entity_period__entity", "entity_period__period").get(pk=task_id)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def checklist_task_assign(*, actor, task_id: int, owner) -> ChecklistTask:
     task = _locked_task(task_id)
-    _require(actor, CLOSE, task.entity_period.entity)
+    require_entity_perm(actor, CLOSE, task.entity_period.entity)
     task.owner = owner
     task.save(update_fields=["owner", "updated_at"])
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def checklist_task_set_status(*, actor, task_id: int, status: str, evidence=None) -> ChecklistTask:
     """The owner (or anyone with the close permission) moves a task between open, in progress and
     done; ``done`` records who and when (the preparer's sign-off). Moving a done or signed-off
@@ -151,8 +153,8 @@ def checklist_task_set_status(*, actor, task_id: int, status: str, evidence=None
     task = _locked_task(task_id)
     entity = task.entity_period.entity
     if actor is not None and not actor.is_superuser and task.owner_id != actor.pk:
-        _require(actor, CLOSE, entity)
-    _require(actor, PREPARE, entity)
+        require_entity_perm(actor, CLOSE, entity)
+    require_entity_perm(actor, PREPARE, entity)
     if evidence is not None:
         task.evidence.save(evidence.name, evidence, save=False)
     task.status = status
@@ -166,13 +168,13 @@ def checklist_task_set_status(*, actor, task_id: int, status: str, evidence=None
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def checklist_task_sign_off(*, actor, task_id: int) -> ChecklistTask:
     """A reviewer (approve permission on the entity) signs off a done task whose template asks
     for review. Never the person who completed it (also a database rule)."""
-    _named(actor)
+    named_actor_require(actor)
     task = _locked_task(task_id)
-    _require(actor, APPROVE, task.entity_period.entity)
+    require_entity_perm(actor, APPROVE, task.entity_period.entity)
     if not task.requires_review:
         raise TaskStateError(f"Task “{task.title}” needs no review: marking it done finishes it.")
     if task.status != TaskStatus.DONE:
@@ -185,11 +187,11 @@ def checklist_task_sign_off(*, actor, task_id: int) -> ChecklistTask:
     return task
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def checklist_task_comment_add(*, actor, task_id: int, body: str) -> ChecklistTaskComment:
     """A named person who works on the entity's close (prepares, approves, closes or audits)
     adds a note to a task; also on a locked period (an auditor's question comes after the lock)."""
-    _named(actor)
+    named_actor_require(actor)
     body = (body or "").strip()
     if not body:
         raise ValidationFailed("A comment needs some text.", errors=[FieldError("body", "Required.", code="required")])

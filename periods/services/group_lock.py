@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
+from periods import locks
 from periods.errors import GroupMembersNotLockedError, PeriodStateError, ReasonRequiredError
 from periods.models import EntityPeriod, GroupPeriodLock, Period, PeriodState
 from sheshi.access.roles import CLOSE, REOPEN
@@ -48,11 +49,7 @@ def group_period_lock(actor, entity_ids: Sequence[int], period_id: int, *,
     if len(entities) != len(ids):
         raise NotFound("Some members are not entities of the period's organisation.")
     _require_all(actor, CLOSE, entities)
-    with connection.cursor() as cur:
-        cur.execute("""SELECT ep.entity_id, ep.state FROM periods_entityperiod ep
-                        WHERE ep.entity_id = ANY(%s) AND ep.period_id = %s ORDER BY ep.id FOR SHARE""",
-                    [ids, period_id])
-        states = dict(cur.fetchall())
+    states = locks.entity_periods_share_lock(entity_ids=ids, period_id=period_id)
     codes = {e.pk: e.code for e in entities}
     not_locked = [i for i in ids if states.get(i) != PeriodState.LOCKED]
     if not_locked:
@@ -80,7 +77,7 @@ def group_period_unlock(*, actor, group_key: str, period_id: int, reason: str) -
     if not reason or not reason.strip():
         raise ReasonRequiredError("Unlocking a group's period needs a written reason.",
                                   errors=[FieldError("reason", "Required.", code="required")])
-    lock = GroupPeriodLock.objects.select_for_update().filter(group_key=group_key, period_id=period_id).first()
+    lock = locks.group_period_locks_for_delete().filter(group_key=group_key, period_id=period_id).first()
     if lock is None:
         raise NotFound(f"Group {group_key} has not locked period {period_id}.")
     _require_all(actor, REOPEN, list(Entity.objects.filter(pk__in=lock.entity_ids)))

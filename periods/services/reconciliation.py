@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services.events import audit_event_record
+from periods import locks
 from periods.books import books
 from periods.errors import (
     PeriodStateError,
@@ -27,13 +28,12 @@ from periods.errors import (
 )
 from periods.models import AccountReconciliation, ReconciliationEvidence, ReconciliationStatus, ReconcilingItem
 from periods.selectors.close import unexplained_difference
-from periods.services.checklist import _entity_period, _named, _share_lock_unlocked
+from periods.services.checklist import entity_period_for_close, entity_period_share_lock_unlocked, named_actor_require
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.money import quantize_amount
 
-_require = require_entity_perm
 EVIDENCE_MAX_BYTES = 25 * 1024 * 1024
 EVIDENCE_PREFIX = "reconciliation-evidence/sha256"
 
@@ -41,9 +41,9 @@ EVIDENCE_PREFIX = "reconciliation-evidence/sha256"
 @transaction.atomic
 def reconciliation_require(*, actor, entity_period_id: int, account_ids: list[int]) -> list[AccountReconciliation]:
     """Declare which accounts must be reconciled before the period locks (idempotent)."""
-    ep = _entity_period(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
-    _share_lock_unlocked(ep)
+    ep = entity_period_for_close(entity_period_id)
+    require_entity_perm(actor, CLOSE, ep.entity)
+    entity_period_share_lock_unlocked(ep)
     found = books().posting_account_ids(organisation_id=ep.organisation_id, account_ids=account_ids)
     if missing := [a for a in account_ids if a not in found]:
         raise ValidationFailed("Unknown account.", errors=[FieldError(
@@ -58,10 +58,10 @@ def _locked_rec(reconciliation_id: int, *, unlocked: bool = True) -> AccountReco
              .values_list("entity_period_id", flat=True).first())
     if ep_id is None:
         raise NotFound(f"Reconciliation {reconciliation_id} not found.")
-    ep = _entity_period(ep_id)
+    ep = entity_period_for_close(ep_id)
     if unlocked:
-        _share_lock_unlocked(ep)
-    rec = (AccountReconciliation.objects.select_for_update(of=("self",))
+        entity_period_share_lock_unlocked(ep)
+    rec = (locks.reconciliations_for_update()
            .select_related("entity_period__entity", "entity_period__period", "account").get(pk=reconciliation_id))
     return rec
 
@@ -76,26 +76,26 @@ def _withdraw_sign_off(rec: AccountReconciliation) -> None:
     rec.prepared_by = rec.prepared_at = rec.reviewed_by = rec.reviewed_at = None
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reconciliation_prepare(*, actor, entity_period_id: int, account_id: int, statement_balance: Decimal,
                            note: str = "") -> AccountReconciliation:
     """The preparer enters the statement (or sub-ledger) balance and signs the account's GL
     closing balance at the period end: pins it with the posted-line count behind it and the hash
     of the period's lines. Refused while the reconciling items leave a difference unexplained.
     Preparing again (after a lapse, or a new item) re-pins and clears any review."""
-    _named(actor)
-    ep = _entity_period(entity_period_id)
-    _require(actor, PREPARE, ep.entity)
-    _share_lock_unlocked(ep)
+    named_actor_require(actor)
+    ep = entity_period_for_close(entity_period_id)
+    require_entity_perm(actor, PREPARE, ep.entity)
+    entity_period_share_lock_unlocked(ep)
     if statement_balance is None:
         raise ValidationFailed("Enter the statement balance.", errors=[FieldError(
             "statement_balance", "Required.", code="required")])
     statement_balance = quantize_amount(Decimal(statement_balance))
-    rec = (AccountReconciliation.objects.select_for_update(of=("self",))
+    rec = (locks.reconciliations_for_update()
            .filter(entity_period=ep, account_id=account_id).first())
     if rec is None:
         rec = reconciliation_require(actor=None, entity_period_id=ep.pk, account_ids=[account_id])[0]
-        rec = AccountReconciliation.objects.select_for_update(of=("self",)).get(pk=rec.pk)
+        rec = locks.reconciliations_for_update().get(pk=rec.pk)
     closing, count, sha = books().account_closing_figures(entity_id=ep.entity_id, period_id=ep.period_id,
                                                   account_id=account_id)
     items = _items_total(rec)
@@ -116,11 +116,11 @@ def reconciliation_prepare(*, actor, entity_period_id: int, account_id: int, sta
     return rec
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reconciliation_item_add(*, actor, reconciliation_id: int, description: str, amount: Decimal) -> ReconcilingItem:
     """A reconciling item explains part of GL − statement (positive: the GL is higher). Adding
     one to a signed reconciliation withdraws its signatures: it must be prepared again."""
-    _named(actor)
+    named_actor_require(actor)
     description = (description or "").strip()
     errors = []
     if not description:
@@ -130,7 +130,7 @@ def reconciliation_item_add(*, actor, reconciliation_id: int, description: str, 
     if errors:
         raise ValidationFailed("The reconciling item is incomplete.", errors=errors)
     rec = _locked_rec(reconciliation_id)
-    _require(actor, PREPARE, rec.entity_period.entity)
+    require_entity_perm(actor, PREPARE, rec.entity_period.entity)
     item = ReconcilingItem.objects.create(organisation_id=rec.organisation_id, reconciliation=rec,
                                           description=description[:300], amount=quantize_amount(Decimal(amount)),
                                           created_by=actor)
@@ -164,11 +164,11 @@ def _store_content_addressed(upload) -> tuple[str, str, int]:
     return sha, name, size
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reconciliation_evidence_attach(*, actor, reconciliation_id: int, upload) -> ReconciliationEvidence:
     """Attach a supporting document (statement, sub-ledger report). ``upload`` is a Django
     File/UploadedFile with a name. The audit event names its SHA-256."""
-    _named(actor)
+    named_actor_require(actor)
     size = getattr(upload, "size", None)
     if not size:
         raise ValidationFailed("The file is empty.", errors=[FieldError("file", "Empty.", code="empty")])
@@ -195,19 +195,19 @@ def reconciliation_evidence_attach(*, actor, reconciliation_id: int, upload) -> 
     return evidence
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def reconciliation_review(*, actor, reconciliation_id: int) -> AccountReconciliation:
     """A second person certifies the prepared figures. Refused when the closing balance or its
     lines changed since preparation (the preparer must sign the new figures first)."""
-    _named(actor)
+    named_actor_require(actor)
     ep_id = (AccountReconciliation.objects.filter(pk=reconciliation_id)
              .values_list("entity_period_id", flat=True).first())
     if ep_id is None:
         raise NotFound(f"Reconciliation {reconciliation_id} not found.")
-    ep = _entity_period(ep_id)
-    _require(actor, APPROVE, ep.entity)
-    _share_lock_unlocked(ep)
-    rec = AccountReconciliation.objects.select_for_update(of=("self",)).get(pk=reconciliation_id)
+    ep = entity_period_for_close(ep_id)
+    require_entity_perm(actor, APPROVE, ep.entity)
+    entity_period_share_lock_unlocked(ep)
+    rec = locks.reconciliations_for_update().get(pk=reconciliation_id)
     if rec.status != ReconciliationStatus.PREPARED:
         raise PeriodStateError(f"This reconciliation is {rec.get_status_display().lower()}; only a prepared one can "
                                "be reviewed.", code="reconciliation_wrong_state")

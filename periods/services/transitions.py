@@ -1,6 +1,6 @@
 """Calendars and period state transitions: one service per transition, each audited by the
-database triggers and recorded in history, each locking the entity-period row FOR UPDATE so
-it serialises with postings (which hold FOR SHARE on the same row)."""
+database triggers and recorded in history, each locking the entity-period row FOR NO KEY UPDATE
+(periods/locks.py) so it serialises with postings (which hold FOR SHARE on the same row)."""
 from __future__ import annotations
 
 import calendar
@@ -9,6 +9,7 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import timezone
 
+from periods import locks
 from periods.books import books
 from periods.errors import (
     CloseChecklistIncompleteError,
@@ -33,8 +34,6 @@ from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, ValidationFailed
 from sheshi.observability.hooks import enqueue
 from sheshi.tenancy.models import Organisation
-
-_require = require_entity_perm  # one shared check (sheshi/access/checks.py)
 
 
 def _add_months(d: date, months: int) -> date:
@@ -93,8 +92,7 @@ def entity_periods_open(*, organisation: Organisation) -> int:
 
 
 def _lock_row(entity_period_id: int) -> EntityPeriod:
-    return (EntityPeriod.objects.select_for_update(of=("self",)).select_related("entity", "period")
-            .get(pk=entity_period_id))
+    return locks.entity_periods_for_update().select_related("entity", "period").get(pk=entity_period_id)
 
 
 def _transition(ep: EntityPeriod, actor, to: str, reason: str, change_reason: str = "") -> EntityPeriod:
@@ -117,7 +115,7 @@ def entity_period_soft_close(*, actor, entity_period_id: int, reason: str = "", 
     confirms with ``force`` and a reason; the reason and what was outstanding are then recorded
     on the period (its reason, history change reason and so its audit trail)."""
     ep = _lock_row(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
+    require_entity_perm(actor, CLOSE, ep.entity)
     if ep.state != PeriodState.OPEN:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is "
                                f"{ep.get_state_display().lower()}, not open.")
@@ -150,7 +148,7 @@ def entity_period_lock(*, actor, entity_period_id: int, reason: str = "",
     unless a controller (close permission) gives ``override_reason``: the override, and what was
     outstanding, is recorded (LockOverride, append-only)."""
     ep = _lock_row(entity_period_id)
-    _require(actor, CLOSE, ep.entity)
+    require_entity_perm(actor, CLOSE, ep.entity)
     if ep.state == PeriodState.LOCKED:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already locked.")
     unposted = [pk for pk, _, _ in books().unposted_entries(entity_id=ep.entity_id, period_id=ep.period_id, limit=100)]
@@ -192,7 +190,7 @@ def entity_period_reopen(*, actor, entity_period_id: int, reason: str, to: str =
     if to not in (PeriodState.OPEN, PeriodState.SOFT_CLOSED):
         raise ValidationFailed("A period reopens to open or soft_closed.", errors=[FieldError("to", "Invalid.")])
     ep = _lock_row(entity_period_id)
-    _require(actor, REOPEN, ep.entity)
+    require_entity_perm(actor, REOPEN, ep.entity)
     if ep.state == PeriodState.OPEN or ep.state == to:
         raise PeriodStateError(f"Period {ep.period.code} of {ep.entity.code} is already "
                                f"{ep.get_state_display().lower()}.")

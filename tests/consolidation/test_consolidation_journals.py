@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
 from consolidation.selectors.journals import run_journals
@@ -45,8 +44,7 @@ def period(group):
 
 
 def run_once(group, period) -> ConsolidationRun:
-    with transaction.atomic():
-        run = consolidation_run_request(actor=None, group=group, period=period)
+    run = consolidation_run_request(actor=None, group=group, period=period)
     consolidation_run_task(run.pk)
     return ConsolidationRun.objects.select_related("group", "period__fiscal_year").get(pk=run.pk)
 

@@ -43,8 +43,8 @@ def period(group):
 
 
 def run_once(group, period) -> ConsolidationRun:
-    with transaction.atomic():  # on_commit does not fire inside the test transaction: run it as the task does
-        run = consolidation_run_request(actor=None, group=group, period=period)
+    # on_commit does not fire inside the test transaction: run it here, as the task does
+    run = consolidation_run_request(actor=None, group=group, period=period)
     consolidation_run_task(run.pk)
     return ConsolidationRun.objects.get(pk=run.pk)
 
@@ -222,8 +222,7 @@ def test_a_member_cannot_become_an_elimination_ledger(group):
 
 
 def test_run_left_running_by_a_lost_worker_is_restarted_by_the_redelivered_task(group, period):
-    with transaction.atomic():
-        run = consolidation_run_request(actor=None, group=group, period=period)
+    run = consolidation_run_request(actor=None, group=group, period=period)
     lost_start = timezone.now() - job_stale_after() - timedelta(seconds=1)
     _transition(run.pk, RunStatus.QUEUED, status=RunStatus.RUNNING, started_at=lost_start, attempt=1, progress=40)
     consolidation_run_task(run.pk)
@@ -239,8 +238,7 @@ def test_run_left_running_by_a_lost_worker_is_restarted_by_the_redelivered_task(
 
 
 def test_run_running_under_a_live_worker_is_left_alone_by_a_redelivery(group, period):
-    with transaction.atomic():
-        run = consolidation_run_request(actor=None, group=group, period=period)
+    run = consolidation_run_request(actor=None, group=group, period=period)
     started = timezone.now() - job_stale_after() + timedelta(seconds=60)
     _transition(run.pk, RunStatus.QUEUED, status=RunStatus.RUNNING, started_at=started, attempt=1, progress=40)
     history = run.history.count()

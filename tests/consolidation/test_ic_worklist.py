@@ -48,8 +48,8 @@ def period(group):
 
 
 def run_now(group):
-    with transaction.atomic():  # on_commit does not fire in the test transaction: run it here
-        run = consolidation_run_request(actor=None, group=group, period=period(group))
+    # on_commit does not fire inside the test transaction: run it here, as the task does
+    run = consolidation_run_request(actor=None, group=group, period=period(group))
     return consolidation_run_execute(run_id=run.pk)
 
 

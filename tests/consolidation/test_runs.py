@@ -6,7 +6,6 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 
 from consolidation.errors import RunNotInStateError
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
@@ -23,8 +22,8 @@ def queued():
     call_command("load_group_pack", str(CASES_DIR / "unrealised_profit.json"), "--org", "URP", stdout=io.StringIO())
     group = ConsolidationGroup.objects.select_related("top_entity").get(organisation__code="URP")
     period = Period.objects.get(organisation=group.organisation, code="2024-12")
-    with transaction.atomic():  # on_commit does not fire inside the test transaction: the run stays queued
-        return consolidation_run_request(actor=None, group=group, period=period)
+    # on_commit does not fire inside the test transaction: the run stays queued
+    return consolidation_run_request(actor=None, group=group, period=period)
 
 
 def test_task_delivered_twice_runs_once(queued):

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.utils import timezone
 from psycopg.types.range import Range
 
@@ -110,8 +109,8 @@ def group_period():
 
 def _run(group_period, *, status, ago):
     group, period = group_period
-    with transaction.atomic():  # on_commit does not fire inside the test transaction: the run stays queued
-        run = consolidation_run_request(actor=None, group=group, period=period)
+    # on_commit does not fire inside the test transaction: the run stays queued
+    run = consolidation_run_request(actor=None, group=group, period=period)
     when = timezone.now() - ago
     ConsolidationRun.objects.filter(pk=run.pk).update(
         status=status, requested_at=when, started_at=when if status == RunStatus.RUNNING else None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
 from consolidation.services.runs import consolidation_run_request
@@ -22,8 +21,7 @@ def test_a_run_of_the_seeded_group_succeeds_with_the_worked_figures():
     with system_context("test"):
         group = ConsolidationGroup.objects.get(pk=seeded.group_id)
         period = Period.objects.get(organisation_id=seeded.organisation_id, code="2026-02")
-        with transaction.atomic():
-            run = consolidation_run_request(actor=None, group=group, period=period)
+        run = consolidation_run_request(actor=None, group=group, period=period)
         consolidation_run_task(run.pk)
         run = ConsolidationRun.objects.get(pk=run.pk)
     assert (run.status, run.error) == (RunStatus.SUCCEEDED, None)

@@ -35,11 +35,13 @@ WRITE_MODULES = [
 NOT_WRITES = {
     "request_fingerprint", "account_ids_by_code", "trial_balance_rows", "snapshot_hash", "lock_snapshot_verify",
     "anchor_load", "anchor_latest", "user_organisation_ids", "storage_name", "import_context", "job_stale_after",
-    "inline_max_bytes", "run_stale_after", "entity_permission_codenames", "organisation_by_code",
+    "inline_max_bytes", "entity_permission_codenames", "organisation_by_code",
     "entity_periods_resolve", "closing_period", "retained_earnings_account", "closing_lines", "http_post",
     "webhook_subscriptions_due", "elimination_ledger_code", "default_group_key", "group_period_is_locked",
     "members_locked", "evidence_storage_name", "signature_valid", "audit_digest_verify", "entries_check",
-    "run_enqueue", "import_batch_enqueue",
+    "run_enqueue", "import_batch_enqueue", "digest_text",
+    # checks shared by the close services (periods/services/checklist.py, reconciliation.py)
+    "entity_period_for_close", "entity_period_share_lock_unlocked", "named_actor_require",
 }
 READ_SUFFIXES = ("_get", "_list")
 
@@ -54,6 +56,10 @@ NOT_API_OPERATIONS = {
     "auth_event_record": "login/logout/failed-login events, written by the authentication signals",
     "audit_anchor_write": "scheduled job (manage.py audit_anchor): anchors leave the database by design",
     "consolidation_run_execute": "the django-q2 worker's job; clients queue runs (consolidation_run_request)",
+    "consolidation_run_create": "step of the demo loader, which runs the run itself inside its own transaction; "
+                                "clients queue runs (consolidation_run_request)",
+    "consolidation_runs_request": "the admin's consolidate form (several periods, all or none); the API queues "
+                                  "one run a request (consolidation_run_request)",
     "consolidation_run_progress": "the worker's progress notes inside consolidation_run_execute",
     "run_eliminations_post": "step of consolidation_run_execute (posts a succeeded run's eliminations)",
     "ic_worklist_sync": "step of consolidation_run_execute (a succeeded run refreshes the IC worklist)",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from consolidation.models import ConsolidationGroup, RunStatus
 from consolidation.selectors.boardpack import board_pack_write
@@ -38,9 +37,7 @@ class Command(BaseCommand):
             period = Period.objects.filter(organisation=groups[0].organisation, code=opts["period"]).first()
             if period is None:
                 raise CommandError(f"No period {opts['period']} in {opts['org']}.")
-            with transaction.atomic():
-                run = consolidation_run_request(actor=None, group=groups[0], period=period,
-                                                label="manage.py consolidate")
+            run = consolidation_run_request(actor=None, group=groups[0], period=period, label="manage.py consolidate")
             run = consolidation_run_execute(run_id=run.pk)  # a no-op if the queue already ran it
             run.refresh_from_db()
             if run.status != RunStatus.SUCCEEDED:

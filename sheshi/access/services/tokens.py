@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from sheshi.access.locks import api_tokens_for_update
 from sheshi.access.models import ApiToken, TokenScope
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.request_context import apply_user_context
@@ -50,11 +51,11 @@ def api_token_issue(*, user, name: str, scopes: list[str], days: int = 90) -> tu
     return token, f"shs_{prefix}_{secret}"
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def api_token_revoke(*, token_id: int, user) -> ApiToken:
     """Revoke one of ``user``'s own tokens (another user's is not found). Revoking twice keeps the
     first revocation time."""
-    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+    token = api_tokens_for_update().filter(pk=token_id, user=user).first()
     if token is None:
         raise NotFound(f"API token {token_id} not found.")
     if token.revoked_at is None:
