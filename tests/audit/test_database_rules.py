@@ -4,29 +4,14 @@ an action and object type, and the trail is unchanged."""
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
 
 from sheshi.db.context import db_context
 from tests.factories import EntityFactory
+from tests.rules import raw, refused
 
 pytestmark = pytest.mark.django_db
 
 RECORD = "SELECT audit_record(%s, %s, %s, %s, NULL)"
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
-        return cur.fetchall() if cur.description else None
-
-
-def refused(rule: str, sql: str, params=None) -> str:
-    """Run raw SQL in a savepoint and assert PostgreSQL refused it with ``rule``."""
-    with pytest.raises(DatabaseError) as exc, transaction.atomic():
-        raw(sql, params)
-    diag = exc.value.__cause__.diag
-    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
-    return diag.message_primary
 
 
 def trail() -> list[tuple]:

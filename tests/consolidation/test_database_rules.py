@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from django.core.management import call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from consolidation.models import ConsolidationGroup, ConsolidationRun, FxRate, GroupMember
 from consolidation.services.runs import fx_rate_create
@@ -15,22 +15,9 @@ from periods.models import EntityPeriod, GroupPeriodLock, Period
 from sheshi.db.context import db_context
 from sheshi.errors import from_db_error
 from tests.consolidation.helpers import CASES_DIR
+from tests.rules import raw, refused
 
 pytestmark = pytest.mark.django_db
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
-        return cur.fetchall() if cur.description else None
-
-
-def refused(rule: str, sql: str, params=None) -> str:
-    with pytest.raises(DatabaseError) as exc, transaction.atomic():
-        raw(sql, params)
-    diag = exc.value.__cause__.diag
-    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
-    return diag.message_primary
 
 
 def lock_months_through(period, entity_ids) -> None:

@@ -27,6 +27,7 @@ from sheshi.errors import ValidationFailed, from_db_error
 from sheshi.jobs.timeouts import job_stale_after
 from tests.consolidation.helpers import CASES_DIR
 from tests.locking import lock_through
+from tests.rules import raw
 
 pytestmark = pytest.mark.django_db
 
@@ -181,11 +182,6 @@ def test_failure_while_posting_leaves_nothing_half_written(group, period, monkey
     assert (second.posted_entry_ids, second.reversal_entry_ids) == ([], [])
     assert (ledger_tb(ledger_id, period.pk), JournalEntry.objects.count()) == (tb_before, entries_before)
     assert standing_eliminations(ledger_id, period.pk) == first.posted_entry_ids
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
 
 
 def test_elimination_ledger_cannot_become_a_member_or_parent(group):

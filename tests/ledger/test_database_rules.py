@@ -4,28 +4,14 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from ledger.models import Balance, JournalEntry, JournalLine
 from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.services.transitions import entity_period_soft_close
 from sheshi.errors import RuleViolation
 from tests.locking import lock_through
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
-        return cur.fetchall() if cur.description else None
-
-
-def refused(rule: str, sql: str, params=None):
-    """Run raw SQL in a savepoint and assert PostgreSQL refused it with ``rule``."""
-    with pytest.raises(DatabaseError) as exc, transaction.atomic():
-        raw(sql, params)
-    diag = exc.value.__cause__.diag
-    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
-    return diag.message_primary
+from tests.rules import raw, refused
 
 
 def snapshot():

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from ledger.inputs import EntryInput, LineInput
 from ledger.services.chart import account_create
@@ -36,13 +36,9 @@ from periods.services.transitions import entity_period_lock, entity_period_reope
 from sheshi.errors import DB_RULES, SheshiError, from_db_error
 from tests.factories import user_with_role
 from tests.locking import lock_through
+from tests.rules import raw
 
 pytestmark = pytest.mark.django_db
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
 
 
 def db_refusal(rule: str, sql: str, params=None) -> SheshiError:

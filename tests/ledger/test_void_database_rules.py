@@ -4,7 +4,8 @@ changes again. Each attempt is refused by its named rule and changes nothing."""
 import pytest
 
 from ledger.services.entries import journal_entry_create, journal_entry_create_and_post, journal_entry_void
-from tests.ledger.test_database_rules import raw, refused, snapshot
+from tests.ledger.test_database_rules import snapshot
+from tests.rules import raw, refused
 
 pytestmark = pytest.mark.django_db
 

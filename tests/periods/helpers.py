@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import DatabaseError, connection, transaction
-
 from ledger.models import Balance, JournalEntry, JournalLine
 from periods.models import (
     AccountReconciliation,
@@ -14,6 +12,7 @@ from periods.models import (
     LockOverride,
     PeriodLockSnapshot,
 )
+from tests.rules import raw
 
 
 def state() -> dict:
@@ -30,23 +29,6 @@ def state() -> dict:
         "recs": list(AccountReconciliation.objects.order_by("pk").values_list("pk", "status",
                                                                               "pinned_closing_balance")),
     }
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
-        return cur.fetchall() if cur.description else None
-
-
-def refused(rule: str, sql: str, params=None) -> str:
-    """Run raw SQL (as the application's role) in a savepoint; assert PostgreSQL refused it with ``rule``."""
-    import pytest
-
-    with pytest.raises(DatabaseError) as exc, transaction.atomic():
-        raw(sql, params)
-    diag = exc.value.__cause__.diag
-    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
-    return diag.message_primary
 
 
 def raw_post_sale(world, amount: str, account: str = "1200", period: str = "2026-03") -> int:

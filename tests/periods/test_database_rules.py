@@ -8,7 +8,8 @@ from ledger.services.entries import journal_entry_create
 from periods.models import EntityPeriod
 from periods.services.transitions import entity_period_lock, entity_period_soft_close
 from tests.ledger.helpers import build_world
-from tests.periods.helpers import raw, refused, state
+from tests.periods.helpers import state
+from tests.rules import raw, refused
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from periods.services.transitions import entity_period_reopen
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
 from tests.locking import lock_through
-from tests.periods.helpers import refused, state
+from tests.periods.helpers import state
+from tests.rules import refused
 
 pytestmark = pytest.mark.django_db
 

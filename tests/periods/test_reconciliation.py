@@ -18,7 +18,8 @@ from periods.services import reconciliation as recs
 from sheshi.errors import SheshiError
 from tests.factories import user_with_role
 from tests.locking import lock_through
-from tests.periods.helpers import raw_post_sale, refused, state
+from tests.periods.helpers import raw_post_sale, state
+from tests.rules import refused
 
 pytestmark = pytest.mark.django_db
 

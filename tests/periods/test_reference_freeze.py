@@ -8,7 +8,7 @@ from ledger.models import LocalAccountMapping
 from periods.services.close import entity_periods_move
 from tests.ledger.helpers import build_world
 from tests.locking import lock_through
-from tests.periods.helpers import raw, refused
+from tests.rules import raw, refused
 
 pytestmark = pytest.mark.django_db
 

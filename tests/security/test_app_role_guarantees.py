@@ -23,25 +23,11 @@ from tests.conftest import requires_role_split
 from tests.factories import UserFactory, user_with_role
 from tests.ledger.helpers import build_world
 from tests.locking import lock_through
+from tests.rules import raw, refused
 
 pytestmark = [pytest.mark.django_db, requires_role_split]
 
 MILLION = Decimal("1000000")
-
-
-def raw(sql: str, params=None):
-    with connection.cursor() as cur:
-        cur.execute(sql, params or [])
-        return cur.fetchall() if cur.description else None
-
-
-def refused(rule: str, sql: str, params=None) -> str:
-    """Run raw SQL in a savepoint and assert PostgreSQL refused it with ``rule``."""
-    with pytest.raises(DatabaseError) as exc, transaction.atomic():
-        raw(sql, params)
-    diag = exc.value.__cause__.diag
-    assert diag.constraint_name == rule, (diag.constraint_name, diag.message_primary)
-    return diag.message_primary
 
 
 def denied(sql: str, params=None) -> None:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.evidence.archive import audit_evidence_export, evidence_scope
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
-from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.commands import organisation_by_code_or_exit
 
 LABEL = "export_audit_evidence"
 
@@ -28,9 +28,7 @@ class Command(BaseCommand):
         out = Path(options["out"])
         partial = out.with_name(out.name + ".partial")
         with system_context(LABEL):
-            org = Organisation.objects.filter(code=options["org"]).first()
-            if org is None:
-                raise CommandError(f"no organisation with code {options['org']!r}")
+            org = organisation_by_code_or_exit(options["org"])
             try:
                 scope = evidence_scope(organisation=org, period=options["period"], to=options["to"])
                 # Written aside and renamed once the export is recorded: no half archive under the name.

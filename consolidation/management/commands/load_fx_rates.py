@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from consolidation.services.rates_import import fx_rates_import
 from sheshi.db.context import system_context
 from sheshi.errors import SheshiError
-from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.commands import organisation_by_code_or_exit
 
 
 class Command(BaseCommand):
@@ -16,9 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         with system_context("load_fx_rates"):
-            org = Organisation.objects.filter(code=opts["org"]).first()
-            if org is None:
-                raise CommandError(f"Unknown organisation {opts['org']}")
+            org = organisation_by_code_or_exit(opts["org"])
             try:
                 with open(opts["file"], "rb") as fh:
                     result = fx_rates_import(actor=None, organisation=org, stream=fh, source=f"csv:{opts['file']}"[:64])

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ledger.selectors.reports import balances_verify
 from sheshi.db.context import system_context
-from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.commands import organisation_by_code_or_exit
 
 
 class Command(BaseCommand):
@@ -14,12 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         with system_context("verify_balances"):
-            org_id = None
-            if opts["org"]:
-                org = Organisation.objects.filter(code=opts["org"]).first()
-                if org is None:
-                    raise CommandError(f"Unknown organisation {opts['org']}")
-                org_id = org.pk
+            org_id = organisation_by_code_or_exit(opts["org"]).pk if opts["org"] else None
             diffs = balances_verify(organisation_id=org_id)
         if diffs:
             for d in diffs[:50]:

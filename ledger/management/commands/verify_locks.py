@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ledger.selectors.reports import locks_verify
 from sheshi.db.context import system_context
-from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.commands import organisation_by_code_or_exit
 
 
 class Command(BaseCommand):
@@ -15,12 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         with system_context("verify_locks"):
-            org_id = None
-            if opts["org"]:
-                org = Organisation.objects.filter(code=opts["org"]).first()
-                if org is None:
-                    raise CommandError(f"Unknown organisation {opts['org']}")
-                org_id = org.pk
+            org_id = organisation_by_code_or_exit(opts["org"]).pk if opts["org"] else None
             checked, problems = locks_verify(organisation_id=org_id)
         for p in problems[:50]:
             self.stderr.write(f"{p.entity}/{p.period}: {p.problem}")
