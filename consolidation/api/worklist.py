@@ -29,6 +29,8 @@ from ledger.models import Account
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import VIEW
+from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.idempotency import idempotent
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_ids_for
@@ -94,10 +96,11 @@ def _valid(serializer_class, data) -> dict:
     return s.validated_data
 
 
-class IcDifferenceViewSet(viewsets.ReadOnlyModelViewSet):
+class IcDifferenceViewSet(ConditionalWriteMixin, viewsets.ReadOnlyModelViewSet):
     """The worklist rows of groups whose top entity the caller may view, or whose pair includes an
     entity the caller may view. Assigning and resolving need close_periods on the group's top
-    entity; explaining and commenting also prepare_entries on either member of the pair."""
+    entity; explaining and commenting also prepare_entries on either member of the pair. Every
+    action honours If-Match on the row's ETag."""
 
     serializer_class = IcDifferenceOutput
     filterset_fields = {"group": ["exact"], "period__code": ["exact"], "status": ["exact"],
@@ -146,6 +149,7 @@ class IcDifferenceViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=IcCommentInput, responses={201: IcDifferenceOutput})
     @action(detail=True, methods=["post"])
+    @idempotent
     def comments(self, request, pk=None):
         row = self.get_object()
         ic_difference_comment(actor=request.user, difference_id=row.pk,
@@ -173,6 +177,7 @@ class GroupLockMixin:
 
     @extend_schema(request=GroupLockInput, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
+    @idempotent
     def lock(self, request, pk=None):
         group = self.get_object()
         period = group_period(group, _valid(GroupLockInput, request.data)["period"])

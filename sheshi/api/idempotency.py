@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from sheshi.api.models import IdempotencyRecord
@@ -38,6 +39,10 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     description="Optional, up to 128 printable ASCII characters, unique per request you mean. A retry with the "
                 "same key and the same request returns the first answer (header Idempotent-Replayed: true); the "
                 "same key with another request is refused (409 idempotency_key_reused).")
+REPLAYED_HEADER_PARAMETER = OpenApiParameter(
+    REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 202, 204], enum=["true"],
+    description="Present (true) when this answer is the stored answer to an earlier request with the same "
+                "Idempotency-Key.")
 
 
 class IdempotencyKeyInUse(Conflict):
@@ -123,7 +128,8 @@ def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord:
 
 def _complete(record: IdempotencyRecord, response: Response) -> None:
     record.status_code = response.status_code
-    record.response_body = json.loads(json.dumps(getattr(response, "data", None), default=str))
+    # Kept as the client received it: rendered by the same JSON renderer (dates, decimals), read back.
+    record.response_body = json.loads(JSONRenderer().render(getattr(response, "data", None)) or b"null")
     record.response_headers = {h: response[h] for h in KEPT_HEADERS if response.has_header(h)}
     record.completed_at = timezone.now()
     record.save(update_fields=["status_code", "response_body", "response_headers", "completed_at"])
