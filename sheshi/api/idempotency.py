@@ -9,16 +9,26 @@ the client may fix the body and send it again with the same key.
 
 The record is claimed before the view runs and completed after it, each in its own short
 transaction, because the services run their own durable transactions. If the process dies between
-the service's commit and the record's completion, the key stays "in use": the client is told so
-rather than a second object being created. Journal entries keep their own key, stored in the same
-transaction as the entry (ledger/services/entries.py), and do not use this wrapper.
+the claim and the completion, the key stays claimed: whether the service committed is not known,
+so the client is told so rather than a second object being created. While the claim is younger
+than ``SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS`` (longer than any request may run) the answer
+is 409 ``idempotency_key_in_use`` (retry shortly); after that, 409 ``idempotency_key_abandoned``
+(check what happened, then send with a new key). Records, kept or abandoned, are deleted
+``SHESHI_IDEMPOTENCY_RETENTION_HOURS`` after their request (``idempotency_records_purge``, hourly
+through django-q2 and ``manage.py idempotency_purge``); the key is then free again.
+
+Journal entries and integration batches keep their key on their own row, written in the posting's
+transaction (ledger/services/entries.py, ledger/services/batch.py), so no claim can outlive its
+request there; they answer by the same rules and do not use this wrapper.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -51,6 +61,10 @@ class IdempotencyKeyInUse(Conflict):
 
 class IdempotencyKeyReused(Conflict):
     error = CommonErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class IdempotencyKeyAbandoned(Conflict):
+    error = CommonErrorCode.IDEMPOTENCY_KEY_ABANDONED
 
 
 def idempotency_key(request) -> str | None:
@@ -122,8 +136,21 @@ def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord:
         raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for {record.method} {record.path} with "
                                    "another request; use a new key for a new request.")
     if record.status_code is None:
+        if record.created_at < timezone.now() - timedelta(seconds=settings.SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS):
+            raise IdempotencyKeyAbandoned(
+                f"The request first sent with Idempotency-Key {key!r} at {record.created_at.isoformat()} stopped "
+                "before its answer was kept: it may or may not have taken effect. Check (e.g. list the objects), "
+                "then send the request again with a new key if it did not.")
         raise IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still being processed; retry shortly.")
     return record
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Delete the records older than the retention (kept answers and abandoned claims alike);
+    their keys may then be used again. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.SHESHI_IDEMPOTENCY_RETENTION_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 def _complete(record: IdempotencyRecord, response: Response) -> None:
