@@ -30,6 +30,7 @@ from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.error_schema import error_statuses
 from sheshi.api.idempotency import idempotent
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.tenancy.models import Entity
@@ -200,6 +201,7 @@ class RunReportsMixin:
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
+    @error_statuses(409)  # the run has not succeeded (yet)
     def statements(self, request, pk=None):
         """Balance sheet and income statement (owners / NCI, natural signs), the members
         worksheet, the CTA and NCI schedules."""
@@ -218,6 +220,7 @@ class RunReportsMixin:
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"],
             url_path=r"accounts/(?P<code>[A-Za-z0-9_.-]+)/members/(?P<entity>[A-Za-z0-9_.-]+)")
+    @error_statuses(409)  # the run has not succeeded (yet)
     def member(self, request, pk=None, code=None, entity=None):
         """A member's part of a consolidated account: local balance, rate, translated amount, and
         (with the view permission on the member) its ledger lines with their import file rows."""

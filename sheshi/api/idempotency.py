@@ -147,8 +147,11 @@ def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord:
 
 def idempotency_records_purge(*, now: datetime | None = None) -> int:
     """Delete the records older than the retention (kept answers and abandoned claims alike);
-    their keys may then be used again. Returns how many were deleted."""
-    cutoff = (now or timezone.now()) - timedelta(hours=settings.SHESHI_IDEMPOTENCY_RETENTION_HOURS)
+    their keys may then be used again. Returns how many were deleted. A claim is never deleted
+    before it counts as abandoned, whatever the retention: its request may still be running."""
+    keep = max(timedelta(hours=settings.SHESHI_IDEMPOTENCY_RETENTION_HOURS),
+               timedelta(seconds=settings.SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS))
+    cutoff = (now or timezone.now()) - keep
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted
 

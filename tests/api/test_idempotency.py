@@ -16,7 +16,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from consolidation.models import FxRate
-from sheshi.api.idempotency import request_hash
+from sheshi.api.idempotency import idempotency_records_purge, request_hash
 from sheshi.api.models import IdempotencyRecord
 from tests.factories import EntityFactory, user_with_role
 
@@ -110,6 +110,14 @@ def test_the_purge_deletes_records_past_the_retention_and_frees_their_keys(clien
     # The purged key is free again: the same request is a new one (here refused as a duplicate rate).
     again = post(client, rate_body(entity.organisation), "old")
     assert (again.status_code, again.json()["code"]) == (409, "fx_rate_duplicate")
+
+
+def test_a_claim_outlives_a_shorter_retention_until_it_counts_as_abandoned(entity, controller, settings):
+    settings.SHESHI_IDEMPOTENCY_RETENTION_HOURS, settings.SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS = 0, 300
+    _claimed(controller, "running", rate_body(entity.organisation), age=timedelta(seconds=200))
+    _claimed(controller, "dead", rate_body(entity.organisation), age=timedelta(seconds=400))
+    assert idempotency_records_purge() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["running"]
 
 
 def test_the_purge_is_scheduled_hourly_and_the_scheduler_runs_it(entity, controller, settings,
