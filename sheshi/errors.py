@@ -58,6 +58,9 @@ class CommonErrorCode(ErrorCode):
                               "This Idempotency-Key was used with a different request body.")
     IDEMPOTENCY_KEY_IN_USE = ("idempotency_key_in_use", 409,
                               "A request with this Idempotency-Key is still being processed.")
+    IDEMPOTENCY_KEY_ABANDONED = ("idempotency_key_abandoned", 409,
+                                 "A request with this Idempotency-Key stopped before its answer was kept; "
+                                 "whether it took effect is not known.")
     PRECONDITION_FAILED = ("precondition_failed", 412, "The resource changed since you read it.")
     PAYLOAD_TOO_LARGE = ("payload_too_large", 413, "Request body too large.")
     UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 415, "Unsupported media type in the request.")

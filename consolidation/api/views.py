@@ -58,6 +58,7 @@ from consolidation.services.runs import (
 from ledger.models import Account
 from periods.models import Period
 from sheshi.access.roles import VIEW
+from sheshi.api.conditional import ConditionalWriteMixin
 from sheshi.api.error_schema import error_statuses
 from sheshi.api.idempotency import idempotent
 from sheshi.api.renderers import XlsxRenderer
@@ -104,6 +105,7 @@ class FxRateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
 
     @extend_schema(request={"multipart/form-data": FxRatesUploadInput}, responses={201: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    @idempotent
     def upload(self, request):
         """A rate set from a CSV or XLSX file (from, to, type, rate, date): every row checked, every
         problem listed with its row, nothing written on any (fx_rates_import)."""
@@ -117,9 +119,10 @@ class FxRateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
         return Response({"created": result.created}, status=status.HTTP_201_CREATED)
 
 
-class ConsolidationGroupViewSet(GroupLockMixin, EntityScopedMixin, mixins.CreateModelMixin,
+class ConsolidationGroupViewSet(ConditionalWriteMixin, GroupLockMixin, EntityScopedMixin, mixins.CreateModelMixin,
                                 viewsets.ReadOnlyModelViewSet):
-    """Groups whose top entity the caller may view; creating one needs close_periods on the top entity."""
+    """Groups whose top entity the caller may view; creating one needs close_periods on the top entity.
+    Its actions (lock, unlock, ledger roles, adjustments) honour If-Match on the group's ETag."""
 
     queryset = ConsolidationGroup.objects.select_related("top_entity", "elimination_entity")
     serializer_class = ConsolidationGroupOutput
@@ -144,6 +147,7 @@ class ConsolidationGroupViewSet(GroupLockMixin, EntityScopedMixin, mixins.Create
     def ledger_roles(self, request, pk=None):
         """Grant a role on the group's consolidation ledger (organisation admins)."""
         group = _visible_group(request.user, int(pk))
+        self.if_match_check(group)
         data = LedgerRoleGrantInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = (get_user_model().objects.filter(username=data.validated_data["username"],
@@ -167,10 +171,12 @@ class ConsolidationGroupViewSet(GroupLockMixin, EntityScopedMixin, mixins.Create
 
     @extend_schema(request=ConsolidationAdjustmentCreateInput, responses={201: ConsolidationJournalOutput})
     @action(detail=True, methods=["post"], url_path="adjustments")
+    @idempotent
     def adjustments(self, request, pk=None):
         """Prepare a manual adjustment (a draft entry) in the group's consolidation ledger; approved
         and posted through /journal-entries/. Needs VIEW and PREPARE on the ledger."""
         group = _visible_group(request.user, int(pk))
+        self.if_match_check(group)
         data = ConsolidationAdjustmentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data

@@ -29,6 +29,9 @@ from ledger.models import Account
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import VIEW
+from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.error_schema import error_statuses
+from sheshi.api.idempotency import idempotent
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_ids_for
@@ -94,10 +97,11 @@ def _valid(serializer_class, data) -> dict:
     return s.validated_data
 
 
-class IcDifferenceViewSet(viewsets.ReadOnlyModelViewSet):
+class IcDifferenceViewSet(ConditionalWriteMixin, viewsets.ReadOnlyModelViewSet):
     """The worklist rows of groups whose top entity the caller may view, or whose pair includes an
     entity the caller may view. Assigning and resolving need close_periods on the group's top
-    entity; explaining and commenting also prepare_entries on either member of the pair."""
+    entity; explaining and commenting also prepare_entries on either member of the pair. Every
+    action honours If-Match on the row's ETag."""
 
     serializer_class = IcDifferenceOutput
     filterset_fields = {"group": ["exact"], "period__code": ["exact"], "status": ["exact"],
@@ -146,6 +150,7 @@ class IcDifferenceViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=IcCommentInput, responses={201: IcDifferenceOutput})
     @action(detail=True, methods=["post"])
+    @idempotent
     def comments(self, request, pk=None):
         row = self.get_object()
         ic_difference_comment(actor=request.user, difference_id=row.pk,
@@ -173,6 +178,7 @@ class GroupLockMixin:
 
     @extend_schema(request=GroupLockInput, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"])
+    @idempotent
     def lock(self, request, pk=None):
         group = self.get_object()
         period = group_period(group, _valid(GroupLockInput, request.data)["period"])
@@ -195,6 +201,7 @@ class RunReportsMixin:
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
+    @error_statuses(409)  # the run has not succeeded (yet)
     def statements(self, request, pk=None):
         """Balance sheet and income statement (owners / NCI, natural signs), the members
         worksheet, the CTA and NCI schedules."""
@@ -213,6 +220,7 @@ class RunReportsMixin:
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"],
             url_path=r"accounts/(?P<code>[A-Za-z0-9_.-]+)/members/(?P<entity>[A-Za-z0-9_.-]+)")
+    @error_statuses(409)  # the run has not succeeded (yet)
     def member(self, request, pk=None, code=None, entity=None):
         """A member's part of a consolidated account: local balance, rate, translated amount, and
         (with the view permission on the member) its ledger lines with their import file rows."""

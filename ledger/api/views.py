@@ -43,7 +43,13 @@ from ledger.services.chart import account_create, account_move
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
-from sheshi.api.idempotency import idempotent
+from sheshi.api.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    REPLAYED_HEADER,
+    REPLAYED_HEADER_PARAMETER,
+    idempotency_key,
+    idempotent,
+)
 from sheshi.api.parsers import DecimalJSONParser
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
@@ -146,19 +152,6 @@ class JournalEntryFilter(django_filters.FilterSet):
         fields = ["status", "source", "entity", "period", "import_batch"]
 
 
-IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                   description="Retries with the same key and body return the original result "
-                                               "(200, Idempotent-Replayed: true); the same key with another body "
-                                               "is refused (409).")
-
-
-def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > 128:
-        raise ValidationFailed("Idempotency-Key is too long.", errors=[FieldError("Idempotency-Key", "Max 128.")])
-    return key
-
-
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
                             description="The ETag of the entry as last read (GET). A stale one answers 412; "
                                         "none answers 428.")
@@ -210,29 +203,33 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
         services.journal_entry_void(actor=request.user, entry_id=entry.pk, reason=data.validated_data["reason"])
         return Response(JournalEntryOutput(self.get_queryset().get(pk=entry.pk)).data)
 
-    @extend_schema(
-        request=JournalEntryCreateInput, responses={201: JournalEntryOutput, 200: JournalEntryOutput},
-        parameters=[IDEMPOTENCY_KEY])
+    # Journal entries keep their Idempotency-Key on the entry itself, written in the entry's own
+    # transaction (ledger/services/entries.py), so a key is never left claimed by a request that
+    # died; the answers are the convention's (sheshi/api/idempotency.py): a replay is the first
+    # status with Idempotent-Replayed: true, another body with the same key is 409.
+    @extend_schema(request=JournalEntryCreateInput, responses={201: JournalEntryOutput},
+                   parameters=[IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER_PARAMETER])
     def create(self, request):
         data = JournalEntryCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         entity = _entity_for(request.user, v["entity"])
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         create = services.journal_entry_create_and_post if v["post"] else services.journal_entry_create
         result = create(actor=request.user, entity=entity, entry=_to_entry_input(entity, v), source=v["source"],
                         idempotency_key=key, request_hash=services.request_fingerprint(request.data))
         # A new entry comes back with what was just written; a replay is read as stored.
         entry = self.get_queryset().get(pk=result.entry.pk) if result.replayed else result.entry
         return Response(JournalEntryOutput(entry, context={"written_lines": result.lines}).data,
-                        status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
-                        headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+                        status=status.HTTP_201_CREATED,
+                        headers={REPLAYED_HEADER: "true"} if result.replayed else None)
 
     @extend_schema(
         request={"application/json": JournalEntryBatchInput, "text/csv": OpenApiTypes.STR},
-        responses={201: JournalEntryBatchOutput, 200: JournalEntryBatchOutput},
-        parameters=[IDEMPOTENCY_KEY, OpenApiParameter("entity", str, description="Entity code (CSV bodies only; a "
-                                                      "JSON body names it in `entity`).")],
+        responses={201: JournalEntryBatchOutput},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER_PARAMETER,
+                    OpenApiParameter("entity", str, description="Entity code (CSV bodies only; a JSON body names it "
+                                                                "in `entity`).")],
         description="Post up to 10,000 entries of one entity at once (source manual), all or nothing: every "
                     "refusal is listed (`errors[].field` names the entry and line, `row` the CSV row). CSV: a "
                     "header row with the columns entry (rows with the same value, one after another, form one "
@@ -240,7 +237,8 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
                     "rate, functional_amount, counterparty, memo, dim.<name>.")
     @action(detail=False, methods=["post"], url_path="batch", parser_classes=[DecimalJSONParser, CsvTextParser])
     def batch(self, request):
-        """Many entries posted through the bulk path (ledger/services/batch.py)."""
+        """Many entries posted through the bulk path (ledger/services/batch.py). Its key is kept on the
+        batch row, in the posting's transaction, as single entries keep theirs."""
         # Read before DRF parses the stream: a retry is recognised by its exact bytes.
         fingerprint = hashlib.sha256(request._request.body).hexdigest()
         data = request.data
@@ -257,7 +255,7 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
             raise ValidationFailed("Name the entity.", errors=[FieldError("entity", "An entity code is required "
                                    "(for CSV: ?entity=CODE).", code="required")])
         entity = _entity_for(request.user, code)
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         if isinstance(raw, list) and len(raw) > MAX_BATCH_ENTRIES:
             raise BatchTooLargeError(f"A batch holds at most {MAX_BATCH_ENTRIES:,} entries; this one has "
                                      f"{len(raw):,}. Split it.", errors=[FieldError(
@@ -271,9 +269,8 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
                                    errors=errors)
         result = journal_entries_batch_post(actor=request.user, entity=entity, entries=entries, idempotency_key=key,
                                             request_hash=fingerprint)
-        return Response(JournalEntryBatchOutput(result.batch).data,
-                        status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
-                        headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+        return Response(JournalEntryBatchOutput(result.batch).data, status=status.HTTP_201_CREATED,
+                        headers={REPLAYED_HEADER: "true"} if result.replayed else None)
 
     def _transition(self, request, pk, service, **kw):
         entry = self.get_object()  # 404 outside the caller's view

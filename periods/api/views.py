@@ -211,6 +211,7 @@ class ReconciliationViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.R
             raise NotFound(f"Entity period {ep_id} not found.")
 
     @extend_schema(request=ReconciliationRequireInput, responses={201: ReconciliationOutput(many=True)})
+    @idempotent
     def create(self, request, *args, **kwargs):
         """Require reconciliations of these accounts before the period locks (idempotent)."""
         data = ReconciliationRequireInput(data=request.data)
@@ -237,6 +238,7 @@ class ReconciliationViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.R
 
     @extend_schema(request=ReconcilingItemInput, responses={201: ReconciliationOutput})
     @action(detail=True, methods=["post"])
+    @idempotent
     def items(self, request, pk=None):
         """Add a reconciling item (a signed reconciliation goes back to open: prepare it again)."""
         rec = self.get_object()
@@ -247,6 +249,7 @@ class ReconciliationViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.R
 
     @extend_schema(request={"multipart/form-data": ReconciliationEvidenceInput}, responses={201: ReconciliationOutput})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    @idempotent
     def evidence(self, request, pk=None):
         """Attach a supporting document (stored by its SHA-256; the audit event names the hash)."""
         rec = self.get_object()
@@ -366,6 +369,7 @@ class ChecklistTaskViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Re
 
     @extend_schema(request=ChecklistCommentInput, responses={201: ChecklistTaskOutput})
     @action(detail=True, methods=["post"])
+    @idempotent
     def comments(self, request, pk=None):
         task = self.get_object()
         data = ChecklistCommentInput(data=request.data)

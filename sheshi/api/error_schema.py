@@ -21,7 +21,8 @@ from http import HTTPStatus
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 
-from sheshi.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
+from sheshi.api.conditional import ETAG_HEADER, if_match_parameter
+from sheshi.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER_PARAMETER
 from sheshi.api.problems import PROBLEM_CONTENT_TYPE, TYPE_BASE
 from sheshi.errors import error_codes
 
@@ -103,8 +104,21 @@ class SheshiAutoSchema(AutoSchema):
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         if getattr(self._handler(), "idempotent", False):
-            params.append(IDEMPOTENCY_KEY_PARAMETER)
+            params += [IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER_PARAMETER]
+        if self._conditional():
+            # First, so a view's own If-Match (the drafts' required one) takes its place.
+            params.insert(0, if_match_parameter(required=self.method in getattr(self.view, "if_match_required", ())))
+        if self._conditional() or (self.method == "GET" and getattr(self.view, "conditional_writes", False)
+                                   and getattr(self.view, "action", None) == "retrieve"):
+            params.append(ETAG_HEADER)
         return params
+
+    def _conditional(self) -> bool:
+        """A write to one editable object: its path names the object and its view honours If-Match."""
+        view = self.view
+        lookup = view.lookup_url_kwarg or view.lookup_field if hasattr(view, "lookup_field") else None
+        return bool(getattr(view, "conditional_writes", False) and self.method in WRITE_METHODS and lookup
+                    and ("{" + lookup + "}" in self.path or (lookup == "pk" and "{id}" in self.path)))
 
     def _handler(self):
         action = getattr(self.view, "action", None)
@@ -114,7 +128,7 @@ class SheshiAutoSchema(AutoSchema):
         statuses = set(EVERY_OPERATION)
         if self.method in WRITE_METHODS:
             statuses |= set(WRITE_OPERATION)
-        if getattr(self.view, "conditional_writes", False) and self.method in WRITE_METHODS:
+        if self._conditional():
             statuses |= set(CONDITIONAL_WRITE)
         if getattr(self.view, "if_match_required", ()) and self.method in self.view.if_match_required:
             statuses.add(428)

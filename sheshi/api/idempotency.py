@@ -9,20 +9,31 @@ the client may fix the body and send it again with the same key.
 
 The record is claimed before the view runs and completed after it, each in its own short
 transaction, because the services run their own durable transactions. If the process dies between
-the service's commit and the record's completion, the key stays "in use": the client is told so
-rather than a second object being created. Journal entries keep their own key, stored in the same
-transaction as the entry (ledger/services/entries.py), and do not use this wrapper.
+the claim and the completion, the key stays claimed: whether the service committed is not known,
+so the client is told so rather than a second object being created. While the claim is younger
+than ``SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS`` (longer than any request may run) the answer
+is 409 ``idempotency_key_in_use`` (retry shortly); after that, 409 ``idempotency_key_abandoned``
+(check what happened, then send with a new key). Records, kept or abandoned, are deleted
+``SHESHI_IDEMPOTENCY_RETENTION_HOURS`` after their request (``idempotency_records_purge``, hourly
+through django-q2 and ``manage.py idempotency_purge``); the key is then free again.
+
+Journal entries and integration batches keep their key on their own row, written in the posting's
+transaction (ledger/services/entries.py, ledger/services/batch.py), so no claim can outlive its
+request there; they answer by the same rules and do not use this wrapper.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from sheshi.api.models import IdempotencyRecord
@@ -38,6 +49,10 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     description="Optional, up to 128 printable ASCII characters, unique per request you mean. A retry with the "
                 "same key and the same request returns the first answer (header Idempotent-Replayed: true); the "
                 "same key with another request is refused (409 idempotency_key_reused).")
+REPLAYED_HEADER_PARAMETER = OpenApiParameter(
+    REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 202, 204], enum=["true"],
+    description="Present (true) when this answer is the stored answer to an earlier request with the same "
+                "Idempotency-Key.")
 
 
 class IdempotencyKeyInUse(Conflict):
@@ -46,6 +61,10 @@ class IdempotencyKeyInUse(Conflict):
 
 class IdempotencyKeyReused(Conflict):
     error = CommonErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class IdempotencyKeyAbandoned(Conflict):
+    error = CommonErrorCode.IDEMPOTENCY_KEY_ABANDONED
 
 
 def idempotency_key(request) -> str | None:
@@ -117,13 +136,30 @@ def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord:
         raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for {record.method} {record.path} with "
                                    "another request; use a new key for a new request.")
     if record.status_code is None:
+        if record.created_at < timezone.now() - timedelta(seconds=settings.SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS):
+            raise IdempotencyKeyAbandoned(
+                f"The request first sent with Idempotency-Key {key!r} at {record.created_at.isoformat()} stopped "
+                "before its answer was kept: it may or may not have taken effect. Check (e.g. list the objects), "
+                "then send the request again with a new key if it did not.")
         raise IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still being processed; retry shortly.")
     return record
 
 
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Delete the records older than the retention (kept answers and abandoned claims alike);
+    their keys may then be used again. Returns how many were deleted. A claim is never deleted
+    before it counts as abandoned, whatever the retention: its request may still be running."""
+    keep = max(timedelta(hours=settings.SHESHI_IDEMPOTENCY_RETENTION_HOURS),
+               timedelta(seconds=settings.SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS))
+    cutoff = (now or timezone.now()) - keep
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def _complete(record: IdempotencyRecord, response: Response) -> None:
     record.status_code = response.status_code
-    record.response_body = json.loads(json.dumps(getattr(response, "data", None), default=str))
+    # Kept as the client received it: rendered by the same JSON renderer (dates, decimals), read back.
+    record.response_body = json.loads(JSONRenderer().render(getattr(response, "data", None)) or b"null")
     record.response_headers = {h: response[h] for h in KEPT_HEADERS if response.has_header(h)}
     record.completed_at = timezone.now()
     record.save(update_fields=["status_code", "response_body", "response_headers", "completed_at"])

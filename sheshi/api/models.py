@@ -6,7 +6,8 @@ from django.db import models
 class IdempotencyRecord(models.Model):
     """One key of one user: the request it was first used with (method, path and a hash of the
     body) and, once the request succeeded, the answer a retry gets back. A record without a
-    ``status_code`` belongs to a request still running."""
+    ``status_code`` belongs to a request still running, or one that died (abandoned); records are
+    purged after SHESHI_IDEMPOTENCY_RETENTION_HOURS."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=128)
@@ -21,6 +22,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="api_idempotency_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="api_idempotency_created_idx")]  # the hourly purge
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"

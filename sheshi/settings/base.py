@@ -234,6 +234,11 @@ SHESHI_IMPORT_MAX_BYTES = env.int("SHESHI_IMPORT_MAX_BYTES", default=200 * 1024 
 SHESHI_IMPORT_MAX_ROWS = env.int("SHESHI_IMPORT_MAX_ROWS", default=2_000_000)
 # Uploads up to this size are validated and posted in the request; larger ones run as a job.
 SHESHI_IMPORT_INLINE_MAX_BYTES = env.int("SHESHI_IMPORT_INLINE_MAX_BYTES", default=2 * 1024 * 1024)
+# Idempotency-Key records (sheshi/api/idempotency.py): kept this long, then purged hourly (the key is
+# free again); a claim whose request has not finished after the second setting is reported abandoned
+# rather than in use. It must exceed the longest a request may run (gunicorn --timeout 60 in deploy/).
+SHESHI_IDEMPOTENCY_RETENTION_HOURS = env.int("SHESHI_IDEMPOTENCY_RETENTION_HOURS", default=24)
+SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS = env.int("SHESHI_IDEMPOTENCY_ABANDONED_AFTER_SECONDS", default=300)
 # Test-only (tests/reliability, issue 10): "1" switches the ledger services' own checks off, so
 # PostgreSQL alone must hold every rule. Never set in a deployment: check --deploy warns (sheshi.W005).
 SHESHI_UNSAFE_SKIP_APP_VALIDATION = env.str("SHESHI_UNSAFE_SKIP_APP_VALIDATION", default="") == "1"

@@ -133,8 +133,35 @@ def test_drafts_document_412_and_428_and_reads_of_a_run_409():
     paths = _schema()["paths"]
     assert {"412", "428"} <= set(paths["/api/v1/journal-entries/{id}/"]["patch"]["responses"])
     assert "412" in paths["/api/v1/entity-periods/{id}/lock/"]["post"]["responses"]
-    assert "409" in paths["/api/v1/consolidation-runs/{id}/results/"]["get"]["responses"]
+    for read in ("results/", "statements/", "accounts/{code}/", "accounts/{code}/members/{entity}/"):
+        assert "409" in paths[f"/api/v1/consolidation-runs/{{id}}/{read}"]["get"]["responses"], read
     assert "503" in paths["/api/v1/audit/evidence/"]["get"]["responses"]
+
+
+def _headers(op: dict, where: str) -> dict:
+    return {p["name"]: p for p in op.get("parameters", []) if p["in"] == "header"} if where == "request" else \
+        {status: set(r.get("headers", {})) for status, r in op["responses"].items() if "headers" in r}
+
+
+def test_conditional_and_idempotent_operations_document_their_headers():
+    """If-Match (required only on a draft edit) and the ETag answer on a change to an editable
+    object; Idempotency-Key and Idempotent-Replayed on a create; 412 only where If-Match is read."""
+    paths = _schema()["paths"]
+    assign = paths["/api/v1/ic-differences/{id}/assign/"]["post"]
+    assert _headers(assign, "request")["If-Match"].get("required", False) is False
+    assert _headers(assign, "response") == {"200": {"ETag"}} and "412" in assign["responses"]
+    draft = paths["/api/v1/journal-entries/{id}/"]["patch"]
+    assert _headers(draft, "request")["If-Match"]["required"] is True and "428" in draft["responses"]
+    assert _headers(paths["/api/v1/consolidation-groups/{id}/"]["get"], "response") == {"200": {"ETag"}}
+    move = paths["/api/v1/entity-periods/move/"]["post"]  # many objects, no If-Match: no 412 either
+    assert "If-Match" not in _headers(move, "request") and "412" not in move["responses"]
+    for path in ("/api/v1/fx-rates/upload/", "/api/v1/journal-entries/", "/api/v1/journal-entries/batch/"):
+        create = paths[path]["post"]
+        assert "Idempotency-Key" in _headers(create, "request"), path
+        assert _headers(create, "response") == {"201": {"Idempotent-Replayed"}}, path
+    conflicts = _schema()["components"]["responses"]["Problem409"]["content"]["application/problem+json"]
+    assert {"idempotency_key_reused", "idempotency_key_in_use", "idempotency_key_abandoned"} <= set(
+        conflicts["examples"])
 
 
 @pytest.mark.django_db

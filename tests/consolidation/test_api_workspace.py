@@ -128,6 +128,43 @@ def test_ic_worklist_over_the_api_and_the_group_lock(client, django_capture_on_c
     assert (again.status_code, again.json()["code"]) == (409, "group_not_locked")
 
 
+def test_worklist_changes_are_conditional_and_a_retried_comment_is_replayed(client,
+                                                                            django_capture_on_commit_callbacks):
+    """Two people on one row: a change sent with the ETag of an older read is 412 and writes
+    nothing; a comment retried with its Idempotency-Key is the first answer again, even though the
+    row (and so its ETag) changed with that first comment."""
+    group = load("intercompany_mismatch", "ICM")
+    controller = user_with_role(group.top_entity, "controller")
+    client.force_login(controller)
+    run_id = run(client, group, django_capture_on_commit_callbacks)
+    row = client.get(f"/api/v1/ic-differences/?run={run_id}&status=open").json()["results"][0]["id"]
+    read = client.get(f"/api/v1/ic-differences/{row}/")
+    tag = read["ETag"]
+    comment = client.post(f"/api/v1/ic-differences/{row}/comments/", {"text": "Cash in transit"}, content_type=JSON,
+                          HTTP_IF_MATCH=tag, HTTP_IDEMPOTENCY_KEY="c-1")
+    assert comment.status_code == 201 and comment["ETag"] != tag
+    retried = client.post(f"/api/v1/ic-differences/{row}/comments/", {"text": "Cash in transit"},
+                          content_type=JSON, HTTP_IF_MATCH=tag, HTTP_IDEMPOTENCY_KEY="c-1")
+    assert (retried.status_code, retried["Idempotent-Replayed"], retried.json()) == (201, "true", comment.json())
+    assert IcDifference.objects.get(pk=row).comments.count() == 1
+    stale = client.post(f"/api/v1/ic-differences/{row}/explain/", {"explanation": "timing"}, content_type=JSON,
+                        HTTP_IF_MATCH=tag)
+    assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
+    assert IcDifference.objects.get(pk=row).status == "open"
+    fresh = client.post(f"/api/v1/ic-differences/{row}/explain/", {"explanation": "timing"}, content_type=JSON,
+                        HTTP_IF_MATCH=comment["ETag"])
+    assert (fresh.status_code, fresh.json()["status"]) == (200, "explained")
+
+    group_tag = client.get(f"/api/v1/consolidation-groups/{group.pk}/")["ETag"]
+    wrong = client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"}, content_type=JSON,
+                        HTTP_IF_MATCH='"' + "0" * 32 + '"')
+    assert (wrong.status_code, wrong.json()["code"]) == (412, "precondition_failed")
+    refused = client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"},
+                          content_type=JSON, HTTP_IF_MATCH=group_tag)
+    assert refused.json()["code"] == "ic_differences_unresolved"  # past the precondition, to the rules
+    assert not GroupPeriodLock.objects.exists()
+
+
 def test_ic_worklist_is_invisible_to_an_outsider_and_read_only_to_a_viewer(client, django_capture_on_commit_callbacks):
     group = load("intercompany_mismatch", "ICM")
     client.force_login(user_with_role(group.top_entity, "controller"))

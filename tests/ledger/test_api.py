@@ -45,12 +45,23 @@ def test_idempotency_key_replay_and_conflict(client, world, preparer):
                         HTTP_IDEMPOTENCY_KEY="abc")
     again = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
                         HTTP_IDEMPOTENCY_KEY="abc")
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)  # a replay answers the first status
     assert again.json()["id"] == first.json()["id"] and again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
     other = client.post("/api/v1/journal-entries/", body(world, amount="1.0000"), content_type="application/json",
                         HTTP_IDEMPOTENCY_KEY="abc")
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
     assert JournalEntry.objects.count() == 1
+
+
+def test_an_idempotency_key_is_checked_as_on_every_create(client, world, preparer):
+    """The ledger keeps its keys itself but reads them by the shared rule: printable ASCII, up to 128."""
+    client.force_login(preparer)
+    for key in ("caf\u00e9", "k" * 129):
+        resp = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY=key)
+        assert (resp.status_code, resp.json()["errors"][0]["field"]) == (400, "Idempotency-Key")
+    assert JournalEntry.objects.count() == 0
 
 
 def test_posted_entry_replay_matches_the_first_response_and_survives_a_lock(client, world, preparer):
@@ -64,7 +75,7 @@ def test_posted_entry_replay_matches_the_first_response_and_survives_a_lock(clie
     assert first.status_code == 201, first.json()
     lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     again = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
-    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert first.json()["lines"][0]["counterparty"] == world.other.code
     fresh = client.post("/api/v1/journal-entries/", cp, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k2")

@@ -136,7 +136,7 @@ def test_idempotent_replay_returns_the_first_response_without_posting_again(clie
     assert first.status_code == 201
     events = AuditEvent.objects.count()
     again = post(client, body, HTTP_IDEMPOTENCY_KEY="batch-1")
-    assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert JournalEntry.objects.count() == 5 and JournalEntryBatch.objects.count() == 1
     assert AuditEvent.objects.count() == events  # nothing written by the replay
