@@ -19,8 +19,8 @@ from consolidation.services.posting import elimination_ledger_ensure
 from consolidation.services.runs import (
     adjustment_record,
     consolidation_group_create,
+    consolidation_run_create,
     consolidation_run_execute,
-    consolidation_run_request,
     fx_rate_create,
     group_member_add,
 )
@@ -117,7 +117,8 @@ def load_demo_group(org: Organisation, *, users: dict, stdout=None) -> Consolida
             role_grant(actor=None, user=users[username], entity=ledger, role=role)
     runs = []
     for month in CONSOLIDATED_MONTHS:
-        run = consolidation_run_request(actor=None, group=group, period=periods[month], label="demo")
+        # Executed here, not queued: the worker would find each run finished and do nothing.
+        run = consolidation_run_create(actor=None, group=group, period=periods[month], label="demo")
         runs.append(consolidation_run_execute(run_id=run.pk))
     failed = [r for r in runs if r.status != RunStatus.SUCCEEDED]
     if failed:

@@ -110,12 +110,20 @@ def adjustment_record(*, actor, group: ConsolidationGroup, kind: str, entity: En
 
 
 @transaction.atomic
-def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
-    """Queue a run; the django-q2 task starts it after commit."""
+def consolidation_run_create(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
+    """Record a queued run without handing it to the worker: for a caller that runs it itself with
+    consolidation_run_execute in the same transaction (the demo loader, which must consolidate
+    before it locks the first quarter). Anyone else requests the run (consolidation_run_request)."""
     _require(actor, CLOSE, group.top_entity)
-    run = ConsolidationRun.objects.create(
+    return ConsolidationRun.objects.create(
         organisation_id=group.organisation_id, group=group, period=period, requested_by=actor,
         requested_label=label or (actor.get_username() if actor is not None else "system"))
+
+
+@transaction.atomic
+def consolidation_run_request(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
+    """Queue a run; the django-q2 task starts it after commit."""
+    run = consolidation_run_create(actor=actor, group=group, period=period, label=label)
     transaction.on_commit(lambda: run_enqueue(run.pk))
     return run
 
