@@ -26,7 +26,7 @@ from ledger.selectors.reports import balances_verify, trial_balance
 from periods.models import EntityPeriod, Period
 from sheshi.demo import make_files
 from sheshi.tenancy.models import Entity, Organisation
-from tests.consolidation.helpers import ledger_explains_run
+from tests.consolidation.helpers import cta_three_ways, ledger_explains_run
 
 
 def test_the_shipped_files_are_exactly_what_the_generator_writes():
@@ -139,6 +139,10 @@ def _assert_demo_group(org, entities):
             {"HOLD", "UK", "US", "FR"} if run.period.number >= 4 else {"HOLD", "UK", "US"})
         expected, explained = ledger_explains_run(run)
         assert explained == expected
+        # the run page's worksheet and the posted translation journals give each member one CTA
+        sheet, journals, posted = cta_three_ways(run)
+        assert sheet == journals == posted, run.period.code
+        assert sheet["UK"] != 0 and sheet["US"] != 0
     sept = runs[8]
     assert sept.results["effective_interest"]["FR"] == "60.00"
     # The one deliberate mismatch: FR booked HOLD's September fee 600 short (both sides of the pair).
