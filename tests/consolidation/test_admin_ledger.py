@@ -12,10 +12,11 @@ from django.core.management import call_command
 from consolidation.models import ConsolidationGroup
 from consolidation.services.posting import elimination_ledger_ensure
 from ledger.models import Account, EntrySource, JournalEntry
-from periods.models import Period
+from periods.models import EntityPeriod, Period
 from sheshi.access.roles import PREPARE, VIEW
 from tests.consolidation.helpers import CASES_DIR
 from tests.factories import UserFactory, member, user_with_role
+from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
 GROUPS = "/admin/consolidation/consolidationgroup/"
@@ -130,3 +131,14 @@ def test_another_tenants_group_ledger_pages_are_404(client, group):
     client.force_login(org_admin(group))
     assert client.get(f"{GROUPS}{other.pk}/ledger/grant/").status_code == 404
     assert client.post(f"{GROUPS}{other.pk}/ledger/adjustment/", {}).status_code == 404
+
+
+def test_an_adjustment_into_a_locked_month_of_the_ledger_is_refused_on_the_form(client, group):
+    ep = EntityPeriod.objects.get(entity=group.elimination_entity, period__code="2024-11")
+    lock_through(actor=None, entity_period_id=ep.pk)
+    client.force_login(staff(user_with_role(group.elimination_entity, "preparer")))
+    response = client.post(f"{GROUPS}{group.pk}/ledger/adjustment/",
+                           adjustment(group, ("1000", "", "5.00"), ("1700", "5.00", ""), period="2024-11"))
+    assert response.status_code == 200
+    assert f"Period 2024-11 is locked for entity {group.elimination_entity.code}" in page(response)
+    assert not JournalEntry.objects.filter(entity=group.elimination_entity).exists()
