@@ -7,6 +7,9 @@ pack is downloaded and read back with openpyxl. One world (the demo, loaded once
 no sleeps: every wait is on the page or the download."""
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import time
 from decimal import Decimal
@@ -21,6 +24,7 @@ from ledger.models import JournalLine
 from periods.models import Period
 from sheshi.db.context import system_context
 from sheshi.demo.loader import DEMO_PASSWORD, load_demo
+from sheshi.demo.make_files import FILES
 from tests.browser.conftest import TIMES
 from tests.browser.test_journal_walk import Walk
 
@@ -129,8 +133,12 @@ def test_controller_uploads_rates_consolidates_drills_explains_and_downloads_the
     batch_id, row = map(int, re.fullmatch(r"import (\d+) row (\d+)", source.text).groups())
     line = JournalLine.objects.select_related("entity", "account").get(import_batch_id=batch_id, source_row=row,
                                                                         account__code="1200")
-    assert line.entity.code == "UK" and line.source_raw  # the file row, as read, kept on the line
     batch = ImportBatch.objects.get(pk=batch_id)
+    shipped = list(csv.reader(io.StringIO((FILES / batch.file_name).read_bytes().decode("cp1252"), newline=""),
+                              delimiter=";"))
+    assert line.entity.code == "UK" and json.loads(line.source_raw) == shipped[row - 1]  # the exact file row
+    raw_shown = source.find_element("xpath", "following-sibling::code").text
+    assert raw_shown == line.source_raw or (raw_shown.endswith("…") and line.source_raw.startswith(raw_shown[:-1]))
     walk.click(source, "import batch of the file row")
     assert batch.file_name in walk.css("#content").text
 
