@@ -13,10 +13,12 @@ import json
 import re
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from consolidation.demo import CLOSING, average_rates
 from consolidation.models import ConsolidationRun, FxRate, IcDifference, RunStatus
 from consolidation.selectors.run_reports import accounts_by_code, member_figure, statements
 from ledger.imports.models import ImportBatch
@@ -35,11 +37,10 @@ DECEMBER = "2026-12-31"
 REFUSED = ("from,to,type,rate,date\n"
            f"GBP,EUR,closing,1.1620,{DECEMBER}\n"
            "USD,EUR,closing,0.8570,2026-11-30\n")
-RATES = ("from,to,type,rate,date\n"
-         f"GBP,EUR,closing,1.1620,{DECEMBER}\n"
-         f"GBP,EUR,average,1.154500,{DECEMBER}\n"
-         f"USD,EUR,closing,0.8520,{DECEMBER}\n"
-         f"USD,EUR,average,0.864250,{DECEMBER}\n")
+# December's closing and average rates, as the demo would have entered them.
+RATES = "from,to,type,rate,date\n" + "".join(
+    f"{ccy},EUR,{kind},{rate},{DECEMBER}\n" for ccy in ("GBP", "USD")
+    for kind, rate in (("closing", CLOSING[ccy][11]), ("average", average_rates(ccy)[11])))
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def upload(walk: Walk, org, path, label: str) -> None:
     walk.click(walk.css("#rates-upload input[type=submit]"), label)
 
 
-def download(driver, link, folder) -> bytes:
+def download(driver, link, folder: Path) -> Path:
     """Click a download link and wait for the finished file (Chromium writes *.crdownload first)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
