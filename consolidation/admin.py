@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from consolidation.admin_ic import IcDifferenceAdmin
+from consolidation.admin_ledger import adjustment_view, ledger_grant_view
 from consolidation.admin_runs import ConsolidationRunAdmin
 from consolidation.models import (
     AcquisitionAdjustment,
@@ -92,9 +93,27 @@ class GroupMemberAddInline(OrgScopedChoices, admin.TabularInline):
 @admin.register(ConsolidationGroup)
 class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
     writes_through = ("consolidation.services.runs.consolidation_group_create",
-                      "consolidation.services.runs.group_member_add")
+                      "consolidation.services.runs.group_member_add",
+                      # the group's consolidation-ledger pages (consolidation/admin_ledger.py)
+                      "consolidation.services.ledger_access.consolidation_ledger_role_grant",
+                      "consolidation.services.ledger_access.consolidation_adjustment_prepare")
     list_display = ["code", "name", "organisation", "top_entity", "elimination_entity", "consolidate"]
     inlines = [GroupMemberInline, GroupMemberAddInline]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("<int:pk>/ledger/grant/", view(lambda request, pk: ledger_grant_view(self, request, pk)),
+                     name="consolidation_group_ledger_grant"),
+                path("<int:pk>/ledger/adjustment/", view(lambda request, pk: adjustment_view(self, request, pk)),
+                     name="consolidation_group_adjustment"),
+                *super().get_urls()]
+
+    @admin.display(description="consolidation ledger")
+    def ledger_pages(self, group):
+        grant = reverse("admin:consolidation_group_ledger_grant", args=[group.pk])
+        adjust = reverse("admin:consolidation_group_adjustment", args=[group.pk])
+        return format_html('<a href="{}" id="ledger-grant">grant a role on it</a> · '
+                           '<a href="{}" id="ledger-adjustment">prepare a manual adjustment</a>', grant, adjust)
 
     @admin.display(description="runs")
     def consolidate(self, group):
@@ -105,7 +124,7 @@ class ConsolidationGroupAdmin(ServiceAdmin, OrgScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:  # the organisation is the top entity's
             return ["code", "name", "top_entity"]
-        return ["organisation", "code", "name", "top_entity", "elimination_entity"]
+        return ["organisation", "code", "name", "top_entity", "elimination_entity", "ledger_pages"]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if obj is None else self.get_fields(request, obj)

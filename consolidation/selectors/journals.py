@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
 
-from consolidation.engine.rounding import apportion
+from consolidation.engine.rounding import apportion, r2
 
 ZERO = Decimal(0)
 RATE_KEYS = {"c": "closing_rate", "a": "average_rate", "h": "historical_rate"}
@@ -87,7 +87,9 @@ def translation_journals(results: dict[str, Any]) -> list[Journal]:
                     keyed[account] = (member, account, diff)
             cta = Decimal(t.get("cta_exact") or "0")
             if cta:
-                keyed[f"~{cta_account}"] = (member, cta_account, cta)
+                # The CTA line is the member's CTA rounded once, as the worksheet and the CTA schedule
+                # show it: with no remainder it takes a residual cent only after every other line has.
+                keyed[f"~{cta_account}"] = (member, cta_account, r2(cta))
             lines = _rounded(keyed)
             if lines:
                 out.append(Journal(

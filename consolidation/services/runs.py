@@ -109,6 +109,7 @@ def adjustment_record(*, actor, group: ConsolidationGroup, kind: str, entity: En
     return adj
 
 
+@transaction.atomic
 def consolidation_run_create(*, actor, group: ConsolidationGroup, period: Period, label: str = "") -> ConsolidationRun:
     """Record a queued run in the caller's transaction and queue nothing: for a caller that runs it
     itself (consolidation_run_execute) before it commits, as the demo loader does. Everyone else

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
 from consolidation.engine import Account, AccountType, EngineInputs, Member, Role, TBLine
 from consolidation.engine.types import Adjustments, NetAssetsAtAcquisition
+from consolidation.selectors.journals import run_journals
+from consolidation.selectors.run_reports import accounts_by_code, worksheet
+from ledger.models import EntrySource, JournalLine
 
 CASES_DIR = pathlib.Path(__file__).parent / "cases"
 CASES = sorted(p.name.removesuffix(".expected.json") for p in CASES_DIR.glob("*.expected.json"))
@@ -92,3 +96,28 @@ def ledger_explains_run(run) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
             explained[acc] += amount
     tb = {k: Decimal(v) for k, v in run.results["consolidated_tb"].items()}
     return tb, {k: v for k, v in explained.items() if v != 0}
+
+
+def cta_three_ways(run) -> tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal]]:
+    """Each member's CTA as (the run page's members worksheet, the run's translation journals, the
+    translation entries posted in the consolidation ledger): member -> amount, debit positive. The
+    worksheet's member column holds the member's own CTA balance plus its translation difference;
+    the journals' side is the member's ledger at closing plus its translation journal."""
+    cta = run.results["cta_account"]
+    columns, rows = worksheet(run, accounts_by_code(run))
+    row = next((r for r in rows if r["code"] == cta), None)
+    members = list(run.results["members_order"])
+    sheet = {m: row["cells"][columns.index(m)] if row else Decimal(0) for m in members}
+    rj = run_journals(run.results)
+    journals: dict[str, Decimal] = {m: rj.members[m].get(cta, Decimal(0)) for m in members}
+    posted: dict[str, Decimal] = defaultdict(Decimal, journals)
+    for j in rj.journals:
+        if j.kind == "translation":
+            for member, account, amount in j.lines:
+                if account == cta:
+                    journals[member] += amount
+    lines = JournalLine.objects.filter(entry_id__in=run.posted_entry_ids, entry__source=EntrySource.TRANSLATION,
+                                       account__code=cta).values_list("dimensions", "amount")
+    for dims, amount in lines:
+        posted[dims["member"]] += amount
+    return sheet, journals, dict(posted)

@@ -280,3 +280,19 @@ def test_the_group_list_links_to_its_runs_and_to_consolidate(client, group):
     assert f'href="{RUNS}consolidate/?group={group.pk}">consolidate</a>' in page
     form = html(client.get(f"{RUNS}consolidate/?group={group.pk}"))
     assert f'<option value="{group.pk}" selected>' in form
+
+
+def test_the_consolidation_pages_hold_no_inline_style_the_policy_would_refuse(client,
+                                                                              django_capture_on_commit_callbacks):
+    """The production Content-Security-Policy allows styles from files only (style-src 'self'):
+    the run pages' <style> block and style attributes were refused, the figures lost their layout."""
+    group = load("intercompany_mismatch", "ICM")
+    client.force_login(controller(group))
+    consolidate(client, group, "2024-12", capture=django_capture_on_commit_callbacks)
+    run = ConsolidationRun.objects.get()
+    row = IcDifference.objects.filter(run=run).first()
+    for url in (f"{RUNS}{run.pk}/change/", f"{RUNS}{run.pk}/accounts/1000/", f"{RUNS}consolidate/",
+                f"/admin/consolidation/icdifference/{row.pk}/change/"):
+        body = html(client.get(url))
+        assert "consolidation/cons.css" in body, url
+        assert "<style" not in body and " style=" not in body, url

@@ -10,9 +10,15 @@ import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from consolidation.models import ConsolidationRun
-from consolidation.selectors.boardpack import SIGN_CONVENTION, natural_sign
-from ledger.models import Account
+from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
+from consolidation.selectors.boardpack import SIGN_CONVENTION, board_pack_write, natural_sign
+from consolidation.services.runs import consolidation_run_request
+from ledger.inputs import EntryInput, LineInput
+from ledger.models import Account, EntrySource
+from ledger.services.bulk import journal_entries_post_bulk
+from periods.models import Period
+from periods.services.transitions import fiscal_year_generate
+from sheshi.tenancy.models import Entity
 from tests.consolidation.helpers import CASES_DIR
 
 pytestmark = pytest.mark.django_db
@@ -109,3 +115,53 @@ def test_members_sheet_adds_up_with_live_sum_formulas_whose_cached_values_are_th
         column = {cached.cell(r, 2).value: Decimal(str(cached.cell(r, c).value))
                   for r in range(2, cached.max_row + 1) if cached.cell(r, 2).value in signs}
         assert sum(signs[k] * v for k, v in column.items()).quantize(Decimal("0.01")) == 0
+
+
+def test_board_pack_compares_with_the_same_period_last_year_when_that_run_exists(tmp_path,
+                                                                                 django_capture_on_commit_callbacks):
+    """WHOLE (P owns S since 2023-01-01) is consolidated for 2023-12 from two acquisition-day entries,
+    then for 2024-12: its pack has one comparative, December 2023 (no run of 2024-11 exists),
+    beside the current figures on BS and IS, each in its line's natural sign."""
+    call_command("load_group_pack", str(CASES_DIR / "wholly_owned.json"), "--org", "WHOLE", stdout=io.StringIO())
+    group = ConsolidationGroup.objects.select_related("organisation").get(organisation__code="WHOLE")
+    org = group.organisation
+    fiscal_year_generate(organisation=org, year=2023)
+    last_year = Period.objects.get(organisation=org, code="2023-12")
+    acc = dict(Account.objects.filter(organisation=org).values_list("code", "pk"))
+    p, s = (Entity.objects.get(organisation=org, code=c) for c in ("P", "S"))
+    for entity, lines in ((p, [("1500", "6000", s), ("3000", "-6000", None)]),
+                          (s, [("1000", "5000", None), ("3000", "-4000", None), ("3100", "-1000", None)])):
+        journal_entries_post_bulk(actor=None, entity=entity, source=EntrySource.IMPORT, entries=[EntryInput(
+            entry_date=last_year.end_date, period_id=last_year.pk, description="at acquisition", lines=[
+                LineInput(account_id=acc[code], amount=Decimal(amount), counterparty_id=cp.pk if cp else None)
+                for code, amount, cp in lines])])
+    with django_capture_on_commit_callbacks(execute=True):
+        before = consolidation_run_request(actor=None, group=group, period=last_year)
+        current = consolidation_run_request(actor=None, group=group,
+                                            period=Period.objects.get(organisation=org, code="2024-12"))
+    before.refresh_from_db()
+    current.refresh_from_db()
+    assert (before.status, current.status) == (RunStatus.SUCCEEDED, RunStatus.SUCCEEDED), (before.error, current.error)
+    # December 2023: S's cash and P's capital; the investment is eliminated against S's equity at acquisition.
+    assert {k: v for k, v in before.results["consolidated_tb"].items() if Decimal(v)} == {
+        "1000": "5000.00", "1600": "1000.00", "3000": "-6000.00"}
+
+    path = tmp_path / "pack.xlsx"
+    board_pack_write(current, path)
+    book = load_workbook(path)
+    cover = {r[0]: r[1] for r in book["Cover"].iter_rows(values_only=True) if r and r[0]}
+    assert cover["comparatives"] == "Same period last year (2023-12)"
+    assert cover["comparative: Same period last year (2023-12)"] == f"run {before.pk}, fingerprint {before.fingerprint}"
+    bs, is_ = book["BS"], book["IS"]
+    header = ["Account", "Name", "Current (EUR)", "Same period last year (2023-12) (EUR)"]
+    assert [c.value for c in bs[1]] == header and [c.value for c in is_[1]] == header
+    last = {r[0] or r[1]: Decimal(str(r[3])) for r in bs.iter_rows(min_row=2, values_only=True) if r[3] is not None}
+    assert last["1000"] == Decimal("5000") and last["1600"] == Decimal("1000")  # assets: debit positive
+    assert last["3000"] == Decimal("6000")  # equity: credit positive
+    assert last["Total assets"] == last["Total equity and liabilities"] == Decimal("6000")
+    now = {r[0] or r[1]: Decimal(str(r[2])) for r in bs.iter_rows(min_row=2, values_only=True) if r[2] is not None}
+    assert now["Total assets"] == Decimal(current.results["totals"]["assets"])
+    income = {r[0] or r[1]: r[3] for r in is_.iter_rows(min_row=2, values_only=True) if r[0] or r[1]}
+    assert Decimal(str(income["Profit for the period"])) == 0  # no income or expense in December 2023
+    assert Decimal(str(income["4000"])) == 0 and Decimal(str(
+        next(r[2] for r in is_.iter_rows(min_row=2, values_only=True) if r[0] == "4000"))) == Decimal("13000")

@@ -23,7 +23,7 @@ from ledger.services.entries import journal_entry_approve, journal_entry_post, j
 from periods.models import Period
 from sheshi.errors import PermissionDenied
 from sheshi.tenancy.models import Membership
-from tests.consolidation.helpers import CASES_DIR, ledger_explains_run
+from tests.consolidation.helpers import CASES_DIR, cta_three_ways, ledger_explains_run
 from tests.factories import UserFactory, member, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +182,13 @@ def test_over_the_api_a_viewer_of_the_group_is_refused_an_adjustment_and_a_ledge
     assert (resp.json()["source"], resp.json()["status"]) == ("manual", "draft")
     assert {j["source"] for j in client.get(f"{url}journals/2024-12/").json()} == {
         "translation", "elimination", "manual"}
+
+
+def test_the_worksheet_cta_is_what_the_translation_journals_post(group, period):
+    """The run page's members worksheet and the translation journals (computed, and as posted in
+    the consolidation ledger) give each member the same CTA, to the cent."""
+    run = run_once(group, period)
+    sheet, journals, posted = cta_three_ways(run)
+    assert sheet == journals == posted
+    assert sheet["S"] != 0 and sum(sheet.values()) == sum(Decimal(t["cta_exact"] or "0").quantize(Decimal("0.01"))
+                                                         for t in run.results["translation"].values())

@@ -26,7 +26,7 @@ from ledger.selectors.reports import balances_verify, trial_balance
 from periods.models import ChecklistTask, EntityPeriod, Period
 from sheshi.demo import make_files
 from sheshi.tenancy.models import Entity, Organisation
-from tests.consolidation.helpers import ledger_explains_run
+from tests.consolidation.helpers import cta_three_ways, ledger_explains_run
 
 
 def test_the_shipped_files_are_exactly_what_the_generator_writes():
@@ -39,10 +39,16 @@ def test_the_shipped_files_are_exactly_what_the_generator_writes():
 
 
 @pytest.mark.django_db
-def test_demo_loads_once_through_the_import_path_and_balances(settings):
+def test_demo_loads_once_through_the_import_path_and_balances(settings, django_capture_on_commit_callbacks):
     settings.DEBUG = True
-    call_command("load_demo")
+    with django_capture_on_commit_callbacks() as on_commit:
+        call_command("load_demo")
     org = Organisation.objects.get(code="DEMO")
+    # The loader runs each month's consolidation itself: none is also handed to the worker on
+    # commit (it used to queue all eleven, which the worker then found finished: no-op jobs).
+    assert [f for f in on_commit if "run_enqueue" in f.__code__.co_names] == []
+    assert set(ConsolidationRun.objects.filter(group__organisation=org).values_list("status", "attempt")) == {
+        (RunStatus.SUCCEEDED, 1)}
     entities = {e.code: e for e in Entity.objects.filter(organisation=org, elimination_ledger_of__isnull=True)}
     assert set(entities) == {"HOLD", "UK", "US", "FR"}
     assert set(Entity.objects.filter(organisation=org).values_list("code", flat=True)) - set(entities) == {
@@ -138,6 +144,10 @@ def _assert_demo_group(org, entities):
             {"HOLD", "UK", "US", "FR"} if run.period.number >= 4 else {"HOLD", "UK", "US"})
         expected, explained = ledger_explains_run(run)
         assert explained == expected
+        # the run page's worksheet and the posted translation journals give each member one CTA
+        sheet, journals, posted = cta_three_ways(run)
+        assert sheet == journals == posted, run.period.code
+        assert sheet["UK"] != 0 and sheet["US"] != 0
     sept = runs[8]
     assert sept.results["effective_interest"]["FR"] == "60.00"
     # The one deliberate mismatch: FR booked HOLD's September fee 600 short (both sides of the pair).
