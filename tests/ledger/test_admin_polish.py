@@ -95,6 +95,14 @@ def test_the_close_grid_says_soft_closed_in_words(client, world):
     assert "soft_closed" not in str(refused.value.detail) + " ".join(e.message for e in refused.value.errors)
 
 
+def test_the_close_grid_holds_no_inline_style_the_policy_would_refuse(client, world):
+    """The production Content-Security-Policy (style-src 'self') drops inline styles: the grid lost its colours."""
+    client.force_login(staff(user_with_role(world.entity, "controller")))
+    body = client.get("/admin/periods/entityperiod/grid/").content.decode()
+    assert "close-grid" in body and "periods/close.css" in body
+    assert "<style" not in body and " style=" not in body
+
+
 def history_pages(client, admin_path, obj_pk, model):
     versions = list(model.history.filter(id=obj_pk).values_list("history_id", flat=True))
     listing = client.get(f"{admin_path}{obj_pk}/history/")
