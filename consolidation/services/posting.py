@@ -86,10 +86,14 @@ def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: d
     period = run.period
     out = []
     for journal in journals:
-        lines = [LineInput(account_id=account_ids[account], amount=amount,
-                           dimensions={"member": member, "elimination": journal.kind, "ref": journal.ref},
-                           memo=f"{journal.kind} {journal.ref} ({member})"[:500])
-                 for member, account, amount in journal.lines]
+        tags: dict[str, tuple[dict, str]] = {}  # member -> its lines' dimensions and memo, shared (built once)
+        lines = []
+        for member, account, amount in journal.lines:
+            tag = tags.get(member)
+            if tag is None:
+                tag = tags[member] = ({"member": member, "elimination": journal.kind, "ref": journal.ref},
+                                      f"{journal.kind} {journal.ref} ({member})"[:500])
+            lines.append(LineInput(account_id=account_ids[account], amount=amount, dimensions=tag[0], memo=tag[1]))
         if len(lines) < 2:
             continue
         source = EntrySource.TRANSLATION if journal.kind == "translation" else EntrySource.ELIMINATION

@@ -197,6 +197,15 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
             org_entity = f"{entity.organisation_id}\t{entity.pk}"
             batch = _opt(import_batch_id)
             entry_tail = f"\t{_text(source)}\t{batch}\n"
+            # Lines often share one dimensions dict (a consolidation journal's lines, one per member):
+            # serialise each dict once. The dict is held with its text, so its id is not reused meanwhile.
+            dims_text: dict[int, tuple[dict, str]] = {}
+
+            def dims(value: dict) -> str:
+                hit = dims_text.get(id(value))
+                if hit is None:
+                    hit = dims_text[id(value)] = (value, _json(value))
+                return hit[1]
             for chunk in _chunks(entries, CHUNK_ENTRIES):
                 periods = [resolve(e) for e in chunk]
                 rates = [[_rate(li, functional_ccy) for li in e.lines] for e in chunk]
@@ -219,7 +228,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                         rows.append(
                             f"{next(line_ids)}\t{head}{no}\t{int(li.account_id)}\t"
                             f"{_text(li.currency or functional_ccy)}\t{quantize_amount(li.amount)}\t"
-                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{_json(li.dimensions)}\t"
+                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{dims(li.dimensions)}\t"
                             f"{_text(li.memo)}\t{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))
