@@ -23,9 +23,6 @@ from sheshi.access.roles import PREPARE
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.tenancy.models import Entity
 
-_MAP = ("unnest(%(originals)s::bigint[], %(reversals)s::bigint[], %(descriptions)s::text[])"
-        " AS m(original, reversal, description)")
-
 
 @transaction.atomic
 def journal_entries_reverse_posted_bulk(*, actor, entity: Entity, entry_ids: list[int], entry_date: date,
@@ -65,25 +62,31 @@ def journal_entries_reverse_posted_bulk(*, actor, entity: Entity, entry_ids: lis
                   "period": period_id, "date": entry_date, "actor": actor_id, "now": now,
                   "source": EntrySource.REVERSAL, "posted": EntryStatus.POSTED}
         # The lines first (their entries do not exist yet: the lines guard waits for them, as on the bulk path).
-        cur.execute(f"""
+        cur.execute("""
             INSERT INTO ledger_journalline (id, organisation_id, entity_id, period_id, entry_id, line_no, account_id,
                 currency, amount, rate, functional_amount, counterparty_id, dimensions, memo, import_batch_id,
                 source_row, source_raw)
             SELECT nextval('ledger_journalline_id_seq'), l.organisation_id, l.entity_id, %(period)s, m.reversal,
                    l.line_no, l.account_id, l.currency, -l.amount, l.rate, -l.functional_amount, l.counterparty_id,
                    l.dimensions, l.memo, NULL, NULL, ''
-              FROM ledger_journalline l JOIN {_MAP} ON m.original = l.entry_id
+              FROM ledger_journalline l
+              JOIN unnest(%(originals)s::bigint[], %(reversals)s::bigint[], %(descriptions)s::text[])
+                   AS m(original, reversal, description)
+                ON m.original = l.entry_id
              ORDER BY m.reversal, l.line_no""", params)
         # One statement: the posting trigger sees every reversal at once.
-        cur.execute(f"""
+        cur.execute("""
             INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
                 reference, source, status, created_by_id, created_at, posted_by_id, posted_at, request_hash,
                 reverses_id)
             SELECT m.reversal, e.organisation_id, e.entity_id, %(period)s, %(date)s, left(m.description, 500), '',
                    %(source)s, %(posted)s, %(actor)s, %(now)s, %(actor)s, %(now)s, '', e.id
-              FROM ledger_journalentry e JOIN {_MAP} ON m.original = e.id
+              FROM ledger_journalentry e
+              JOIN unnest(%(originals)s::bigint[], %(reversals)s::bigint[], %(descriptions)s::text[])
+                   AS m(original, reversal, description)
+                ON m.original = e.id
              ORDER BY m.reversal""", params)
-        cur.execute(f"""
+        cur.execute("""
             INSERT INTO ledger_historicaljournalentry (id, organisation_id, entity_id, period_id, entry_date,
                 description, reference, source, status, created_by_id, created_at, posted_by_id, posted_at,
                 request_hash, reverses_id, history_date, history_type, history_user_id, history_change_reason,
@@ -91,5 +94,8 @@ def journal_entries_reverse_posted_bulk(*, actor, entity: Entity, entry_ids: lis
             SELECT m.reversal, e.organisation_id, e.entity_id, %(period)s, %(date)s, left(m.description, 500), '',
                    %(source)s, %(posted)s, %(actor)s, %(now)s, %(actor)s, %(now)s, '', e.id, %(now)s, '+',
                    %(actor)s, 'bulk reversal', coalesce(current_setting('sheshi.request_id', true), '')
-              FROM ledger_journalentry e JOIN {_MAP} ON m.original = e.id""", params)
+              FROM ledger_journalentry e
+              JOIN unnest(%(originals)s::bigint[], %(reversals)s::bigint[], %(descriptions)s::text[])
+                   AS m(original, reversal, description)
+                ON m.original = e.id""", params)
     return reversal_ids
