@@ -23,7 +23,9 @@ def canon(value: Decimal | None) -> str | None:
         return None
     if not value:
         return "0"
-    text = format(value, "f")
+    text = str(value)  # fixed-point already unless the exponent is large either way (2x faster than format)
+    if "E" in text or "e" in text:
+        text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
@@ -39,9 +41,12 @@ def fingerprint_sections(inputs: EngineInputs) -> dict[str, str]:
                       m.acquired_on.isoformat() if m.acquired_on else None] for m in inputs.members)
     accounts = sorted([a.code, str(a.type), a.ic, str(a.role) if a.role else None, a.ic_pair]
                       for a in inputs.accounts)
-    balances: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    balances: dict[str, dict[tuple[str, str], Decimal]] = defaultdict(dict)
+    zero = Decimal(0)
     for line in inputs.lines:
-        balances[line.entity][(line.account, line.counterparty or "")] += line.amount
+        tb = balances[line.entity]
+        key = (line.account, line.counterparty or "")
+        tb[key] = tb.get(key, zero) + line.amount
     rates = sorted([r.from_ccy, r.to_ccy, str(r.type), r.on.isoformat(), canon(r.rate)] for r in inputs.rates)
     adj = inputs.adjustments
     adjustments = {
@@ -63,7 +68,9 @@ def fingerprint_sections(inputs: EngineInputs) -> dict[str, str]:
         sections["manual_adjustments"] = _digest(sorted(
             [m.entry, sorted([acc, canon(v)] for acc, v in m.lines)] for m in inputs.manual_adjustments))
     for entity in sorted(balances):
-        rows = sorted([acc, cp, canon(v)] for (acc, cp), v in balances[entity].items() if v != 0)
+        # sorted by (account, counterparty), unique per member: the same order as sorting the rows
+        tb = balances[entity]
+        rows = [[acc, cp, canon(tb[acc, cp])] for acc, cp in sorted(tb) if tb[acc, cp] != 0]
         sections[f"tb:{entity}"] = _digest(rows)
     return sections
 

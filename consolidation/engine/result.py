@@ -49,8 +49,9 @@ def num(value: Decimal) -> str:
 
 
 def _posting(p) -> dict[str, str]:
-    d = {"entity": p.entity, "account": p.account, "amount": _s(p.amount)}
-    if r2(p.amount) != p.amount:
+    rounded = r2(p.amount)  # once: rounding is most of the cost of serialising a posting
+    d = {"entity": p.entity, "account": p.account, "amount": str(rounded)}
+    if rounded != p.amount:
         d["exact"] = canon(p.amount)
     return d
 
@@ -167,8 +168,9 @@ class ConsolidationResult:
 
     @staticmethod
     def _component_dict(c: Component) -> dict[str, Any]:
-        d: dict[str, Any] = {"entity": c.entity, "source": c.source, "ref": c.ref, "amount": _s(c.amount)}
-        if r2(c.amount) != c.amount:
+        rounded = r2(c.amount)
+        d: dict[str, Any] = {"entity": c.entity, "source": c.source, "ref": c.ref, "amount": str(rounded)}
+        if rounded != c.amount:
             d["exact"] = num(c.amount)
         if c.local_amount is not None:
             d["local_amount"] = num(c.local_amount)

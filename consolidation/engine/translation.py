@@ -110,19 +110,23 @@ def translate_member(member: Member, lines: list[TBLine], kinds: dict[str, RateT
                      book: RateBook, period_end: date) -> TranslatedMember:
     rates = member_rates(member, book, period_end)
     out = TranslatedMember(code=member.code, currency=member.functional_currency, rates=rates)
-    local: dict[tuple[str, str | None], Decimal] = defaultdict(Decimal)
-    for line in lines:
-        local[(line.account, line.counterparty)] += line.amount
-    by_kind: dict[RateType, Decimal] = defaultdict(Decimal)
-    translated_sum = Decimal(0)
-    rate_of = {k: out.rate_for(k) for k in RateType}
+    # Keyed (account, counterparty or ""), so the keys sort as they are (no key function per line);
+    # balances keep None for "no counterparty".
+    local: dict[tuple[str, str], Decimal] = {}
+    get = local.get
     zero = Decimal(0)
-    totals, local_totals = out.account_totals, out.account_local
-    for key in sorted(local, key=lambda k: (k[0], k[1] or "")):
-        account, value = key[0], local[key]
+    for line in lines:
+        key = (line.account, line.counterparty or "")
+        local[key] = get(key, zero) + line.amount
+    by_kind: dict[RateType, Decimal] = defaultdict(Decimal)
+    translated_sum = zero
+    rate_of = {k: out.rate_for(k) for k in RateType}
+    totals, local_totals, balances = out.account_totals, out.account_local, out.balances
+    for key, value in sorted(local.items()):
+        account = key[0]
         kind = kinds[account]
         amount = value * rate_of[kind]
-        out.balances[key] = (value, amount)
+        balances[(account, key[1] or None)] = (value, amount)
         totals[account] = totals.get(account, zero) + amount
         local_totals[account] = local_totals.get(account, zero) + value
         by_kind[kind] += value

@@ -27,7 +27,7 @@ from consolidation.selectors.journals import Journal, run_journals
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource, EntryStatus, JournalEntry
 from ledger.services.bulk import journal_entries_post_bulk
-from ledger.services.entries import journal_entry_reverse_posted
+from ledger.services.bulk_reversal import journal_entries_reverse_posted_bulk
 from periods import locks as period_locks
 from periods.models import PeriodState
 from periods.services.transitions import entity_periods_open
@@ -87,10 +87,14 @@ def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: d
     period = run.period
     out = []
     for journal in journals:
-        lines = [LineInput(account_id=account_ids[account], amount=amount,
-                           dimensions={"member": member, "elimination": journal.kind, "ref": journal.ref},
-                           memo=f"{journal.kind} {journal.ref} ({member})"[:500])
-                 for member, account, amount in journal.lines]
+        tags: dict[str, tuple[dict, str]] = {}  # member -> its lines' dimensions and memo, shared (built once)
+        lines = []
+        for member, account, amount in journal.lines:
+            tag = tags.get(member)
+            if tag is None:
+                tag = tags[member] = ({"member": member, "elimination": journal.kind, "ref": journal.ref},
+                                      f"{journal.kind} {journal.ref} ({member})"[:500])
+            lines.append(LineInput(account_id=account_ids[account], amount=amount, dimensions=tag[0], memo=tag[1]))
         if len(lines) < 2:
             continue
         source = EntrySource.TRANSLATION if journal.kind == "translation" else EntrySource.ELIMINATION
@@ -126,10 +130,13 @@ def run_eliminations_post(*, run: ConsolidationRun, results: dict[str, Any]) -> 
                                                 status=EntryStatus.POSTED, reversed_by__isnull=True)
                     .order_by("pk").values_list("pk", "entry_date"))
     outcome = PostingOutcome()
-    for entry_id, entry_date in standing:
-        outcome.reversal_entry_ids.append(journal_entry_reverse_posted(
-            actor=None, entry_id=entry_id, entry_date=entry_date, period_id=period.pk,
-            description=f"Consolidation run {run.pk} replaces elimination entry {entry_id}").pk)
+    # Every standing entry is dated on the period end (as this run's are): one set-based reversal
+    # for all of them (one at a time, reversing a large group's journals took most of a re-run).
+    for entry_date in sorted({on for _pk, on in standing}):
+        ids = [pk for pk, on in standing if on == entry_date]
+        outcome.reversal_entry_ids += journal_entries_reverse_posted_bulk(
+            actor=None, entity=entity, entry_ids=ids, entry_date=entry_date, period_id=period.pk,
+            descriptions=[f"Consolidation run {run.pk} replaces elimination entry {pk}" for pk in ids])
     journals = run_journals(results).to_post()
     codes = {account for j in journals for _m, account, _a in j.lines}
     account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=codes)

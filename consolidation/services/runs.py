@@ -262,6 +262,10 @@ def ic_worklist_sync(*, run: ConsolidationRun) -> list[IcDifference]:
     for d in found:
         key = (entity_ids[d["entity"]], account_ids[d["account"]], entity_ids[d["counterparty"]])
         amounts = {k: Decimal(d[k]) for k in ("entity_amount", "counterparty_amount", "difference", "eliminated")}
+        # The run rounds each figure to the cent from the exact ones, so the two sides can miss the
+        # difference by a cent (-214.96 + 214.96 against -0.01); the row must add up
+        # (ic_difference_is_the_sum): the counterparty's side takes that cent, the difference stays as reported.
+        amounts["counterparty_amount"] = amounts["difference"] - amounts["entity_amount"]
         row = standing.pop(key, None)
         if row is None:
             row = IcDifference(organisation_id=run.organisation_id, group_id=run.group_id, period_id=run.period_id,

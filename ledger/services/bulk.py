@@ -198,7 +198,26 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
             org_entity = f"{entity.organisation_id}\t{entity.pk}"
             batch = _opt(import_batch_id)
             entry_tail = f"\t{_text(source)}\t{batch}\n"
+            # Lines often share one dimensions dict (a consolidation journal's lines, one per member):
+            # serialise each dict once per chunk. The dict is held with its text, so its id is not reused.
+            dims_text: dict[int, tuple[dict, str]] = {}
+
+            def dims(value: dict) -> str:
+                hit = dims_text.get(id(value))
+                if hit is None:
+                    hit = dims_text[id(value)] = (value, _json(value))
+                return hit[1]
+
+            memo_text: dict[str, str] = {}  # and so do their memos: escaped once each
+
+            def memo(value: str) -> str:
+                text = memo_text.get(value)
+                if text is None:
+                    text = memo_text[value] = _text(value)
+                return text
             for chunk in _chunks(entries, CHUNK_ENTRIES):
+                dims_text.clear()  # per chunk: memory stays flat on a large import
+                memo_text.clear()
                 periods = [resolve(e) for e in chunk]
                 rates = [[_rate(li, functional_ccy) for li in e.lines] for e in chunk]
                 functional = [[_functional(li, r) for li, r in zip(e.lines, rs, strict=True)]
@@ -220,8 +239,8 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                         rows.append(
                             f"{next(line_ids)}\t{head}{no}\t{int(li.account_id)}\t"
                             f"{_text(li.currency or functional_ccy)}\t{quantize_amount(li.amount)}\t"
-                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{_json(li.dimensions)}\t"
-                            f"{_text(li.memo)}\t{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
+                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{dims(li.dimensions)}\t"
+                            f"{memo(li.memo)}\t{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))
                 rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"

@@ -20,6 +20,7 @@ from consolidation.services.runs import (
     ic_difference_comment,
     ic_difference_explain,
     ic_difference_resolve,
+    ic_worklist_sync,
 )
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource
@@ -210,3 +211,18 @@ def test_the_close_dashboard_counts_the_worklist_rows_not_yet_resolved(group):
     assert ic_cells()["P"] == [2]  # explained is not settled
     ic_difference_resolve(actor=controller, difference_id=pair(group, "2200").pk, resolution="Received 2 Jan")
     assert ic_cells()["P"] == [1]
+
+
+def test_a_difference_whose_rounded_sides_miss_it_by_a_cent_is_stored_not_refused(group):
+    """The run rounds each figure from the exact ones: -214.9649 and 214.9551 give -214.96, 214.96
+    and a difference of -0.01. The worklist row refused that (ic_difference_is_the_sum) and failed
+    the whole run; now the counterparty's side takes the cent and the difference stays as reported."""
+    run = run_now(group)
+    run.results["ic_differences"] = [{
+        "entity": "P", "account": "1200", "counterparty": "S", "counterparty_account": "2200",
+        "entity_amount": "-214.96", "counterparty_amount": "214.96", "difference": "-0.01", "eliminated": "214.96"}]
+    with transaction.atomic():
+        ic_worklist_sync(run=run)
+    row = pair(group, "1200")
+    assert (row.entity_amount, row.counterparty_amount, row.difference, row.eliminated) == (
+        Decimal("-214.9600"), Decimal("214.9500"), Decimal("-0.0100"), Decimal("214.9600"))

@@ -63,6 +63,9 @@ NOT_API_OPERATIONS = {
     "consolidation_run_progress": "the worker's progress notes inside consolidation_run_execute",
     "run_eliminations_post": "step of consolidation_run_execute (posts a succeeded run's eliminations)",
     "ic_worklist_sync": "step of consolidation_run_execute (a succeeded run refreshes the IC worklist)",
+    "journal_entries_reverse_posted_bulk": "step of elimination replacement (a consolidation re-run reverses its "
+                                           "previous run's journals set-based); clients reverse through "
+                                           "journal_entry_reverse (POST /journal-entries/{id}/reverse/)",
     "journal_entry_reverse_posted": "step of import supersede, the year-end reopen and elimination replacement: "
                                     "a reversal posted at once as part of another act; clients reverse through "
                                     "journal_entry_reverse (POST /journal-entries/{id}/reverse/)",
