@@ -102,8 +102,7 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
                 if run.status != "succeeded":
                     sys.exit(f"run failed: {run.error}")
                 t0 = time.perf_counter()
-                with transaction.atomic():
-                    rerun = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
+                rerun = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
                 rerun = consolidation_run_execute(run_id=rerun.pk)
                 rerun_s = time.perf_counter() - t0
         if rerun.status != "succeeded" or len(rerun.reversal_entry_ids) != len(run.posted_entry_ids):
