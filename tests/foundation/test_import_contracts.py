@@ -1,6 +1,6 @@
 """The apps depend in one direction and each app inside runs interface -> services -> selectors ->
 models (issue #20). The contracts are in .importlinter; docs/architecture.md explains the order.
-On the code before #20 they broke 14 times (periods -> ledger, sheshi -> audit/ledger/consolidation)."""
+On the code before #20 the app order broke 13 times (periods -> ledger, sheshi -> audit/ledger/consolidation)."""
 from __future__ import annotations
 
 import configparser
