@@ -17,6 +17,7 @@ from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import admin_reports
+from ledger.admin_inbox import INBOX_URL_NAME, inbox_view, may_use_inbox
 from ledger.admin_journal import entry_form_view, form_editable, human_message
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
 from ledger.services import entries as services
@@ -24,11 +25,14 @@ from ledger.services.chart import account_create, account_move
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import APPROVE, PREPARE, VIEW
+from sheshi.admin_links import admin_link_register
 from sheshi.admin_writes import ActionsForRoles, NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError, ValidationFailed
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_ids_for
+
+admin_link_register(app_label="ledger", name="Awaiting my approval", url_name=INBOX_URL_NAME, allowed=may_use_inbox)
 
 ACCOUNT_ADD_FIELDS = ["organisation", "code", "name", "type", "kind", "parent", "is_intercompany", "role", "ic_pair"]
 
@@ -158,6 +162,10 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        inbox = self.admin_site.admin_view(partial(inbox_view, self))
+        return [path("awaiting-approval/", inbox, name=INBOX_URL_NAME), *super().get_urls()]
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):

@@ -35,6 +35,7 @@ class LedgerErrorCode(ErrorCode):
     ZERO_LINE = ("zero_line", 422, "A line cannot be zero.")
     LINE_SIGNS_DISAGREE = ("line_signs_disagree", 422, "Amount and functional amount differ in sign.")
     BATCH_TOO_LARGE = ("batch_too_large", 413, "Too many entries in one batch.")
+    BULK_POST_REFUSED = ("bulk_post_refused", 422, "Some entries cannot be posted, so none was posted.")
 
 
 class EntryNotInStateError(RuleViolation):
@@ -120,3 +121,12 @@ register_db_rules({
 
 class BatchTooLargeError(RuleViolation):
     error = LedgerErrorCode.BATCH_TOO_LARGE
+
+
+class BulkPostRefusedError(RuleViolation):
+    """Posting several entries all or none: at least one was refused, so none was posted.
+    ``refusals`` holds (entry id, the refusal) for each one, for the admin's sentences; the API
+    lists them as field errors ``entries[<id>]``."""
+
+    error = LedgerErrorCode.BULK_POST_REFUSED
+    refusals: list[tuple[int, Exception]]

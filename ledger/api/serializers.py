@@ -88,6 +88,11 @@ class JournalEntryUpdateInput(serializers.Serializer):
     lines = LineInputSerializer(many=True, min_length=2, max_length=10_000, required=False)
 
 
+class JournalEntriesPostAllInput(serializers.Serializer):
+    entries = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500,
+                                    help_text="Ids of the entries to post, all or none.")
+
+
 class VoidInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text="Why the entry is withdrawn (kept with it).")
 

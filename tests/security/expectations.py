@@ -184,6 +184,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/journal-entries/{id}/approve/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/reject/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/post/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
+    # Posting several at once is posting each: the same rule as the single post, all or none.
+    ("/api/v1/journal-entries/post-all/", "POST"): Expect(
+        do=PREPARERS, body=lambda w, s: {"entries": [w.get("entry_draft", s)]}),
     # Editing a draft (conditional on its ETag) is preparing; withdrawing one is preparing or approving.
     ("/api/v1/journal-entries/{id}/", "PATCH"): Expect(do=PREPARERS, target="entry_draft", headers=_draft_if_match,
                                                        body=lambda w, s: {"description": "matrix edit"}),
