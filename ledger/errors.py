@@ -35,6 +35,9 @@ class LedgerErrorCode(ErrorCode):
     ZERO_LINE = ("zero_line", 422, "A line cannot be zero.")
     LINE_SIGNS_DISAGREE = ("line_signs_disagree", 422, "Amount and functional amount differ in sign.")
     BATCH_TOO_LARGE = ("batch_too_large", 413, "Too many entries in one batch.")
+    REVERSE_ON_INVALID = ("reverse_on_invalid", 422, "The automatic reversal's date is not in a later period.")
+    REVERSAL_PERIOD_UNAVAILABLE = ("reversal_period_unavailable", 422,
+                                   "The automatic reversal's period does not exist or is locked.")
     BULK_POST_REFUSED = ("bulk_post_refused", 422, "Some entries cannot be posted, so none was posted.")
 
 
@@ -116,6 +119,7 @@ register_db_rules({
     "line_currency_iso": L.INVALID_CURRENCY,
     "line_not_zero": L.ZERO_LINE,
     "line_amount_signs_agree": L.LINE_SIGNS_DISAGREE,
+    "entry_reverse_on_after_entry_date": L.REVERSE_ON_INVALID,
 })
 
 

@@ -2538,7 +2538,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (59), by table and name
+-- CHECK and EXCLUDE constraints (60), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2592,6 +2592,7 @@ ALTER TABLE public.ledger_importbatch ADD CONSTRAINT import_status_valid CHECK (
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_approver_not_preparer CHECK (((approved_by_id IS NULL) OR (NOT ((approved_by_id = created_by_id) AND (approved_by_id IS NOT NULL) AND (created_by_id IS NOT NULL)))));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_posted_has_time CHECK (((NOT ((status)::text = 'posted'::text)) OR (posted_at IS NOT NULL)));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reversal_points_to_original CHECK ((((reverses_id IS NOT NULL) AND ((source)::text = 'reversal'::text)) OR ((NOT ((source)::text = 'reversal'::text)) AND (reverses_id IS NULL))));
+ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reverse_on_after_entry_date CHECK (((reverse_on IS NULL) OR (reverse_on > entry_date)));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (((source)::text = ANY ((ARRAY['manual'::character varying, 'import'::character varying, 'closing'::character varying, 'elimination'::character varying, 'revaluation'::character varying, 'translation'::character varying, 'reversal'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_status_valid CHECK (((status)::text = ANY ((ARRAY['draft'::character varying, 'submitted'::character varying, 'approved'::character varying, 'posted'::character varying, 'void'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_void_has_reason CHECK (((NOT ((status)::text = 'void'::text)) OR ((voided_at IS NOT NULL) AND ((void_reason)::text ~ '\S'::text))));

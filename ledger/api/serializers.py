@@ -75,6 +75,12 @@ class JournalEntryCreateInput(serializers.Serializer):
     source = serializers.ChoiceField([EntrySource.MANUAL], default=EntrySource.MANUAL)
     lines = LineInputSerializer(many=True, min_length=2, max_length=10_000)
     post = serializers.BooleanField(default=False, help_text="Post at once (sources that need no approval).")
+    reverse_on = serializers.DateField(required=False, allow_null=True,
+                                       help_text="An accrual: when the entry is posted, its reversal is drafted on "
+                                                 "this day (in a later period). null: not reversed automatically.")
+    auto_reverse = serializers.BooleanField(required=False, default=False,
+                                            help_text="true without reverse_on: reverse on the first day of the next "
+                                                      "period.")
 
 
 class JournalEntryUpdateInput(serializers.Serializer):
@@ -86,6 +92,12 @@ class JournalEntryUpdateInput(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
     lines = LineInputSerializer(many=True, min_length=2, max_length=10_000, required=False)
+    reverse_on = serializers.DateField(required=False, allow_null=True,
+                                       help_text="An accrual: when the entry is posted, its reversal is drafted on "
+                                                 "this day (in a later period). null: not reversed automatically.")
+    auto_reverse = serializers.BooleanField(required=False,
+                                            help_text="true without reverse_on: reverse on the first day of the next "
+                                                      "period.")
 
 
 class JournalEntriesPostAllInput(serializers.Serializer):
@@ -120,7 +132,7 @@ class JournalEntryOutput(serializers.ModelSerializer):
         model = JournalEntry
         fields = ["id", "entity", "period", "entry_date", "description", "reference", "source", "status",
                   "reverses", "created_by", "created_at", "approved_by", "approved_at", "posted_by", "posted_at",
-                  "voided_by", "voided_at", "void_reason", "import_batch_id", "lines"]
+                  "voided_by", "voided_at", "void_reason", "import_batch_id", "reverse_on", "lines"]
 
 
 class ReverseInput(serializers.Serializer):

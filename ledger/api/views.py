@@ -119,7 +119,8 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
                        counterparty_id=cp_ids.get(line.get("counterparty")), dimensions=line.get("dimensions") or {},
                        memo=line.get("memo", "")) for line in data["lines"]]
     return EntryInput(entry_date=data["entry_date"], description=data["description"], lines=lines,
-                      period_id=period_id, reference=data.get("reference", ""))
+                      period_id=period_id, reference=data.get("reference", ""), reverse_on=data.get("reverse_on"),
+                      auto_reverse=bool(data.get("auto_reverse")))
 
 
 def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
@@ -127,6 +128,8 @@ def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
     current = {
         "entry_date": entry.entry_date, "description": entry.description, "reference": entry.reference,
         "period": None if "entry_date" in patch else entry.period.code,
+        # Kept as it is unless the patch says otherwise (a new date keeps the reversal date).
+        "reverse_on": entry.reverse_on,
         "lines": [{"account": ln.account.code, "amount": ln.amount, "currency": ln.currency, "rate": ln.rate,
                    "functional_amount": ln.functional_amount,
                    "counterparty": ln.counterparty.code if ln.counterparty_id else None,

@@ -106,6 +106,16 @@ def case_date_outside_period(world):
     return service, database
 
 
+def case_reverse_on_not_after_the_entry(world):
+    service = service_refusal(lambda: journal_entry_create(actor=None, entity=world.entity, entry=EntryInput(
+        entry_date=date(2026, 3, 15), description="accrual", reverse_on=date(2026, 3, 10),
+        lines=balanced(world).lines)))
+    entry = draft(world)
+    database = db_refusal("entry_reverse_on_after_entry_date",
+                          "UPDATE ledger_journalentry SET reverse_on = entry_date WHERE id = %s", [entry.pk])
+    return service, database
+
+
 def case_entry_in_locked_period(world):
     lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk, reason="March closed")
     service = service_refusal(lambda: draft(world))
@@ -221,6 +231,7 @@ PARITY = [
     Parity("ledger_entry_unbalanced", case_unbalanced, ("entry_unbalanced", 422)),
     Parity("account_code_unique_in_org", case_account_code_taken, ("account_code_taken", 409)),
     Parity("ledger_entry_date_outside_period", case_date_outside_period, ("date_outside_period", 422)),
+    Parity("entry_reverse_on_after_entry_date", case_reverse_on_not_after_the_entry, ("reverse_on_invalid", 422)),
     Parity("ledger_entry_in_locked_period", case_entry_in_locked_period, ("period_locked", 422)),
     Parity("ledger_entry_transition_invalid", case_wrong_status, ("entry_wrong_status", 409)),
     Parity("entry_approver_not_preparer", case_approver_is_preparer, ("segregation_of_duties", 403)),
