@@ -38,6 +38,9 @@ class LedgerErrorCode(ErrorCode):
     REVERSE_ON_INVALID = ("reverse_on_invalid", 422, "The automatic reversal's date is not in a later period.")
     REVERSAL_PERIOD_UNAVAILABLE = ("reversal_period_unavailable", 422,
                                    "The automatic reversal's period does not exist or is locked.")
+    ATTACHMENT_DUPLICATE = ("attachment_duplicate", 409, "This document is already attached to the entry.")
+    ENTRY_RECORD_APPEND_ONLY = ("entry_record_append_only", 409,
+                                "Attachments and comments of an entry are never changed or removed.")
     BULK_POST_REFUSED = ("bulk_post_refused", 422, "Some entries cannot be posted, so none was posted.")
 
 
@@ -120,6 +123,8 @@ register_db_rules({
     "line_not_zero": L.ZERO_LINE,
     "line_amount_signs_agree": L.LINE_SIGNS_DISAGREE,
     "entry_reverse_on_after_entry_date": L.REVERSE_ON_INVALID,
+    "entry_attachment_once": L.ATTACHMENT_DUPLICATE,
+    "ledger_entry_record_append_only": L.ENTRY_RECORD_APPEND_ONLY,
 })
 
 
@@ -134,3 +139,9 @@ class BulkPostRefusedError(RuleViolation):
 
     error = LedgerErrorCode.BULK_POST_REFUSED
     refusals: list[tuple[int, Exception]]
+
+
+class AttachmentDuplicateError(Conflict):
+    """The same document attached twice to an entry (as the constraint entry_attachment_once)."""
+
+    error = LedgerErrorCode.ATTACHMENT_DUPLICATE

@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (67), by name and signature
+-- Functions (68), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1020,6 +1020,18 @@ BEGIN
 END $function$
 ;
 
+-- ledger_entry_record_append_only()
+CREATE OR REPLACE FUNCTION public.ledger_entry_record_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  RAISE EXCEPTION '% rows are append-only: add a new row instead', TG_TABLE_NAME
+    USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_entry_record_append_only';
+END $function$
+;
+
 -- ledger_entry_refs_check()
 CREATE OR REPLACE FUNCTION public.ledger_entry_refs_check()
  RETURNS trigger
@@ -1865,7 +1877,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (245), by table and name
+-- Triggers (253), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2024,12 +2036,24 @@ CREATE TRIGGER ledger_entry_refs_update AFTER UPDATE ON public.ledger_journalent
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.ledger_journalentry FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
+-- ledger_journalentryattachment
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentryattachment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentryattachment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.ledger_journalentryattachment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER ledger_entry_record_append_only BEFORE DELETE OR UPDATE ON public.ledger_journalentryattachment FOR EACH ROW EXECUTE FUNCTION ledger_entry_record_append_only();
+CREATE TRIGGER ledger_entry_record_no_truncate BEFORE TRUNCATE ON public.ledger_journalentryattachment FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_record_append_only();
+
 -- ledger_journalentrybatch
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrybatch REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+
+-- ledger_journalentrycomment
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrycomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrycomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.ledger_journalentrycomment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER ledger_entry_record_append_only BEFORE DELETE OR UPDATE ON public.ledger_journalentrycomment FOR EACH ROW EXECUTE FUNCTION ledger_entry_record_append_only();
+CREATE TRIGGER ledger_entry_record_no_truncate BEFORE TRUNCATE ON public.ledger_journalentrycomment FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_record_append_only();
 
 -- ledger_journalline
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalline REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalline', '100', 'id', 'organisation_id', '');
@@ -2244,7 +2268,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (58 tables, 58 policies), by table
+-- Row-level security (60 tables, 60 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2272,7 +2296,9 @@ ALTER TABLE public.ledger_historicaljournalentry ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicallocalaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_importbatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentry ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalentryattachment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentrybatch ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalentrycomment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalline ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_localaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_sourcesystem ENABLE ROW LEVEL SECURITY;
@@ -2409,7 +2435,15 @@ CREATE POLICY tenant_isolation ON public.ledger_journalentry AS PERMISSIVE FOR A
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.ledger_journalentryattachment AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.ledger_journalentrybatch AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.ledger_journalentrycomment AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
@@ -2538,7 +2572,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (60), by table and name
+-- CHECK and EXCLUDE constraints (62), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2597,8 +2631,14 @@ ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_status_valid CHECK (((status)::text = ANY ((ARRAY['draft'::character varying, 'submitted'::character varying, 'approved'::character varying, 'posted'::character varying, 'void'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_void_has_reason CHECK (((NOT ((status)::text = 'void'::text)) OR ((voided_at IS NOT NULL) AND ((void_reason)::text ~ '\S'::text))));
 
+-- ledger_journalentryattachment
+ALTER TABLE public.ledger_journalentryattachment ADD CONSTRAINT entry_attachment_sha256_hex CHECK (((sha256)::text ~ '^[0-9a-f]{64}$'::text));
+
 -- ledger_journalentrybatch
 ALTER TABLE public.ledger_journalentrybatch ADD CONSTRAINT entry_batch_counts_non_negative CHECK (((entry_count >= 0) AND (line_count >= 0)));
+
+-- ledger_journalentrycomment
+ALTER TABLE public.ledger_journalentrycomment ADD CONSTRAINT entry_comment_not_blank CHECK ((body ~ '\S'::text));
 
 -- ledger_journalline
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_amount_signs_agree CHECK ((((amount >= (0)::numeric) AND (functional_amount >= (0)::numeric)) OR ((amount <= (0)::numeric) AND (functional_amount <= (0)::numeric))));

@@ -10,7 +10,9 @@ from ledger.models import (
     AccountType,
     EntrySource,
     JournalEntry,
+    JournalEntryAttachment,
     JournalEntryBatch,
+    JournalEntryComment,
     JournalLine,
 )
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
@@ -226,3 +228,27 @@ class JournalEntryBatchOutput(serializers.ModelSerializer):
     class Meta:
         model = JournalEntryBatch
         fields = ["id", "entity", "entries", "lines", "entry_ids", "created_by", "created_at"]
+
+
+class JournalEntryAttachmentInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The supporting document (at most 25 MB).")
+
+
+class JournalEntryAttachmentOutput(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = JournalEntryAttachment
+        fields = ["id", "entry", "file_name", "sha256", "size", "content_type", "uploaded_by", "uploaded_at"]
+
+
+class JournalEntryCommentInput(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+class JournalEntryCommentOutput(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = JournalEntryComment
+        fields = ["id", "entry", "body", "author", "created_at"]

@@ -194,6 +194,16 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                            body=lambda w, s: {"reason": "matrix"}),
     ("/api/v1/journal-entries/{id}/reverse/", "POST"): Expect(do=PREPARERS, target="entry_posted",
                                                               body=lambda w, s: {}, ok=frozenset({201})),
+    # Supporting documents and comments: read by whoever sees the entry; added by those who prepare or
+    # approve its entity's entries (on an entry of any status).
+    ("/api/v1/journal-entries/{id}/attachments/", "GET"): Expect(target="entry_posted"),
+    ("/api/v1/journal-entries/{id}/attachments/", "POST"): Expect(
+        do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), multipart=True,
+        body=lambda w, s: {"file": SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 matrix invoice",
+                                                      content_type="application/pdf")}),
+    ("/api/v1/journal-entries/{id}/comments/", "GET"): Expect(target="entry_posted"),
+    ("/api/v1/journal-entries/{id}/comments/", "POST"): Expect(
+        do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), body=lambda w, s: {"body": "matrix"}),
     # Reports: anyone who may view the entity named in the query.
     ("/api/v1/reports/trial-balance/", "GET"): Expect(query=_report),
     ("/api/v1/reports/balance-sheet/", "GET"): Expect(query=_report),
