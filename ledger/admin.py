@@ -17,6 +17,12 @@ from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import admin_reports
+from ledger.admin_documents import (
+    attachment_add_view,
+    attachment_download_view,
+    comment_add_view,
+    documents_context,
+)
 from ledger.admin_inbox import INBOX_URL_NAME, inbox_view, may_use_inbox
 from ledger.admin_journal import entry_form_view, form_editable, human_message
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
@@ -164,8 +170,15 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
         return False
 
     def get_urls(self):
-        inbox = self.admin_site.admin_view(partial(inbox_view, self))
-        return [path("awaiting-approval/", inbox, name=INBOX_URL_NAME), *super().get_urls()]
+        def view(fn):
+            return self.admin_site.admin_view(partial(fn, self))
+
+        return [path("awaiting-approval/", view(inbox_view), name=INBOX_URL_NAME),
+                path("<int:entry_id>/attach/", view(attachment_add_view), name="ledger_journalentry_attach"),
+                path("<int:entry_id>/comment/", view(comment_add_view), name="ledger_journalentry_comment"),
+                path("<int:entry_id>/attachments/<int:attachment_id>/", view(attachment_download_view),
+                     name="ledger_journalentry_attachment"),
+                *super().get_urls()]
 
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
@@ -174,15 +187,16 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entry = self.get_object(request, object_id)
+        documents = documents_context(request, entry) if entry is not None else {}
         if entry is not None and self.has_change_permission(request, entry):
-            return entry_form_view(self, request, entry)
+            return entry_form_view(self, request, entry, extra_context=documents)
         if entry is not None and request.method == "POST":
             raise PermissionDenied  # a read-only entry: nothing to save
         if entry is not None and entry.status == EntryStatus.DRAFT and not form_editable(entry):
             self.message_user(request, "This draft has intercompany counterparties or dimensions, which the form "
                               "does not show: change it through the API, or void it and enter it again.",
                               messages.INFO)
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **documents})
 
     # History: readable, never "Revert" (NoRevertHistoryMixin). A revert would write the header
     # straight to the table, around the services and without the lines; on a posted entry the

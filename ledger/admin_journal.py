@@ -246,7 +246,7 @@ def _show_validation(grid: Grid, exc: SheshiError, used: list[int]) -> None:
         grid.errors.append(exc.detail)
 
 
-def entry_form_view(modeladmin, request, entry: JournalEntry | None = None):
+def entry_form_view(modeladmin, request, entry: JournalEntry | None = None, extra_context: dict | None = None):
     """Enter a new draft (``entry`` None) or edit a draft; "Save and submit" also submits it."""
     user = request.user
     opts = modeladmin.model._meta
@@ -271,7 +271,7 @@ def entry_form_view(modeladmin, request, entry: JournalEntry | None = None):
     context = {**modeladmin.admin_site.each_context(request), "title": title, "opts": opts, "entry": entry,
                "original": entry, "header": grid.header, "lines": grid.lines, "grid_errors": grid.errors,
                "accounts": account_choices(user), "has_view_permission": True,
-               "media": modeladmin.media + grid.header.media}
+               "media": modeladmin.media + grid.header.media, **(extra_context or {})}
     return TemplateResponse(request, "admin/ledger/journalentry/entry_form.html", context)
 
 

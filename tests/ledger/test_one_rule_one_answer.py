@@ -313,6 +313,10 @@ NO_SERVICE_CHECK = {
     # The close workspace (periods/models/checklist.py, periods close records).
     "periods_close_record_append_only": "no service edits a close record; guards raw SQL",
     "reconciliation_evidence_once": "no pre-check: the unique constraint refuses and its name maps to the code",
+    # Journal entries' documents and comments (ledger/sql/0023_entry_records.sql).
+    "ledger_entry_record_append_only": "no service edits a document or comment; guards raw SQL",
+    "entry_attachment_once": "the attach service checks first with the same code; the constraint guards raw SQL "
+                             "and a concurrent attach",
 }
 
 # A service-side check exists but the table has no row for it yet. May only shrink.
