@@ -14,18 +14,15 @@ from rest_framework.views import APIView
 
 from audit.services.events import audit_read
 from ledger.api.batch_input import Codes, CsvTextParser, csv_entries, entries_from_csv, entries_from_json
+from ledger.api.entry_records import JournalEntryRecordsMixin
 from ledger.api.serializers import (
     AccountInput,
     AccountMoveInput,
     AccountOutput,
     GeneralLedgerOutput,
     JournalEntriesPostAllInput,
-    JournalEntryAttachmentInput,
-    JournalEntryAttachmentOutput,
     JournalEntryBatchInput,
     JournalEntryBatchOutput,
-    JournalEntryCommentInput,
-    JournalEntryCommentOutput,
     JournalEntryCreateInput,
     JournalEntryOutput,
     JournalEntryUpdateInput,
@@ -41,14 +38,13 @@ from ledger.models import Account, JournalEntry
 from ledger.selectors import reports
 from ledger.selectors.inbox import journal_entries_awaiting_approval_list
 from ledger.services import entries as services
-from ledger.services.attachments import journal_entry_attachment_add, journal_entry_comment_add
 from ledger.services.batch import MAX_BATCH_ENTRIES, journal_entries_batch_post
 from ledger.services.chart import account_create, account_move
 from ledger.services.inbox import journal_entries_post_all
 from periods.models import Period
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
-from sheshi.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from sheshi.api.idempotency import idempotent
 from sheshi.api.parsers import DecimalJSONParser
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
@@ -179,7 +175,8 @@ IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADE
                                         "none answers 428.")
 
 
-class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, EntityScopedMixin,
+                          viewsets.ReadOnlyModelViewSet):
     """Journal entries of entities the caller may view. Writes go through the workflow actions."""
 
     queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by",
@@ -331,45 +328,6 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
     @action(detail=True, methods=["post"], url_path="post", url_name="post")
     def post_entry(self, request, pk=None):
         return self._transition(request, pk, services.journal_entry_post)
-
-    @extend_schema(request=None, responses=JournalEntryAttachmentOutput(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
-    def attachments(self, request, pk=None):
-        """The entry's supporting documents (name, size, SHA-256), oldest first."""
-        entry = self.get_object()
-        return Response(JournalEntryAttachmentOutput(entry.attachments.select_related("uploaded_by"), many=True).data)
-
-    @extend_schema(request={"multipart/form-data": JournalEntryAttachmentInput},
-                   responses={201: JournalEntryAttachmentOutput}, parameters=[IDEMPOTENCY_KEY_PARAMETER])
-    @attachments.mapping.post
-    @idempotent
-    def attachment_add(self, request, pk=None):
-        """Attach a document, stored by its SHA-256 (named in the audit event); the same bytes twice are 409."""
-        entry = self.get_object()  # 404 outside the caller's view; 412 on a stale If-Match
-        data = JournalEntryAttachmentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        attachment = journal_entry_attachment_add(actor=request.user, entry_id=entry.pk,
-                                                  upload=data.validated_data["file"])
-        return Response(JournalEntryAttachmentOutput(attachment).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=None, responses=JournalEntryCommentOutput(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
-    def comments(self, request, pk=None):
-        """The entry's comments, oldest first."""
-        entry = self.get_object()
-        return Response(JournalEntryCommentOutput(entry.comments.select_related("author"), many=True).data)
-
-    @extend_schema(request=JournalEntryCommentInput, responses={201: JournalEntryCommentOutput},
-                   parameters=[IDEMPOTENCY_KEY_PARAMETER])
-    @comments.mapping.post
-    @idempotent
-    def comment_add(self, request, pk=None):
-        """Add a comment (comments are never edited: a correction is another comment)."""
-        entry = self.get_object()
-        data = JournalEntryCommentInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        comment = journal_entry_comment_add(actor=request.user, entry_id=entry.pk, body=data.validated_data["body"])
-        return Response(JournalEntryCommentOutput(comment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReverseInput, responses={201: JournalEntryOutput})
     @action(detail=True, methods=["post"])
