@@ -25,6 +25,7 @@ from ledger.admin_documents import (
 )
 from ledger.admin_inbox import INBOX_URL_NAME, inbox_view, may_use_inbox
 from ledger.admin_journal import entry_form_view, form_editable, human_message
+from ledger.admin_templates import save_as_template
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
 from ledger.services import entries as services
 from ledger.services.chart import account_create, account_move
@@ -147,11 +148,12 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
     search_fields = ["description", "reference", "id"]
     date_hierarchy = "entry_date"
     inlines = [JournalLineInline]
-    actions = ["submit", "approve", "reject", "post", "reverse", "void_entries"]
+    actions = ["submit", "approve", "reject", "post", "reverse", "void_entries", save_as_template]
     # As the services check them: posting needs approval rights, or preparing rights for sources
     # that need no approval; voiding either.
     action_permissions = {"submit": (PREPARE,), "approve": (APPROVE,), "reject": (APPROVE,),
-                          "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE)}
+                          "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE),
+                          "save_as_template": (PREPARE,)}
     readonly_fields = [f.name for f in JournalEntry._meta.fields]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
 

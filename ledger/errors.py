@@ -41,6 +41,7 @@ class LedgerErrorCode(ErrorCode):
     ATTACHMENT_DUPLICATE = ("attachment_duplicate", 409, "This document is already attached to the entry.")
     ENTRY_RECORD_APPEND_ONLY = ("entry_record_append_only", 409,
                                 "Attachments and comments of an entry are never changed or removed.")
+    TEMPLATE_NAME_TAKEN = ("template_name_taken", 409, "The entity already has a journal template of that name.")
     BULK_POST_REFUSED = ("bulk_post_refused", 422, "Some entries cannot be posted, so none was posted.")
 
 
@@ -125,6 +126,7 @@ register_db_rules({
     "entry_reverse_on_after_entry_date": L.REVERSE_ON_INVALID,
     "entry_attachment_once": L.ATTACHMENT_DUPLICATE,
     "ledger_entry_record_append_only": L.ENTRY_RECORD_APPEND_ONLY,
+    "journal_template_name_unique": L.TEMPLATE_NAME_TAKEN,
 })
 
 
@@ -145,3 +147,7 @@ class AttachmentDuplicateError(Conflict):
     """The same document attached twice to an entry (as the constraint entry_attachment_once)."""
 
     error = LedgerErrorCode.ATTACHMENT_DUPLICATE
+
+
+class TemplateNameTakenError(Conflict):
+    error = LedgerErrorCode.TEMPLATE_NAME_TAKEN

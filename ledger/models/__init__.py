@@ -4,10 +4,25 @@ from ledger.models.attachments import JournalEntryAttachment, JournalEntryCommen
 from ledger.models.balances import Balance
 from ledger.models.batches import JournalEntryBatch
 from ledger.models.journals import EntrySource, EntryStatus, JournalEntry, JournalLine
+from ledger.models.templates import JournalTemplate
 
 __all__ = [
-    "Account", "AccountKind", "AccountRole", "AccountType", "Balance", "EntrySource", "EntryStatus",
-    "ImportBatch", "ImportStatus", "JournalEntry", "JournalEntryAttachment", "JournalEntryBatch",
-    "JournalEntryComment", "JournalLine", "LocalAccountMapping",
-    "NormalBalance", "SourceSystem",
+    "Account",
+    "AccountKind",
+    "AccountRole",
+    "AccountType",
+    "Balance",
+    "EntrySource",
+    "EntryStatus",
+    "ImportBatch",
+    "ImportStatus",
+    "JournalEntry",
+    "JournalEntryAttachment",
+    "JournalEntryBatch",
+    "JournalEntryComment",
+    "JournalLine",
+    "JournalTemplate",
+    "LocalAccountMapping",
+    "NormalBalance",
+    "SourceSystem",
 ]

@@ -317,6 +317,8 @@ NO_SERVICE_CHECK = {
     "ledger_entry_record_append_only": "no service edits a document or comment; guards raw SQL",
     "entry_attachment_once": "the attach service checks first with the same code; the constraint guards raw SQL "
                              "and a concurrent attach",
+    "journal_template_name_unique": "the template service checks first with the same code; the constraint guards "
+                                    "raw SQL and a concurrent save",
 }
 
 # A service-side check exists but the table has no row for it yet. May only shrink.

@@ -204,6 +204,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/journal-entries/{id}/comments/", "GET"): Expect(target="entry_posted"),
     ("/api/v1/journal-entries/{id}/comments/", "POST"): Expect(
         do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), body=lambda w, s: {"body": "matrix"}),
+    # Journal templates: read by whoever sees the entity; saved and used by those who prepare entries.
+    ("/api/v1/journal-templates/", "GET"): Expect(lists="journal_template"),
+    ("/api/v1/journal-templates/{id}/", "GET"): Expect(target="journal_template"),
+    ("/api/v1/journal-templates/", "POST"): Expect(
+        do=PREPARERS, ok=frozenset({201}), body=lambda w, s: {"entry": w.get("entry_posted", s), "name": "matrix new"}),
+    ("/api/v1/journal-templates/{id}/new-entry/", "POST"): Expect(
+        do=PREPARERS, target="journal_template", ok=frozenset({201}),
+        body=lambda w, s: {"entry_date": ENTRY_DATE.isoformat()}),
     # Reports: anyone who may view the entity named in the query.
     ("/api/v1/reports/trial-balance/", "GET"): Expect(query=_report),
     ("/api/v1/reports/balance-sheet/", "GET"): Expect(query=_report),
