@@ -17,18 +17,29 @@ from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import admin_reports
+from ledger.admin_documents import (
+    attachment_add_view,
+    attachment_download_view,
+    comment_add_view,
+    documents_context,
+)
+from ledger.admin_inbox import INBOX_URL_NAME, inbox_view, may_use_inbox
 from ledger.admin_journal import entry_form_view, form_editable, human_message
+from ledger.admin_templates import save_as_template
 from ledger.models import Account, Balance, EntryStatus, JournalEntry, JournalLine, LocalAccountMapping
 from ledger.services import entries as services
 from ledger.services.chart import account_create, account_move
 from periods.models import Period
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import APPROVE, PREPARE, VIEW
+from sheshi.admin_links import admin_link_register
 from sheshi.admin_writes import ActionsForRoles, NoRevertHistoryMixin, ReadOnlyAdmin, ServiceAdmin
 from sheshi.errors import SheshiError, ValidationFailed
 from sheshi.tenancy.admin import OrgScopedAdmin
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_ids_for
+
+admin_link_register(app_label="ledger", name="Awaiting my approval", url_name=INBOX_URL_NAME, allowed=may_use_inbox)
 
 ACCOUNT_ADD_FIELDS = ["organisation", "code", "name", "type", "kind", "parent", "is_intercompany", "role", "ic_pair"]
 
@@ -137,11 +148,12 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
     search_fields = ["description", "reference", "id"]
     date_hierarchy = "entry_date"
     inlines = [JournalLineInline]
-    actions = ["submit", "approve", "reject", "post", "reverse", "void_entries"]
+    actions = ["submit", "approve", "reject", "post", "reverse", "void_entries", save_as_template]
     # As the services check them: posting needs approval rights, or preparing rights for sources
     # that need no approval; voiding either.
     action_permissions = {"submit": (PREPARE,), "approve": (APPROVE,), "reject": (APPROVE,),
-                          "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE)}
+                          "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE),
+                          "save_as_template": (PREPARE,)}
     readonly_fields = [f.name for f in JournalEntry._meta.fields]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
 
@@ -159,6 +171,17 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_urls(self):
+        def view(fn):
+            return self.admin_site.admin_view(partial(fn, self))
+
+        return [path("awaiting-approval/", view(inbox_view), name=INBOX_URL_NAME),
+                path("<int:entry_id>/attach/", view(attachment_add_view), name="ledger_journalentry_attach"),
+                path("<int:entry_id>/comment/", view(comment_add_view), name="ledger_journalentry_comment"),
+                path("<int:entry_id>/attachments/<int:attachment_id>/", view(attachment_download_view),
+                     name="ledger_journalentry_attachment"),
+                *super().get_urls()]
+
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -166,15 +189,16 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         entry = self.get_object(request, object_id)
+        documents = documents_context(request, entry) if entry is not None else {}
         if entry is not None and self.has_change_permission(request, entry):
-            return entry_form_view(self, request, entry)
+            return entry_form_view(self, request, entry, extra_context=documents)
         if entry is not None and request.method == "POST":
             raise PermissionDenied  # a read-only entry: nothing to save
         if entry is not None and entry.status == EntryStatus.DRAFT and not form_editable(entry):
             self.message_user(request, "This draft has intercompany counterparties or dimensions, which the form "
                               "does not show: change it through the API, or void it and enter it again.",
                               messages.INFO)
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **documents})
 
     # History: readable, never "Revert" (NoRevertHistoryMixin). A revert would write the header
     # straight to the table, around the services and without the lines; on a posted entry the

@@ -76,6 +76,11 @@ class EntryHeaderForm(forms.Form):
                                          "for an adjustment period.")
     description = forms.CharField(max_length=500, widget=forms.TextInput(attrs={"size": 60}))
     reference = forms.CharField(max_length=100, required=False)
+    auto_reverse = forms.BooleanField(required=False, label="Reverse automatically",
+                                      help_text="An accrual: when the entry is posted, its reversal is drafted in "
+                                                "the next period.")
+    reverse_on = forms.DateField(required=False, label="Reverse on", widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text="Empty: the first day of the next period.")
 
     def __init__(self, *args, user, entry: JournalEntry | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -209,7 +214,8 @@ def _entry_input(grid: Grid, entity: Entity, used: list[int]) -> EntryInput | No
         return None
     h = grid.header.cleaned_data
     return EntryInput(entry_date=h["entry_date"], description=h["description"], reference=h.get("reference") or "",
-                      period_id=h["period"].pk if h.get("period") else None, lines=lines)
+                      period_id=h["period"].pk if h.get("period") else None, lines=lines,
+                      reverse_on=h.get("reverse_on"), auto_reverse=bool(h.get("auto_reverse")))
 
 
 _LINE_FIELD_MAP = {"account": "account", "currency": "currency", "rate": "rate"}
@@ -240,7 +246,7 @@ def _show_validation(grid: Grid, exc: SheshiError, used: list[int]) -> None:
         grid.errors.append(exc.detail)
 
 
-def entry_form_view(modeladmin, request, entry: JournalEntry | None = None):
+def entry_form_view(modeladmin, request, entry: JournalEntry | None = None, extra_context: dict | None = None):
     """Enter a new draft (``entry`` None) or edit a draft; "Save and submit" also submits it."""
     user = request.user
     opts = modeladmin.model._meta
@@ -254,7 +260,8 @@ def entry_form_view(modeladmin, request, entry: JournalEntry | None = None):
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[saved.pk]))
     else:
         initial = {"entity": entry.entity, "entry_date": entry.entry_date, "period": entry.period,
-                   "description": entry.description, "reference": entry.reference} if entry else {}
+                   "description": entry.description, "reference": entry.reference,
+                   "auto_reverse": entry.reverse_on is not None, "reverse_on": entry.reverse_on} if entry else {}
         header = EntryHeaderForm(user=user, entry=entry, initial=initial)
         if entry is None and header.fields["entity"].queryset.count() == 1:
             header.initial["entity"] = header.fields["entity"].queryset.first()
@@ -264,7 +271,7 @@ def entry_form_view(modeladmin, request, entry: JournalEntry | None = None):
     context = {**modeladmin.admin_site.each_context(request), "title": title, "opts": opts, "entry": entry,
                "original": entry, "header": grid.header, "lines": grid.lines, "grid_errors": grid.errors,
                "accounts": account_choices(user), "has_view_permission": True,
-               "media": modeladmin.media + grid.header.media}
+               "media": modeladmin.media + grid.header.media, **(extra_context or {})}
     return TemplateResponse(request, "admin/ledger/journalentry/entry_form.html", context)
 
 

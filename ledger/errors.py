@@ -35,6 +35,14 @@ class LedgerErrorCode(ErrorCode):
     ZERO_LINE = ("zero_line", 422, "A line cannot be zero.")
     LINE_SIGNS_DISAGREE = ("line_signs_disagree", 422, "Amount and functional amount differ in sign.")
     BATCH_TOO_LARGE = ("batch_too_large", 413, "Too many entries in one batch.")
+    REVERSE_ON_INVALID = ("reverse_on_invalid", 422, "The automatic reversal's date is not in a later period.")
+    REVERSAL_PERIOD_UNAVAILABLE = ("reversal_period_unavailable", 422,
+                                   "The automatic reversal's period does not exist or is locked.")
+    ATTACHMENT_DUPLICATE = ("attachment_duplicate", 409, "This document is already attached to the entry.")
+    ENTRY_RECORD_APPEND_ONLY = ("entry_record_append_only", 409,
+                                "Attachments and comments of an entry are never changed or removed.")
+    TEMPLATE_NAME_TAKEN = ("template_name_taken", 409, "The entity already has a journal template of that name.")
+    BULK_POST_REFUSED = ("bulk_post_refused", 422, "Some entries cannot be posted, so none was posted.")
 
 
 class EntryNotInStateError(RuleViolation):
@@ -115,8 +123,31 @@ register_db_rules({
     "line_currency_iso": L.INVALID_CURRENCY,
     "line_not_zero": L.ZERO_LINE,
     "line_amount_signs_agree": L.LINE_SIGNS_DISAGREE,
+    "entry_reverse_on_after_entry_date": L.REVERSE_ON_INVALID,
+    "entry_attachment_once": L.ATTACHMENT_DUPLICATE,
+    "ledger_entry_record_append_only": L.ENTRY_RECORD_APPEND_ONLY,
+    "journal_template_name_unique": L.TEMPLATE_NAME_TAKEN,
 })
 
 
 class BatchTooLargeError(RuleViolation):
     error = LedgerErrorCode.BATCH_TOO_LARGE
+
+
+class BulkPostRefusedError(RuleViolation):
+    """Posting several entries all or none: at least one was refused, so none was posted.
+    ``refusals`` holds (entry id, the refusal) for each one, for the admin's sentences; the API
+    lists them as field errors ``entries[<id>]``."""
+
+    error = LedgerErrorCode.BULK_POST_REFUSED
+    refusals: list[tuple[int, Exception]]
+
+
+class AttachmentDuplicateError(Conflict):
+    """The same document attached twice to an entry (as the constraint entry_attachment_once)."""
+
+    error = LedgerErrorCode.ATTACHMENT_DUPLICATE
+
+
+class TemplateNameTakenError(Conflict):
+    error = LedgerErrorCode.TEMPLATE_NAME_TAKEN

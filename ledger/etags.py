@@ -23,6 +23,7 @@ def journal_entry_etag(entry: JournalEntry) -> str:
     state = {
         "id": entry.pk, "status": entry.status, "entry_date": entry.entry_date.isoformat(),
         "period": entry.period_id, "description": entry.description, "reference": entry.reference,
+        "reverse_on": entry.reverse_on.isoformat() if entry.reverse_on else None,
         "lines": [[ln.line_no, ln.account_id, ln.currency, _num(ln.amount), _num(ln.rate),
                    _num(ln.functional_amount), ln.counterparty_id, ln.dimensions or {}, ln.memo] for ln in lines],
     }

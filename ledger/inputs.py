@@ -35,6 +35,10 @@ class EntryInput:
     lines: list[LineInput]
     period_id: int | None = None  # None: the organisation's regular period containing entry_date
     reference: str = ""  # the preparer's own reference (an invoice number, a schedule's name)
+    # An accrual reversed automatically when posted: on ``reverse_on``, or with ``auto_reverse``
+    # alone on the first day of the period after the entry's.
+    reverse_on: date | None = None
+    auto_reverse: bool = False
 
 
 def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tuple[Decimal | None, str, str]:

@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (67), by name and signature
+-- Functions (68), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1020,6 +1020,18 @@ BEGIN
 END $function$
 ;
 
+-- ledger_entry_record_append_only()
+CREATE OR REPLACE FUNCTION public.ledger_entry_record_append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  RAISE EXCEPTION '% rows are append-only: add a new row instead', TG_TABLE_NAME
+    USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'ledger_entry_record_append_only';
+END $function$
+;
+
 -- ledger_entry_refs_check()
 CREATE OR REPLACE FUNCTION public.ledger_entry_refs_check()
  RETURNS trigger
@@ -1865,7 +1877,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (245), by table and name
+-- Triggers (258), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2024,12 +2036,24 @@ CREATE TRIGGER ledger_entry_refs_update AFTER UPDATE ON public.ledger_journalent
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.ledger_journalentry FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
+-- ledger_journalentryattachment
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentryattachment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentryattachment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.ledger_journalentryattachment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER ledger_entry_record_append_only BEFORE DELETE OR UPDATE ON public.ledger_journalentryattachment FOR EACH ROW EXECUTE FUNCTION ledger_entry_record_append_only();
+CREATE TRIGGER ledger_entry_record_no_truncate BEFORE TRUNCATE ON public.ledger_journalentryattachment FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_record_append_only();
+
 -- ledger_journalentrybatch
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrybatch REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+
+-- ledger_journalentrycomment
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrycomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrycomment', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_require_actor BEFORE INSERT ON public.ledger_journalentrycomment FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER ledger_entry_record_append_only BEFORE DELETE OR UPDATE ON public.ledger_journalentrycomment FOR EACH ROW EXECUTE FUNCTION ledger_entry_record_append_only();
+CREATE TRIGGER ledger_entry_record_no_truncate BEFORE TRUNCATE ON public.ledger_journalentrycomment FOR EACH STATEMENT EXECUTE FUNCTION ledger_entry_record_append_only();
 
 -- ledger_journalline
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalline REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalline', '100', 'id', 'organisation_id', '');
@@ -2040,6 +2064,13 @@ CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.l
 CREATE TRIGGER ledger_lines_guard_delete AFTER DELETE ON public.ledger_journalline REFERENCING OLD TABLE AS old_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_guard();
 CREATE TRIGGER ledger_lines_guard_insert AFTER INSERT ON public.ledger_journalline REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_guard();
 CREATE TRIGGER ledger_lines_guard_update AFTER UPDATE ON public.ledger_journalline REFERENCING OLD TABLE AS old_lines NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_guard();
+
+-- ledger_journaltemplate
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journaltemplate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journaltemplate', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journaltemplate REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journaltemplate', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journaltemplate REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journaltemplate', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journaltemplate FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journaltemplate FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
 -- ledger_line_entry_pending
 CREATE CONSTRAINT TRIGGER ledger_line_entry_check AFTER INSERT ON public.ledger_line_entry_pending DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_line_entry_check();
@@ -2244,7 +2275,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (58 tables, 58 policies), by table
+-- Row-level security (61 tables, 61 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2272,8 +2303,11 @@ ALTER TABLE public.ledger_historicaljournalentry ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_historicallocalaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_importbatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentry ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalentryattachment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentrybatch ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalentrycomment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalline ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journaltemplate ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_localaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_sourcesystem ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.periods_accountreconciliation ENABLE ROW LEVEL SECURITY;
@@ -2409,11 +2443,23 @@ CREATE POLICY tenant_isolation ON public.ledger_journalentry AS PERMISSIVE FOR A
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.ledger_journalentryattachment AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.ledger_journalentrybatch AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.ledger_journalentrycomment AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.ledger_journalline AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.ledger_journaltemplate AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
@@ -2538,7 +2584,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (59), by table and name
+-- CHECK and EXCLUDE constraints (63), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2592,18 +2638,28 @@ ALTER TABLE public.ledger_importbatch ADD CONSTRAINT import_status_valid CHECK (
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_approver_not_preparer CHECK (((approved_by_id IS NULL) OR (NOT ((approved_by_id = created_by_id) AND (approved_by_id IS NOT NULL) AND (created_by_id IS NOT NULL)))));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_posted_has_time CHECK (((NOT ((status)::text = 'posted'::text)) OR (posted_at IS NOT NULL)));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reversal_points_to_original CHECK ((((reverses_id IS NOT NULL) AND ((source)::text = 'reversal'::text)) OR ((NOT ((source)::text = 'reversal'::text)) AND (reverses_id IS NULL))));
+ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reverse_on_after_entry_date CHECK (((reverse_on IS NULL) OR (reverse_on > entry_date)));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (((source)::text = ANY ((ARRAY['manual'::character varying, 'import'::character varying, 'closing'::character varying, 'elimination'::character varying, 'revaluation'::character varying, 'translation'::character varying, 'reversal'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_status_valid CHECK (((status)::text = ANY ((ARRAY['draft'::character varying, 'submitted'::character varying, 'approved'::character varying, 'posted'::character varying, 'void'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_void_has_reason CHECK (((NOT ((status)::text = 'void'::text)) OR ((voided_at IS NOT NULL) AND ((void_reason)::text ~ '\S'::text))));
 
+-- ledger_journalentryattachment
+ALTER TABLE public.ledger_journalentryattachment ADD CONSTRAINT entry_attachment_sha256_hex CHECK (((sha256)::text ~ '^[0-9a-f]{64}$'::text));
+
 -- ledger_journalentrybatch
 ALTER TABLE public.ledger_journalentrybatch ADD CONSTRAINT entry_batch_counts_non_negative CHECK (((entry_count >= 0) AND (line_count >= 0)));
+
+-- ledger_journalentrycomment
+ALTER TABLE public.ledger_journalentrycomment ADD CONSTRAINT entry_comment_not_blank CHECK ((body ~ '\S'::text));
 
 -- ledger_journalline
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_amount_signs_agree CHECK ((((amount >= (0)::numeric) AND (functional_amount >= (0)::numeric)) OR ((amount <= (0)::numeric) AND (functional_amount <= (0)::numeric))));
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_currency_iso CHECK (((currency)::text = ANY ((ARRAY['AED'::character varying, 'AFN'::character varying, 'ALL'::character varying, 'AMD'::character varying, 'ANG'::character varying, 'AOA'::character varying, 'ARS'::character varying, 'AUD'::character varying, 'AWG'::character varying, 'AZN'::character varying, 'BAM'::character varying, 'BBD'::character varying, 'BDT'::character varying, 'BGN'::character varying, 'BHD'::character varying, 'BIF'::character varying, 'BMD'::character varying, 'BND'::character varying, 'BOB'::character varying, 'BRL'::character varying, 'BSD'::character varying, 'BTN'::character varying, 'BWP'::character varying, 'BYN'::character varying, 'BZD'::character varying, 'CAD'::character varying, 'CDF'::character varying, 'CHF'::character varying, 'CLP'::character varying, 'CNY'::character varying, 'COP'::character varying, 'CRC'::character varying, 'CUP'::character varying, 'CVE'::character varying, 'CZK'::character varying, 'DJF'::character varying, 'DKK'::character varying, 'DOP'::character varying, 'DZD'::character varying, 'EGP'::character varying, 'ERN'::character varying, 'ETB'::character varying, 'EUR'::character varying, 'FJD'::character varying, 'FKP'::character varying, 'GBP'::character varying, 'GEL'::character varying, 'GHS'::character varying, 'GIP'::character varying, 'GMD'::character varying, 'GNF'::character varying, 'GTQ'::character varying, 'GYD'::character varying, 'HKD'::character varying, 'HNL'::character varying, 'HTG'::character varying, 'HUF'::character varying, 'IDR'::character varying, 'ILS'::character varying, 'INR'::character varying, 'IQD'::character varying, 'IRR'::character varying, 'ISK'::character varying, 'JMD'::character varying, 'JOD'::character varying, 'JPY'::character varying, 'KES'::character varying, 'KGS'::character varying, 'KHR'::character varying, 'KMF'::character varying, 'KPW'::character varying, 'KRW'::character varying, 'KWD'::character varying, 'KYD'::character varying, 'KZT'::character varying, 'LAK'::character varying, 'LBP'::character varying, 'LKR'::character varying, 'LRD'::character varying, 'LSL'::character varying, 'LYD'::character varying, 'MAD'::character varying, 'MDL'::character varying, 'MGA'::character varying, 'MKD'::character varying, 'MMK'::character varying, 'MNT'::character varying, 'MOP'::character varying, 'MRU'::character varying, 'MUR'::character varying, 'MVR'::character varying, 'MWK'::character varying, 'MXN'::character varying, 'MYR'::character varying, 'MZN'::character varying, 'NAD'::character varying, 'NGN'::character varying, 'NIO'::character varying, 'NOK'::character varying, 'NPR'::character varying, 'NZD'::character varying, 'OMR'::character varying, 'PAB'::character varying, 'PEN'::character varying, 'PGK'::character varying, 'PHP'::character varying, 'PKR'::character varying, 'PLN'::character varying, 'PYG'::character varying, 'QAR'::character varying, 'RON'::character varying, 'RSD'::character varying, 'RUB'::character varying, 'RWF'::character varying, 'SAR'::character varying, 'SBD'::character varying, 'SCR'::character varying, 'SDG'::character varying, 'SEK'::character varying, 'SGD'::character varying, 'SHP'::character varying, 'SLE'::character varying, 'SLL'::character varying, 'SOS'::character varying, 'SRD'::character varying, 'SSP'::character varying, 'STN'::character varying, 'SVC'::character varying, 'SYP'::character varying, 'SZL'::character varying, 'THB'::character varying, 'TJS'::character varying, 'TMT'::character varying, 'TND'::character varying, 'TOP'::character varying, 'TRY'::character varying, 'TTD'::character varying, 'TWD'::character varying, 'TZS'::character varying, 'UAH'::character varying, 'UGX'::character varying, 'USD'::character varying, 'UYU'::character varying, 'UZS'::character varying, 'VES'::character varying, 'VND'::character varying, 'VUV'::character varying, 'WST'::character varying, 'XAF'::character varying, 'XCD'::character varying, 'XOF'::character varying, 'XPF'::character varying, 'YER'::character varying, 'ZAR'::character varying, 'ZMW'::character varying, 'ZWL'::character varying])::text[])));
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_not_zero CHECK ((NOT ((amount = (0)::numeric) AND (functional_amount = (0)::numeric))));
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_rate_positive CHECK ((rate > (0)::numeric));
+
+-- ledger_journaltemplate
+ALTER TABLE public.ledger_journaltemplate ADD CONSTRAINT journal_template_named CHECK (((name)::text ~ '\S'::text));
 
 -- ledger_localaccountmapping
 ALTER TABLE public.ledger_localaccountmapping ADD CONSTRAINT local_mapping_no_overlap EXCLUDE USING gist (entity_id WITH =, local_code WITH =, valid WITH &&);

@@ -10,7 +10,9 @@ from ledger.models import (
     AccountType,
     EntrySource,
     JournalEntry,
+    JournalEntryAttachment,
     JournalEntryBatch,
+    JournalEntryComment,
     JournalLine,
 )
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
@@ -75,6 +77,12 @@ class JournalEntryCreateInput(serializers.Serializer):
     source = serializers.ChoiceField([EntrySource.MANUAL], default=EntrySource.MANUAL)
     lines = LineInputSerializer(many=True, min_length=2, max_length=10_000)
     post = serializers.BooleanField(default=False, help_text="Post at once (sources that need no approval).")
+    reverse_on = serializers.DateField(required=False, allow_null=True,
+                                       help_text="An accrual: when the entry is posted, its reversal is drafted on "
+                                                 "this day (in a later period). null: not reversed automatically.")
+    auto_reverse = serializers.BooleanField(required=False, default=False,
+                                            help_text="true without reverse_on: reverse on the first day of the next "
+                                                      "period.")
 
 
 class JournalEntryUpdateInput(serializers.Serializer):
@@ -86,6 +94,17 @@ class JournalEntryUpdateInput(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
     lines = LineInputSerializer(many=True, min_length=2, max_length=10_000, required=False)
+    reverse_on = serializers.DateField(required=False, allow_null=True,
+                                       help_text="An accrual: when the entry is posted, its reversal is drafted on "
+                                                 "this day (in a later period). null: not reversed automatically.")
+    auto_reverse = serializers.BooleanField(required=False,
+                                            help_text="true without reverse_on: reverse on the first day of the next "
+                                                      "period.")
+
+
+class JournalEntriesPostAllInput(serializers.Serializer):
+    entries = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500,
+                                    help_text="Ids of the entries to post, all or none.")
 
 
 class VoidInput(serializers.Serializer):
@@ -125,7 +144,7 @@ class JournalEntryOutput(serializers.ModelSerializer):
         model = JournalEntry
         fields = ["id", "entity", "period", "entry_date", "description", "reference", "source", "status",
                   "reverses", "created_by", "created_at", "approved_by", "approved_at", "posted_by", "posted_at",
-                  "voided_by", "voided_at", "void_reason", "import_batch_id", "lines"]
+                  "voided_by", "voided_at", "void_reason", "import_batch_id", "reverse_on", "lines"]
 
 
 class ReverseInput(serializers.Serializer):
@@ -219,3 +238,27 @@ class JournalEntryBatchOutput(serializers.ModelSerializer):
     class Meta:
         model = JournalEntryBatch
         fields = ["id", "entity", "entries", "lines", "entry_ids", "created_by", "created_at"]
+
+
+class JournalEntryAttachmentInput(serializers.Serializer):
+    file = serializers.FileField(help_text="The supporting document (at most 25 MB).")
+
+
+class JournalEntryAttachmentOutput(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = JournalEntryAttachment
+        fields = ["id", "entry", "file_name", "sha256", "size", "content_type", "uploaded_by", "uploaded_at"]
+
+
+class JournalEntryCommentInput(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+class JournalEntryCommentOutput(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = JournalEntryComment
+        fields = ["id", "entry", "body", "author", "created_at"]

@@ -17,11 +17,13 @@ from rest_framework.views import APIView
 
 from audit.services.events import audit_read
 from ledger.api.batch_input import Codes, CsvTextParser, csv_entries, entries_from_csv, entries_from_json
+from ledger.api.entry_records import JournalEntryRecordsMixin
 from ledger.api.serializers import (
     AccountInput,
     AccountMoveInput,
     AccountOutput,
     GeneralLedgerOutput,
+    JournalEntriesPostAllInput,
     JournalEntryBatchInput,
     JournalEntryBatchOutput,
     JournalEntryCreateInput,
@@ -37,9 +39,11 @@ from ledger.etags import if_match_tags, journal_entry_etag
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, JournalEntry
 from ledger.selectors import reports
+from ledger.selectors.inbox import journal_entries_awaiting_approval_list
 from ledger.services import entries as services
 from ledger.services.batch import MAX_BATCH_ENTRIES, journal_entries_batch_post
 from ledger.services.chart import account_create, account_move
+from ledger.services.inbox import journal_entries_post_all
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
@@ -126,7 +130,8 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
                        counterparty_id=cp_ids.get(line.get("counterparty")), dimensions=line.get("dimensions") or {},
                        memo=line.get("memo", "")) for line in data["lines"]]
     return EntryInput(entry_date=data["entry_date"], description=data["description"], lines=lines,
-                      period_id=period_id, reference=data.get("reference", ""))
+                      period_id=period_id, reference=data.get("reference", ""), reverse_on=data.get("reverse_on"),
+                      auto_reverse=bool(data.get("auto_reverse")))
 
 
 def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
@@ -134,6 +139,8 @@ def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
     current = {
         "entry_date": entry.entry_date, "description": entry.description, "reference": entry.reference,
         "period": None if "entry_date" in patch else entry.period.code,
+        # Kept as it is unless the patch says otherwise (a new date keeps the reversal date).
+        "reverse_on": entry.reverse_on,
         "lines": [{"account": ln.account.code, "amount": ln.amount, "currency": ln.currency, "rate": ln.rate,
                    "functional_amount": ln.functional_amount,
                    "counterparty": ln.counterparty.code if ln.counterparty_id else None,
@@ -146,6 +153,14 @@ def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
 class JournalEntryFilter(django_filters.FilterSet):
     # Named for the object, as every filter is (tests/security/test_api_conventions.py).
     import_batch = django_filters.NumberFilter(field_name="import_batch_id", help_text="import batch id")
+    awaiting_my_approval = django_filters.BooleanFilter(
+        method="_awaiting_my_approval", help_text="true: the caller's inbox — submitted and approved entries of "
+                                                  "entities where the caller may approve, not prepared by the caller")
+
+    def _awaiting_my_approval(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(pk__in=journal_entries_awaiting_approval_list(self.request.user).values("pk"))
 
     class Meta:
         model = JournalEntry
@@ -157,7 +172,8 @@ IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADE
                                         "none answers 428.")
 
 
-class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.ReadOnlyModelViewSet):
+class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, EntityScopedMixin,
+                          viewsets.ReadOnlyModelViewSet):
     """Journal entries of entities the caller may view. Writes go through the workflow actions."""
 
     queryset = JournalEntry.objects.select_related("entity", "period", "created_by", "approved_by", "posted_by",
@@ -271,6 +287,22 @@ class JournalEntryViewSet(ConditionalWriteMixin, EntityScopedMixin, viewsets.Rea
                                             request_hash=fingerprint)
         return Response(JournalEntryBatchOutput(result.batch).data, status=status.HTTP_201_CREATED,
                         headers={REPLAYED_HEADER: "true"} if result.replayed else None)
+
+    @extend_schema(request=JournalEntriesPostAllInput, responses=JournalEntryOutput(many=True),
+                   description="Post several entries all or none (each through the single posting's checks). "
+                               "422 bulk_post_refused lists every entry that cannot be posted as "
+                               "`errors[].field` = `entries[<id>]`; then none was posted.")
+    @action(detail=False, methods=["post"], url_path="post-all", pagination_class=None)
+    def post_all(self, request):
+        data = JournalEntriesPostAllInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = sorted(set(data.validated_data["entries"]))
+        visible = set(self.get_queryset().filter(pk__in=ids).values_list("pk", flat=True))
+        if missing := [i for i in ids if i not in visible]:
+            raise NotFound(f"Journal entry {missing[0]} not found.")
+        posted = journal_entries_post_all(actor=request.user, entry_ids=ids)
+        return Response(JournalEntryOutput(self.get_queryset().filter(pk__in=[e.pk for e in posted]).order_by("pk"),
+                                           many=True).data)
 
     def _transition(self, request, pk, service, **kw):
         entry = self.get_object()  # 404 outside the caller's view

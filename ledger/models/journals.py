@@ -67,6 +67,9 @@ class JournalEntry(models.Model):
                                   related_name="+", db_constraint=False, db_index=False)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
+    # An accrual: when the entry is posted, its reversal is drafted dated this day, in a later
+    # period (ledger/services/accruals.py).
+    reverse_on = models.DateField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True, default="")
     import_batch_id = models.BigIntegerField(null=True, blank=True, db_index=True)
@@ -100,6 +103,9 @@ class JournalEntry(models.Model):
                 condition=~models.Q(status=EntryStatus.VOID)
                 | (models.Q(voided_at__isnull=False) & models.Q(void_reason__regex=r"\S")),
                 name="entry_void_has_reason"),
+            models.CheckConstraint(
+                condition=models.Q(reverse_on__isnull=True) | models.Q(reverse_on__gt=models.F("entry_date")),
+                name="entry_reverse_on_after_entry_date"),
             models.UniqueConstraint(fields=["organisation", "created_by", "idempotency_key"],
                                     condition=models.Q(idempotency_key__isnull=False),
                                     name="entry_idempotency_key_unique"),

@@ -27,6 +27,7 @@ from ledger.errors import (
 from ledger.etags import journal_entry_etag
 from ledger.inputs import EntryInput, LineInput, line_rate
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
+from ledger.services.accruals import _accrual_reversal_draft, _reverse_on_for
 from periods import locks as period_locks
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
@@ -190,12 +191,13 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
     period = _period_for(entity, entry)
     _writable_period_check(entity, period, entry.entry_date)
     lines = _build_lines(entity, entry)
+    reverse_on = _reverse_on_for(entity, period, entry)
     try:
         with transaction.atomic():
             je = JournalEntry.objects.create(
                 organisation_id=entity.organisation_id, entity=entity, period=period, entry_date=entry.entry_date,
                 description=entry.description, reference=entry.reference, source=source, created_by=actor,
-                reverses=reverses,
+                reverses=reverses, reverse_on=reverse_on,
                 idempotency_key=idempotency_key or None, request_hash=request_hash)
     except IntegrityError as exc:
         if idempotency_key and "entry_idempotency_key_unique" in str(exc):
@@ -281,10 +283,11 @@ def journal_entry_update(*, actor, entry_id: int, entry: EntryInput,
         raise PreconditionFailed(f"Entry {current.pk} changed since you read it: read it again and redo the edit.")
     period = _period_for(current.entity, entry)
     lines = _build_lines(current.entity, entry)
+    current.reverse_on = _reverse_on_for(current.entity, period, entry)
     current.entry_date, current.period = entry.entry_date, period
     current.description, current.reference = entry.description, entry.reference
     current._history_user = actor
-    current.save(update_fields=["entry_date", "period", "description", "reference"])
+    current.save(update_fields=["entry_date", "period", "description", "reference", "reverse_on"])
     JournalLine.objects.filter(entry_id=current.pk).delete()  # audited row by row by the capture triggers
     for line in lines:
         line.entry_id, line.period_id = current.pk, period.pk
@@ -371,6 +374,8 @@ def journal_entry_post(*, actor, entry_id: int) -> JournalEntry:
     _allow_soft_closed(actor, entry, period_state)
     entry.status, entry.posted_by, entry.posted_at = EntryStatus.POSTED, actor, timezone.now()
     entry.save(update_fields=["status", "posted_by", "posted_at"])
+    if entry.reverse_on is not None:  # an accrual: its reversal drafted in the same transaction
+        _accrual_reversal_draft(actor, entry)
     return entry
 
 
@@ -500,6 +505,7 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
                       entry_date=entry.entry_date, description=entry.description, reference=entry.reference,
                       source=source, status=EntryStatus.POSTED, created_by=actor, posted_by=actor, posted_at=now,
                       idempotency_key=idempotency_key or None, request_hash=request_hash, reverses=reverses)
+    je.reverse_on = _reverse_on_for(entity, period, entry)
     _friendly_period_check(je, state)
     _allow_soft_closed(actor, je, state)
     if entry_id is None:  # no entity-period row: only reached with the app's checks off (tests)
@@ -513,6 +519,8 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
     # (ledger/sql/0011), and a commit without it is refused.
     JournalLine.objects.bulk_create(lines)
     je.save(force_insert=True)  # status posted: the posting trigger checks everything, updates balances
+    if je.reverse_on is not None:
+        _accrual_reversal_draft(actor, je)
     return CreateResult(entry=je, replayed=False, lines=tuple(lines))
 
 

@@ -9,11 +9,8 @@ each change is in the audit trail in the same transaction; attaching evidence al
 explicit event naming the document's SHA-256."""
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 
-from django.core.files.base import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +30,7 @@ from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
 from sheshi.money import quantize_amount
+from sheshi.storage import content_addressed_name, content_addressed_store
 
 EVIDENCE_MAX_BYTES = 25 * 1024 * 1024
 EVIDENCE_PREFIX = "reconciliation-evidence/sha256"
@@ -142,26 +140,7 @@ def reconciliation_item_add(*, actor, reconciliation_id: int, description: str, 
 
 
 def evidence_storage_name(sha256: str) -> str:
-    return f"{EVIDENCE_PREFIX}/{sha256[:2]}/{sha256}"
-
-
-def _store_content_addressed(upload) -> tuple[str, str, int]:
-    """(sha256, storage name, size). The file is written once per content through the default
-    storage (so it can live on S3); a second upload of the same bytes reuses it. Written before
-    the transaction commits: a rolled-back attach leaves a file no row names, harmless because
-    its name is its content."""
-    digest, size = hashlib.sha256(), 0
-    for chunk in upload.chunks():
-        digest.update(chunk)
-        size += len(chunk)
-    sha = digest.hexdigest()
-    name = evidence_storage_name(sha)
-    if not default_storage.exists(name):
-        upload.seek(0)
-        saved = default_storage.save(name, File(upload))
-        if saved != name:  # stored concurrently under the name by another upload of the same bytes
-            default_storage.delete(saved)
-    return sha, name, size
+    return content_addressed_name(EVIDENCE_PREFIX, sha256)
 
 
 @transaction.atomic(durable=True)
@@ -181,7 +160,7 @@ def reconciliation_evidence_attach(*, actor, reconciliation_id: int, upload) -> 
         raise PermissionDenied(f"Attaching evidence needs the prepare or approve permission on {entity.code}.",
                                perm=PREPARE, entity_code=entity.code)
     name = (getattr(upload, "name", "") or "evidence").rsplit("/", 1)[-1][:255]
-    sha, storage_name, size = _store_content_addressed(upload)
+    sha, storage_name, size = content_addressed_store(upload, prefix=EVIDENCE_PREFIX)
     if rec.evidence.filter(sha256=sha).exists():
         raise ValidationFailed("This document is already attached.", errors=[FieldError(
             "file", f"Already attached (SHA-256 {sha[:12]}…).", code="duplicate", value=name)])

@@ -156,9 +156,9 @@ def action_names(client, path="/admin/ledger/journalentry/"):
 
 @pytest.mark.parametrize(("role", "expected"), [
     ("viewer", set()),
-    ("preparer", {"submit", "post", "reverse", "void_entries"}),
+    ("preparer", {"submit", "post", "reverse", "void_entries", "save_as_template"}),
     ("approver", {"approve", "reject", "post", "void_entries"}),
-    ("controller", {"submit", "approve", "reject", "post", "reverse", "void_entries"}),
+    ("controller", {"submit", "approve", "reject", "post", "reverse", "void_entries", "save_as_template"}),
 ])
 def test_journal_actions_are_listed_only_to_roles_that_may_use_them(client, world, role, expected):
     journal_entry_create(actor=None, entity=world.entity, entry=sale(world))

@@ -102,6 +102,16 @@ def case_date_outside_period(world):
     return service, database
 
 
+def case_reverse_on_not_after_the_entry(world):
+    service = service_refusal(lambda: journal_entry_create(actor=None, entity=world.entity, entry=EntryInput(
+        entry_date=date(2026, 3, 15), description="accrual", reverse_on=date(2026, 3, 10),
+        lines=balanced(world).lines)))
+    entry = draft(world)
+    database = db_refusal("entry_reverse_on_after_entry_date",
+                          "UPDATE ledger_journalentry SET reverse_on = entry_date WHERE id = %s", [entry.pk])
+    return service, database
+
+
 def case_entry_in_locked_period(world):
     lock_through(actor=None, entity_period_id=world.entity_period("2026-03").pk, reason="March closed")
     service = service_refusal(lambda: draft(world))
@@ -245,6 +255,7 @@ PARITY = [
     Parity("ledger_entry_unbalanced", case_unbalanced, ("entry_unbalanced", 422)),
     Parity("account_code_unique_in_org", case_account_code_taken, ("account_code_taken", 409)),
     Parity("ledger_entry_date_outside_period", case_date_outside_period, ("date_outside_period", 422)),
+    Parity("entry_reverse_on_after_entry_date", case_reverse_on_not_after_the_entry, ("reverse_on_invalid", 422)),
     Parity("ledger_entry_in_locked_period", case_entry_in_locked_period, ("period_locked", 422)),
     Parity("ledger_entry_transition_invalid", case_wrong_status, ("entry_wrong_status", 409)),
     Parity("entry_approver_not_preparer", case_approver_is_preparer, ("segregation_of_duties", 403)),
@@ -328,6 +339,12 @@ NO_SERVICE_CHECK = {
     # The close workspace (periods/models/checklist.py, periods close records).
     "periods_close_record_append_only": "no service edits a close record; guards raw SQL",
     "reconciliation_evidence_once": "no pre-check: the unique constraint refuses and its name maps to the code",
+    # Journal entries' documents and comments (ledger/sql/0023_entry_records.sql).
+    "ledger_entry_record_append_only": "no service edits a document or comment; guards raw SQL",
+    "entry_attachment_once": "the attach service checks first with the same code; the constraint guards raw SQL "
+                             "and a concurrent attach",
+    "journal_template_name_unique": "the template service checks first with the same code; the constraint guards "
+                                    "raw SQL and a concurrent save",
 }
 
 # A service-side check exists but the table has no row for it yet. May only shrink.

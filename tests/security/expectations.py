@@ -184,6 +184,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/journal-entries/{id}/approve/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/reject/", "POST"): Expect(do=APPROVERS, target="entry_submitted"),
     ("/api/v1/journal-entries/{id}/post/", "POST"): Expect(do=PREPARERS, target="entry_draft"),
+    # Posting several at once is posting each: the same rule as the single post, all or none.
+    ("/api/v1/journal-entries/post-all/", "POST"): Expect(
+        do=PREPARERS, body=lambda w, s: {"entries": [w.get("entry_draft", s)]}),
     # Editing a draft (conditional on its ETag) is preparing; withdrawing one is preparing or approving.
     ("/api/v1/journal-entries/{id}/", "PATCH"): Expect(do=PREPARERS, target="entry_draft", headers=_draft_if_match,
                                                        body=lambda w, s: {"description": "matrix edit"}),
@@ -191,6 +194,24 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
                                                            body=lambda w, s: {"reason": "matrix"}),
     ("/api/v1/journal-entries/{id}/reverse/", "POST"): Expect(do=PREPARERS, target="entry_posted",
                                                               body=lambda w, s: {}, ok=frozenset({201})),
+    # Supporting documents and comments: read by whoever sees the entry; added by those who prepare or
+    # approve its entity's entries (on an entry of any status).
+    ("/api/v1/journal-entries/{id}/attachments/", "GET"): Expect(target="entry_posted"),
+    ("/api/v1/journal-entries/{id}/attachments/", "POST"): Expect(
+        do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), multipart=True,
+        body=lambda w, s: {"file": SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 matrix invoice",
+                                                      content_type="application/pdf")}),
+    ("/api/v1/journal-entries/{id}/comments/", "GET"): Expect(target="entry_posted"),
+    ("/api/v1/journal-entries/{id}/comments/", "POST"): Expect(
+        do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), body=lambda w, s: {"body": "matrix"}),
+    # Journal templates: read by whoever sees the entity; saved and used by those who prepare entries.
+    ("/api/v1/journal-templates/", "GET"): Expect(lists="journal_template"),
+    ("/api/v1/journal-templates/{id}/", "GET"): Expect(target="journal_template"),
+    ("/api/v1/journal-templates/", "POST"): Expect(
+        do=PREPARERS, ok=frozenset({201}), body=lambda w, s: {"entry": w.get("entry_posted", s), "name": "matrix new"}),
+    ("/api/v1/journal-templates/{id}/new-entry/", "POST"): Expect(
+        do=PREPARERS, target="journal_template", ok=frozenset({201}),
+        body=lambda w, s: {"entry_date": ENTRY_DATE.isoformat()}),
     # Reports: anyone who may view the entity named in the query.
     ("/api/v1/reports/trial-balance/", "GET"): Expect(query=_report),
     ("/api/v1/reports/balance-sheet/", "GET"): Expect(query=_report),

@@ -65,6 +65,7 @@ def build_tenancy(world: World) -> None:
 def build_ledger(world: World) -> None:
     from ledger.inputs import EntryInput, LineInput
     from ledger.services import entries as services
+    from ledger.services.templates import journal_template_create
     from periods.services.transitions import fiscal_year_generate
     from tests.ledger.helpers import build_chart
 
@@ -90,6 +91,8 @@ def build_ledger(world: World) -> None:
         posted = entry("matrix posted")
         services.journal_entry_post(actor=None, entry_id=posted)
         world.put("entry_posted", scope, posted)
+        world.put("journal_template", scope, journal_template_create(actor=None, entry_id=posted,
+                                                                     name="matrix template").pk)
 
 
 def build_bank_details(world: World) -> None:

@@ -1,0 +1,5 @@
+DROP TRIGGER IF EXISTS ledger_entry_record_append_only ON ledger_journalentryattachment;
+DROP TRIGGER IF EXISTS ledger_entry_record_no_truncate ON ledger_journalentryattachment;
+DROP TRIGGER IF EXISTS ledger_entry_record_append_only ON ledger_journalentrycomment;
+DROP TRIGGER IF EXISTS ledger_entry_record_no_truncate ON ledger_journalentrycomment;
+DROP FUNCTION IF EXISTS ledger_entry_record_append_only();
