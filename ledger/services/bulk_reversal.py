@@ -18,6 +18,7 @@ from ledger import locks
 from ledger.errors import AlreadyReversedError, EntryNotInStateError
 from ledger.models import EntrySource, EntryStatus, JournalEntry
 from ledger.services.bulk import _reserve_ids
+from periods import locks as period_locks
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
 from sheshi.errors import FieldError, NotFound, ValidationFailed
@@ -35,9 +36,7 @@ def journal_entries_reverse_posted_bulk(*, actor, entity: Entity, entry_ids: lis
     if not entry_ids:
         return []
     require_entity_perm(actor, PREPARE, entity)
-    with connection.cursor() as cur:  # lock order: period, then entries
-        cur.execute("SELECT 1 FROM periods_entityperiod WHERE entity_id = %s AND period_id = %s FOR SHARE",
-                    [entity.pk, period_id])
+    period_locks.entity_period_share_lock(entity_id=entity.pk, period_id=period_id)  # lock order: period, entries
     originals = {pk: (entity_id, status, on) for pk, entity_id, status, on in
                  locks.journal_entries_for_update().filter(pk__in=entry_ids).order_by("pk")
                  .values_list("pk", "entity_id", "status", "entry_date")}
