@@ -45,7 +45,8 @@ SURROGATE_PKS = frozenset({
     "periods_checklisttemplateitem_pkey", "periods_entityperiod_pkey", "periods_fiscalyear_pkey",
     "periods_groupperiodlock_pkey", "periods_lockoverride_pkey", "periods_period_pkey",
     "periods_periodlocksnapshot_pkey", "security_entitybankdetails_pkey", "tenancy_entity_pkey",
-    "tenancy_membership_pkey",
+    "tenancy_membership_pkey", "ledger_journalentryattachment_pkey", "ledger_journalentrycomment_pkey",
+    "ledger_journaltemplate_pkey",
 })
 
 # Reason: simple-history's history_id, same as above; history rows are written by the app for the
@@ -80,7 +81,7 @@ SCOPED_KEYS = frozenset({
     "consolidation_consolidationgroup_elimination_entity_id_key", "entity_period_unique", "group_member_no_overlap",
     "import_same_file_once", "import_same_rows_once", "ledger_importbatch_supersedes_id_key",
     "ledger_journalentry_reverses_id_key", "local_mapping_no_overlap", "period_number_unique",
-    "reconciliation_once_per_account",
+    "reconciliation_once_per_account", "entry_attachment_once", "journal_template_name_unique",
 })
 
 # --- foreign keys between tenant tables without organisation_id ---------------------------------
@@ -136,6 +137,8 @@ FOREIGN_KEYS = frozenset({
     "periods_period_fiscal_year_id_d591e516_fk_periods_fiscalyear_id",
     "periods_periodlocksn_entity_period_id_bd417aee_fk_periods_e",
     "security_entitybankd_entity_id_a79c35ea_fk_tenancy_e",
+    "ledger_journalentrya_entry_id_81418658_fk_ledger_jo", "ledger_journalentryc_entry_id_9ea8b2a3_fk_ledger_jo",
+    "ledger_journaltemplate_entity_id_36263266_fk_tenancy_entity_id",
 })
 
 
