@@ -3,20 +3,20 @@
 Everything in one archive is read in a single REPEATABLE READ, READ ONLY transaction, so the
 trial balances, the journals, the lock snapshots, the audit events and the chain head it
 reports are one consistent picture of the books (and the export itself cannot change them).
+That transaction is on the streaming replica when one has replayed everything committed before
+the export starts (sheshi.db.replica.report_snapshot, decided once), else on the primary.
 The manifest lists every file with its SHA-256 and size and is signed with the audit digest
 key; recording ``evidence.exported`` (with the manifest's hash) happens afterwards, in its own
 transaction, so that event is the first one after the head the archive reports.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH
@@ -28,6 +28,7 @@ from audit.services.events import audit_event_record
 from audit.signing import SigningKey, signing_key
 from periods.models import Period
 from sheshi import __version__
+from sheshi.db.replica import read_alias, report_snapshot
 from sheshi.errors import FieldError, ValidationFailed
 from sheshi.tenancy.models import Entity, Organisation
 
@@ -70,26 +71,15 @@ def evidence_scope(*, organisation: Organisation, period: str, to: str | None = 
                          full={e.pk for e in chosen} == {e.pk for e in every})
 
 
-@contextlib.contextmanager
-def _snapshot() -> Iterator[None]:
-    """One consistent, read-only snapshot (inside a caller's transaction: that transaction's)."""
-    outermost = not connection.in_atomic_block
-    with transaction.atomic():
-        if outermost:
-            with connection.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
-
-
 def _head(organisation_id: int) -> tuple[int, str]:
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute("SELECT seq, hash FROM audit_chain_head WHERE organisation_id = %s", [organisation_id])
         row = cur.fetchone()
     return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
 
 def _now_in_db() -> str:
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute("SELECT now()")
         return cur.fetchone()[0].isoformat()
 
@@ -102,7 +92,7 @@ def evidence_archive_write(*, scope: EvidenceScope, out: BinaryIO, generated_by:
     org = scope.organisation
     archive = EvidenceZip(out)
     try:
-        with _snapshot():
+        with report_snapshot():
             as_of = _now_in_db()
             head_seq, head_hash = _head(org.pk)
             chain = chain_verify(org.pk)

@@ -1,9 +1,10 @@
 """The datasets of an evidence archive: each a name, its columns and a stream of rows.
 
 Large tables (journals, lines, audit events) are read through server-side cursors in chunks
-(``connection.chunked_cursor``), so a ledger of millions of lines never sits in memory. Every
-query is bounded to the archive's organisation, entities and periods; the archive builder runs
-them all in one REPEATABLE READ snapshot, so the datasets agree with each other.
+(``chunked_cursor``), so a ledger of millions of lines never sits in memory. Every query is
+bounded to the archive's organisation, entities and periods; the archive builder runs them all
+in one REPEATABLE READ snapshot, on the connection it pinned (``read_alias()``: the replica or
+the primary), so the datasets agree with each other.
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 
 from audit.canonical import parse_json
 from ledger.selectors.lock_snapshots import lock_snapshot_verify, snapshot_hash
 from ledger.selectors.reports import trial_balance
 from periods.models import Period, PeriodLockSnapshot
 from sheshi.access.roles import ROLE_PERMISSIONS
+from sheshi.db.replica import read_alias
 from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity, Organisation
 
@@ -46,7 +48,7 @@ class EvidenceScope:
 
 def _stream(sql: str, params: dict[str, Any]) -> Iterator[tuple]:
     """Rows of ``sql`` through a server-side cursor, ``CHUNK`` at a time."""
-    with connection.chunked_cursor() as cur:
+    with connections[read_alias()].chunked_cursor() as cur:
         cur.execute(sql, params)
         while rows := cur.fetchmany(CHUNK):
             yield from rows
@@ -182,7 +184,7 @@ class SnapshotChecks:
 
 
 def _snapshots(scope: EvidenceScope):
-    return (PeriodLockSnapshot.objects
+    return (PeriodLockSnapshot.objects.using(read_alias())
             .filter(organisation_id=scope.organisation.pk, entity_period__entity_id__in=scope.entity_ids,
                     entity_period__period_id__in=scope.period_ids)
             .select_related("entity_period__entity", "entity_period__period", "taken_by")
@@ -194,7 +196,7 @@ def lock_snapshot_rows(scope: EvidenceScope, checks: SnapshotChecks) -> Iterator
     """Every lock snapshot with its stored hash, whether its stored rows still hash to it, and —
     for the latest snapshot of each entity-period — the hash of the figures recomputed now
     (ledger.selectors.lock_snapshots.lock_snapshot_verify)."""
-    latest = dict(PeriodLockSnapshot.objects.filter(organisation_id=scope.organisation.pk)
+    latest = dict(PeriodLockSnapshot.objects.using(read_alias()).filter(organisation_id=scope.organisation.pk)
                   .order_by("entity_period_id", "-taken_at", "-id").distinct("entity_period_id")
                   .values_list("entity_period_id", "id"))
     for snap in _snapshots(scope).iterator(chunk_size=100):

@@ -3,16 +3,18 @@
 The verifier trusts nothing stored: it rebuilds each event's canonical serialisation from its
 fields (audit/canonical.py), recomputes the content hash and the link hash, and checks that the
 sequence has no gap and that each link points at its predecessor. It stops at the first event
-that does not verify and says where and why.
+that does not verify and says where and why. Reads use ``read_alias()``: the primary, or the
+snapshot an evidence archive pinned (sheshi/db/replica.py).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections
 
 from audit.canonical import GENESIS_HASH, event_content_hash, link_hash, parse_json
+from sheshi.db.replica import read_alias
 
 PAGE = 5000
 
@@ -59,7 +61,7 @@ _EVENT_COLUMNS = ("id", "organisation_id", "occurred_at", "txid", "actor_id", "a
 def _links(organisation_id: int, upto_seq: int | None) -> Iterator[_Link]:
     last = 0
     while True:
-        with connection.cursor() as cur:
+        with connections[read_alias()].cursor() as cur:
             cur.execute(
                 "SELECT c.seq, c.event_id, c.prev_hash, c.hash, e.id, e.organisation_id, e.occurred_at, e.txid,"
                 " e.actor_id, e.actor_label, e.request_id, e.client_addr, e.action, e.object_type, e.object_id,"
@@ -87,7 +89,7 @@ def recompute_content_hash(event: dict) -> str:
 
 def _link_holding(organisation_id: int, prev_hash: str) -> tuple[int, int] | None:
     """The chain entry whose hash is ``prev_hash`` (where a link really points)."""
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute("SELECT seq, event_id FROM audit_chain WHERE organisation_id = %s AND hash = %s LIMIT 1",
                     [organisation_id, prev_hash])
         return cur.fetchone()
@@ -139,13 +141,13 @@ def _check_link(organisation_id: int, link: _Link, expected_seq: int, prev: str)
 
 
 def _head(organisation_id: int) -> tuple[int, str] | None:
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute("SELECT seq, hash FROM audit_chain_head WHERE organisation_id = %s", [organisation_id])
         return cur.fetchone()
 
 
 def _first_unchained(organisation_id: int) -> int | None:
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute("SELECT e.id FROM audit_event e WHERE e.organisation_id = %s AND NOT EXISTS "
                     "(SELECT 1 FROM audit_chain c WHERE c.event_id = e.id) ORDER BY e.id LIMIT 1", [organisation_id])
         row = cur.fetchone()
@@ -191,7 +193,7 @@ def chain_verify(organisation_id: int, *, upto_seq: int | None = None) -> ChainR
 
 def chained_organisation_ids() -> list[int]:
     """Every organisation with a chain, an event, or an organisation row (platform chain 0 included)."""
-    with connection.cursor() as cur:
+    with connections[read_alias()].cursor() as cur:
         cur.execute("SELECT organisation_id FROM audit_chain_head UNION SELECT id FROM tenancy_organisation "
                     "UNION SELECT 0 ORDER BY 1")
         return [r[0] for r in cur.fetchall()]

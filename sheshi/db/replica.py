@@ -12,21 +12,35 @@ The session context that row-level security reads (``sheshi/db/context.py``) is 
 replica connection before the read, so a report on the replica sees exactly the organisations it
 would see on the primary.
 
+A read that must be one consistent picture across many queries (the audit evidence archive)
+decides once and pins the result with ``report_snapshot()``: one REPEATABLE READ, READ ONLY
+transaction on that alias, which ``report_alias()``/``report_cursor()`` return without deciding
+again and which ``read_alias()`` names for the ORM and raw reads of the block.
+
 ``ROUTES`` counts the decisions by reason (tests, and the metrics a deployment would scrape).
 """
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 
 from sheshi.db.context import current_context, set_context
 
 REPLICA = "replica"
 ROUTES: Counter[str] = Counter()
+# The alias a report_snapshot() block pinned (None outside one).
+_PINNED: ContextVar[str | None] = ContextVar("sheshi_report_alias", default=None)
+
+
+def read_alias() -> str:
+    """The alias reads of the current ``report_snapshot()`` block use; ``default`` outside one."""
+    return _PINNED.get() or "default"
 
 
 def _replica_caught_up(lsn: str) -> bool:
@@ -43,6 +57,9 @@ def _replica_caught_up(lsn: str) -> bool:
 
 def report_alias() -> str:
     """The alias a report read should use now: ``replica`` or ``default`` (see the module doc)."""
+    pinned = _PINNED.get()
+    if pinned is not None:
+        return pinned  # decided once for the whole snapshot (report_snapshot)
     if REPLICA not in settings.DATABASES:
         return "default"
     primary = connections["default"]
@@ -70,6 +87,12 @@ def report_alias() -> str:
 @contextmanager
 def report_cursor():
     """A cursor for one report query, on the replica when it is safe (``report_alias``)."""
+    pinned = _PINNED.get()
+    if pinned is not None:
+        # The snapshot's own connection, or nothing: a fallback would read another snapshot.
+        with connections[pinned].cursor() as cur:
+            yield cur
+        return
     alias = report_alias()
     try:
         cursor = connections[alias].cursor()
@@ -81,3 +104,30 @@ def report_cursor():
         cursor = connections["default"].cursor()
     with cursor as cur:
         yield cur
+
+
+@contextmanager
+def report_snapshot() -> Iterator[str]:
+    """One consistent, read-only snapshot for many report reads; yields its alias.
+
+    The alias is decided once, here (``report_alias``: the replica when it has replayed the
+    primary's current WAL position, else the primary), and pinned for the block: one REPEATABLE
+    READ, READ ONLY transaction on that connection (a hot standby allows it; not SERIALIZABLE).
+    Inside a caller's transaction the block reads in that transaction, as every report does.
+    An error on the replica once the snapshot is open ends the block: its reads cannot
+    continue on another snapshot."""
+    pinned = _PINNED.get()
+    if pinned is not None:  # nested: the outer block already is one snapshot
+        yield pinned
+        return
+    alias = report_alias()
+    outermost = not connections[alias].in_atomic_block
+    with transaction.atomic(using=alias):
+        if outermost:
+            with connections[alias].cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        token = _PINNED.set(alias)
+        try:
+            yield alias
+        finally:
+            _PINNED.reset(token)

@@ -62,6 +62,50 @@ rows = member_trial_balances(organisation_id=world.org.pk, entity_ids=[world.ent
 out.append({"step": "consolidation_inputs", "routes": {k: v - before.get(k, 0) for k, v in replica.ROUTES.items()
                                                        if v != before.get(k, 0)},
             "debit": str(sum(r[3] for r in rows if r[3] > 0))})
+
+# An evidence archive (#19): decided once, then every dataset read on the replica in one snapshot;
+# the primary runs only the decision's queries while the archive is written, then records the export.
+import io, zipfile
+from django.db import connections, transaction
+from audit.evidence import archive
+from audit.models import AuditChainHead, AuditEvent
+from sheshi.money import quantize_amount
+from tests.audit.evidence_world import read_json
+sql = {"default": [], replica.REPLICA: []}
+def watch(alias):
+    def spy(execute, statement, params, many, context):
+        sql[alias].append(statement)
+        return execute(statement, params, many, context)
+    return spy
+write = archive.evidence_archive_write
+def write_watched(**kwargs):
+    with connections["default"].execute_wrapper(watch("default")), \
+         connections[replica.REPLICA].execute_wrapper(watch(replica.REPLICA)):
+        return write(**kwargs)
+archive.evidence_archive_write = write_watched
+buf = io.BytesIO()
+head_before = AuditChainHead.objects.get(organisation_id=world.org.pk).seq
+before = dict(replica.ROUTES)
+export = archive.audit_evidence_export(scope=archive.evidence_scope(organisation=world.org, period="2026-03"),
+                                       out=buf, generated_by="replica-test")
+routes = {k: v - before.get(k, 0) for k, v in replica.ROUTES.items() if v != before.get(k, 0)}
+with transaction.atomic():  # the primary's figures: a report inside a transaction reads there
+    tb = trial_balance(entity=world.entity, period=period)
+with zipfile.ZipFile(buf) as zf:
+    totals = read_json(zf, "trial_balance_totals")
+    rows = read_json(zf, "trial_balances")
+out.append({
+    "step": "evidence_export", "routes": routes,
+    "primary_sql": sql["default"], "replica_queries": len(sql[replica.REPLICA]),
+    "archive_totals": [[t["total_debit"], t["total_credit"]] for t in totals if t["entity"] == world.entity.code],
+    "primary_totals": [[str(quantize_amount(tb.total_debit)), str(quantize_amount(tb.total_credit))]],
+    "archive_rows": sorted([r["account_code"], r["debit"], r["credit"]] for r in rows
+                           if r["entity"] == world.entity.code),
+    "primary_rows": sorted([r.code, str(quantize_amount(r.debit)), str(quantize_amount(r.credit))] for r in tb.rows),
+    "head_before": head_before, "manifest_head": export.manifest["audit_chain"]["head_seq"],
+    "chain_intact": export.manifest["audit_chain"]["intact"],
+    "event_on_primary": AuditEvent.objects.filter(pk=export.event_id, action="evidence.exported").exists(),
+})
 subprocess.run(json.loads(os.environ["REPLICA_STOP"]), check=True, capture_output=True)
 step("replica_stopped", "3")
 step("still_stopped", "1")
@@ -117,6 +161,16 @@ def test_report_reads_go_to_the_replica_when_it_has_replayed_and_to_the_primary_
     # A consolidation run's member balances (#19): the same routing, the same figures.
     assert steps["consolidation_inputs"]["routes"] == {"replica": 1}
     assert steps["consolidation_inputs"]["debit"] == "57.0000"
+    # The evidence archive (#19): one decision, then every dataset on the replica in one snapshot.
+    ev = steps["evidence_export"]
+    assert ev["routes"] == {"replica": 1}
+    assert len(ev["primary_sql"]) == 2 and "pg_current_wal_lsn" in ev["primary_sql"][0]  # the decision only
+    assert ev["replica_queries"] > 10
+    assert ev["archive_totals"] == ev["primary_totals"]
+    assert ev["archive_totals"][0][0] == "57.0000"
+    assert ev["archive_rows"] == ev["primary_rows"] and ev["archive_rows"]
+    assert ev["manifest_head"] == ev["head_before"] and ev["chain_intact"] is True
+    assert ev["event_on_primary"] is True
     assert steps["replica_stopped"]["routes"] == {"primary:replica_unavailable": 2}
     assert steps["replica_stopped"]["debit"] == "60.0000"
     assert steps["still_stopped"]["routes"] == {"primary:replica_unavailable": 2}
