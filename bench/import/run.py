@@ -122,7 +122,8 @@ def worker_import(world: dict, path: str) -> dict:
 def reset(db: common.BenchDb) -> None:
     with db.admin() as c:
         c.execute("SET session_replication_role = replica")
-        c.execute("TRUNCATE ledger_journalline, ledger_journalentry, ledger_balance, ledger_historicaljournalentry, "
+        c.execute("TRUNCATE ledger_journalline, ledger_journalentry, ledger_journalentryattachment, "
+                  "ledger_journalentrycomment, ledger_balance, ledger_historicaljournalentry, "
                   "ledger_importbatch, bench_copy_lines")
         c.execute("RESET session_replication_role")
         c.execute("ANALYZE ledger_journalline, ledger_journalentry, ledger_balance")

@@ -151,7 +151,8 @@ def reset(db: common.BenchDb) -> None:
     """Empty the ledger tables (superuser, user triggers off) and start every run alike."""
     with db.admin() as c:
         c.execute("SET session_replication_role = replica")
-        c.execute("TRUNCATE ledger_journalline, ledger_journalentry, ledger_balance, ledger_historicaljournalentry, "
+        c.execute("TRUNCATE ledger_journalline, ledger_journalentry, ledger_journalentryattachment, "
+                  "ledger_journalentrycomment, ledger_balance, ledger_historicaljournalentry, "
                   "bench_copy_lines, bench_copy_lines_indexed")
         c.execute("RESET session_replication_role")
         c.execute("ANALYZE ledger_journalline, ledger_journalentry, ledger_balance, ledger_historicaljournalentry")
