@@ -37,7 +37,7 @@ class RecurrenceOutcome:
     reason: str = ""
 
 
-def recurrence_entry_date(recurrence: JournalRecurrence, period: Period):
+def _entry_date(recurrence: JournalRecurrence, period: Period):
     """``day_of_month`` of the period (its last day when the month is shorter), or its last day."""
     if recurrence.day_of_month is None:
         return period.end_date
@@ -76,18 +76,6 @@ def journal_recurrence_create(*, actor, template_id: int, start_period_id: int, 
     return JournalRecurrence.objects.create(
         organisation_id=template.organisation_id, entity_id=template.entity_id, template=template,
         day_of_month=day_of_month, start_period=start, end_period=end, owner=actor)
-
-
-@transaction.atomic
-def journal_recurrence_stop(*, actor, recurrence_id: int) -> JournalRecurrence:
-    """No more drafts from this recurrence (those generated stay as they are)."""
-    recurrence = JournalRecurrence.objects.select_related("entity").filter(pk=recurrence_id).first()
-    if recurrence is None:
-        raise NotFound(f"Recurrence {recurrence_id} not found.")
-    require_entity_perm(actor, PREPARE, recurrence.entity)
-    recurrence.is_active = False
-    recurrence.save(update_fields=["is_active"])
-    return recurrence
 
 
 def _due(period: Period, entity_ids) -> list[JournalRecurrence]:
@@ -164,7 +152,7 @@ def _generate_one(recurrence: JournalRecurrence, period: Period, actor) -> Recur
                 with transaction.atomic():
                     entry = journal_entry_create_from_template(
                         actor=recurrence.owner, template_id=recurrence.template_id,
-                        entry_date=recurrence_entry_date(recurrence, period))
+                        entry_date=_entry_date(recurrence, period))
                     _claim(recurrence, period, entry.pk)
             except IntegrityError as exc:
                 if "recurrence_run_once" not in str(exc):
@@ -189,3 +177,10 @@ def recurring_entries_generate(*, period: Period, actor=None, entity_ids=None) -
     ``entity_ids`` only, when given), each recurrence in its own transaction: one skipped or
     refused leaves the others generated. ``actor``: who asked (None for the schedule), audited."""
     return [_generate_one(recurrence, period, actor) for recurrence in _due(period, entity_ids)]
+
+
+def recurring_entries_generate_for_entity(*, actor, entity, period: Period) -> list[RecurrenceOutcome]:
+    """As recurring_entries_generate, for one entity, asked by someone who prepares its entries
+    (the drafts stay each recurrence owner's)."""
+    require_entity_perm(actor, PREPARE, entity)
+    return recurring_entries_generate(period=period, actor=actor, entity_ids=[entity.pk])
