@@ -122,9 +122,9 @@ def _skip_record(recurrence: JournalRecurrence, period: Period, reason: str) -> 
         with transaction.atomic():
             JournalRecurrenceRun.objects.create(organisation_id=recurrence.organisation_id, recurrence=recurrence,
                                                 period=period, status=RecurrenceRunStatus.SKIPPED, reason=reason)
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # the row is there: skipped with this reason, or generated meanwhile
         if "recurrence_run_once" not in str(exc):
-            raise  # the row is there already: skipped with this reason, or generated meanwhile
+            raise
 
 
 def _claim(recurrence: JournalRecurrence, period: Period, entry_id: int) -> None:

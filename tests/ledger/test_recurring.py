@@ -1,12 +1,15 @@
 """Recurring journal entries (issue 16): a monthly schedule on a template drafts its entry once
 per period, the owner's, skipping (with the reason) a period locked or soft-closed for the entity."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.scheduler import scheduler
 
 from audit.models import AuditEvent
 from ledger.errors import SegregationOfDutiesError
@@ -144,3 +147,14 @@ def test_the_daily_task_generates_the_current_periods_drafts(world, template, re
     assert recurring_entries_generate_task() == 1
     assert recurring_entries_generate_task() == 0
     assert generated_entries(template).get().period.code == "2026-06"
+
+
+def test_the_task_is_scheduled_daily_and_the_scheduler_runs_it(world, template, recurrence, monkeypatch,
+                                                                django_capture_on_commit_callbacks):
+    schedule = Schedule.objects.filter(name="ledger.recurring_entries_generate")
+    assert schedule.values_list("func", "schedule_type").get() == ("ledger.tasks.recurring_entries_generate_task", "D")
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a, **k: date(2026, 7, 1))
+    schedule.update(next_run=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        scheduler()
+    assert generated_entries(template).get().period.code == "2026-07"
