@@ -62,17 +62,12 @@ def set_up_recurrence(modeladmin, request, queryset):
         "template": template, "form": form, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
 
 
-class RunInline(admin.TabularInline):
+class RunInline(ReadOnlyAdmin, admin.TabularInline):
+    """The periods drafted or skipped, and why: written only by recurring_entries_generate."""
+
     model = JournalRecurrenceRun
     fields = readonly_fields = ["period", "status", "entry_id", "reason", "updated_at"]
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(JournalRecurrence)

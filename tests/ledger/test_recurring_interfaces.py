@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 
 from ledger.models import EntryStatus, JournalEntry, JournalRecurrence
 from ledger.services.entries import journal_entry_create
-from ledger.services.recurring import journal_recurrence_create
+from ledger.services.recurring import journal_recurrence_create, recurring_entries_generate
 from ledger.services.templates import journal_template_create
 from periods.services.transitions import entity_period_lock
 from tests.factories import user_with_role
@@ -49,7 +49,9 @@ def test_the_admin_sets_up_a_recurrence_on_a_template_and_lists_it(client, world
     assert "repeats monthly from 2026-04" in done.content.decode()
     listed = client.get("/admin/ledger/journalrecurrence/")
     assert listed.status_code == 200 and "Licence fee" in listed.content.decode()
-    assert client.get(f"/admin/ledger/journalrecurrence/{recurrence.pk}/change/").status_code == 200
+    recurring_entries_generate(period=world.period("2026-04"))
+    page = client.get(f"/admin/ledger/journalrecurrence/{recurrence.pk}/change/")
+    assert page.status_code == 200 and "2026-04" in page.content.decode() and "Generated" in page.content.decode()
 
 
 def test_a_viewer_sees_no_recurrence_action(client, world, template):
