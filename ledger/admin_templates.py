@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ledger.admin_journal import human_message
+from ledger.admin_recurring import set_up_recurrence
 from ledger.models import JournalTemplate
 from ledger.services.templates import journal_entry_create_from_template, journal_template_create
 from sheshi.access.roles import PREPARE, VIEW
@@ -58,8 +59,8 @@ class JournalTemplateAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["name", "entity", "description", "created_by", "created_at"]
     list_filter = ["entity"]
     search_fields = ["name", "description"]
-    actions = ["new_entry"]
-    action_permissions = {"new_entry": (PREPARE,)}
+    actions = ["new_entry", set_up_recurrence]
+    action_permissions = {"new_entry": (PREPARE,), "set_up_recurrence": (PREPARE,)}
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW))

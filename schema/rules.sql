@@ -1877,7 +1877,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (258), by table and name
+-- Triggers (268), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2064,6 +2064,20 @@ CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.l
 CREATE TRIGGER ledger_lines_guard_delete AFTER DELETE ON public.ledger_journalline REFERENCING OLD TABLE AS old_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_guard();
 CREATE TRIGGER ledger_lines_guard_insert AFTER INSERT ON public.ledger_journalline REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_guard();
 CREATE TRIGGER ledger_lines_guard_update AFTER UPDATE ON public.ledger_journalline REFERENCING OLD TABLE AS old_lines NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_guard();
+
+-- ledger_journalrecurrence
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalrecurrence REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalrecurrence', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalrecurrence REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalrecurrence', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalrecurrence REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalrecurrence', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalrecurrence FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalrecurrence FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+
+-- ledger_journalrecurrencerun
+CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journalrecurrencerun REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalrecurrencerun', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalrecurrencerun REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalrecurrencerun', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalrecurrencerun REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalrecurrencerun', '100', 'id', 'organisation_id', '');
+CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalrecurrencerun FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
+CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalrecurrencerun FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 
 -- ledger_journaltemplate
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.ledger_journaltemplate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journaltemplate', '100', 'id', 'organisation_id', '');
@@ -2275,7 +2289,7 @@ CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.tenancy_organisat
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.tenancy_organisation FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
 
 -- ==============================================================================================
--- Row-level security (61 tables, 61 policies), by table
+-- Row-level security (63 tables, 63 policies), by table
 -- ==============================================================================================
 ALTER TABLE public.audit_chain ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_chain_head ENABLE ROW LEVEL SECURITY;
@@ -2307,6 +2321,8 @@ ALTER TABLE public.ledger_journalentryattachment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentrybatch ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalentrycomment ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journalline ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalrecurrence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.ledger_journalrecurrencerun ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_journaltemplate ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_localaccountmapping ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.ledger_sourcesystem ENABLE ROW LEVEL SECURITY;
@@ -2459,6 +2475,14 @@ CREATE POLICY tenant_isolation ON public.ledger_journalline AS PERMISSIVE FOR AL
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
+CREATE POLICY tenant_isolation ON public.ledger_journalrecurrence AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
+CREATE POLICY tenant_isolation ON public.ledger_journalrecurrencerun AS PERMISSIVE FOR ALL TO public
+  USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
+  WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
+
 CREATE POLICY tenant_isolation ON public.ledger_journaltemplate AS PERMISSIVE FOR ALL TO public
   USING (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])))
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (organisation_id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
@@ -2584,7 +2608,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (63), by table and name
+-- CHECK and EXCLUDE constraints (66), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2657,6 +2681,13 @@ ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_amount_signs_agree CHE
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_currency_iso CHECK (((currency)::text = ANY ((ARRAY['AED'::character varying, 'AFN'::character varying, 'ALL'::character varying, 'AMD'::character varying, 'ANG'::character varying, 'AOA'::character varying, 'ARS'::character varying, 'AUD'::character varying, 'AWG'::character varying, 'AZN'::character varying, 'BAM'::character varying, 'BBD'::character varying, 'BDT'::character varying, 'BGN'::character varying, 'BHD'::character varying, 'BIF'::character varying, 'BMD'::character varying, 'BND'::character varying, 'BOB'::character varying, 'BRL'::character varying, 'BSD'::character varying, 'BTN'::character varying, 'BWP'::character varying, 'BYN'::character varying, 'BZD'::character varying, 'CAD'::character varying, 'CDF'::character varying, 'CHF'::character varying, 'CLP'::character varying, 'CNY'::character varying, 'COP'::character varying, 'CRC'::character varying, 'CUP'::character varying, 'CVE'::character varying, 'CZK'::character varying, 'DJF'::character varying, 'DKK'::character varying, 'DOP'::character varying, 'DZD'::character varying, 'EGP'::character varying, 'ERN'::character varying, 'ETB'::character varying, 'EUR'::character varying, 'FJD'::character varying, 'FKP'::character varying, 'GBP'::character varying, 'GEL'::character varying, 'GHS'::character varying, 'GIP'::character varying, 'GMD'::character varying, 'GNF'::character varying, 'GTQ'::character varying, 'GYD'::character varying, 'HKD'::character varying, 'HNL'::character varying, 'HTG'::character varying, 'HUF'::character varying, 'IDR'::character varying, 'ILS'::character varying, 'INR'::character varying, 'IQD'::character varying, 'IRR'::character varying, 'ISK'::character varying, 'JMD'::character varying, 'JOD'::character varying, 'JPY'::character varying, 'KES'::character varying, 'KGS'::character varying, 'KHR'::character varying, 'KMF'::character varying, 'KPW'::character varying, 'KRW'::character varying, 'KWD'::character varying, 'KYD'::character varying, 'KZT'::character varying, 'LAK'::character varying, 'LBP'::character varying, 'LKR'::character varying, 'LRD'::character varying, 'LSL'::character varying, 'LYD'::character varying, 'MAD'::character varying, 'MDL'::character varying, 'MGA'::character varying, 'MKD'::character varying, 'MMK'::character varying, 'MNT'::character varying, 'MOP'::character varying, 'MRU'::character varying, 'MUR'::character varying, 'MVR'::character varying, 'MWK'::character varying, 'MXN'::character varying, 'MYR'::character varying, 'MZN'::character varying, 'NAD'::character varying, 'NGN'::character varying, 'NIO'::character varying, 'NOK'::character varying, 'NPR'::character varying, 'NZD'::character varying, 'OMR'::character varying, 'PAB'::character varying, 'PEN'::character varying, 'PGK'::character varying, 'PHP'::character varying, 'PKR'::character varying, 'PLN'::character varying, 'PYG'::character varying, 'QAR'::character varying, 'RON'::character varying, 'RSD'::character varying, 'RUB'::character varying, 'RWF'::character varying, 'SAR'::character varying, 'SBD'::character varying, 'SCR'::character varying, 'SDG'::character varying, 'SEK'::character varying, 'SGD'::character varying, 'SHP'::character varying, 'SLE'::character varying, 'SLL'::character varying, 'SOS'::character varying, 'SRD'::character varying, 'SSP'::character varying, 'STN'::character varying, 'SVC'::character varying, 'SYP'::character varying, 'SZL'::character varying, 'THB'::character varying, 'TJS'::character varying, 'TMT'::character varying, 'TND'::character varying, 'TOP'::character varying, 'TRY'::character varying, 'TTD'::character varying, 'TWD'::character varying, 'TZS'::character varying, 'UAH'::character varying, 'UGX'::character varying, 'USD'::character varying, 'UYU'::character varying, 'UZS'::character varying, 'VES'::character varying, 'VND'::character varying, 'VUV'::character varying, 'WST'::character varying, 'XAF'::character varying, 'XCD'::character varying, 'XOF'::character varying, 'XPF'::character varying, 'YER'::character varying, 'ZAR'::character varying, 'ZMW'::character varying, 'ZWL'::character varying])::text[])));
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_not_zero CHECK ((NOT ((amount = (0)::numeric) AND (functional_amount = (0)::numeric))));
 ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_rate_positive CHECK ((rate > (0)::numeric));
+
+-- ledger_journalrecurrence
+ALTER TABLE public.ledger_journalrecurrence ADD CONSTRAINT recurrence_day_of_month_valid CHECK (((day_of_month IS NULL) OR ((day_of_month >= 1) AND (day_of_month <= 31))));
+ALTER TABLE public.ledger_journalrecurrence ADD CONSTRAINT recurrence_frequency_valid CHECK (((frequency)::text = 'monthly'::text));
+
+-- ledger_journalrecurrencerun
+ALTER TABLE public.ledger_journalrecurrencerun ADD CONSTRAINT recurrence_run_generated_has_entry CHECK ((((entry_id IS NOT NULL) AND ((status)::text = 'generated'::text)) OR ((entry_id IS NULL) AND ((status)::text = 'skipped'::text))));
 
 -- ledger_journaltemplate
 ALTER TABLE public.ledger_journaltemplate ADD CONSTRAINT journal_template_named CHECK (((name)::text ~ '\S'::text));

@@ -4,6 +4,7 @@ from ledger.models.attachments import JournalEntryAttachment, JournalEntryCommen
 from ledger.models.balances import Balance
 from ledger.models.batches import JournalEntryBatch
 from ledger.models.journals import EntrySource, EntryStatus, JournalEntry, JournalLine
+from ledger.models.recurring import JournalRecurrence, JournalRecurrenceRun, RecurrenceFrequency, RecurrenceRunStatus
 from ledger.models.templates import JournalTemplate
 
 __all__ = [
@@ -21,8 +22,12 @@ __all__ = [
     "JournalEntryBatch",
     "JournalEntryComment",
     "JournalLine",
+    "JournalRecurrence",
+    "JournalRecurrenceRun",
     "JournalTemplate",
     "LocalAccountMapping",
     "NormalBalance",
+    "RecurrenceFrequency",
+    "RecurrenceRunStatus",
     "SourceSystem",
 ]

@@ -14,6 +14,7 @@ from consolidation.api.views import (
     HoldingViewSet,
 )
 from consolidation.api.worklist import IcDifferenceViewSet
+from ledger.api.recurring import JournalRecurrenceViewSet
 from ledger.api.templates import JournalTemplateViewSet
 from ledger.api.views import (
     AccountViewSet,
@@ -50,6 +51,7 @@ router.register("entity-bank-details", EntityBankDetailsViewSet, basename="entit
 router.register("accounts", AccountViewSet, basename="account")
 router.register("journal-entries", JournalEntryViewSet, basename="journal-entry")
 router.register("journal-templates", JournalTemplateViewSet, basename="journal-template")
+router.register("journal-recurrences", JournalRecurrenceViewSet, basename="journal-recurrence")
 router.register("consolidation-runs", ConsolidationRunViewSet, basename="consolidation-run")
 router.register("consolidation-groups", ConsolidationGroupViewSet, basename="consolidation-group")
 router.register("holdings", HoldingViewSet, basename="holding")

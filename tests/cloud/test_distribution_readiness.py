@@ -46,7 +46,7 @@ SURROGATE_PKS = frozenset({
     "periods_groupperiodlock_pkey", "periods_lockoverride_pkey", "periods_period_pkey",
     "periods_periodlocksnapshot_pkey", "security_entitybankdetails_pkey", "tenancy_entity_pkey",
     "tenancy_membership_pkey", "ledger_journalentryattachment_pkey", "ledger_journalentrycomment_pkey",
-    "ledger_journaltemplate_pkey",
+    "ledger_journaltemplate_pkey", "ledger_journalrecurrence_pkey", "ledger_journalrecurrencerun_pkey",
 })
 
 # Reason: simple-history's history_id, same as above; history rows are written by the app for the
@@ -139,6 +139,10 @@ FOREIGN_KEYS = frozenset({
     "security_entitybankd_entity_id_a79c35ea_fk_tenancy_e",
     "ledger_journalentrya_entry_id_81418658_fk_ledger_jo", "ledger_journalentryc_entry_id_9ea8b2a3_fk_ledger_jo",
     "ledger_journaltemplate_entity_id_36263266_fk_tenancy_entity_id",
+    "ledger_journalrecurr_end_period_id_38f2e603_fk_periods_p", "ledger_journalrecurr_entity_id_55563f9a_fk_tenancy_e",
+    "ledger_journalrecurr_period_id_fc642014_fk_periods_p", "ledger_journalrecurr_recurrence_id_0402918e_fk_ledger_jo",
+    "ledger_journalrecurr_start_period_id_87ea5882_fk_periods_p",
+    "ledger_journalrecurr_template_id_207259dd_fk_ledger_jo",
 })
 
 

@@ -212,6 +212,14 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     ("/api/v1/journal-templates/{id}/new-entry/", "POST"): Expect(
         do=PREPARERS, target="journal_template", ok=frozenset({201}),
         body=lambda w, s: {"entry_date": ENTRY_DATE.isoformat()}),
+    # Recurring entries: read by whoever sees the entity; set up and run by those who prepare entries.
+    ("/api/v1/journal-recurrences/", "GET"): Expect(lists="journal_recurrence"),
+    ("/api/v1/journal-recurrences/{id}/", "GET"): Expect(target="journal_recurrence"),
+    ("/api/v1/journal-recurrences/", "POST"): Expect(
+        do=PREPARERS, ok=frozenset({201}),
+        body=lambda w, s: {"template": w.get("journal_template", s), "start_period": PERIOD, "day_of_month": 5}),
+    ("/api/v1/journal-recurrences/generate/", "POST"): Expect(
+        do=PREPARERS, body=lambda w, s: {"entity": w.get("entity_code", s), "period": PERIOD}),
     # Reports: anyone who may view the entity named in the query.
     ("/api/v1/reports/trial-balance/", "GET"): Expect(query=_report),
     ("/api/v1/reports/balance-sheet/", "GET"): Expect(query=_report),

@@ -46,6 +46,8 @@ NOT_WRITES = {
 READ_SUFFIXES = ("_get", "_list")
 
 NOT_API_OPERATIONS = {
+    "recurring_entries_generate": "the daily schedule's and manage.py generate_recurring_entries' run over a whole "
+                                  "organisation; clients generate per entity (recurring_entries_generate_for_entity)",
     "audit_digest_create": "operator's act (manage.py audit_digest): a signed digest leaves the system for the "
                            "auditor; the evidence export (GET /audit/evidence/) signs its own manifest",
     "group_pack_load": "operator's act (manage.py load_group_pack): loads a whole case file into a new organisation "

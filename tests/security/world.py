@@ -95,6 +95,22 @@ def build_ledger(world: World) -> None:
                                                                      name="matrix template").pk)
 
 
+def build_recurrences(world: World) -> None:
+    """A monthly recurrence of each entity's template from PERIOD, owned by a preparer who is none
+    of the callers (so a caller's generate never drafts as the caller)."""
+    from ledger.services.recurring import journal_recurrence_create
+    from periods.models import Period
+
+    owner = UserFactory(username="mx_recurrer")
+    for org in (world.orgs[OWN], world.orgs[FOREIGN]):
+        member(owner, org)
+    for scope in SCOPES:
+        role_grant(actor=None, user=owner, entity=world.entities[scope], role="preparer")
+        start = Period.objects.get(organisation=world.orgs[scope], code=PERIOD)
+        world.put("journal_recurrence", scope, journal_recurrence_create(
+            actor=owner, template_id=world.get("journal_template", scope), start_period_id=start.pk).pk)
+
+
 def build_bank_details(world: World) -> None:
     from sheshi.security.services import entity_bank_details_set
 
@@ -257,8 +273,8 @@ def build_api_tokens(world: World) -> None:
         world.put("api_token", scope, token.pk)
 
 
-BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_bank_details, build_periods,
-                                           build_checklist, build_reconciliations, build_consolidation,
+BUILDERS: list[Callable[[World], None]] = [build_tenancy, build_ledger, build_recurrences, build_bank_details,
+                                           build_periods, build_checklist, build_reconciliations, build_consolidation,
                                            build_ic_worklist, build_fx_rates, build_imports, build_api_tokens]
 
 
