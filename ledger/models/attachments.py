@@ -6,21 +6,14 @@ from django.conf import settings
 from django.db import models
 
 from ledger.models.journals import JournalEntry
+from sheshi.stored_documents import StoredDocument
 from sheshi.tenancy.models import Organisation
 
 
-class JournalEntryAttachment(models.Model):
+class JournalEntryAttachment(StoredDocument):
     """A document stored by its SHA-256 (sheshi/storage.py); the audit event names the hash."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="attachments")
-    sha256 = models.CharField(max_length=64)
-    storage_name = models.CharField(max_length=200)
-    file_name = models.CharField(max_length=255)
-    size = models.BigIntegerField()
-    content_type = models.CharField(max_length=100, blank=True, default="")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["entry_id", "uploaded_at", "id"]

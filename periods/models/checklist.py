@@ -9,6 +9,7 @@ from periods.models.state import EntityPeriod
 from sheshi.access.roles import Role
 from sheshi.history import history
 from sheshi.money import amount_field
+from sheshi.stored_documents import StoredDocument
 from sheshi.tenancy.models import Organisation
 
 ROLE_CHOICES = [("", "—")] + [(r.value, r.value.replace("_", " ").title()) for r in Role]
@@ -221,20 +222,12 @@ class ReconcilingItem(models.Model):
         return f"{self.description}: {self.amount}"
 
 
-class ReconciliationEvidence(models.Model):
+class ReconciliationEvidence(StoredDocument):
     """A supporting document of a reconciliation, stored content-addressed (the file's name in the
     default storage is its SHA-256), so the same statement uploaded twice is one file and the
     audit trail's hash identifies the bytes. Append-only."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     reconciliation = models.ForeignKey(AccountReconciliation, on_delete=models.PROTECT, related_name="evidence")
-    sha256 = models.CharField(max_length=64)
-    storage_name = models.CharField(max_length=200)
-    file_name = models.CharField(max_length=255)
-    size = models.BigIntegerField()
-    content_type = models.CharField(max_length=100, blank=True, default="")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["reconciliation_id", "id"]
