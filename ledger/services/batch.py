@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from ledger.errors import BatchTooLargeError, EntryDateOutsidePeriodError, IdempotencyConflictError
 from ledger.inputs import EntryInput
 from ledger.models import Account, AccountKind, EntrySource, JournalEntryBatch
-from ledger.services.bulk import _PeriodResolver, entries_check, journal_entries_post_bulk
+from ledger.services.bulk import PeriodResolver, entries_check, journal_entries_post_bulk
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.roles import CLOSE, PREPARE
@@ -94,7 +94,7 @@ def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[l
     with the bulk path's own checks (rates, zero lines, signs, balance) added when there are any
     (without, the bulk path makes those and lists every one itself); and whether it posts into a
     soft-closed period (allowed: the actor holds the close permission)."""
-    resolve = _PeriodResolver(entity.organisation_id)
+    resolve = PeriodResolver(entity.organisation_id)
     periods = [resolve(e) for e in entries]
     accounts = {pk: (kind, active) for pk, kind, active in Account.objects.filter(
         organisation_id=entity.organisation_id, pk__in={li.account_id for e in entries for li in e.lines})

@@ -73,7 +73,7 @@ def _chunks(items: Iterable[EntryInput], size: int) -> Iterator[list[EntryInput]
         yield chunk
 
 
-class _PeriodResolver:
+class PeriodResolver:
     """Regular period for a date, cached; the organisation's calendar is small."""
 
     def __init__(self, organisation_id: int):
@@ -183,7 +183,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
     if source in (entity.approval_required_sources or []):
         raise RuleViolation(f"Entries with source '{source}' need approval in entity {entity.code}; "
                             "the bulk path posts only sources that do not.", code="entry_needs_approval")
-    resolve = _PeriodResolver(entity.organisation_id)
+    resolve = PeriodResolver(entity.organisation_id)
     functional_ccy = entity.functional_currency
     n_entries = n_lines = 0
     first_id = last_id = None
@@ -229,9 +229,9 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                         break
                     n_entries += len(chunk)
                     continue
-                entry_ids = _reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
+                entry_ids = reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
-                line_ids = iter(_reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
+                line_ids = iter(reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
                 rows = []
                 for entry_id, period_id, e, fas, rs in zip(entry_ids, periods, chunk, functional, rates, strict=True):
                     head = f"{org_entity}\t{period_id}\t{entry_id}\t"
@@ -290,7 +290,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
     return BulkResult(n_entries, n_lines, first_id, last_id, tuple((a, b) for a, b in runs))
 
 
-def _reserve_ids(pg, sequence: str, n: int) -> list[int]:
+def reserve_ids(pg, sequence: str, n: int) -> list[int]:
     """n new ids from the sequence, in one round trip (one array, not n rows)."""
     pg.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)", [sequence, n])
     return pg.fetchone()[0]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from ledger import locks
 from ledger.errors import AlreadyReversedError, EntryNotInStateError
 from ledger.models import EntrySource, EntryStatus, JournalEntry
-from ledger.services.bulk import _reserve_ids
+from ledger.services.bulk import reserve_ids
 from periods import locks as period_locks
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
@@ -56,7 +56,7 @@ def journal_entries_reverse_posted_bulk(*, actor, entity: Entity, entry_ids: lis
     actor_id = getattr(actor, "pk", None)
     now = timezone.now()
     with connection.cursor() as cur:
-        reversal_ids = _reserve_ids(cur, "ledger_journalentry_id_seq", len(entry_ids))
+        reversal_ids = reserve_ids(cur, "ledger_journalentry_id_seq", len(entry_ids))
         params = {"originals": list(entry_ids), "reversals": reversal_ids, "descriptions": list(descriptions),
                   "period": period_id, "date": entry_date, "actor": actor_id, "now": now,
                   "source": EntrySource.REVERSAL, "posted": EntryStatus.POSTED}
