@@ -2,15 +2,12 @@
 report the first break, and check the database still reaches the latest anchor (audit/anchor/)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.anchor.check import AnchorFailure, anchor_check, anchored_organisations, empty_chain_failure
 from audit.anchor.services import anchor_latest
 from audit.anchor.store import anchor_store
+from audit.management.commands._keys import public_key_from
 from audit.management.commands._orgs import organisation_code_for, organisation_id_for
 from audit.selectors.verify import chain_verify, chained_organisation_ids
 from sheshi.db.context import system_context
@@ -26,7 +23,7 @@ class Command(BaseCommand):
                                                  "with; default: the key in SHESHI_AUDIT_SIGNING_KEY")
 
     def handle(self, *args, **options):
-        public_key = _public_key(options["public_key"])
+        public_key = public_key_from(options["public_key"])
         with system_context("verify_audit"):
             store = anchor_store()
             anchor = anchor_latest(store)
@@ -70,12 +67,3 @@ class Command(BaseCommand):
         for message in problems:
             self.stderr.write(f"{code}: FAILED: {message}")
         return False
-
-
-def _public_key(path: str | None) -> Ed25519PublicKey | None:
-    if not path:
-        return None
-    loaded = serialization.load_pem_public_key(Path(path).read_bytes())
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise CommandError("the public key is not an Ed25519 key")
-    return loaded

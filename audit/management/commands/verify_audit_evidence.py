@@ -1,13 +1,10 @@
 """`manage.py verify_audit_evidence FILE.zip [--public-key PEM_FILE]`: check an evidence archive."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.evidence.verify import evidence_verify
+from audit.management.commands._keys import DEFAULT_KEY_HELP, public_key_from
 
 
 class Command(BaseCommand):
@@ -15,16 +12,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file")
-        parser.add_argument("--public-key", help="Ed25519 public key (PEM file); default: derived from the "
-                                                 "signing key in SHESHI_AUDIT_SIGNING_KEY")
+        parser.add_argument("--public-key", help=f"Ed25519 public key (PEM file); {DEFAULT_KEY_HELP}")
 
     def handle(self, *args, **options):
-        public_key = None
-        if options["public_key"]:
-            loaded = serialization.load_pem_public_key(Path(options["public_key"]).read_bytes())
-            if not isinstance(loaded, Ed25519PublicKey):
-                raise CommandError("the public key is not an Ed25519 key")
-            public_key = loaded
+        public_key = public_key_from(options["public_key"])
         report = evidence_verify(options["file"], public_key=public_key)
         if not report.ok:
             for problem in report.problems:
