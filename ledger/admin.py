@@ -14,6 +14,9 @@ from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Concat
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.urls import reverse as url_for
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import admin_reports
@@ -154,8 +157,19 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
     action_permissions = {"submit": (PREPARE,), "approve": (APPROVE,), "reject": (APPROVE,),
                           "post": (APPROVE, PREPARE), "reverse": (PREPARE,), "void_entries": (PREPARE, APPROVE),
                           "save_as_template": (PREPARE,)}
-    readonly_fields = [f.name for f in JournalEntry._meta.fields]
+    # "reversal": the entry reversing this one (an accrual's drafted reversal), named on its page;
+    # the reversal's own page names the original through "reverses".
+    readonly_fields = [*(f.name for f in JournalEntry._meta.fields), "reversal"]
     list_select_related = ["entity", "period", "created_by", "approved_by"]
+
+    @admin.display(description="reversal")
+    def reversal(self, obj):
+        found = JournalEntry.objects.filter(reverses_id=obj.pk).only("pk", "status", "entry_date").first()
+        if found is None:
+            return self.get_empty_value_display()
+        return format_html('<a href="{}" id="je-reversal">Entry {} ({}, {})</a>',
+                           url_for("admin:ledger_journalentry_change", args=[found.pk]), found.pk,
+                           found.get_status_display(), date_format(found.entry_date))
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW))

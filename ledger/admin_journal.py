@@ -28,6 +28,9 @@ from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entities_for
 
+# A date input's value is ISO whatever the language: a browser shows "30/04/2026" (en-GB's
+# format) as empty, and a draft re-saved from its form would lose its dates.
+ISO_DATE = "%Y-%m-%d"
 LINE_FIELDS = ("account", "debit", "credit", "currency", "rate", "memo")
 PERMISSION_PHRASES = {
     VIEW: "see this entity's ledger",
@@ -70,7 +73,7 @@ class PeriodChoiceField(forms.ModelChoiceField):
 
 class EntryHeaderForm(forms.Form):
     entity = forms.ModelChoiceField(queryset=Entity.objects.none())
-    entry_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    entry_date = forms.DateField(widget=forms.DateInput(format=ISO_DATE, attrs={"type": "date"}))
     period = PeriodChoiceField(queryset=Period.objects.none(), required=False, empty_label="(from the entry date)",
                                help_text="Leave as is to use the period containing the entry date; choose one "
                                          "for an adjustment period.")
@@ -79,7 +82,8 @@ class EntryHeaderForm(forms.Form):
     auto_reverse = forms.BooleanField(required=False, label="Reverse automatically",
                                       help_text="An accrual: when the entry is posted, its reversal is drafted in "
                                                 "the next period.")
-    reverse_on = forms.DateField(required=False, label="Reverse on", widget=forms.DateInput(attrs={"type": "date"}),
+    reverse_on = forms.DateField(required=False, label="Reverse on",
+                                 widget=forms.DateInput(format=ISO_DATE, attrs={"type": "date"}),
                                  help_text="Empty: the first day of the next period.")
 
     def __init__(self, *args, user, entry: JournalEntry | None = None, **kwargs):

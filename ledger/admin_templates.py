@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from ledger.admin_journal import human_message
+from ledger.admin_journal import ISO_DATE, human_message
 from ledger.admin_recurring import set_up_recurrence
 from ledger.models import JournalTemplate
 from ledger.services.templates import journal_entry_create_from_template, journal_template_create
@@ -26,7 +26,7 @@ class TemplateNameForm(forms.Form):
 
 
 class TemplateUseForm(forms.Form):
-    entry_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    entry_date = forms.DateField(widget=forms.DateInput(format=ISO_DATE, attrs={"type": "date"}))
 
 
 @admin.action(description="Save as template (asks for a name)")

@@ -149,3 +149,37 @@ def test_the_entry_form_marks_an_accrual(client, world, people):
     client.post("/admin/ledger/journalentry/add/", {**grid_post(world, [("5100", "10", ""), ("2100", "", "10")]),
                                                    "auto_reverse": "on"})
     assert JournalEntry.objects.get().reverse_on == date(2026, 5, 1)  # the form's entry is dated 2026-04-30
+
+
+def test_the_draft_form_gives_its_date_inputs_iso_values_so_a_resave_keeps_the_dates(client, world, people):
+    """The form's date inputs are type="date": a browser reads only an ISO value and shows en-GB's
+    "30/04/2026" as empty, so the draft re-saved from its page lost its date (found by the browser
+    walk, tests/browser/test_accrual_walk.py)."""
+    preparer = people["prep"]
+    preparer.is_staff = True
+    preparer.save()
+    entry = accrual(world, preparer, entry_date=date(2026, 3, 30), auto_reverse=True)
+    client.force_login(preparer)
+    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/").content.decode()
+    assert f"Edit draft entry {entry.pk}" in page
+    assert 'type="date" name="entry_date" value="2026-03-30"' in page
+    assert 'type="date" name="reverse_on" value="2026-04-01"' in page
+
+
+def test_the_posted_accruals_page_names_its_drafted_reversal(client, world, people):
+    """The page of a posted accrual links to the reversal its posting drafted (the reversal's page
+    already named the original, but not the other way round: found by the browser walk)."""
+    entry = accrual(world, people["prep"], auto_reverse=True)
+    journal_entry_post(actor=people["ctrl"], entry_id=entry.pk)
+    reversal = JournalEntry.objects.get(reverses=entry)
+    controller = people["ctrl"]
+    controller.is_staff = True
+    controller.save()
+    controller.user_permissions.add(*Permission.objects.filter(content_type__app_label="ledger",
+                                                               codename__startswith="view_"))
+    client.force_login(controller)
+    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/").content.decode()
+    assert (f'<a href="/admin/ledger/journalentry/{reversal.pk}/change/" id="je-reversal">'
+            f"Entry {reversal.pk} (Draft, 1 Apr 2026)</a>") in page
+    other = client.get(f"/admin/ledger/journalentry/{reversal.pk}/change/").content.decode()
+    assert 'id="je-reversal"' not in other
