@@ -104,8 +104,7 @@ class IcDifferenceViewSet(ConditionalWriteMixin, viewsets.ReadOnlyModelViewSet):
     action honours If-Match on the row's ETag."""
 
     serializer_class = IcDifferenceOutput
-    filterset_fields = {"group": ["exact"], "period__code": ["exact"], "status": ["exact"],
-                        "assignee__username": ["exact"], "run": ["exact"]}
+    filterset_fields = ["group", "period", "status", "assignee", "run"]
 
     def get_queryset(self):
         ids = entity_ids_for(self.request.user, VIEW)
