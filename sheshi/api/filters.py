@@ -85,7 +85,7 @@ class FilterSet(django_filters.rest_framework.FilterSet):
                     and f"{name}_id" not in filters:
                 path = flt.field_name.removesuffix("__" + CODE_FIELD)
                 filters[f"{name}_id"] = django_filters.NumberFilter(
-                    field_name=f"{path}__id", help_text=f"id (instead of the code in {name})")
+                    field_name=f"{path}__id", help_text=f"{name.replace('_', ' ')} id (instead of its code)")
         return filters
 
 

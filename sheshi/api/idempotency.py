@@ -58,7 +58,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
     description="Optional, up to 128 printable ASCII characters, unique per request you mean. A retry with the "
                 "same key and the same request returns the first answer (header Idempotent-Replayed: true); the "
-                "same key with another request is refused (409 idempotency_key_reused).")
+                "same key with another request, or first used for another create endpoint, is refused (409 "
+                "idempotency_key_reused, naming the first use).")
 REPLAYED_HEADER_PARAMETER = OpenApiParameter(
     REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 202, 204], enum=["true"],
     description="Present (true) when this answer is the stored answer to an earlier request with the same "
