@@ -101,7 +101,7 @@ class IcDifferenceViewSet(ConditionalWriteMixin, viewsets.ReadOnlyModelViewSet):
     """The worklist rows of groups whose top entity the caller may view, or whose pair includes an
     entity the caller may view. Assigning and resolving need close_periods on the group's top
     entity; explaining and commenting also prepare_entries on either member of the pair. Every
-    action honours If-Match on the row's ETag."""
+    change needs If-Match with the row's ETag (a comment, a create, takes it optionally)."""
 
     serializer_class = IcDifferenceOutput
     filterset_fields = ["group", "period", "status", "assignee", "run"]
