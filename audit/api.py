@@ -1,4 +1,4 @@
-"""GET /api/v1/audit/events/?organisation=<id> — the organisation's audit trail, for auditors.
+"""GET /api/v1/audit/events/?organisation=<code> — the organisation's audit trail, for auditors.
 
 Same rule as the evidence archive (audit/evidence/api.py): another organisation is 404; a member
 without the auditor permission (tenancy.audit_entity) on any of its entities is 403; an auditor
@@ -15,9 +15,8 @@ from rest_framework import generics, serializers
 from audit.models import AuditEvent
 from audit.selectors.events import audit_entity_ids, audit_event_list
 from audit.services.events import audit_read
-from sheshi.api.filters import OrderingFilter
-from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
-from sheshi.tenancy.scoping import organisation_ids_for
+from sheshi.api.filters import ORGANISATION_PARAMETERS, OrderingFilter, organisation_id_from_query
+from sheshi.errors import FieldError, PermissionDenied, ValidationFailed
 
 
 class AuditEventOutput(serializers.ModelSerializer):
@@ -53,21 +52,16 @@ class AuditEventListView(generics.ListAPIView):
 
     def get_queryset(self):
         q = self.request.query_params
-        org_id = q.get("organisation") or ""
-        if not org_id:
-            raise ValidationFailed("Missing parameters.", errors=[FieldError("organisation", "Required.",
-                                                                             code="required")])
-        if not (org_id.isascii() and org_id.isdigit()) or int(org_id) not in organisation_ids_for(self.request.user):
-            raise NotFound("Unknown organisation.")
-        entity_ids, full = audit_entity_ids(self.request.user, int(org_id))
+        org_id = self.organisation_id = organisation_id_from_query(self.request)
+        entity_ids, full = audit_entity_ids(self.request.user, org_id)
         if not entity_ids:
             raise PermissionDenied("You need the auditor permission (audit_entity) on an entity of this organisation.")
-        return audit_event_list(organisation_id=int(org_id), entity_ids=entity_ids, full=full,
+        return audit_event_list(organisation_id=org_id, entity_ids=entity_ids, full=full,
                                 object_type=q.get("object_type"), object_id=q.get("object_id"),
                                 action=q.get("action"), since=self._time("since"), until=self._time("until"))
 
     @extend_schema(parameters=[
-        OpenApiParameter("organisation", int, required=True),
+        *ORGANISATION_PARAMETERS,
         OpenApiParameter("object_type", str, description="e.g. ledger.journalentry"),
         OpenApiParameter("object_id", str),
         OpenApiParameter("action", str, description="e.g. insert, update, journal.read, role.granted"),
@@ -76,6 +70,6 @@ class AuditEventListView(generics.ListAPIView):
         OpenApiParameter("page_size", int)])
     def get(self, request, *args, **kwargs):
         response = self.list(request, *args, **kwargs)
-        audit_read(request._request, organisation_id=int(request.query_params["organisation"]),
+        audit_read(request._request, organisation_id=self.organisation_id,
                    object_type="audit.event", action="audit.read")
         return response

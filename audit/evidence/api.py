@@ -1,4 +1,4 @@
-"""GET /api/v1/audit/evidence/?organisation=<id>&period=YYYY-MM[&to=YYYY-MM] → the evidence zip.
+"""GET /api/v1/audit/evidence/?organisation=<code>&period=YYYY-MM[&to=YYYY-MM] → the evidence zip.
 
 For auditors: the archive holds the entities of the organisation on which the caller holds the
 auditor permission (tenancy.audit_entity), and only those. Another organisation is 404 (it is not
@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 from audit.evidence.archive import audit_evidence_export, evidence_scope
 from audit.services.digest import signing_key
 from sheshi.access.roles import AUDIT
-from sheshi.errors import FieldError, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
+from sheshi.api.filters import ORGANISATION_PARAMETERS, organisation_id_from_query
+from sheshi.errors import FieldError, PermissionDenied, ServiceUnavailable, ValidationFailed
 from sheshi.tenancy.models import Organisation
-from sheshi.tenancy.scoping import entities_for, organisation_ids_for
+from sheshi.tenancy.scoping import entities_for
 
 
 def _require_signing_key() -> None:
@@ -42,20 +43,18 @@ class AuditEvidenceView(APIView):
 
     @extend_schema(
         operation_id="audit_evidence_export",
-        parameters=[OpenApiParameter("organisation", int, required=True),
+        parameters=[*ORGANISATION_PARAMETERS,
                     OpenApiParameter("period", str, required=True, description="First period code, e.g. 2026-01"),
                     OpenApiParameter("to", str, description="Last period code (default: period)")],
         responses={(200, "application/zip"): OpenApiResponse(
             OpenApiTypes.BINARY, description="The evidence archive: CSV + JSON datasets and a signed manifest.json")})
     def get(self, request):
         q = request.query_params
-        missing = [FieldError(k, "Required.", code="required") for k in ("organisation", "period") if not q.get(k)]
+        missing = [FieldError(k, "Required.", code="required") for k in ("organisation", "period")
+                   if not q.get(k) and not (k == "organisation" and q.get("organisation_id"))]
         if missing:
             raise ValidationFailed("Missing parameters.", errors=missing)
-        org_id = q["organisation"]
-        if not org_id.isdigit() or int(org_id) not in organisation_ids_for(request.user):
-            raise NotFound("Unknown organisation.")
-        organisation = Organisation.objects.get(pk=int(org_id))
+        organisation = Organisation.objects.get(pk=organisation_id_from_query(request))
         entities = list(entities_for(request.user, AUDIT).filter(organisation_id=organisation.pk))
         if not entities:
             raise PermissionDenied("You need the auditor permission (audit_entity) on an entity of this organisation.")

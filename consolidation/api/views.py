@@ -122,7 +122,8 @@ class FxRateViewSet(OrgScopedMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
 class ConsolidationGroupViewSet(ConditionalWriteMixin, GroupLockMixin, EntityScopedMixin, mixins.CreateModelMixin,
                                 viewsets.ReadOnlyModelViewSet):
     """Groups whose top entity the caller may view; creating one needs close_periods on the top entity.
-    Its actions (lock, unlock, ledger roles, adjustments) honour If-Match on the group's ETag."""
+    Unlock and ledger roles need If-Match with the group's ETag; lock and adjustments, which create, take it
+    optionally."""
 
     queryset = ConsolidationGroup.objects.select_related("top_entity", "elimination_entity")
     serializer_class = ConsolidationGroupOutput

@@ -101,11 +101,10 @@ class IcDifferenceViewSet(ConditionalWriteMixin, viewsets.ReadOnlyModelViewSet):
     """The worklist rows of groups whose top entity the caller may view, or whose pair includes an
     entity the caller may view. Assigning and resolving need close_periods on the group's top
     entity; explaining and commenting also prepare_entries on either member of the pair. Every
-    action honours If-Match on the row's ETag."""
+    change needs If-Match with the row's ETag (a comment, a create, takes it optionally)."""
 
     serializer_class = IcDifferenceOutput
-    filterset_fields = {"group": ["exact"], "period__code": ["exact"], "status": ["exact"],
-                        "assignee__username": ["exact"], "run": ["exact"]}
+    filterset_fields = ["group", "period", "status", "assignee", "run"]
 
     def get_queryset(self):
         ids = entity_ids_for(self.request.user, VIEW)

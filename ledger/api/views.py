@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from audit.services.events import audit_read
 from ledger.api.batch_input import Codes, CsvTextParser, csv_entries, entries_from_csv, entries_from_json
 from ledger.api.entry_records import JournalEntryRecordsMixin
+from ledger.api.idempotency import BATCHES_SCOPE, ENTRIES_SCOPE
 from ledger.api.serializers import (
     AccountInput,
     AccountMoveInput,
@@ -47,11 +48,13 @@ from ledger.services.inbox import journal_entries_post_all
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.roles import VIEW
 from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.filters import FilterSet
 from sheshi.api.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     REPLAYED_HEADER,
     REPLAYED_HEADER_PARAMETER,
     idempotency_key,
+    idempotency_key_reused_check,
     idempotent,
 )
 from sheshi.api.parsers import DecimalJSONParser
@@ -150,7 +153,7 @@ def _merged_draft(entry: JournalEntry, patch: dict) -> dict:
     return {**current, **patch}
 
 
-class JournalEntryFilter(django_filters.FilterSet):
+class JournalEntryFilter(FilterSet):
     # Named for the object, as every filter is (tests/security/test_api_conventions.py).
     import_batch = django_filters.NumberFilter(field_name="import_batch_id", help_text="import batch id")
     awaiting_my_approval = django_filters.BooleanFilter(
@@ -182,7 +185,6 @@ class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, Entit
     serializer_class = JournalEntryOutput
     filterset_class = JournalEntryFilter
 
-    if_match_required = ("PATCH",)  # a draft edit without If-Match is 428
     if_match_checked_by_service = ("partial_update",)  # journal_entry_update, under the entry's lock
 
     def etag_for(self, obj) -> str:
@@ -231,6 +233,8 @@ class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, Entit
         v = data.validated_data
         entity = _entity_for(request.user, v["entity"])
         key = idempotency_key(request)
+        if key:  # first used for another create endpoint: refused (sheshi/api/idempotency.py)
+            idempotency_key_reused_check(request.user, key, scope=ENTRIES_SCOPE, organisation_id=entity.organisation_id)
         create = services.journal_entry_create_and_post if v["post"] else services.journal_entry_create
         result = create(actor=request.user, entity=entity, entry=_to_entry_input(entity, v), source=v["source"],
                         idempotency_key=key, request_hash=services.request_fingerprint(request.data))
@@ -272,6 +276,8 @@ class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, Entit
                                    "(for CSV: ?entity=CODE).", code="required")])
         entity = _entity_for(request.user, code)
         key = idempotency_key(request)
+        if key:
+            idempotency_key_reused_check(request.user, key, scope=BATCHES_SCOPE, organisation_id=entity.organisation_id)
         if isinstance(raw, list) and len(raw) > MAX_BATCH_ENTRIES:
             raise BatchTooLargeError(f"A batch holds at most {MAX_BATCH_ENTRIES:,} entries; this one has "
                                      f"{len(raw):,}. Split it.", errors=[FieldError(

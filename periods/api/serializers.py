@@ -253,7 +253,9 @@ class ReconciliationEvidenceInput(serializers.Serializer):
 
 
 class CloseDashboardQuery(serializers.Serializer):
-    organisation = serializers.IntegerField(min_value=1)
+    organisation = serializers.CharField(max_length=50, required=False, help_text="organisation code (or "
+                                                                                  "organisation_id: one of the two)")
+    organisation_id = serializers.IntegerField(min_value=1, required=False, help_text="organisation id")
     fiscal_year = serializers.CharField(max_length=20, help_text="fiscal year code, e.g. FY2026")
 
 

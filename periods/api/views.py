@@ -56,6 +56,7 @@ from periods.services import checklist, reconciliation
 from periods.services import transitions as services
 from periods.services.close import entity_periods_move
 from sheshi.api.conditional import ConditionalWriteMixin
+from sheshi.api.filters import FilterSet, organisation_id_from_query
 from sheshi.api.idempotency import idempotent
 from sheshi.api.viewsets import EntityScopedMixin, EntityScopedReadOnlyViewSet, OrgScopedMixin, OrgScopedReadOnlyViewSet
 from sheshi.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -124,15 +125,13 @@ class PeriodViewSet(OrgScopedReadOnlyViewSet):
     filterset_fields = ["organisation", "fiscal_year", "code", "number"]
 
 
-class EntityPeriodFilter(django_filters.FilterSet):
-    period = django_filters.CharFilter(field_name="period__code", help_text="period code, e.g. 2026-03")
-    entity_code = django_filters.CharFilter(field_name="entity__code")
-    fiscal_year = django_filters.CharFilter(field_name="period__fiscal_year__code")
+class EntityPeriodFilter(FilterSet):
+    fiscal_year = django_filters.CharFilter(field_name="period__fiscal_year__code", help_text="fiscal year code")
     state = django_filters.ChoiceFilter(choices=PeriodState.choices)
 
     class Meta:
         model = EntityPeriod
-        fields = ["entity", "entity_code", "period", "fiscal_year", "state"]
+        fields = ["entity", "period", "fiscal_year", "state"]
 
 
 class EntityPeriodViewSet(ConditionalWriteMixin, EntityScopedReadOnlyViewSet):
@@ -387,8 +386,7 @@ class CloseDashboardView(APIView):
     def get(self, request):
         query = CloseDashboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        fy = FiscalYear.objects.filter(organisation_id__in=organisation_ids_for(request.user),
-                                       organisation_id=query.validated_data["organisation"],
+        fy = FiscalYear.objects.filter(organisation_id=organisation_id_from_query(request),
                                        code=query.validated_data["fiscal_year"]).select_related("organisation").first()
         if fy is None:
             raise NotFound("No such fiscal year in your organisations.")

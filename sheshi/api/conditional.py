@@ -1,12 +1,20 @@
 """``ETag`` / ``If-Match`` on editable objects (issue #18 item 2).
 
-A detail read answers with the object's ETag (a hash of its representation); every change to it
-(PATCH, or a state-changing action such as lock, assign, review, move) that sends ``If-Match``
-is refused with 412 ``precondition_failed`` when the object changed since that read, and the
-answer carries the new ETag. Journal-entry drafts require If-Match on edit (428 without it) and
-compare it under the entry's row lock (ledger/etags.py, ledger/services/entries.py); for the other
-objects the comparison is made when the view loads the object, just before the service takes its
-lock, which catches the stale screen a user acts from but not a change in the milliseconds between.
+A detail read answers with the object's ETag (a hash of its representation). Every change to the
+object (PATCH/PUT/DELETE, or a state-changing action such as submit, approve, post, void, lock,
+assign, sign-off, review, move) requires ``If-Match`` with that ETag: without one (or with only
+``*``) it is refused with 428 ``precondition_required``, with another version's with 412
+``precondition_failed``; nothing is written either way, and a success carries the new ETag.
+
+Creating something under an object (a comment, an attachment, evidence, a reversal, an entry
+from a template: the ``@idempotent`` handlers) is a create, governed by ``Idempotency-Key``;
+If-Match is optional there and honoured when sent. ``if_match_optional`` names any other action
+that stays optional, with its reason.
+
+Journal-entry drafts compare If-Match under the entry's row lock (ledger/etags.py,
+ledger/services/entries.py); for the other objects the comparison is made when the view loads the
+object, just before the service takes its lock, which catches the stale screen a user acts from
+but not a change in the milliseconds between.
 """
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ import json
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
-from sheshi.errors import PreconditionFailed
+from sheshi.errors import PreconditionFailed, PreconditionRequired
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -31,8 +39,9 @@ def if_match_parameter(*, required: bool) -> OpenApiParameter:
         "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=required,
         description="The ETag of the object as you last read it. If the object changed since, the change is "
                     "refused with 412 precondition_failed and nothing is written"
-                    + ("; without If-Match it is refused with 428 precondition_required." if required else
-                       "; without If-Match the change is made unconditionally."))
+                    + ("; without If-Match (or with only *) it is refused with 428 precondition_required."
+                       if required else "; without If-Match the change is made unconditionally (this operation "
+                                        "creates something: Idempotency-Key makes its retry safe)."))
 
 
 def if_match_tags(header: str | None) -> list[str]:
@@ -46,11 +55,18 @@ def representation_etag(data) -> str:
 
 
 class ConditionalWriteMixin:
-    """For a viewset over an editable object: ETag on reads and writes, If-Match honoured on writes."""
+    """For a viewset over an editable object: ETag on reads and writes, If-Match required on changes."""
 
     conditional_writes = True  # read by the OpenAPI schema (sheshi/api/error_schema.py): 412/428 documented
     # Actions whose service compares If-Match itself, under its row lock and after its own checks.
     if_match_checked_by_service: tuple[str, ...] = ()
+    # Changes (not creates) that may still be made without If-Match: none so far.
+    if_match_optional: tuple[str, ...] = ()
+
+    def if_match_required_for(self, action: str | None) -> bool:
+        """Whether a write through ``action`` needs If-Match (read by the OpenAPI schema too)."""
+        handler = getattr(self, action, None) if action else None
+        return not getattr(handler, "idempotent", False) and action not in self.if_match_optional
 
     def etag_for(self, obj) -> str:
         return representation_etag(self.get_serializer_class()(obj, context=self.get_serializer_context()).data)
@@ -61,13 +77,18 @@ class ConditionalWriteMixin:
         return obj
 
     def if_match_check(self, obj) -> None:
-        """412 when a write's If-Match names another version of ``obj``. get_object() calls it; an
-        action that loads its object another way calls it itself."""
-        if self.request.method in WRITE_METHODS and self.action not in self.if_match_checked_by_service:
-            tags = if_match_tags(self.request.headers.get("If-Match"))
-            if tags and "*" not in tags and self.etag_for(obj) not in tags:
-                raise PreconditionFailed(f"{type(obj).__name__} {obj.pk} changed since you read it (If-Match "
-                                         "names an older version): read it again and redo the change.")
+        """428 when a change to ``obj`` comes without If-Match, 412 when its If-Match names another
+        version. get_object() calls it; an action that loads its object another way calls it itself."""
+        if self.request.method not in WRITE_METHODS:
+            return
+        tags = if_match_tags(self.request.headers.get("If-Match"))
+        if self.if_match_required_for(self.action) and not [tag for tag in tags if tag != "*"]:
+            raise PreconditionRequired(f"Send If-Match with the ETag of {type(obj).__name__} {obj.pk} as you last "
+                                       "read it (GET answers it in the ETag header) to change it.")
+        if self.action not in self.if_match_checked_by_service and tags and "*" not in tags \
+                and self.etag_for(obj) not in tags:
+            raise PreconditionFailed(f"{type(obj).__name__} {obj.pk} changed since you read it (If-Match names "
+                                     "another version): read it again and redo the change.")
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

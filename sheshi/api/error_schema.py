@@ -107,7 +107,7 @@ class SheshiAutoSchema(AutoSchema):
             params += [IDEMPOTENCY_KEY_PARAMETER, REPLAYED_HEADER_PARAMETER]
         if self._conditional():
             # First, so a view's own If-Match (the drafts' required one) takes its place.
-            params.insert(0, if_match_parameter(required=self.method in getattr(self.view, "if_match_required", ())))
+            params.insert(0, if_match_parameter(required=self._if_match_required()))
         if self._conditional() or (self.method == "GET" and getattr(self.view, "conditional_writes", False)
                                    and getattr(self.view, "action", None) == "retrieve"):
             params.append(ETAG_HEADER)
@@ -120,6 +120,9 @@ class SheshiAutoSchema(AutoSchema):
         return bool(getattr(view, "conditional_writes", False) and self.method in WRITE_METHODS and lookup
                     and ("{" + lookup + "}" in self.path or (lookup == "pk" and "{id}" in self.path)))
 
+    def _if_match_required(self) -> bool:
+        return self.view.if_match_required_for(getattr(self.view, "action", None))
+
     def _handler(self):
         action = getattr(self.view, "action", None)
         return getattr(self.view, action, None) if action else getattr(self.view, self.method.lower(), None)
@@ -130,7 +133,7 @@ class SheshiAutoSchema(AutoSchema):
             statuses |= set(WRITE_OPERATION)
         if self._conditional():
             statuses |= set(CONDITIONAL_WRITE)
-        if getattr(self.view, "if_match_required", ()) and self.method in self.view.if_match_required:
+        if self._conditional() and self._if_match_required():
             statuses.add(428)
         statuses |= set(getattr(self.view, "extra_error_statuses", ()))
         statuses |= set(getattr(self._handler(), "extra_error_statuses", ()))

@@ -1,10 +1,17 @@
-"""The ``ordering`` query parameter, the same on every list endpoint.
+"""The ``ordering`` query parameter and the filters, the same on every list endpoint.
 
 A view lists the fields a client may order by in ``ordering_fields``; ``id`` is always allowed
 and is the default (``default_ordering`` overrides it). Cursor pagination (sheshi/api/pagination.py)
 keeps the order stable by breaking ties on the primary key.
 """
+import django_filters
+import django_filters.rest_framework
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.filters import OrderingFilter as DrfOrderingFilter
+
+from sheshi.errors import FieldError, NotFound, ValidationFailed
+from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.scoping import organisation_ids_for
 
 
 class OrderingFilter(DrfOrderingFilter):
@@ -23,3 +30,88 @@ class OrderingFilter(DrfOrderingFilter):
         for p in params:
             p["description"] = f"Order by one of: {allowed} (prefix - for descending). Ties break on id."
         return params
+
+
+# ---------------------------------------------------------------------------------------------------
+# Filters named and valued the same way on every list (README "API conventions"):
+#   * a filter named after a related object that has a code takes its code — the value request bodies
+#     and reports take (entity=DE01, period=2026-03, account=4000, organisation=ACME, group=G1,
+#     fiscal_year=FY2026, source_system=SAP) — and ``<name>_id`` takes its id;
+#   * a related object without a code (a run, an import batch, an entity period, a template) is
+#     filtered by id under its name; a user by username (owner, assignee);
+#   * no Django lookup syntax (``__``) in a parameter name: a range is ``<field>_from`` / ``<field>_to``.
+# Checked over the OpenAPI schema by tests/security/test_api_conventions.py.
+CODE_FIELD = "code"
+USERNAME_FIELD = "username"
+
+
+def _natural_key(model) -> str | None:
+    """The field a client names an object of ``model`` by, or None (then: its id)."""
+    from django.contrib.auth import get_user_model
+
+    if model is get_user_model():
+        return USERNAME_FIELD
+    names = {f.name for f in model._meta.get_fields()}
+    return CODE_FIELD if CODE_FIELD in names else None
+
+
+class FilterSet(django_filters.rest_framework.FilterSet):
+    """The base of every list's filters (also for ``filterset_fields``, through FilterBackend):
+    relations are filtered by code (+ ``<name>_id``), username, or id, as above; a declared filter
+    on ``<relation>__code`` gets its ``<name>_id`` twin the same way."""
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        model = cls._meta.model
+        for name, flt in list(filters.items()):
+            if name in cls.declared_filters or flt.lookup_expr != "exact" or "__" in flt.field_name:
+                continue
+            field = model._meta.get_field(flt.field_name)
+            if not (field.is_relation and field.many_to_one):
+                continue
+            related = field.related_model
+            key = _natural_key(related)
+            if key is not None:
+                filters[name] = django_filters.CharFilter(field_name=f"{flt.field_name}__{key}", help_text=(
+                    "username" if key == USERNAME_FIELD else f"{related._meta.verbose_name} code"))
+            else:
+                filters[name] = django_filters.NumberFilter(field_name=flt.field_name,
+                                                            help_text=f"{related._meta.verbose_name} id")
+        for name, flt in list(filters.items()):
+            if name.endswith("__gte") or name.endswith("__lte"):  # a range: <field>_from / <field>_to
+                filters[name[:-5] + ("_from" if name.endswith("__gte") else "_to")] = filters.pop(name)
+            elif flt.field_name.endswith("__" + CODE_FIELD) and flt.lookup_expr == "exact" \
+                    and f"{name}_id" not in filters:
+                path = flt.field_name.removesuffix("__" + CODE_FIELD)
+                filters[f"{name}_id"] = django_filters.NumberFilter(
+                    field_name=f"{path}__id", help_text=f"{name.replace('_', ' ')} id (instead of its code)")
+        return filters
+
+
+class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    filterset_base = FilterSet
+
+
+ORGANISATION_PARAMETERS = [
+    OpenApiParameter("organisation", str, description="Organisation code (or organisation_id: one of the two)."),
+    OpenApiParameter("organisation_id", int, description="Organisation id (instead of its code)."),
+]
+
+
+def organisation_id_from_query(request) -> int:
+    """The organisation a request names by ``organisation`` (code) or ``organisation_id``: one of
+    the caller's, else 404 (another organisation is not in the caller's view); neither is 400."""
+    q = request.query_params
+    code, raw_id = q.get("organisation") or "", q.get("organisation_id") or ""
+    if not code and not raw_id:
+        raise ValidationFailed("Missing parameters.", errors=[FieldError(
+            "organisation", "Required: the organisation's code (or organisation_id).", code="required")])
+    mine = organisation_ids_for(request.user)
+    if raw_id:
+        org_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 19 else None
+    else:
+        org_id = Organisation.objects.filter(pk__in=mine, code=code).values_list("pk", flat=True).first()
+    if org_id is None or org_id not in mine:
+        raise NotFound("Unknown organisation.")
+    return org_id

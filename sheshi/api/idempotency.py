@@ -20,16 +20,26 @@ through django-q2 and ``manage.py idempotency_purge``); the key is then free aga
 Journal entries and integration batches keep their key on their own row, written in the posting's
 transaction (ledger/services/entries.py, ledger/services/batch.py), so no claim can outlive its
 request there; they answer by the same rules and do not use this wrapper.
+
+A key is the caller's across every create endpoint: one first used for one endpoint and then sent
+to another is refused with 409 ``idempotency_key_reused`` naming the first use, wherever that use
+is kept (this module's records, or a scope an app registers with ``idempotency_scope_register``:
+the journal entries' and batches'). The look-up is one query over all scopes, made only for a new
+key; two requests racing with the same key to two different endpoints are not serialised (each
+endpoint still serialises its own).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, F, QuerySet, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -48,7 +58,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
     description="Optional, up to 128 printable ASCII characters, unique per request you mean. A retry with the "
                 "same key and the same request returns the first answer (header Idempotent-Replayed: true); the "
-                "same key with another request is refused (409 idempotency_key_reused).")
+                "same key with another request, or first used for another create endpoint, is refused (409 "
+                "idempotency_key_reused, naming the first use).")
 REPLAYED_HEADER_PARAMETER = OpenApiParameter(
     REPLAYED_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 202, 204], enum=["true"],
     description="Present (true) when this answer is the stored answer to an earlier request with the same "
@@ -65,6 +76,45 @@ class IdempotencyKeyReused(Conflict):
 
 class IdempotencyKeyAbandoned(Conflict):
     error = CommonErrorCode.IDEMPOTENCY_KEY_ABANDONED
+
+
+RECORDS_SCOPE = "records"  # this module's IdempotencyRecord table
+
+# name -> finder(user, key, exclude_organisation_id) answering a queryset of (what, created_at) rows
+# for the caller's earlier uses of the key kept in that scope (values_list, as union() needs).
+ScopeFinder = Callable[[object, str, "int | None"], QuerySet]
+_SCOPES: dict[str, ScopeFinder] = {}
+
+
+def idempotency_scope_register(name: str, finder: ScopeFinder) -> None:
+    """Declare where an app keeps Idempotency-Keys of its own (see the module docstring)."""
+    _SCOPES[name] = finder
+
+
+def idempotency_key_first_use(user, key: str, *, scope: str, organisation_id: int | None = None) -> str | None:
+    """Where the caller first used ``key`` outside ``scope`` (and, for a scope kept per
+    organisation, in ``scope`` for another organisation than ``organisation_id``); None if nowhere."""
+    queries = []
+    if scope != RECORDS_SCOPE:
+        queries.append(IdempotencyRecord.objects.filter(user=user, key=key).values_list(
+            Concat(F("method"), Value(" "), F("path"), output_field=CharField()), "created_at"))
+    for name, finder in _SCOPES.items():
+        if name != scope:
+            queries.append(finder(user, key, None))
+        elif organisation_id is not None:
+            queries.append(finder(user, key, organisation_id))
+    if not queries:
+        return None
+    first, *rest = queries
+    row = (first.union(*rest, all=True) if rest else first).order_by("created_at").first()
+    return None if row is None else f"{row[0]} at {row[1].isoformat()}"
+
+
+def idempotency_key_reused_check(user, key: str, *, scope: str, organisation_id: int | None = None) -> None:
+    """409 idempotency_key_reused when the caller's ``key`` was first used for another endpoint."""
+    if (first := idempotency_key_first_use(user, key, scope=scope, organisation_id=organisation_id)) is not None:
+        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for {first}, another endpoint; use a new "
+                                   "key for a new request.")
 
 
 def idempotency_key(request) -> str | None:
@@ -127,10 +177,17 @@ def idempotent(handler):
 def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord:
     try:
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=request.user, key=key, method=request.method,
-                                                    path=request.path[:300], request_hash=fingerprint)
+            record = IdempotencyRecord.objects.create(user=request.user, key=key, method=request.method,
+                                                      path=request.path[:300], request_hash=fingerprint)
     except IntegrityError:
         pass
+    else:  # a new key here: it may still have been used for another endpoint, kept elsewhere
+        try:
+            idempotency_key_reused_check(request.user, key, scope=RECORDS_SCOPE)
+        except IdempotencyKeyReused:
+            _release(record)
+            raise
+        return record
     record = IdempotencyRecord.objects.get(user=request.user, key=key)
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for {record.method} {record.path} with "

@@ -148,7 +148,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "sheshi.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend",
+    "DEFAULT_FILTER_BACKENDS": ["sheshi.api.filters.FilterBackend",
                                 "sheshi.api.filters.OrderingFilter"],
     "DEFAULT_SCHEMA_CLASS": "sheshi.api.error_schema.SheshiAutoSchema",
     "EXCEPTION_HANDLER": "sheshi.api.problems.problem_exception_handler",

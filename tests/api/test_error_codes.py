@@ -144,12 +144,16 @@ def _headers(op: dict, where: str) -> dict:
 
 
 def test_conditional_and_idempotent_operations_document_their_headers():
-    """If-Match (required only on a draft edit) and the ETag answer on a change to an editable
-    object; Idempotency-Key and Idempotent-Replayed on a create; 412 only where If-Match is read."""
+    """If-Match (required on every change to an existing object, optional on a create under one)
+    and the ETag answer; Idempotency-Key and Idempotent-Replayed on a create; 412 only where
+    If-Match is read, 428 only where it is required."""
     paths = _schema()["paths"]
     assign = paths["/api/v1/ic-differences/{id}/assign/"]["post"]
-    assert _headers(assign, "request")["If-Match"].get("required", False) is False
-    assert _headers(assign, "response") == {"200": {"ETag"}} and "412" in assign["responses"]
+    assert _headers(assign, "request")["If-Match"]["required"] is True
+    assert _headers(assign, "response") == {"200": {"ETag"}} and {"412", "428"} <= set(assign["responses"])
+    comment = paths["/api/v1/ic-differences/{id}/comments/"]["post"]  # a create: its key governs a retry
+    assert _headers(comment, "request")["If-Match"].get("required", False) is False
+    assert "412" in comment["responses"] and "428" not in comment["responses"]
     draft = paths["/api/v1/journal-entries/{id}/"]["patch"]
     assert _headers(draft, "request")["If-Match"]["required"] is True and "428" in draft["responses"]
     assert _headers(paths["/api/v1/consolidation-groups/{id}/"]["get"], "response") == {"200": {"ETag"}}

@@ -35,7 +35,7 @@ def entities():
 
 
 def events(client, org, **params):
-    resp = client.get(URL, {"organisation": org.pk, **params})
+    resp = client.get(URL, {"organisation": org.code, **params})
     assert resp.status_code == 200, resp.content
     return resp.json()
 
@@ -70,7 +70,7 @@ def test_time_filters_and_cursor_pages(client, entities):
     assert len(first["results"]) == 2 and first["next"] and "cursor=" in first["next"]
     second = client.get(first["next"]).json()
     assert second["results"] and second["results"][0]["id"] < first["results"][-1]["id"]
-    bad = client.get(URL, {"organisation": own.organisation.pk, "since": "yesterday"})
+    bad = client.get(URL, {"organisation_id": own.organisation.pk, "since": "yesterday"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "since"
 
 
@@ -88,9 +88,9 @@ def test_reading_the_trail_is_itself_recorded(client, entities):
 def test_non_auditors_are_403_and_other_organisations_404(client, entities):
     own, _, _ = entities
     client.force_login(user_with_role(own, "controller"))
-    resp = client.get(URL, {"organisation": own.organisation.pk})
+    resp = client.get(URL, {"organisation_id": own.organisation.pk})
     assert resp.status_code == 403 and resp["Content-Type"] == "application/problem+json"
     stranger = EntityFactory(code="ELSE")
     client.force_login(user_with_role(stranger, "auditor"))
-    assert client.get(URL, {"organisation": own.organisation.pk}).status_code == 404
+    assert client.get(URL, {"organisation_id": own.organisation.pk}).status_code == 404
     assert client.get(URL).status_code == 400

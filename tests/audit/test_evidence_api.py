@@ -32,7 +32,7 @@ def _head(org) -> int:
 def test_auditor_gets_the_zip_of_the_entities_they_audit(ew, client, tmp_path):
     auditor = ew.users["auditor"]
     client.force_login(auditor)
-    resp = client.get(URL, {"organisation": ew.world.org.pk, "period": "2026-01", "to": "2026-02"})
+    resp = client.get(URL, {"organisation_id": ew.world.org.pk, "period": "2026-01", "to": "2026-02"})
     assert resp.status_code == 200
     assert resp["Content-Type"] == "application/zip"
     assert resp["Content-Disposition"] == 'attachment; filename="audit-evidence-EVID-2026-01-2026-02.zip"'
@@ -59,7 +59,7 @@ def test_auditor_of_every_entity_gets_the_full_archive(ew, client):
     auditor = ew.users["auditor"]
     role_grant(actor=None, user=auditor, entity=ew.world.other, role="auditor")
     client.force_login(auditor)
-    resp = client.get(URL, {"organisation": ew.world.org.pk, "period": "2026-01"})
+    resp = client.get(URL, {"organisation_id": ew.world.org.pk, "period": "2026-01"})
     assert resp.status_code == 200
     with zipfile.ZipFile(io.BytesIO(_zip(resp))) as zf:
         manifest = json.loads(zf.read("manifest.json"))
@@ -73,7 +73,7 @@ def test_auditor_of_every_entity_gets_the_full_archive(ew, client):
 def test_member_without_the_auditor_permission_is_403_and_nothing_is_recorded(ew, client, role):
     client.force_login(ew.users[role])
     before = _head(ew.world.org)
-    resp = client.get(URL, {"organisation": ew.world.org.pk, "period": "2026-01"})
+    resp = client.get(URL, {"organisation_id": ew.world.org.pk, "period": "2026-01"})
     assert resp.status_code == 403
     assert resp["Content-Type"].startswith("application/problem+json")
     assert _head(ew.world.org) == before
@@ -87,7 +87,7 @@ def test_auditor_of_another_organisation_is_404_and_nothing_is_recorded(ew, clie
     outsider = user_with_role(other.entity, "auditor", username="other-auditor")
     client.force_login(outsider)
     before = _head(ew.world.org)
-    resp = client.get(URL, {"organisation": ew.world.org.pk, "period": "2026-01"})
+    resp = client.get(URL, {"organisation_id": ew.world.org.pk, "period": "2026-01"})
     assert resp.status_code == 404
     assert _head(ew.world.org) == before
     assert not AuditEvent.objects.filter(action="evidence.exported").exists()
@@ -97,13 +97,13 @@ def test_auditor_of_another_organisation_is_404_and_nothing_is_recorded(ew, clie
 
 def test_bad_parameters_are_400_problems(ew, client):
     client.force_login(ew.users["auditor"])
-    missing = client.get(URL, {"organisation": ew.world.org.pk})
+    missing = client.get(URL, {"organisation_id": ew.world.org.pk})
     assert missing.status_code == 400
     assert [e["field"] for e in missing.json()["errors"]] == ["period"]
-    unknown = client.get(URL, {"organisation": ew.world.org.pk, "period": "2030-01"})
+    unknown = client.get(URL, {"organisation_id": ew.world.org.pk, "period": "2030-01"})
     assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "period"
     assert not AuditEvent.objects.filter(action="evidence.exported").exists()
 
 
 def test_anonymous_is_401(ew, client):
-    assert client.get(URL, {"organisation": ew.world.org.pk, "period": "2026-01"}).status_code == 401
+    assert client.get(URL, {"organisation_id": ew.world.org.pk, "period": "2026-01"}).status_code == 401

@@ -85,6 +85,10 @@ def test_generated_typescript_client_typechecks_and_walks_the_live_api(live_serv
     lines = dict(line.split(": ", 1) for line in out.strip().splitlines())
     assert lines["signed in"] == "P"  # the controller's one entity
     entry = JournalEntry.objects.get(description="Typed client walk")
+    # A draft submitted with If-Match = the ETag it read; the same ETag again is stale (412).
+    draft = JournalEntry.objects.get(description="Typed client draft")
+    assert lines["draft"] == f"id={draft.pk} draft->submitted etag=true stale=412 precondition_failed"
+    assert (draft.status, draft.created_by.username) == ("submitted", "frontend")
     assert lines["entry"] == f"id={entry.pk} status=posted period=2024-12 lines=1300:250.0000,2000:-250.0000"
     assert (entry.status, entry.created_by.username, entry.entity.code) == ("posted", "frontend", "P")
     tb = reports.trial_balance(entity=entry.entity, period=period)

@@ -40,7 +40,7 @@ def test_fx_rate_keeps_every_digit_and_a_duplicate_is_409(client, parent, contro
     assert AuditEvent.objects.filter(object_id=str(resp.json()["id"]), action="insert").exists()
     again = client.post("/api/v1/fx-rates/", rate_body(parent.organisation), content_type="application/json")
     assert again.status_code == 409 and again.json()["code"] == "fx_rate_duplicate"
-    listed = client.get("/api/v1/fx-rates/", {"rate_date__gte": "2026-03-01", "from_currency": "USD"}).json()
+    listed = client.get("/api/v1/fx-rates/", {"rate_date_from": "2026-03-01", "from_currency": "USD"}).json()
     assert [r["rate"] for r in listed["results"]] == ["0.912345678901"]
     assert FxRate.objects.count() == 1
 
@@ -83,7 +83,7 @@ def test_group_and_holding_are_created_through_the_services(client, parent, sub,
     assert overlap.status_code == 409 and overlap.json()["code"] == "holding_overlap"
     unknown = client.post("/api/v1/holdings/", {**holding, "entity": "NOPE"}, content_type="application/json")
     assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "entity"
-    listed = client.get("/api/v1/holdings/", {"group": group_id}).json()["results"]
+    listed = client.get("/api/v1/holdings/", {"group_id": group_id}).json()["results"]
     assert sorted(h["entity"] for h in listed) == ["CPAR", "CSUB"]
     assert GroupMember.objects.filter(group_id=group_id).count() == 2
 

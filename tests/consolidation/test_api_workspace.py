@@ -14,6 +14,7 @@ from consolidation.models import ConsolidationGroup, FxRate, IcDifference
 from periods.models import EntityPeriod, GroupPeriodLock
 from sheshi.access.services.grants import role_grant
 from sheshi.tenancy.models import Entity
+from tests.conditional import post_if_match
 from tests.consolidation.helpers import CASES_DIR
 from tests.factories import EntityFactory, user_with_role
 from tests.locking import lock_through
@@ -97,34 +98,37 @@ def test_ic_worklist_over_the_api_and_the_group_lock(client, django_capture_on_c
     assert [(r["entity"], r["account"], r["counterparty"], r["difference"], r["status"]) for r in rows] == [
         ("P", "1200", "S", "250.0000", "open"), ("P", "2200", "S", "100.0000", "open")]
     first, second = rows[0]["id"], rows[1]["id"]
-    refused = client.post(f"/api/v1/ic-differences/{first}/explain/", {"explanation": " "}, content_type=JSON)
+    refused = post_if_match(client, f"/api/v1/ic-differences/{first}/explain/", {"explanation": " "}, content_type=JSON)
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "explanation"
-    assert client.post(f"/api/v1/ic-differences/{first}/explain/", {}, content_type=JSON).status_code == 400
+    assert post_if_match(client, f"/api/v1/ic-differences/{first}/explain/", {}, content_type=JSON).status_code == 400
     for ep in EntityPeriod.objects.filter(entity__organisation=group.organisation, period__code="2024-12"):
         lock_through(actor=None, entity_period_id=ep.pk)
-    locked = client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"}, content_type=JSON)
+    locked = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/lock/",
+                           {"period": "2024-12"}, content_type=JSON)
     assert locked.status_code == 422 and locked.json()["code"] == "ic_differences_unresolved"
     assert [e["value"] for e in locked.json()["errors"]] == [str(first), str(second)]
-    done = client.post(f"/api/v1/ic-differences/{first}/explain/", {"explanation": "S books it in January"},
-                       content_type=JSON)
+    done = post_if_match(client, f"/api/v1/ic-differences/{first}/explain/", {"explanation": "S books it in January"},
+                         content_type=JSON)
     assert (done.status_code, done.json()["status"]) == (200, "explained")
-    assert client.post(f"/api/v1/ic-differences/{second}/assign/", {"assignee": controller.username},
-                       content_type=JSON).json()["assignee"] == controller.username
+    assert post_if_match(client, f"/api/v1/ic-differences/{second}/assign/", {"assignee": controller.username},
+                         content_type=JSON).json()["assignee"] == controller.username
     assert client.post(f"/api/v1/ic-differences/{second}/comments/", {"text": "Cash in transit"},
                        content_type=JSON).status_code == 201
-    assert client.post(f"/api/v1/ic-differences/{second}/resolve/", {"resolution": "Received 2 Jan"},
-                       content_type=JSON).json()["status"] == "resolved"
-    locked = client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"}, content_type=JSON)
+    assert post_if_match(client, f"/api/v1/ic-differences/{second}/resolve/", {"resolution": "Received 2 Jan"},
+                         content_type=JSON).json()["status"] == "resolved"
+    locked = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/lock/",
+                           {"period": "2024-12"}, content_type=JSON)
     assert locked.status_code == 201 and GroupPeriodLock.objects.filter(group_key="GROUP").count() == 1
-    unlocked = client.post(f"/api/v1/consolidation-groups/{group.pk}/unlock/", {"period": "2024-12", "reason": ""},
-                           content_type=JSON)
+    unlocked = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/unlock/",
+                             {"period": "2024-12", "reason": ""},
+                             content_type=JSON)
     assert (unlocked.status_code, unlocked.json()["code"]) == (422, "reason_required")
     assert GroupPeriodLock.objects.count() == 1
-    unlocked = client.post(f"/api/v1/consolidation-groups/{group.pk}/unlock/",
-                           {"period": "2024-12", "reason": "restatement"}, content_type=JSON)
+    unlocked = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/unlock/",
+                             {"period": "2024-12", "reason": "restatement"}, content_type=JSON)
     assert unlocked.status_code == 204 and GroupPeriodLock.objects.count() == 0
-    again = client.post(f"/api/v1/consolidation-groups/{group.pk}/unlock/",
-                        {"period": "2024-12", "reason": "restatement"}, content_type=JSON)
+    again = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/unlock/",
+                          {"period": "2024-12", "reason": "restatement"}, content_type=JSON)
     assert (again.status_code, again.json()["code"]) == (409, "group_not_locked")
 
 
@@ -147,20 +151,23 @@ def test_worklist_changes_are_conditional_and_a_retried_comment_is_replayed(clie
                           content_type=JSON, HTTP_IF_MATCH=tag, HTTP_IDEMPOTENCY_KEY="c-1")
     assert (retried.status_code, retried["Idempotent-Replayed"], retried.json()) == (201, "true", comment.json())
     assert IcDifference.objects.get(pk=row).comments.count() == 1
-    stale = client.post(f"/api/v1/ic-differences/{row}/explain/", {"explanation": "timing"}, content_type=JSON,
-                        HTTP_IF_MATCH=tag)
+    stale = post_if_match(client, f"/api/v1/ic-differences/{row}/explain/",
+                          {"explanation": "timing"}, content_type=JSON,
+                          HTTP_IF_MATCH=tag)
     assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
     assert IcDifference.objects.get(pk=row).status == "open"
-    fresh = client.post(f"/api/v1/ic-differences/{row}/explain/", {"explanation": "timing"}, content_type=JSON,
-                        HTTP_IF_MATCH=comment["ETag"])
+    fresh = post_if_match(client, f"/api/v1/ic-differences/{row}/explain/",
+                          {"explanation": "timing"}, content_type=JSON,
+                          HTTP_IF_MATCH=comment["ETag"])
     assert (fresh.status_code, fresh.json()["status"]) == (200, "explained")
 
     group_tag = client.get(f"/api/v1/consolidation-groups/{group.pk}/")["ETag"]
-    wrong = client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"}, content_type=JSON,
-                        HTTP_IF_MATCH='"' + "0" * 32 + '"')
+    wrong = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/lock/",
+                          {"period": "2024-12"}, content_type=JSON,
+                          HTTP_IF_MATCH='"' + "0" * 32 + '"')
     assert (wrong.status_code, wrong.json()["code"]) == (412, "precondition_failed")
-    refused = client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"},
-                          content_type=JSON, HTTP_IF_MATCH=group_tag)
+    refused = post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"},
+                            content_type=JSON, HTTP_IF_MATCH=group_tag)
     assert refused.json()["code"] == "ic_differences_unresolved"  # past the precondition, to the rules
     assert not GroupPeriodLock.objects.exists()
 
@@ -172,13 +179,13 @@ def test_ic_worklist_is_invisible_to_an_outsider_and_read_only_to_a_viewer(clien
     row = IcDifference.objects.order_by("pk").first()
     client.force_login(user_with_role(EntityFactory(), "controller"))
     assert client.get("/api/v1/ic-differences/").json()["results"] == []
-    assert client.post(f"/api/v1/ic-differences/{row.pk}/resolve/", {"resolution": "x"},
-                       content_type=JSON).status_code == 404
+    assert post_if_match(client, f"/api/v1/ic-differences/{row.pk}/resolve/", {"resolution": "x"},
+                         content_type=JSON).status_code == 404
     client.force_login(user_with_role(group.top_entity, "viewer"))
     assert len(client.get("/api/v1/ic-differences/").json()["results"]) == 2
-    assert client.post(f"/api/v1/ic-differences/{row.pk}/resolve/", {"resolution": "x"},
-                       content_type=JSON).status_code == 403
-    assert client.post(f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"},
-                       content_type=JSON).status_code == 403
+    assert post_if_match(client, f"/api/v1/ic-differences/{row.pk}/resolve/", {"resolution": "x"},
+                         content_type=JSON).status_code == 403
+    assert post_if_match(client, f"/api/v1/consolidation-groups/{group.pk}/lock/", {"period": "2024-12"},
+                         content_type=JSON).status_code == 403
     row.refresh_from_db()
     assert (row.status, row.resolution) == ("open", "")

@@ -47,8 +47,8 @@ def test_wrong_method_is_405_problem(client):
 def test_invalid_filter_is_400_problem_with_field_errors(client):
     entity = EntityFactory()
     client.force_login(user_with_role(entity, "viewer"))
-    body = assert_problem(client.get("/api/v1/entities/?organisation=not-a-number"), 400, "validation_failed")
-    assert body["errors"][0]["field"] == "organisation"
+    body = assert_problem(client.get("/api/v1/entities/?organisation_id=not-a-number"), 400, "validation_failed")
+    assert body["errors"][0]["field"] == "organisation_id"
 
 
 def test_read_only_token_cannot_write_is_403_problem(client):

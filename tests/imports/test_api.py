@@ -120,7 +120,7 @@ def test_a_viewer_lists_batches_reads_one_and_downloads_the_original(client, wor
     client.force_login(preparer)
     batch_id = upload(client, world).json()["id"]
     client.force_login(viewer)
-    listing = client.get(URL, {"status": "posted", "entity": world.entity.pk})
+    listing = client.get(URL, {"status": "posted", "entity": world.entity.code})
     assert [b["id"] for b in listing.json()["results"]] == [batch_id]
     assert client.get(URL, {"status": "rejected"}).json()["results"] == []
     assert client.get(f"{URL}{batch_id}/").json()["status"] == "posted"

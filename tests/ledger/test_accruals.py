@@ -19,6 +19,7 @@ from ledger.services.entries import (
     journal_entry_update,
 )
 from sheshi.errors import RuleViolation
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 from tests.ledger.test_admin import grid_post
 from tests.ledger.test_database_rules import raw, refused, snapshot
@@ -133,7 +134,7 @@ def test_the_api_marks_a_draft_and_posting_it_drafts_the_reversal(client, world,
                          content_type="application/json", headers={"If-Match": tag})
     assert moved.status_code == 200 and moved.json()["reverse_on"] == "2026-04-02"
     client.force_login(people["ctrl"])
-    assert client.post(f"/api/v1/journal-entries/{entry_id}/post/").status_code == 200
+    assert post_if_match(client, f"/api/v1/journal-entries/{entry_id}/post/").status_code == 200
     reversal = JournalEntry.objects.get(reverses_id=entry_id)
     assert (reversal.status, reversal.entry_date) == (EntryStatus.DRAFT, date(2026, 4, 2))
 

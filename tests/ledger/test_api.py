@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.models import JournalEntry
+from tests.conditional import post_if_match
 from tests.factories import member, user_with_role
 from tests.locking import lock_through
 
@@ -97,10 +98,11 @@ def test_a_revoked_role_is_refused_on_the_next_request(client, world, preparer):
 
 def test_posting_an_entry_costs_a_bounded_number_of_queries(client, world, preparer, django_assert_max_num_queries):
     """Guards the posting path's round trips (was 35 before per-request permission look-ups and
-    the single posted INSERT); counted, not timed."""
+    the single posted INSERT); counted, not timed. With a key, one of them asks whether the key was
+    first used for another create endpoint (sheshi/api/idempotency.py)."""
     client.force_login(preparer)
     client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json")
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         resp = client.post("/api/v1/journal-entries/", body(world, post=True), content_type="application/json",
                            HTTP_IDEMPOTENCY_KEY="q-1")
     assert resp.status_code == 201
@@ -134,11 +136,11 @@ def test_workflow_actions_and_segregation_of_duties(client, world, preparer):
     approver = user_with_role(world.entity, "approver")
     client.force_login(preparer)
     entry_id = client.post("/api/v1/journal-entries/", body(world), content_type="application/json").json()["id"]
-    assert client.post(f"/api/v1/journal-entries/{entry_id}/submit/").json()["status"] == "submitted"
-    assert client.post(f"/api/v1/journal-entries/{entry_id}/approve/").status_code == 403
+    assert post_if_match(client, f"/api/v1/journal-entries/{entry_id}/submit/").json()["status"] == "submitted"
+    assert post_if_match(client, f"/api/v1/journal-entries/{entry_id}/approve/").status_code == 403
     client.force_login(approver)
-    assert client.post(f"/api/v1/journal-entries/{entry_id}/approve/").json()["status"] == "approved"
-    assert client.post(f"/api/v1/journal-entries/{entry_id}/post/").json()["status"] == "posted"
+    assert post_if_match(client, f"/api/v1/journal-entries/{entry_id}/approve/").json()["status"] == "approved"
+    assert post_if_match(client, f"/api/v1/journal-entries/{entry_id}/post/").json()["status"] == "posted"
     reversal = client.post(f"/api/v1/journal-entries/{entry_id}/reverse/", {}, content_type="application/json")
     assert reversal.status_code == 403  # approver may not prepare the reversal
     client.force_login(preparer)
@@ -169,7 +171,7 @@ def test_the_reversals_date_or_period_is_the_callers_choice(client, world, prepa
 def test_posting_ones_own_entry_is_a_403(client, world, preparer):
     client.force_login(preparer)
     entry_id = client.post("/api/v1/journal-entries/", body(world), content_type="application/json").json()["id"]
-    resp = client.post(f"/api/v1/journal-entries/{entry_id}/post/")
+    resp = post_if_match(client, f"/api/v1/journal-entries/{entry_id}/post/")
     assert resp.status_code == 403 and resp.json()["code"] == "poster_is_preparer"
     assert JournalEntry.objects.get(pk=entry_id).status == "draft"
 
@@ -255,8 +257,8 @@ def test_chart_maintenance_needs_org_admin(client, world, preparer):
     client.force_login(admin)
     resp = client.post(f"/api/v1/accounts/?organisation={world.org.pk}", payload, content_type="application/json")
     assert resp.status_code == 201 and resp.json()["parent"] == "1000" and resp.json()["normal_balance"] == "debit"
-    moved = client.post(f"/api/v1/accounts/{resp.json()['id']}/move/", {"parent": None},
-                        content_type="application/json")
+    moved = post_if_match(client, f"/api/v1/accounts/{resp.json()['id']}/move/", {"parent": None},
+                          content_type="application/json")
     assert moved.status_code == 200 and moved.json()["parent"] is None
 
 
@@ -301,3 +303,39 @@ def test_report_xlsx_export_is_the_admin_file_with_header_block_and_group_rows_w
     assert groups and all(r["Debit"] is None and r["Credit"] is None for r in groups)
     posting = [r for r in rows if r["Row"] == "posting"]
     assert sum(r["Debit"] or 0 for r in posting) == header["Total debit"] == Decimal("125.5")
+
+
+def test_an_idempotency_key_is_the_callers_across_every_create_endpoint(client, world, preparer):
+    """A key first used for one create endpoint is refused on another (409 idempotency_key_reused,
+    naming the first use), whichever table keeps it: entries, batches, or the shared records."""
+    client.force_login(preparer)
+    entry = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="shared-1").json()
+    comments = f"/api/v1/journal-entries/{entry['id']}/comments/"
+    reused = client.post(comments, {"body": "a note"}, content_type="application/json",
+                         HTTP_IDEMPOTENCY_KEY="shared-1")
+    assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
+    assert f"POST /api/v1/journal-entries/ (entry {entry['id']})" in reused.json()["detail"]
+    batch = {"entity": world.entity.code, "entries": [{k: v for k, v in body(world).items() if k != "entity"}]}
+    as_batch = client.post("/api/v1/journal-entries/batch/", batch, content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY="shared-1")
+    assert (as_batch.status_code, as_batch.json()["code"]) == (409, "idempotency_key_reused")
+
+    # The other way round: first kept by the shared records (a comment), then sent to the entries.
+    assert client.post(comments, {"body": "a note"}, content_type="application/json",
+                       HTTP_IDEMPOTENCY_KEY="shared-2").status_code == 201
+    as_entry = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY="shared-2")
+    assert (as_entry.status_code, as_entry.json()["code"]) == (409, "idempotency_key_reused")
+    assert f"POST {comments}" in as_entry.json()["detail"]
+    # A batch's key is refused on a single entry too; each endpoint still replays its own.
+    assert client.post("/api/v1/journal-entries/batch/", batch, content_type="application/json",
+                       HTTP_IDEMPOTENCY_KEY="shared-3").status_code == 201
+    as_entry = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY="shared-3")
+    assert (as_entry.status_code, as_entry.json()["code"]) == (409, "idempotency_key_reused")
+    assert "POST /api/v1/journal-entries/batch/ (batch" in as_entry.json()["detail"]
+    again = client.post("/api/v1/journal-entries/", body(world), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY="shared-1")
+    assert (again.status_code, again["Idempotent-Replayed"], again.json()["id"]) == (201, "true", entry["id"])
+    assert JournalEntry.objects.filter(idempotency_key__startswith="shared-").count() == 1

@@ -102,7 +102,7 @@ def test_plain_decimal_strings_are_still_accepted(client, world, preparer, amoun
 def test_the_evidence_export_without_a_signing_key_is_a_503_saying_so(client, world, settings):
     settings.SHESHI_AUDIT_SIGNING_KEY = ""
     client.force_login(user_with_role(world.entity, "auditor"))
-    resp = client.get("/api/v1/audit/evidence/", {"organisation": world.org.pk, "period": "2026-01"})
+    resp = client.get("/api/v1/audit/evidence/", {"organisation_id": world.org.pk, "period": "2026-01"})
     assert (resp.status_code, resp["Content-Type"]) == (503, PROBLEM), resp.content
     assert resp.json()["code"] == "audit_signing_key_missing"
     assert "SHESHI_AUDIT_SIGNING_KEY" in resp.json()["detail"]

@@ -132,3 +132,60 @@ def test_the_first_release_records_its_schema(tmp_path):
     outcome, message = release.api_compatibility(yaml.safe_dump(BASE), root=tmp_path)
     assert outcome == "updated" and "first released schema" in message
     assert yaml.safe_load((tmp_path / release.API_SCHEMA).read_text()) == BASE
+
+
+def test_a_changed_status_is_breaking():
+    def created_becomes_ok(new):
+        responses = new["paths"]["/api/v1/things/"]["post"]["responses"]
+        responses["200"] = responses.pop("201")
+    assert changed(created_becomes_ok) == ["POST /api/v1/things/ response 201: removed"]
+
+
+def test_release_refuses_each_kind_of_breaking_change_and_passes_an_additive_one(tmp_path):
+    """What `make release` does with docs/api/v1-schema.yaml (scripts/release.py api_compatibility)."""
+    (tmp_path / "docs" / "api").mkdir(parents=True)
+    target = tmp_path / release.API_SCHEMA
+
+    def outcome(edit) -> tuple[str, str]:
+        target.write_text(yaml.safe_dump(BASE))
+        new = copy.deepcopy(BASE)
+        edit(new)
+        return release.api_compatibility(yaml.safe_dump(new), root=tmp_path)
+
+    def required_header(new):
+        new["paths"]["/api/v1/things/"]["post"]["parameters"] = [
+            {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}]
+
+    def created_becomes_ok(new):
+        responses = new["paths"]["/api/v1/things/"]["post"]["responses"]
+        responses["200"] = responses.pop("201")
+
+    refused = {
+        "a removed operation": (lambda new: new["paths"]["/api/v1/things/"].pop("post"), "removed"),
+        "a new required parameter": (required_header, "header parameter If-Match: new and required"),
+        "a removed response field": (lambda new: schemas(new)["Thing"]["properties"].pop("id"),
+                                     ".id: removed from the response"),
+        "a changed status": (created_becomes_ok, "response 201: removed"),
+    }
+    for what, (edit, line) in refused.items():
+        result, message = outcome(edit)
+        assert (what, result) == (what, "breaking") and line in message, message
+        assert yaml.safe_load(target.read_text()) == BASE  # the released schema is left as it was
+
+    def additive(new):
+        new["paths"]["/api/v1/things/"]["get"]["parameters"].append(
+            {"in": "query", "name": "entity", "schema": {"type": "string"}})
+        schemas(new)["Thing"]["properties"]["memo"] = {"type": "string"}
+    assert outcome(additive)[0] == "updated"
+
+
+def test_the_live_schema_keeps_the_released_v1():
+    """make test holds every change to the released v1 (docs/api/v1-schema.yaml): nothing breaking."""
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiYamlRenderer
+
+    released = (ROOT / release.API_SCHEMA).read_text()
+    live = OpenApiYamlRenderer().render(SchemaGenerator().get_schema(request=None, public=True),
+                                        renderer_context={}).decode()
+    assert release.api_schema_findings(released, live) == []
+    assert len(yaml.safe_load(released)["paths"]) >= 60  # the real schema, not a stub

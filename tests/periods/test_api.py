@@ -4,6 +4,7 @@ import pytest
 
 from ledger.services.entries import journal_entry_create
 from periods.models import PeriodLockSnapshot
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import state
@@ -14,7 +15,7 @@ PROBLEM = "application/problem+json"
 
 
 def post(client, url, data=None):
-    return client.post(url, data=data or {}, content_type="application/json")
+    return post_if_match(client, url, data or {}, content_type="application/json")
 
 
 @pytest.fixture

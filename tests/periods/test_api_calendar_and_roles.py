@@ -6,6 +6,7 @@ from audit.models import AuditEvent
 from periods.models import EntityPeriod, FiscalYear
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import PREPARE
+from tests.conditional import post_if_match
 from tests.factories import EntityFactory, UserFactory, member, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -63,12 +64,14 @@ def test_grant_and_revoke_a_role(client, entity, org_admin):
     member(newcomer, entity.organisation)
     client.force_login(org_admin)
     url = f"/api/v1/entities/{entity.pk}/"
-    resp = client.post(url + "grant-role/", {"user": "cal_new", "role": "preparer"}, content_type="application/json")
+    resp = post_if_match(client, url + "grant-role/",
+                         {"user": "cal_new", "role": "preparer"}, content_type="application/json")
     assert resp.status_code == 200, resp.json()
     assert resp.json() == {"entity": "CAL1", "user": "cal_new", "role": "preparer", "granted": True}
     assert has_entity_perm(newcomer, PREPARE, entity)
     assert AuditEvent.objects.filter(action="role.granted", object_id=str(entity.pk)).exists()
-    resp = client.post(url + "revoke-role/", {"user": "cal_new", "role": "preparer"}, content_type="application/json")
+    resp = post_if_match(client, url + "revoke-role/",
+                         {"user": "cal_new", "role": "preparer"}, content_type="application/json")
     assert resp.status_code == 200 and resp.json()["granted"] is False
     from sheshi.access.memo import forget
 
@@ -82,14 +85,14 @@ def test_a_user_outside_the_organisation_reads_as_unknown(client, entity, org_ad
     user_with_role(stranger, "viewer", username="cal_stranger")
     client.force_login(org_admin)
     for name in ("cal_stranger", "nobody"):
-        resp = client.post(f"/api/v1/entities/{entity.pk}/grant-role/", {"user": name, "role": "viewer"},
-                           content_type="application/json")
+        resp = post_if_match(client, f"/api/v1/entities/{entity.pk}/grant-role/", {"user": name, "role": "viewer"},
+                             content_type="application/json")
         assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == "not_a_member"
 
 
 def test_a_controller_cannot_grant(client, entity):
     member(UserFactory(username="cal_new"), entity.organisation)
     client.force_login(user_with_role(entity, "controller"))
-    resp = client.post(f"/api/v1/entities/{entity.pk}/grant-role/", {"user": "cal_new", "role": "controller"},
-                       content_type="application/json")
+    resp = post_if_match(client, f"/api/v1/entities/{entity.pk}/grant-role/", {"user": "cal_new", "role": "controller"},
+                         content_type="application/json")
     assert resp.status_code == 403

@@ -3,6 +3,7 @@
 import pytest
 
 from periods.models import ChecklistTask, ChecklistTemplate
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def people(world):
 
 
 def post(client, url, body):
-    return client.post(url, body, content_type="application/json")
+    return post_if_match(client, url, body, content_type="application/json")
 
 
 def test_a_controller_sets_up_the_close_and_the_owner_finishes_a_task(client, world, people):

@@ -5,6 +5,7 @@ import pytest
 from periods.models import ChecklistTask, ChecklistTaskComment
 from periods.services import checklist
 from sheshi.access.services.grants import role_grant
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import state
@@ -29,7 +30,7 @@ def template(world):
 
 
 def post(client, url, data=None):
-    return client.post(url, data or {}, content_type="application/json")
+    return post_if_match(client, url, data or {}, content_type="application/json")
 
 
 def test_tasks_from_templates_status_sign_off_and_comments(client, world, template, people):
@@ -79,15 +80,15 @@ def test_dashboard_api_is_scoped_to_the_callers_entities(client, world, template
     build_world("OTHERCO")
     checklist.checklist_tasks_create_from_templates(actor=None, entity_period_id=world.entity_period("2026-03").pk)
     client.force_login(people["ctl"])
-    body = client.get(f"/api/v1/close/dashboard/?organisation={world.org.pk}&fiscal_year=FY2026").json()
+    body = client.get(f"/api/v1/close/dashboard/?organisation={world.org.code}&fiscal_year=FY2026").json()
     rows = [(r["entity_code"], r["may_close"], len(r["cells"])) for r in body["rows"]]
     assert rows == [(world.entity.code, True, 13)]
     march = body["rows"][0]["cells"][2]
     assert (march["period"], march["state"], march["open_tasks"], march["unposted_entries"]) == (
         "2026-03", "open", 2, 0)
     role_grant(actor=None, user=people["ctl"], entity=world.other, role="viewer")
-    body = client.get(f"/api/v1/close/dashboard/?organisation={world.org.pk}&fiscal_year=FY2026").json()
+    body = client.get(f"/api/v1/close/dashboard/?organisation={world.org.code}&fiscal_year=FY2026").json()
     assert [(r["entity_code"], r["may_close"]) for r in body["rows"]] == [(world.entity.code, True),
                                                                          (world.other.code, False)]
     other_org = build_world("THIRD").org
-    assert client.get(f"/api/v1/close/dashboard/?organisation={other_org.pk}&fiscal_year=FY2026").status_code == 404
+    assert client.get(f"/api/v1/close/dashboard/?organisation={other_org.code}&fiscal_year=FY2026").status_code == 404

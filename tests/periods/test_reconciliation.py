@@ -16,6 +16,7 @@ from periods.models import AccountReconciliation, PeriodLockSnapshot, Reconcilia
 from periods.selectors.close import close_blockers, reconciliation_list
 from periods.services import reconciliation as recs
 from sheshi.errors import SheshiError
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 from tests.locking import lock_through
 from tests.periods.helpers import raw_post_sale, state
@@ -287,9 +288,9 @@ def test_reconciliation_api_prepare_items_evidence_review_and_lapse(client, worl
                        content_type="application/json")
     assert resp.status_code == 200
     assert (resp.json()["status"], resp.json()["unexplained_difference"]) == ("prepared", "0.0000")
-    assert client.post(f"/api/v1/reconciliations/{rec_id}/review/").json()["code"] == "permission_denied"
+    assert post_if_match(client, f"/api/v1/reconciliations/{rec_id}/review/").json()["code"] == "permission_denied"
     client.force_login(people["rev"])
-    resp = client.post(f"/api/v1/reconciliations/{rec_id}/review/")
+    resp = post_if_match(client, f"/api/v1/reconciliations/{rec_id}/review/")
     assert resp.status_code == 200 and (resp.json()["status"], resp.json()["lapsed"]) == ("reviewed", False)
     raw_post_sale(world, "1")
     body = client.get(f"/api/v1/reconciliations/?entity_period={ep.pk}").json()["results"]

@@ -11,6 +11,7 @@ from periods.errors import ReasonRequiredError, SoftCloseUnconfirmedError
 from periods.models import EntityPeriod
 from periods.services import checklist, reconciliation
 from periods.services.transitions import entity_period_soft_close
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 from tests.periods.helpers import state
 
@@ -83,16 +84,16 @@ def test_api_answers_409_with_the_list_unless_force_and_reason(client, world, op
     client.force_login(people["ctl"])
     url = f"/api/v1/entity-periods/{open_items['ep'].pk}/soft-close/"
     before = state()
-    resp = client.post(url, {"reason": "month end"}, content_type="application/json")
+    resp = post_if_match(client, url, {"reason": "month end"}, content_type="application/json")
     assert resp.status_code == 409 and resp["Content-Type"].startswith("application/problem+json")
     body = resp.json()
     assert body["code"] == "soft_close_unconfirmed"
     assert [(e["field"], e["code"]) for e in body["errors"]] == [("entries", "draft"), ("tasks", "open"),
                                                                  ("reconciliations", "lapsed")]
-    resp = client.post(url, {"force": True}, content_type="application/json")
+    resp = post_if_match(client, url, {"force": True}, content_type="application/json")
     assert resp.status_code == 422 and resp.json()["code"] == "reason_required"
     assert state() == before
-    resp = client.post(url, {"force": True, "reason": "accruals next week"}, content_type="application/json")
+    resp = post_if_match(client, url, {"force": True, "reason": "accruals next week"}, content_type="application/json")
     assert resp.status_code == 200 and resp.json()["state"] == "soft_closed"
     assert resp.json()["reason"].startswith("accruals next week\nSoft-closed despite: ")
 

@@ -18,7 +18,7 @@ import requests
 from tests.reliability.seed import ENTITY_CODES, PERIOD_CODES
 
 POSTING_ACCOUNTS = ("1100", "1200", "2100", "3100", "4100", "5100")
-DEFINITE_FAILURES = {400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
+DEFINITE_FAILURES = {400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 428, 429}  # answered: nothing was written
 # Variants a buggy client sends when the application's validation is switched off (--unsafe).
 BAD_VARIANTS = ("unbalanced", "group_account", "zero_lines", "rate_not_one", "unknown_currency", "signs_disagree")
 
@@ -186,7 +186,9 @@ class Controller(Client):
                             "soft_closed": ("lock", {"reason": f"lock #{n}"}),
                             "locked": ("reopen", {"reason": f"reopen #{n}: reliability controller", "to": "open"}),
                             }[state]
-            resp, outcome, code, t0, t1 = self.call("POST", f"/api/v1/entity-periods/{ep}/{action}/", json=body)
+            # A change needs the version it was decided on (If-Match: 428 without, 412 if it moved since).
+            resp, outcome, code, t0, t1 = self.call("POST", f"/api/v1/entity-periods/{ep}/{action}/", json=body,
+                                                    headers={"If-Match": resp.headers.get("ETag", "")})
             self.recorder.add(kind="period", client=self.name, action=action, entity=entity, period=period,
                               entity_period=ep, t0=t0, t1=t1, outcome=outcome, code=code,
                               status=resp.status_code if resp is not None else None)

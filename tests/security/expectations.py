@@ -108,7 +108,7 @@ def _dashboard_query(w: World, s: str) -> dict:
     from periods.models import FiscalYear
 
     fiscal_year = FiscalYear.objects.get(pk=w.get("fiscal_year", s))
-    return {"organisation": w.get("organisation", s), "fiscal_year": fiscal_year.code}
+    return {"organisation": fiscal_year.organisation.code, "fiscal_year": fiscal_year.code}
 
 
 def _draft_if_match(w: World, s: str) -> dict:
@@ -399,8 +399,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
     # The audit trail (audit/api.py): the same rule as the evidence archive.
     ("/api/v1/audit/events/", "GET"): Expect(
         see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
-        query=lambda w, s: {"organisation": w.get("organisation", s)}),
+        query=lambda w, s: {"organisation_id": w.get("organisation", s)}),
     ("/api/v1/audit/evidence/", "GET"): Expect(
         see=EVERY_MEMBER, do=frozenset({"auditor"}), level="org",
-        query=lambda w, s: {"organisation": w.get("organisation", s), "period": PERIOD}),
+        query=lambda w, s: {"organisation_id": w.get("organisation", s), "period": PERIOD}),
 }

@@ -4,6 +4,10 @@ the OpenAPI schema so a new endpoint is held to it without anyone remembering to
 * every POST that creates (documents 201/202) honours ``Idempotency-Key``: the same key and body
   return the first answer, the same key with another body is 409 ``idempotency_key_reused``, and
   a key is the caller's own;
+* every change to one existing object (PATCH/PUT/DELETE, or a POST action such as approve) requires
+  ``If-Match``: 428 ``precondition_required`` without it, 412 ``precondition_failed`` when stale;
+  creating something under an object (comments, attachments, reversals) is a create, governed by
+  ``Idempotency-Key``, with If-Match optional;
 * every list is cursor-paginated (``cursor``, ``page_size``) and orderable (``ordering``), with
   no page numbers or offsets, and filters named the same way everywhere;
 * no money field is a floating-point number in any schema.
@@ -132,15 +136,54 @@ def test_every_list_is_cursor_paginated_and_orderable(path, method):
     assert not params & {"page", "offset", "limit"}
 
 
-# One name per concept across list filters: the object's name, never an *_id or a synonym.
-BANNED_PARAMETER_NAMES = re.compile(r"(_id$|^org$|^organization$|^order_by$|^sort$|^sort_by$|^ent$)")
+# One name per concept, one kind of value per name (sheshi/api/filters.py, README "API conventions"):
+# an object with a code is named by its code, and on lists also by id as <name>_id; an object
+# without one by its id; a user by username. No synonyms, no Django lookups (__) in a name.
+BANNED_PARAMETER_NAMES = re.compile(r"(__|^org$|^organization$|^order_by$|^sort$|^sort_by$|^ent$|_code$)")
+CODED = {"organisation", "entity", "period", "fiscal_year", "account", "group", "source_system"}
+BY_ID = {"run", "import_batch", "entity_period", "template", "with"}
+BY_USERNAME = {"owner", "assignee"}
+# Parameters ending in _id that are not a twin of a coded filter, with the reason.
+NOT_A_TWIN = {("/api/v1/audit/events/", "object_id"): "the audited object's id as the event records it (text)"}
 
 
-def test_query_parameters_are_named_the_same_way_everywhere():
-    wrong = sorted((path, p["name"]) for (path, _m), op in OPERATIONS.items()
-                   for p in op.get("parameters", []) if p["in"] == "query"
-                   and BANNED_PARAMETER_NAMES.search(p["name"]) and not path.startswith("/api/v1/audit/events"))
+def _query_params(op: dict) -> dict[str, dict]:
+    return {p["name"]: p.get("schema", {}) for p in op.get("parameters", []) if p["in"] == "query"}
+
+
+def test_query_parameters_are_named_and_valued_the_same_way_everywhere():
+    gets = {path: op for (path, method), op in OPERATIONS.items() if method == "GET"}
+    wrong = []
+    for path, op in sorted(gets.items()):
+        params = _query_params(op)
+        for name, schema in params.items():
+            kind = schema.get("type")
+            if BANNED_PARAMETER_NAMES.search(name):
+                wrong.append((path, name, "not the object's plain name"))
+            elif name in CODED and kind != "string":
+                wrong.append((path, name, f"a code is a string, not {kind}"))
+            elif name in BY_ID and kind != "integer":
+                wrong.append((path, name, f"an id is an integer, not {kind}"))
+            elif name in BY_USERNAME and kind != "string":
+                wrong.append((path, name, "a username is a string"))
+            elif name.endswith("_id") and (path, name) not in NOT_A_TWIN:
+                base = name.removesuffix("_id")
+                if base not in CODED or params.get(base, {}).get("type") != "string" or kind != "integer":
+                    wrong.append((path, name, "an _id parameter is the integer twin of a coded filter"))
+        if (path, "GET") in LISTS:  # a list filtered by a coded object also takes its id
+            wrong += [(path, name, "no _id twin") for name in params if name in CODED and f"{name}_id" not in params]
     assert wrong == []
+
+
+def test_a_list_filters_by_code_and_by_id_alike(world):
+    client = world.clients["controller"]
+    entity = world.get("entity_code", OWN)
+    by_code = client.get(f"/api/v1/entity-periods/?entity={entity}&period=2026-01&page_size=100").json()["results"]
+    assert len(by_code) == 1 and by_code[0]["entity_code"] == entity
+    by_id = client.get(f"/api/v1/entity-periods/?entity_id={by_code[0]['entity']}&period_id={by_code[0]['period']}"
+                       ).json()["results"]
+    assert [row["id"] for row in by_id] == [by_code[0]["id"]]
+    assert client.get("/api/v1/entity-periods/?entity=NO-SUCH&page_size=100").json()["results"] == []
 
 
 def test_every_list_walks_by_cursor_without_repeats(world):
@@ -190,6 +233,47 @@ def test_every_change_to_an_editable_object_is_conditional():
                and ("412" not in OPERATIONS[key]["responses"]
                     or "If-Match" not in {p["name"] for p in OPERATIONS[key].get("parameters", [])})]
     assert missing == []
+
+
+def _header_params(key) -> dict:
+    return {p["name"]: p for p in OPERATIONS[key].get("parameters", []) if p["in"] == "header"}
+
+
+# A detail write documenting Idempotency-Key creates something under the object; every other one changes it.
+DETAIL_CREATES = [k for k in DETAIL_WRITES if k not in UNCONDITIONAL and "Idempotency-Key" in _header_params(k)]
+DETAIL_CHANGES = [k for k in DETAIL_WRITES if k not in UNCONDITIONAL and k not in DETAIL_CREATES]
+
+
+def test_every_change_requires_if_match_and_documents_428_with_its_example():
+    assert len(DETAIL_CHANGES) >= 20 and ("/api/v1/journal-entries/{id}/approve/", "POST") in DETAIL_CHANGES
+    optional = [k for k in DETAIL_CHANGES if not _header_params(k)["If-Match"].get("required")]
+    undocumented = [k for k in DETAIL_CHANGES if "428" not in OPERATIONS[k]["responses"]]
+    assert (optional, undocumented) == ([], [])
+    examples = SCHEMA["components"]["responses"]["Problem428"]["content"]["application/problem+json"]["examples"]
+    assert examples["precondition_required"]["value"]["status"] == 428
+    # A create under an object is governed by its Idempotency-Key: If-Match optional there, no 428.
+    assert not [k for k in DETAIL_CREATES if _header_params(k)["If-Match"].get("required")
+                or "428" in OPERATIONS[k]["responses"]]
+
+
+@pytest.mark.parametrize("path,method", DETAIL_CHANGES)
+def test_a_change_without_if_match_is_428_and_writes_nothing(world, path, method):
+    from tests.security.test_matrix import _call
+
+    rule = EXPECTATIONS[(path, method)]
+    url = _url(path, rule, world, OWN)
+    sid = transaction.savepoint()
+    try:
+        caller, body = _arranged(world, path, method, rule)
+        client = world.clients[caller]
+        query = rule.query(world, OWN) if rule.query else None
+        extra = {k: v for k, v in (rule.headers(world, OWN) if rule.headers else {}).items() if k != "If-Match"}
+        for if_match in ({}, {"If-Match": "*"}):  # "*" names no version: not enough for a change
+            resp, writes = _call(client, method, url, query, body(), rule.multipart, {**extra, **if_match})
+            assert (resp.status_code, resp.json()["code"], writes) == (428, "precondition_required", 0), \
+                (if_match, resp.content[:300])
+    finally:
+        transaction.savepoint_rollback(sid)
 
 
 @pytest.mark.parametrize("path,method", [k for k in DETAIL_WRITES if k not in UNCONDITIONAL])

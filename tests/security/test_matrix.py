@@ -73,6 +73,25 @@ def _call(client: Client, method: str, url: str, query: dict | None, body: dict 
         transaction.savepoint_rollback(sid)
 
 
+def _detail_url(url: str) -> str:
+    """The object a detail write acts on: /x/5/approve/ -> /x/5/."""
+    return url if url.rstrip("/").rsplit("/", 1)[-1].isdigit() else re.sub(r"[a-z-]+/$", "", url)
+
+
+def current_etag(world: World, rule: Expect, url: str, caller: str) -> dict:
+    """A change to one object needs If-Match (sheshi/api/conditional.py): its current ETag as the
+    caller reads it, or as the first caller who sees it does, so the cell shows who may make the
+    change (a caller who cannot see the object is 404 before any precondition). Empty for an
+    object nobody sees."""
+    for caller in (caller, *sorted(rule.see)):
+        if caller == ANONYMOUS:
+            continue
+        resp, _ = _call(world.clients[caller], "GET", _detail_url(url), None, None)
+        if resp.status_code == 200 and resp.has_header("ETag"):
+            return {"If-Match": resp["ETag"]}
+    return {}
+
+
 def _visible_scope(rule: Expect, scope: str) -> bool:
     return scope == OWN or (scope == OTHER and rule.level == "org")
 
@@ -126,6 +145,8 @@ def _check_cells(path, method, rule, world) -> list[str]:
             query = rule.query(world, scope) if rule.query else None
             body = rule.body(world, scope) if rule.body else None
             headers = rule.headers(world, scope) if rule.headers else None
+            if headers is None and method != "GET" and "{id}" in path and caller != ANONYMOUS:
+                headers = current_etag(world, rule, url, caller)
             resp, writes = _call(world.clients[caller], method, url, query, body, rule.multipart, headers)
             got = resp.status_code
             if want == "ok":

@@ -1,6 +1,8 @@
 // A frontend's first walk through /api/v1, typed by the schema (src/api.d.ts is generated from
 // /api/v1/schema/ by openapi-typescript): sign in with an API token, create and post a journal
-// entry, read the trial balance, download a consolidation run's board pack.
+// entry, create a draft and submit it with If-Match (a change to an existing object needs the ETag
+// of the version it was read at: a stale one is 412, none 428), read the trial balance, download a
+// consolidation run's board pack.
 //
 //   SHESHI_URL=http://127.0.0.1:8000 SHESHI_TOKEN=shs_… SHESHI_ENTITY=P SHESHI_PERIOD=2024-12 \
 //   SHESHI_DATE=2024-12-15 SHESHI_DEBIT=1300 SHESHI_CREDIT=2000 SHESHI_AMOUNT=250.00 \
@@ -19,6 +21,11 @@ type JsonOf<T> = T extends { content: { "application/json": infer B } } ? B : ne
 type EntityPage = JsonOf<paths["/api/v1/entities/"]["get"]["responses"][200]>;
 type NewEntry = NonNullable<paths["/api/v1/journal-entries/"]["post"]["requestBody"]>["content"]["application/json"];
 type Entry = JsonOf<paths["/api/v1/journal-entries/"]["post"]["responses"][201]>;
+type EntryPath = "/api/v1/journal-entries/{id}/";
+type SubmitPath = "/api/v1/journal-entries/{id}/submit/";
+// The schema makes If-Match a required header of the submit action: leaving it out fails `tsc`.
+type SubmitHeaders = paths[SubmitPath]["post"]["parameters"]["header"];
+type Submitted = JsonOf<paths[SubmitPath]["post"]["responses"][200]>;
 type TrialBalanceQuery = NonNullable<paths["/api/v1/reports/trial-balance/"]["get"]["parameters"]["query"]>;
 type TrialBalance = JsonOf<paths["/api/v1/reports/trial-balance/"]["get"]["responses"][200]>;
 type RunQuery = NonNullable<paths["/api/v1/consolidation-runs/"]["get"]["parameters"]["query"]>;
@@ -77,12 +84,28 @@ class Sheshi {
     return (await this.call("GET", "/api/v1/entities/")).json() as Promise<EntityPage>;
   }
 
-  /** Create and post at once; the key makes a retry return the same entry, never a second one. */
-  async createAndPost(entry: NewEntry, idempotencyKey: string): Promise<Entry> {
+  /** Create; the key makes a retry return the same entry, never a second one. */
+  async create(entry: NewEntry, idempotencyKey: string): Promise<Entry> {
     const res = await this.call("POST", "/api/v1/journal-entries/", {
       body: entry, headers: { "Idempotency-Key": idempotencyKey },
     });
     return res.json() as Promise<Entry>;
+  }
+
+  /** The entry's current version (its ETag), to send back as If-Match with a change. */
+  async etag(id: number): Promise<string> {
+    const res = await this.call("GET", "/api/v1/journal-entries/{id}/" satisfies EntryPath, { params: { id } });
+    const etag = res.headers.get("ETag");
+    if (etag === null) throw new Error(`no ETag on entry ${id}`);
+    return etag;
+  }
+
+  /** Submit the entry as it was when read: refused (412) if it changed since. */
+  async submit(id: number, headers: SubmitHeaders): Promise<Submitted> {
+    const res = await this.call("POST", "/api/v1/journal-entries/{id}/submit/" satisfies SubmitPath, {
+      params: { id }, headers,
+    });
+    return res.json() as Promise<Submitted>;
   }
 
   async trialBalance(query: TrialBalanceQuery): Promise<TrialBalance> {
@@ -116,13 +139,24 @@ async function main(): Promise<void> {
   const visible = await api.entities();
   console.log(`signed in: ${visible.results.map((e) => e.code).join(",")}`);
 
-  const entry = await api.createAndPost({
-    entity, entry_date: env("SHESHI_DATE"), period, description: "Typed client walk", post: true,
-    lines: [
-      { account: env("SHESHI_DEBIT"), amount },
-      { account: env("SHESHI_CREDIT"), amount: `-${amount}` },
-    ],
+  const lines = [
+    { account: env("SHESHI_DEBIT"), amount },
+    { account: env("SHESHI_CREDIT"), amount: `-${amount}` },
+  ];
+  const entry = await api.create({
+    entity, entry_date: env("SHESHI_DATE"), period, description: "Typed client walk", post: true, lines,
   }, `walk-${randomUUID()}`);
+
+  const draft = await api.create({
+    entity, entry_date: env("SHESHI_DATE"), period, description: "Typed client draft", post: false, lines,
+  }, `walk-${randomUUID()}`);
+  const version = await api.etag(draft.id);
+  const submitted = await api.submit(draft.id, { "If-Match": version });
+  // The draft's version is stale now: the same change again is refused, not applied twice.
+  const stale = await api.submit(draft.id, { "If-Match": version }).then(
+    () => "accepted", (err: unknown) => (err instanceof ApiError ? `${err.status} ${err.problem?.code}` : String(err)));
+  console.log(`draft: id=${draft.id} ${draft.status}->${submitted.status} etag=${/^"[0-9a-f]+"$/.test(version)} ` +
+    `stale=${stale}`);
   console.log(`entry: id=${entry.id} status=${entry.status} period=${entry.period} ` +
     `lines=${entry.lines.map((l) => `${l.account}:${l.functional_amount}`).join(",")}`);
 
