@@ -6,6 +6,7 @@ keeps the order stable by breaking ties on the primary key.
 """
 import django_filters
 import django_filters.rest_framework
+from drf_spectacular.drainage import get_override
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.filters import OrderingFilter as DrfOrderingFilter
 
@@ -15,7 +16,13 @@ from sheshi.tenancy.scoping import organisation_ids_for
 
 
 class OrderingFilter(DrfOrderingFilter):
+    """Every list is orderable, so this backend is also where a list refuses an unknown parameter."""
+
     ordering_param = "ordering"
+
+    def filter_queryset(self, request, queryset, view):
+        refuse_unknown_parameters(request, queryset, view)
+        return super().filter_queryset(request, queryset, view)
 
     def get_valid_fields(self, queryset, view, context=None):
         fields = ["id", *getattr(view, "ordering_fields", ())]
@@ -89,8 +96,62 @@ class FilterSet(django_filters.rest_framework.FilterSet):
         return filters
 
 
+# Parameters every list takes besides its filters: ordering, the cursor pagination's, DRF's format.
+COMMON_LIST_PARAMETERS = frozenset({"ordering", "cursor", "page_size", "format"})
+
+
+_DOCUMENTED: dict[tuple, frozenset[str]] = {}
+
+
+def _documented_query_parameters(view, request) -> frozenset[str]:
+    """The query parameters a view's handler declares with ``@extend_schema(parameters=...)``, read
+    from the same schema inspectors that write the OpenAPI document (cached per view and handler)."""
+    name = getattr(view, "action", None) or request.method.lower()
+    key = (type(view), name, request.method)
+    if key not in _DOCUMENTED:
+        handler = getattr(view, name, None)
+        # extend_schema keeps a handler's schema as an override, or (APIView methods) in its kwargs.
+        override = (get_override(handler, "schema", None) or (getattr(handler, "kwargs", None) or {}).get("schema")
+                    ) if handler is not None else None
+        inspectors = [override()] if override is not None else []
+        if getattr(view, "schema", None) is not None:
+            inspectors.append(view.schema)
+        names = set()
+        for inspector in inspectors:
+            inspector.view, inspector.method = view, request.method.upper()
+            names |= {p.name for p in inspector.get_override_parameters()
+                      if isinstance(p, OpenApiParameter) and p.location == OpenApiParameter.QUERY}
+        _DOCUMENTED[key] = frozenset(names)
+    return _DOCUMENTED[key]
+
+
 class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
     filterset_base = FilterSet
+
+
+def _is_list(view) -> bool:
+    action = getattr(view, "action", None)
+    if action is not None:
+        return action == "list"
+    return (view.lookup_url_kwarg or view.lookup_field) not in view.kwargs
+
+
+def refuse_unknown_parameters(request, queryset, view) -> None:
+    """A list refuses a query parameter it does not take: a misspelt or renamed filter would
+    otherwise be dropped silently and the client would read an unfiltered list as a filtered one.
+    What a list takes: its filters, the common list parameters and what its handler documents."""
+    if request.method != "GET" or not _is_list(view):
+        return
+    known = COMMON_LIST_PARAMETERS | _documented_query_parameters(view, request)
+    for backend in getattr(view, "filter_backends", ()):
+        if issubclass(backend, django_filters.rest_framework.DjangoFilterBackend):
+            filterset_class = backend().get_filterset_class(view, queryset)
+            known |= set(filterset_class.base_filters if filterset_class else ())
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ValidationFailed("Unknown query parameter.", errors=[FieldError(
+            name, f"This list does not take {name!r}; it takes: {', '.join(sorted(known))}.",
+            code="unknown_parameter") for name in unknown])
 
 
 ORGANISATION_PARAMETERS = [

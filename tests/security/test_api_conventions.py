@@ -175,6 +175,29 @@ def test_query_parameters_are_named_and_valued_the_same_way_everywhere():
     assert wrong == []
 
 
+@pytest.mark.parametrize("path,method", LISTS)
+def test_a_list_refuses_a_parameter_it_does_not_take_and_takes_every_one_it_documents(world, path, method):
+    """A misspelt or renamed filter (e.g. the old ``period__code``) must not be dropped silently: the
+    client would read the whole list as the filtered one (sheshi/api/filters.py)."""
+    rule = EXPECTATIONS[(path, method)]
+    url = _url(path, rule, world, OWN)
+    query = rule.query(world, OWN) if rule.query else {}
+    if not rule.allowed:
+        pytest.skip("nobody in the world may read this list")
+    client = world.clients["controller" if "controller" in rule.allowed else sorted(rule.allowed)[0]]
+    ok = client.get(url, data=query)
+    assert ok.status_code in rule.ok, (ok.status_code, ok.content[:300])
+    for stale in ("period__code", "zz_no_such_filter"):
+        refused = client.get(url, data={**query, stale: "x"})
+        assert refused.status_code == 400, (stale, refused.status_code)
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [(stale, "unknown_parameter")]
+    # Every documented parameter is taken (its value may still be refused, never its name).
+    for name in _query_params(OPERATIONS[(path, method)]):
+        answer = client.get(url, data={**query, name: query.get(name, "1")})
+        codes = [e.get("code") for e in answer.json().get("errors", [])] if answer.status_code == 400 else []
+        assert "unknown_parameter" not in codes, (name, answer.content[:300])
+
+
 def test_a_list_filters_by_code_and_by_id_alike(world):
     client = world.clients["controller"]
     entity = world.get("entity_code", OWN)
