@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from ledger.errors import EntryNotInStateError, EntryUnbalancedError
 from ledger.inputs import EntryInput, LineInput
-from ledger.models import Account, AccountKind, EntryStatus, JournalEntry
+from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalRecurrenceRun
 from ledger.services import entries as services
 from periods.models import Period
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE, REOPEN, VIEW
@@ -143,7 +143,7 @@ class EntryLineForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not any(data.get(f) not in (None, "", {}) for f in LINE_FIELDS) and not self.errors:
+        if not any(data.get(f) not in (None, "", {}) for f in LINE_FIELDS):
             return data  # a blank row: ignored
         debit, credit = data.get("debit"), data.get("credit")
         if not data.get("account") and "account" not in self.errors:
@@ -356,9 +356,18 @@ def entry_form_view(modeladmin, request, entry: JournalEntry | None = None, extr
                "original": entry, "header": grid.header, "lines": grid.lines, "grid_errors": grid.errors,
                "accounts": account_choices(user), "counterparties": counterparty_choices(user),
                "line_errors": line_error_summary(grid.lines) if request.method == "POST" else [],
+               "recurrence_id": _recurrence_of(entry),
                "has_view_permission": True,
                "media": modeladmin.media + grid.header.media, **(extra_context or {})}
     return TemplateResponse(request, "admin/ledger/journalentry/entry_form.html", context)
+
+
+def _recurrence_of(entry: JournalEntry | None) -> int | None:
+    """The recurrence that drafted ``entry`` (its run names the entry), for the page's source line."""
+    if entry is None or entry.source != EntrySource.RECURRING:
+        return None
+    return (JournalRecurrenceRun.objects.filter(organisation_id=entry.organisation_id, entry_id=entry.pk)
+            .values_list("recurrence_id", flat=True).first())
 
 
 def _save(modeladmin, request, grid: Grid, entry: JournalEntry | None) -> JournalEntry | None:

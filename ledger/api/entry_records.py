@@ -24,7 +24,6 @@ from ledger.selectors.attachments import (
     journal_entry_attachment_get,
 )
 from ledger.services.attachments import journal_entry_attachment_add, journal_entry_comment_add
-from sheshi.api.conditional import if_match_tags
 from sheshi.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from sheshi.errors import NotFound
 
@@ -82,7 +81,8 @@ class JournalEntryRecordsMixin:
         if attachment is None:
             raise NotFound(f"Entry {entry.pk} has no attachment {attachment_id}.")
         etag = attachment_etag(attachment)
-        held = if_match_tags(request.headers.get("If-None-Match"))  # the same list syntax
+        # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" names the same document as "x".
+        held = [t.strip().removeprefix("W/") for t in (request.headers.get("If-None-Match") or "").split(",")]
         if etag in held or "*" in held:
             response = HttpResponseNotModified()
             response["ETag"] = etag

@@ -174,6 +174,17 @@ def test_generated_drafts_carry_source_recurring_and_are_approved_as_manual_ones
     client.force_login(staff(controller))
     listing = client.get("/admin/ledger/journalentry/", {"source__exact": "recurring"}).content.decode()
     assert f">{entry_id}<" in listing and "<td class=\"field-source\">Recurring</td>" in listing
+    detail = client.get(f"/admin/ledger/journalentry/{entry_id}/change/").content.decode()
+    assert "<div class=\"readonly\">Recurring</div>" in detail
+
+
+def test_a_recurring_draft_opens_in_the_grid_naming_its_recurrence(client, world, preparer, recurrence):
+    entry_id = generate(world, "2026-04")[0].entry_id
+    client.force_login(preparer)
+    page = client.get(f"/admin/ledger/journalentry/{entry_id}/change/").content.decode()
+    assert 'name="_save"' in page
+    assert (f'Source: <strong>Recurring</strong>, drafted by\n  <a href="/admin/ledger/journalrecurrence/'
+            f'{recurrence.pk}/change/">recurrence {recurrence.pk}</a>') in page
 
 
 def test_an_accruals_reversal_carries_source_reversal(world, preparer):
