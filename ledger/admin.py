@@ -209,8 +209,8 @@ class JournalEntryAdmin(ActionsForRoles, NoRevertHistoryMixin, SimpleHistoryAdmi
         if entry is not None and request.method == "POST":
             raise PermissionDenied  # a read-only entry: nothing to save
         if entry is not None and entry.status == EntryStatus.DRAFT and not form_editable(entry):
-            self.message_user(request, "This draft has intercompany counterparties or dimensions, which the form "
-                              "does not show: change it through the API, or void it and enter it again.",
+            self.message_user(request, "This draft has dimensions whose names or values hold “;” or “=”, which "
+                              "the form cannot show: change it through the API, or void it and enter it again.",
                               messages.INFO)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **documents})
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import reverse
 
 from audit.services.events import audit_read
 from ledger.admin_journal import human_message
-from ledger.models import JournalEntry, JournalEntryAttachment
+from ledger.models import JournalEntry
+from ledger.selectors.attachments import attachment_file_open, journal_entry_attachment_get
 from ledger.services.attachments import journal_entry_attachment_add, journal_entry_comment_add
 from sheshi.access.checks import has_entity_perm
 from sheshi.access.roles import APPROVE, PREPARE, VIEW
@@ -94,13 +94,13 @@ def comment_add_view(modeladmin, request, entry_id: int):
 
 def attachment_download_view(modeladmin, request, entry_id: int, attachment_id: int):
     entry = _visible_entry(request, entry_id)
-    attachment = JournalEntryAttachment.objects.filter(pk=attachment_id, entry_id=entry.pk).first()
+    attachment = journal_entry_attachment_get(request.user, entry_id=entry.pk, attachment_id=attachment_id)
     if attachment is None:
         raise Http404("No such document.")
-    if not default_storage.exists(attachment.storage_name):
+    stream = attachment_file_open(attachment)
+    if stream is None:
         raise PermissionDenied("The document's file is missing from the storage.")
     audit_read(request, organisation_id=entry.organisation_id, object_type="ledger.journalentryattachment",
                object_id=attachment.pk, action="journal.attachment_read", params={"sha256": attachment.sha256})
-    return FileResponse(default_storage.open(attachment.storage_name, "rb"), as_attachment=True,
-                        filename=attachment.file_name,
+    return FileResponse(stream, as_attachment=True, filename=attachment.file_name,
                         content_type=attachment.content_type or "application/octet-stream")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -33,6 +34,7 @@ INBOX_URL_NAME = "ledger_journalentry_inbox"
 # What each bulk action needs of an entry, and the words the confirmation page uses.
 DOABLE = {"approve": EntryStatus.SUBMITTED, "post": EntryStatus.APPROVED}
 VERBS = {"approve": "approved", "post": "posted"}
+INBOX_PAGE_SIZE = 100  # as the admin's change lists; ?p=2 for the next page
 
 
 def may_use_inbox(request) -> bool:
@@ -40,7 +42,8 @@ def may_use_inbox(request) -> bool:
 
 
 def inbox_view(modeladmin, request):
-    """GET: the inbox. POST with ``do`` and entries: the confirmation page. POST with ``confirm``:
+    """GET: the inbox, a page of INBOX_PAGE_SIZE entries (``?p=``) with their count. POST with
+    ``do`` and entries: the confirmation page. POST with ``confirm``:
     the services run, then back to the inbox with one message per outcome."""
     if not may_use_inbox(request):
         raise PermissionDenied
@@ -62,8 +65,10 @@ def inbox_view(modeladmin, request):
                 **context, "title": f"Confirm: {do} {len(chosen)} {'entry' if len(chosen) == 1 else 'entries'}",
                 "do": do, "verb": VERBS[do], "rows": rows, "entries": chosen,
                 "refused_count": sum(1 for _, ok in rows if not ok)})
+    page = Paginator(inbox, INBOX_PAGE_SIZE).get_page(request.GET.get("p"))
     return TemplateResponse(request, "admin/ledger/journalentry/inbox.html", {
-        **context, "title": "Awaiting my approval", "entries": list(inbox[:500])})
+        **context, "title": "Awaiting my approval", "entries": list(page), "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)})
 
 
 def _run(modeladmin, request, do: str, chosen) -> None:

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from ledger.errors import EntryNotInStateError, EntryUnbalancedError
 from ledger.inputs import EntryInput, LineInput
-from ledger.models import Account, AccountKind, EntryStatus, JournalEntry
+from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalRecurrenceRun
 from ledger.services import entries as services
 from periods.models import Period
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE, REOPEN, VIEW
@@ -31,7 +31,11 @@ from sheshi.tenancy.scoping import entities_for
 # A date input's value is ISO whatever the language: a browser shows "30/04/2026" (en-GB's
 # format) as empty, and a draft re-saved from its form would lose its dates.
 ISO_DATE = "%Y-%m-%d"
-LINE_FIELDS = ("account", "debit", "credit", "currency", "rate", "memo")
+LINE_FIELDS = ("account", "debit", "credit", "currency", "rate", "memo", "counterparty", "dimensions")
+# The cells' labels, for messages that name a line's field ("Line 3, counterparty: ...").
+LINE_FIELD_LABELS = {"account": "account", "debit": "debit", "credit": "credit", "currency": "currency",
+                     "rate": "rate", "memo": "memo", "counterparty": "counterparty", "dimensions": "dimensions"}
+DIMENSION_VALUE_MAX = 64  # as the API's LineInputSerializer
 PERMISSION_PHRASES = {
     VIEW: "see this entity's ledger",
     PREPARE: "prepare journal entries",
@@ -124,14 +128,26 @@ class EntryLineForm(forms.Form):
                               decimal_places=RATE_PLACES, widget=_cell("rate", "Rate", 8, inputmode="decimal",
                                                                        placeholder="1"))
     memo = forms.CharField(required=False, max_length=500, widget=_cell("memo", "Memo", 30))
+    counterparty = forms.CharField(required=False, max_length=32,
+                                   widget=_cell("counterparty", "Counterparty (intercompany entity code)", 10,
+                                                list="je-entities", autocomplete="off"))
+    dimensions = forms.CharField(required=False, max_length=1000,
+                                 widget=_cell("dimensions", "Dimensions (name=value; name=value)", 24,
+                                              placeholder="name=value; …"))
+
+    def clean_counterparty(self):
+        return (self.cleaned_data.get("counterparty") or "").strip()
+
+    def clean_dimensions(self) -> dict:
+        return parse_dimensions(self.cleaned_data.get("dimensions") or "")
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", None) or {}
-        return not any(data.get(f) not in (None, "") for f in LINE_FIELDS)
+        return not any(data.get(f) not in (None, "", {}) for f in LINE_FIELDS)
 
     def clean(self):
         data = super().clean()
-        if not any(data.get(f) not in (None, "") for f in LINE_FIELDS):
+        if not any(data.get(f) not in (None, "", {}) for f in LINE_FIELDS):
             return data  # a blank row: ignored
         debit, credit = data.get("debit"), data.get("credit")
         if not data.get("account") and "account" not in self.errors:
@@ -143,6 +159,36 @@ class EntryLineForm(forms.Form):
         return data
 
 
+def parse_dimensions(text: str) -> dict[str, str]:
+    """``name=value; name=value`` (as the grid shows them) as a dict; a ValidationError names the
+    part that cannot be read."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise forms.ValidationError(f"“{part}” is not name=value (write dimensions as name=value; name=value).")
+        if name in out:
+            raise forms.ValidationError(f"The dimension “{name}” is given twice.")
+        if len(name) > DIMENSION_VALUE_MAX or len(value) > DIMENSION_VALUE_MAX:
+            raise forms.ValidationError(f"The dimension “{name[:20]}” is longer than {DIMENSION_VALUE_MAX} "
+                                        "characters.")
+        out[name] = value
+    return out
+
+
+def dimensions_text(dimensions: dict) -> str:
+    return "; ".join(f"{k}={v}" for k, v in (dimensions or {}).items())
+
+
+def _representable(dimensions: dict) -> bool:
+    """Whether the grid's text shows the dimensions whole (no ``;`` or ``=`` inside a name or value)."""
+    return all(isinstance(v, str) and not (set(k) | set(v)) & {";", "="} and k.strip() == k and v.strip() == v
+               and k and v for k, v in (dimensions or {}).items())
+
+
 LineFormSet = forms.formset_factory(EntryLineForm, extra=0, max_num=1000, absolute_max=1000)
 
 
@@ -150,6 +196,12 @@ def account_choices(user) -> list[Account]:
     """Posting accounts the user may use: those of the organisations where they prepare entries."""
     return list(Account.objects.filter(organisation_id__in=entities_for(user, PREPARE).values("organisation_id"),
                                        kind=AccountKind.POSTING, is_active=True).order_by("code"))
+
+
+def counterparty_choices(user) -> list[Entity]:
+    """Entities of the organisations where the user prepares entries: the counterparty cell's list."""
+    return list(Entity.objects.filter(organisation_id__in=entities_for(user, PREPARE).values("organisation_id"))
+                .order_by("code").only("code", "name"))
 
 
 def resolve_account(organisation_id: int, text: str) -> tuple[Account | None, str]:
@@ -181,19 +233,32 @@ def _initial_lines(entry: JournalEntry | None) -> list[dict]:
     if entry is None:
         return []
     out = []
-    for ln in entry.lines.select_related("account").order_by("line_no"):
+    for ln in entry.lines.select_related("account", "counterparty").order_by("line_no"):
         out.append({"account": ln.account.code, "debit": ln.amount if ln.amount > 0 else None,
                     "credit": -ln.amount if ln.amount < 0 else None,
                     "currency": "" if ln.currency == entry.entity.functional_currency else ln.currency,
-                    "rate": None if ln.rate == 1 else ln.rate.normalize(), "memo": ln.memo})
+                    "rate": None if ln.rate == 1 else ln.rate.normalize(), "memo": ln.memo,
+                    "counterparty": ln.counterparty.code if ln.counterparty_id else "",
+                    "dimensions": dimensions_text(ln.dimensions)})
     return out
 
 
 def form_editable(entry: JournalEntry) -> bool:
-    """Drafts whose lines the grid can show whole: no counterparty or dimensions (the grid has no
-    column for them; those drafts are changed through the API)."""
-    return entry.status == EntryStatus.DRAFT and not entry.lines.exclude(
-        counterparty__isnull=True, dimensions={}).exists()
+    """Drafts whose lines the grid can show whole: every dimension readable as name=value (a name
+    or value holding ``;`` or ``=``, possible through the API, is changed through the API)."""
+    if entry.status != EntryStatus.DRAFT:
+        return False
+    return all(_representable(d) for d in entry.lines.exclude(dimensions={}).values_list("dimensions", flat=True))
+
+
+def _counterparty(entity: Entity, code: str) -> tuple[Entity | None, str]:
+    """Another entity of the entry's organisation, by code (any case)."""
+    found = Entity.objects.filter(organisation_id=entity.organisation_id, code__iexact=code).first()
+    if found is None:
+        return None, f"No entity with the code “{code}” in {entity.organisation.name}."
+    if found.pk == entity.pk:
+        return None, "The counterparty is another entity, not the entry's own."
+    return found, ""
 
 
 def _entry_input(grid: Grid, entity: Entity, used: list[int]) -> EntryInput | None:
@@ -208,11 +273,18 @@ def _entry_input(grid: Grid, entity: Entity, used: list[int]) -> EntryInput | No
                             else (None, ""))
         if problem:
             form.add_error("account", problem)
+        counterparty = None
+        if data.get("counterparty"):
+            counterparty, problem = _counterparty(entity, data["counterparty"])
+            if problem:
+                form.add_error("counterparty", problem)
         if form.errors or account is None:
             continue
         amount = data["debit"] if data.get("debit") else -data["credit"]
         lines.append(LineInput(account_id=account.pk, amount=amount, currency=(data.get("currency") or "").upper()
-                               or None, rate=data.get("rate") or Decimal(1), memo=data.get("memo") or ""))
+                               or None, rate=data.get("rate") or Decimal(1), memo=data.get("memo") or "",
+                               counterparty_id=counterparty.pk if counterparty else None,
+                               dimensions=data.get("dimensions") or {}))
         used.append(i)
     if any(f.errors for f in grid.lines.forms) or not grid.header.is_valid():
         return None
@@ -222,7 +294,19 @@ def _entry_input(grid: Grid, entity: Entity, used: list[int]) -> EntryInput | No
                       reverse_on=h.get("reverse_on"), auto_reverse=bool(h.get("auto_reverse")))
 
 
-_LINE_FIELD_MAP = {"account": "account", "currency": "currency", "rate": "rate"}
+_LINE_FIELD_MAP = {"account": "account", "currency": "currency", "rate": "rate", "counterparty": "counterparty",
+                   "dimensions": "dimensions", "memo": "memo"}
+
+
+def line_error_summary(lines: forms.BaseFormSet) -> list[str]:
+    """Every line's errors as sentences naming the line and the field ("Line 3, counterparty: …"),
+    shown above the grid so a long grid's refusals are read without scrolling for a red cell."""
+    out: list[str] = []
+    for no, form in enumerate(lines.forms, start=1):
+        for field, errors in form.errors.items():
+            where = f"Line {no}" if field == "__all__" else f"Line {no}, {LINE_FIELD_LABELS.get(field, field)}"
+            out.extend(f"{where}: {message}" for message in errors)
+    return out
 
 
 def _show_validation(grid: Grid, exc: SheshiError, used: list[int]) -> None:
@@ -274,9 +358,20 @@ def entry_form_view(modeladmin, request, entry: JournalEntry | None = None, extr
     title = f"Edit draft entry {entry.pk}" if entry else "Enter a journal entry"
     context = {**modeladmin.admin_site.each_context(request), "title": title, "opts": opts, "entry": entry,
                "original": entry, "header": grid.header, "lines": grid.lines, "grid_errors": grid.errors,
-               "accounts": account_choices(user), "has_view_permission": True,
+               "accounts": account_choices(user), "counterparties": counterparty_choices(user),
+               "line_errors": line_error_summary(grid.lines) if request.method == "POST" else [],
+               "recurrence_id": _recurrence_of(entry),
+               "has_view_permission": True,
                "media": modeladmin.media + grid.header.media, **(extra_context or {})}
     return TemplateResponse(request, "admin/ledger/journalentry/entry_form.html", context)
+
+
+def _recurrence_of(entry: JournalEntry | None) -> int | None:
+    """The recurrence that drafted ``entry`` (its run names the entry), for the page's source line."""
+    if entry is None or entry.source != EntrySource.RECURRING:
+        return None
+    return (JournalRecurrenceRun.objects.filter(organisation_id=entry.organisation_id, entry_id=entry.pk)
+            .values_list("recurrence_id", flat=True).first())
 
 
 def _save(modeladmin, request, grid: Grid, entry: JournalEntry | None) -> JournalEntry | None:

@@ -1,7 +1,8 @@
 """Recurring journal entries in the admin (issue 16): "Repeat monthly" on the journal templates'
 list asks for the start (and end) period and the day, and sets the recurrence up as the user's
 (journal_recurrence_create); the recurrences' list shows them with the periods they drafted or
-skipped, and why."""
+skipped, and why. "Change day or end" (journal_recurrence_update) and "Stop" (journal_recurrence_stop,
+with a reason) ask on a page of their own; months already generated keep their drafts."""
 from __future__ import annotations
 
 from django import forms
@@ -12,10 +13,10 @@ from django.template.response import TemplateResponse
 
 from ledger.admin_journal import human_message
 from ledger.models import JournalRecurrence, JournalRecurrenceRun
-from ledger.services.recurring import journal_recurrence_create
+from ledger.services.recurring import journal_recurrence_create, journal_recurrence_stop, journal_recurrence_update
 from periods.models import Period
-from sheshi.access.roles import VIEW
-from sheshi.admin_writes import ReadOnlyAdmin
+from sheshi.access.roles import APPROVE, PREPARE, VIEW
+from sheshi.admin_writes import ActionsForRoles, ReadOnlyAdmin
 from sheshi.errors import SheshiError
 from sheshi.tenancy.scoping import entity_ids_for
 
@@ -62,6 +63,96 @@ def set_up_recurrence(modeladmin, request, queryset):
         "template": template, "form": form, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
 
 
+class RecurrenceChangeForm(forms.Form):
+    day_of_month = forms.IntegerField(min_value=1, max_value=31, required=False,
+                                      help_text="Entry date in each month not yet drafted; empty: the last day.")
+    end_period = forms.ModelChoiceField(queryset=Period.objects.none(), required=False,
+                                        help_text="The last month drafted; empty: no end. Not before a month "
+                                                  "already drafted.")
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["end_period"].queryset = Period.objects.filter(organisation_id=organisation_id,
+                                                                   number__lte=12).order_by("start_date")
+
+
+class RecurrenceStopForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Kept with the recurrence and in the audit trail.")
+    after_period = forms.ModelChoiceField(queryset=Period.objects.none(), required=False,
+                                          label="Last month drafted",
+                                          help_text="Empty: nothing more is drafted from now on.")
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["after_period"].queryset = Period.objects.filter(organisation_id=organisation_id,
+                                                                     number__lte=12).order_by("start_date")
+
+
+def _one(modeladmin, request, queryset) -> JournalRecurrence | None:
+    chosen = list(queryset.select_related("template", "entity", "start_period", "end_period"))
+    if len(chosen) != 1:
+        modeladmin.message_user(request, "Select exactly one recurrence.", messages.WARNING)
+        return None
+    return chosen[0]
+
+
+def _ask(modeladmin, request, recurrence, form, *, action: str, title: str, button: str, button_id: str):
+    return TemplateResponse(request, "admin/ledger/journalrecurrence/recurrence_action.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "opts": modeladmin.model._meta,
+        "recurrence": recurrence, "form": form, "action": action, "button": button, "button_id": button_id,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+
+
+@admin.action(description="Change day or end (months not yet drafted)")
+def change_recurrence(modeladmin, request, queryset):
+    recurrence = _one(modeladmin, request, queryset)
+    if recurrence is None:
+        return None
+    form = RecurrenceChangeForm(request.POST if "confirm" in request.POST else None,
+                                organisation_id=recurrence.organisation_id,
+                                initial={"day_of_month": recurrence.day_of_month, "end_period": recurrence.end_period})
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            journal_recurrence_update(actor=request.user, recurrence_id=recurrence.pk,
+                                      day_of_month=data["day_of_month"],
+                                      end_period_id=data["end_period"].pk if data["end_period"] else None)
+        except (SheshiError, DatabaseError) as exc:
+            modeladmin.message_user(request, f"The recurrence was not changed: {human_message(exc)}", messages.ERROR)
+            return None
+        modeladmin.message_user(request, f"“{recurrence.template.name}” changed for the months not yet drafted.",
+                                messages.SUCCESS)
+        return None
+    return _ask(modeladmin, request, recurrence, form, action="change_recurrence", title="Change a recurrence",
+                button="Change the recurrence", button_id="je-recurrence-change")
+
+
+@admin.action(description="Stop (asks why)")
+def stop_recurrence(modeladmin, request, queryset):
+    recurrence = _one(modeladmin, request, queryset)
+    if recurrence is None:
+        return None
+    form = RecurrenceStopForm(request.POST if "confirm" in request.POST else None,
+                              organisation_id=recurrence.organisation_id)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            stopped = journal_recurrence_stop(
+                actor=request.user, recurrence_id=recurrence.pk, reason=data["reason"],
+                after_period_id=data["after_period"].pk if data["after_period"] else None)
+        except (SheshiError, DatabaseError) as exc:
+            modeladmin.message_user(request, f"The recurrence was not stopped: {human_message(exc)}", messages.ERROR)
+            return None
+        until = (f"after {data['after_period'].code}" if data["after_period"] else "from now on")
+        modeladmin.message_user(request, f"“{recurrence.template.name}” stopped {until}"
+                                f"{'' if stopped.is_active else ': no more drafts'}; drafts already made stay.",
+                                messages.SUCCESS)
+        return None
+    return _ask(modeladmin, request, recurrence, form, action="stop_recurrence", title="Stop a recurrence",
+                button="Stop the recurrence", button_id="je-recurrence-stop")
+
+
 class RunInline(ReadOnlyAdmin, admin.TabularInline):
     """The periods drafted or skipped, and why: written only by recurring_entries_generate."""
 
@@ -71,14 +162,26 @@ class RunInline(ReadOnlyAdmin, admin.TabularInline):
 
 
 @admin.register(JournalRecurrence)
-class JournalRecurrenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    """Read-only: set up from a template (Repeat monthly); drafts come from the daily schedule,
-    manage.py generate_recurring_entries or the API."""
+class JournalRecurrenceAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin):
+    """Read-only fields: set up from a template (Repeat monthly), changed and stopped by the actions
+    (through the services); drafts come from the daily schedule, manage.py generate_recurring_entries
+    or the API."""
 
-    list_display = ["template", "entity", "day_of_month", "start_period", "end_period", "owner", "is_active"]
+    list_display = ["template", "entity", "day_of_month", "start_period", "end_period", "owner", "is_active",
+                    "stopped"]
     list_filter = ["entity", "is_active"]
-    list_select_related = ["template", "entity", "start_period", "end_period", "owner"]
+    list_select_related = ["template", "entity", "start_period", "end_period", "owner", "stopped_by"]
+    readonly_fields = ["stop_reason", "stopped_by", "stopped_at"]
     inlines = [RunInline]
+    actions = [change_recurrence, stop_recurrence]
+    action_permissions = {"change_recurrence": (PREPARE,), "stop_recurrence": (PREPARE, APPROVE)}
+
+    @admin.display(description="Stopped")
+    def stopped(self, obj):
+        if obj.stopped_at is None:
+            return "—"
+        who = obj.stopped_by.get_username() if obj.stopped_by_id else "?"
+        return f"{obj.stopped_at:%Y-%m-%d} by {who}: {obj.stop_reason}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(entity_id__in=entity_ids_for(request.user, VIEW))

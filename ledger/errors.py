@@ -43,6 +43,11 @@ class LedgerErrorCode(ErrorCode):
                                 "Attachments and comments of an entry are never changed or removed.")
     TEMPLATE_NAME_TAKEN = ("template_name_taken", 409, "The entity already has a journal template of that name.")
     BULK_POST_REFUSED = ("bulk_post_refused", 422, "Some entries cannot be posted, so none was posted.")
+    RECURRENCE_STOPPED = ("recurrence_stopped", 409, "The recurrence is stopped: it no longer changes.")
+
+
+class RecurrenceStoppedError(Conflict):
+    error = LedgerErrorCode.RECURRENCE_STOPPED
 
 
 class EntryNotInStateError(RuleViolation):

@@ -9,7 +9,7 @@ import hashlib
 import json
 from decimal import Decimal
 
-from ledger.models import JournalEntry
+from ledger.models import JournalEntry, JournalRecurrence
 
 
 def _num(value: Decimal | None) -> str | None:
@@ -28,6 +28,15 @@ def journal_entry_etag(entry: JournalEntry) -> str:
                    _num(ln.functional_amount), ln.counterparty_id, ln.dimensions or {}, ln.memo] for ln in lines],
     }
     digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def journal_recurrence_etag(recurrence: JournalRecurrence) -> str:
+    """A recurrence's strong entity tag: every field an edit or a stop changes."""
+    state = [recurrence.pk, recurrence.day_of_month, recurrence.start_period_id, recurrence.end_period_id,
+             recurrence.is_active, recurrence.template_id, recurrence.owner_id,
+             recurrence.stopped_at.isoformat() if recurrence.stopped_at else None]
+    digest = hashlib.sha256(json.dumps(state).encode()).hexdigest()
     return f'"{digest[:32]}"'
 
 

@@ -4,7 +4,7 @@ keeps its rule: FOR NO KEY UPDATE for a row that changes but keeps its key, so t
 every posting takes on the rows it references (accounts, entries) goes on meanwhile."""
 from __future__ import annotations
 
-from ledger.models import Account, JournalEntry
+from ledger.models import Account, JournalEntry, JournalRecurrence
 from periods.models import Period
 
 _ENTRY_PERIOD_SHARE_SQL = """
@@ -26,6 +26,21 @@ def accounts_for_update():
     """FOR NO KEY UPDATE: moving an account changes its parent, not its key; postings go on
     referencing it (FOR KEY SHARE) while the move waits for another move of the same account."""
     return Account.objects.select_for_update(no_key=True, of=("self",))
+
+
+def journal_recurrences_for_update():
+    """FOR NO KEY UPDATE: an edit or a stop of a recurrence changes its schedule, never its key;
+    it waits for a run drafting from it (journal_recurrence_share_lock) and the run after it sees
+    the new schedule."""
+    return JournalRecurrence.objects.select_for_update(no_key=True, of=("self",))
+
+
+def journal_recurrence_share_lock(recurrence_id: int) -> JournalRecurrence | None:
+    """FOR SHARE on a recurrence while a run drafts from it: concurrent runs go side by side, an
+    edit or stop (FOR NO KEY UPDATE) waits for the draft's commit. The row as it is now."""
+    rows = list(JournalRecurrence.objects.raw(
+        "SELECT * FROM ledger_journalrecurrence WHERE id = %s FOR SHARE", [recurrence_id]))
+    return rows[0] if rows else None
 
 
 def entry_period_share_lock(*, entity_id: int, organisation_id: int, period_id: int | None,

@@ -837,10 +837,13 @@ BEGIN
   -- Approval, only looked at per entry when an entity of the batch requires it for a source used.
   IF EXISTS (SELECT 1 FROM (SELECT DISTINCT entity_id, source FROM new_entries WHERE status = 'posted') k
                JOIN tenancy_entity ent ON ent.id = k.entity_id
-              WHERE ent.approval_required_sources ? k.source) THEN
+              WHERE ent.approval_required_sources ? k.source
+                 OR (k.source = 'recurring' AND ent.approval_required_sources ? 'manual')) THEN
     SELECT n.id, n.source INTO r
       FROM new_entries n JOIN tenancy_entity ent ON ent.id = n.entity_id
-     WHERE n.status = 'posted' AND ent.approval_required_sources ? n.source
+     WHERE n.status = 'posted'
+       AND (ent.approval_required_sources ? n.source
+            OR (n.source = 'recurring' AND ent.approval_required_sources ? 'manual'))
        AND (n.approved_by_id IS NULL OR n.approved_by_id = n.created_by_id)
      ORDER BY n.id LIMIT 1;
     IF FOUND THEN
@@ -2608,7 +2611,7 @@ CREATE POLICY tenant_isolation ON public.tenancy_organisation AS PERMISSIVE FOR 
   WITH CHECK (( SELECT sheshi_scope_all() AS sheshi_scope_all) OR (id = ANY (( SELECT sheshi_scope_orgs() AS sheshi_scope_orgs)::bigint[])));
 
 -- ==============================================================================================
--- CHECK and EXCLUDE constraints (66), by table and name
+-- CHECK and EXCLUDE constraints (67), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2663,7 +2666,7 @@ ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_approver_not_prepare
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_posted_has_time CHECK (((NOT ((status)::text = 'posted'::text)) OR (posted_at IS NOT NULL)));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reversal_points_to_original CHECK ((((reverses_id IS NOT NULL) AND ((source)::text = 'reversal'::text)) OR ((NOT ((source)::text = 'reversal'::text)) AND (reverses_id IS NULL))));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_reverse_on_after_entry_date CHECK (((reverse_on IS NULL) OR (reverse_on > entry_date)));
-ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (((source)::text = ANY ((ARRAY['manual'::character varying, 'import'::character varying, 'closing'::character varying, 'elimination'::character varying, 'revaluation'::character varying, 'translation'::character varying, 'reversal'::character varying])::text[])));
+ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_source_valid CHECK (((source)::text = ANY ((ARRAY['manual'::character varying, 'import'::character varying, 'closing'::character varying, 'elimination'::character varying, 'revaluation'::character varying, 'translation'::character varying, 'reversal'::character varying, 'recurring'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_status_valid CHECK (((status)::text = ANY ((ARRAY['draft'::character varying, 'submitted'::character varying, 'approved'::character varying, 'posted'::character varying, 'void'::character varying])::text[])));
 ALTER TABLE public.ledger_journalentry ADD CONSTRAINT entry_void_has_reason CHECK (((NOT ((status)::text = 'void'::text)) OR ((voided_at IS NOT NULL) AND ((void_reason)::text ~ '\S'::text))));
 
@@ -2685,6 +2688,7 @@ ALTER TABLE public.ledger_journalline ADD CONSTRAINT line_rate_positive CHECK ((
 -- ledger_journalrecurrence
 ALTER TABLE public.ledger_journalrecurrence ADD CONSTRAINT recurrence_day_of_month_valid CHECK (((day_of_month IS NULL) OR ((day_of_month >= 1) AND (day_of_month <= 31))));
 ALTER TABLE public.ledger_journalrecurrence ADD CONSTRAINT recurrence_frequency_valid CHECK (((frequency)::text = 'monthly'::text));
+ALTER TABLE public.ledger_journalrecurrence ADD CONSTRAINT recurrence_stop_has_reason CHECK (((stopped_at IS NULL) OR ((stopped_by_id IS NOT NULL) AND ((stop_reason)::text ~ '\S'::text))));
 
 -- ledger_journalrecurrencerun
 ALTER TABLE public.ledger_journalrecurrencerun ADD CONSTRAINT recurrence_run_generated_has_entry CHECK ((((entry_id IS NOT NULL) AND ((status)::text = 'generated'::text)) OR ((entry_id IS NULL) AND ((status)::text = 'skipped'::text))));

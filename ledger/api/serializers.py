@@ -1,6 +1,7 @@
 """Shapes only: money stays Decimal and travels as strings; no arithmetic here."""
 from __future__ import annotations
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from ledger.models import (
@@ -246,10 +247,15 @@ class JournalEntryAttachmentInput(serializers.Serializer):
 
 class JournalEntryAttachmentOutput(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    download = serializers.SerializerMethodField(help_text="Path of the document's bytes (GET).")
 
     class Meta:
         model = JournalEntryAttachment
-        fields = ["id", "entry", "file_name", "sha256", "size", "content_type", "uploaded_by", "uploaded_at"]
+        fields = ["id", "entry", "file_name", "sha256", "size", "content_type", "uploaded_by", "uploaded_at",
+                  "download"]
+
+    def get_download(self, obj) -> str:
+        return reverse("journal-entry-attachment-download", args=[obj.entry_id, obj.pk])
 
 
 class JournalEntryCommentInput(serializers.Serializer):

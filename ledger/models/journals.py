@@ -21,6 +21,8 @@ class EntrySource(models.TextChoices):
     REVALUATION = "revaluation", "System: revaluation"
     TRANSLATION = "translation", "System: translation"
     REVERSAL = "reversal", "System: reversal"
+    # Drafted by a monthly recurrence (ledger/services/recurring.py): approved as a manual entry is.
+    RECURRING = "recurring", "Recurring"
 
 
 class EntryStatus(models.TextChoices):

@@ -31,6 +31,11 @@ class JournalRecurrence(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Stopped (journal_recurrence_stop): who, when and why; the end period or is_active says from when.
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                                   blank=True)
+    stop_reason = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
         ordering = ["entity_id", "template_id", "id"]
@@ -40,6 +45,9 @@ class JournalRecurrence(models.Model):
             models.CheckConstraint(condition=models.Q(day_of_month__isnull=True)
                                    | models.Q(day_of_month__gte=1, day_of_month__lte=31),
                                    name="recurrence_day_of_month_valid"),
+            models.CheckConstraint(condition=models.Q(stopped_at__isnull=True)
+                                   | (models.Q(stopped_by__isnull=False) & models.Q(stop_reason__regex=r"\S")),
+                                   name="recurrence_stop_has_reason"),
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from ledger import locks
 from ledger.inputs import EntryInput, line_rate
 from ledger.models import EntrySource
+from ledger.services.entries import source_needs_approval
 from periods.models import Period
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
@@ -180,7 +181,7 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
 def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
     require_entity_perm(actor, PREPARE, entity)
-    if source in (entity.approval_required_sources or []):
+    if source_needs_approval(entity, source):
         raise RuleViolation(f"Entries with source '{source}' need approval in entity {entity.code}; "
                             "the bulk path posts only sources that do not.", code="entry_needs_approval")
     resolve = PeriodResolver(entity.organisation_id)

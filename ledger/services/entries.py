@@ -318,10 +318,17 @@ def journal_entry_void(*, actor, entry_id: int, reason: str) -> JournalEntry:
     return entry
 
 
+def source_needs_approval(entity: Entity, source: str) -> bool:
+    """Whether the entity requires a second person's approval for ``source``. A recurrence's draft
+    is approved wherever a manual entry is (PostgreSQL holds the same: ledger/sql/0027)."""
+    required = entity.approval_required_sources or []
+    return source in required or (source == EntrySource.RECURRING and EntrySource.MANUAL in required)
+
+
 def _needs_approval(entry: JournalEntry) -> bool:
     """The entity's sources that need approval, and a user's reversal under the organisation's
     reversal_needs_approval policy."""
-    if entry.source in (entry.entity.approval_required_sources or []):
+    if source_needs_approval(entry.entity, entry.source):
         return True
     return (entry.source == EntrySource.REVERSAL and entry.created_by_id is not None
             and entry.organisation.reversal_needs_approval)
@@ -474,7 +481,7 @@ def journal_entry_create_and_post(*, actor, entity: Entity, entry: EntryInput, s
     An Idempotency-Key is not looked up first: the unique index answers a retry, and a retry of a
     request that would now be refused (say its period was locked since) still gets its entry."""
     require_entity_perm(actor, PREPARE, entity)
-    if source in (entity.approval_required_sources or []):
+    if source_needs_approval(entity, source):
         return _create_then_post(actor=actor, entity=entity, entry=entry, source=source,
                                  idempotency_key=idempotency_key, request_hash=request_hash)
     try:

@@ -9,20 +9,42 @@ one, which waits on that key and then fails it — writes nothing more. A period
 locked, soft-closed or not opened is skipped with the reason, not refused: the run says why."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from audit.services.events import audit_event_record
-from ledger.models import JournalRecurrence, JournalRecurrenceRun, JournalTemplate, RecurrenceRunStatus
+from ledger import locks
+from ledger.errors import RecurrenceStoppedError
+from ledger.etags import journal_recurrence_etag
+from ledger.models import (
+    EntrySource,
+    JournalRecurrence,
+    JournalRecurrenceRun,
+    JournalTemplate,
+    RecurrenceRunStatus,
+)
 from ledger.services.templates import journal_entry_create_from_template
 from periods import locks as period_locks
 from periods.models import Period, PeriodState
-from sheshi.access.checks import require_entity_perm
-from sheshi.access.roles import PREPARE
-from sheshi.errors import FieldError, NotFound, SheshiError, ValidationFailed
+from sheshi.access.checks import has_entity_perm, require_entity_perm
+from sheshi.access.roles import APPROVE, PREPARE
+from sheshi.errors import (
+    CommonErrorCode,
+    FieldError,
+    NotFound,
+    PreconditionFailed,
+    RuleViolation,
+    SheshiError,
+    ValidationFailed,
+)
+from sheshi.tenancy.models import Entity
+
+UNCHANGED = object()  # journal_recurrence_update: a field not sent keeps its value
 
 GENERATED, ALREADY, SKIPPED = "generated", "already_generated", "skipped"
 
@@ -137,9 +159,22 @@ def _claim(recurrence: JournalRecurrence, period: Period, entry_id: int) -> None
                                         period=period, status=RecurrenceRunStatus.GENERATED, entry_id=entry_id)
 
 
+def _still_due(recurrence: JournalRecurrence, period: Period) -> bool:
+    if not recurrence.is_active:
+        return False
+    return recurrence.end_period_id is None or Period.objects.filter(
+        pk=recurrence.end_period_id, start_date__gte=period.start_date).exists()
+
+
 def _generate_one(recurrence: JournalRecurrence, period: Period, actor) -> RecurrenceOutcome:
     out = {"recurrence_id": recurrence.pk, "entity": recurrence.entity.code, "template": recurrence.template.name}
     with transaction.atomic():
+        # The schedule as it is now, held until the draft commits: an edit or a stop made since the
+        # list was read counts, and one made meanwhile waits (ledger/locks.py).
+        current = locks.journal_recurrence_share_lock(recurrence.pk)
+        if current is None or not _still_due(current, period):
+            return RecurrenceOutcome(**out, status=SKIPPED, reason="the recurrence was stopped or ended meanwhile")
+        recurrence.day_of_month = current.day_of_month
         generated = _runs(recurrence, period).filter(status=RecurrenceRunStatus.GENERATED).first()
         if generated is not None:
             return RecurrenceOutcome(**out, status=ALREADY, entry_id=generated.entry_id)
@@ -152,7 +187,7 @@ def _generate_one(recurrence: JournalRecurrence, period: Period, actor) -> Recur
                 with transaction.atomic():
                     entry = journal_entry_create_from_template(
                         actor=recurrence.owner, template_id=recurrence.template_id,
-                        entry_date=_entry_date(recurrence, period))
+                        entry_date=_entry_date(recurrence, period), source=EntrySource.RECURRING)
                     _claim(recurrence, period, entry.pk)
             except IntegrityError as exc:
                 if "recurrence_run_once" not in str(exc):
@@ -184,3 +219,106 @@ def recurring_entries_generate_for_entity(*, actor, entity, period: Period) -> l
     (the drafts stay each recurrence owner's)."""
     require_entity_perm(actor, PREPARE, entity)
     return recurring_entries_generate(period=period, actor=actor, entity_ids=[entity.pk])
+
+
+# ---- changing and stopping a recurrence ----------------------------------------------------------
+
+def _locked_recurrence(actor, recurrence_id: int, if_match: Sequence[str] | None, *perms: str) -> JournalRecurrence:
+    """The recurrence row-locked, after checking the actor holds one of ``perms`` on its entity,
+    that ``if_match`` (when given) names its current version and that it is not stopped."""
+    recurrence = locks.journal_recurrences_for_update().filter(pk=recurrence_id).first()
+    if recurrence is None:
+        raise NotFound(f"Recurrence {recurrence_id} not found.")
+    entity = Entity.objects.get(pk=recurrence.entity_id)
+    if actor is not None and not actor.is_superuser and not any(has_entity_perm(actor, p, entity) for p in perms):
+        require_entity_perm(actor, perms[0], entity)  # raises, naming the permission to ask for
+    if if_match is not None and journal_recurrence_etag(recurrence) not in if_match and "*" not in if_match:
+        raise PreconditionFailed(f"Recurrence {recurrence.pk} changed since you read it (If-Match names an older "
+                                 "version): read it again and redo the change.")
+    if recurrence.stopped_at is not None:
+        raise RecurrenceStoppedError(f"Recurrence {recurrence.pk} was stopped on {recurrence.stopped_at:%Y-%m-%d}: "
+                                     "it no longer changes. Set up a new one from the template.")
+    return recurrence
+
+
+def _last_generated(recurrence: JournalRecurrence) -> JournalRecurrenceRun | None:
+    return (JournalRecurrenceRun.objects.filter(recurrence_id=recurrence.pk, status=RecurrenceRunStatus.GENERATED)
+            .select_related("period").order_by("-period__start_date").first())
+
+
+def _end_checked(recurrence: JournalRecurrence, end: Period, field: str) -> None:
+    """An end is not before the start, nor before a month already drafted (its draft stays: void
+    it first if it should not be there)."""
+    start = Period.objects.get(pk=recurrence.start_period_id)
+    if end.start_date < start.start_date:
+        raise ValidationFailed("The end period is before the start period.", errors=[FieldError(
+            field, f"Not before {start.code}.", code="end_before_start", value=end.code)])
+    last = _last_generated(recurrence)
+    if last is not None and end.start_date < last.period.start_date:
+        raise ValidationFailed(f"{last.period.code} is already drafted (entry {last.entry_id}).", errors=[FieldError(
+            field, f"Not before {last.period.code}, already drafted (entry {last.entry_id}): months already "
+                   "generated keep their drafts; void the draft if it should not be there.",
+            code="period_already_generated", value=end.code)])
+
+
+def _audit(recurrence: JournalRecurrence, action: str, changes: dict) -> None:
+    audit_event_record(organisation_id=recurrence.organisation_id, action=action,
+                       object_type="ledger.journalrecurrence", object_id=recurrence.pk, changes=changes)
+
+
+@transaction.atomic(durable=True)
+def journal_recurrence_update(*, actor, recurrence_id: int, day_of_month=UNCHANGED, end_period_id=UNCHANGED,
+                              if_match: Sequence[str] | None = None) -> JournalRecurrence:
+    """Change the day of the month (None: the last day) or the end period (None: no end) of a
+    recurrence, for the months not yet generated: drafts already made keep their dates, and the
+    end is never before a month already drafted. By whoever prepares the entity's entries (the
+    drafts stay the owner's). ``if_match``: the ETags of the version the caller edited, compared
+    under the row lock. Audited with the values before and after."""
+    recurrence = _locked_recurrence(actor, recurrence_id, if_match, PREPARE)
+    before = {"day_of_month": recurrence.day_of_month, "end_period_id": recurrence.end_period_id}
+    if day_of_month is not UNCHANGED:
+        if day_of_month is not None and not (isinstance(day_of_month, int) and 1 <= day_of_month <= 31):
+            raise ValidationFailed("The day of the month is 1 to 31.", errors=[FieldError(
+                "day_of_month", "1 to 31, or empty for the last day.", code="invalid_day", value=day_of_month)])
+        recurrence.day_of_month = day_of_month
+    if end_period_id is not UNCHANGED:
+        end = _monthly_period(recurrence.organisation_id, end_period_id, "end_period")
+        if end is not None:
+            _end_checked(recurrence, end, "end_period")
+        recurrence.end_period = end
+    after = {"day_of_month": recurrence.day_of_month, "end_period_id": recurrence.end_period_id}
+    if after != before:
+        recurrence.save(update_fields=["day_of_month", "end_period"])
+        _audit(recurrence, "journal_recurrence.updated", {"before": before, "after": after,
+                                                          "by": getattr(actor, "pk", None)})
+    return recurrence
+
+
+@transaction.atomic(durable=True)
+def journal_recurrence_stop(*, actor, recurrence_id: int, reason: str, after_period_id: int | None = None,
+                            if_match: Sequence[str] | None = None) -> JournalRecurrence:
+    """Stop a recurrence, saying why. With ``after_period_id`` it drafts up to that period and
+    no further (its end); without, it drafts nothing more from now on (inactive, its end the last
+    month drafted). Months already generated keep their drafts. By whoever prepares or approves
+    the entity's entries; who, when and why are kept on the recurrence (a database check) and in
+    the audit trail. A stopped recurrence no longer changes."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("A reason is required to stop a recurrence.", code=CommonErrorCode.REASON_REQUIRED,
+                            errors=[FieldError("reason", "Say why the recurrence stops.", code="reason_required")])
+    recurrence = _locked_recurrence(actor, recurrence_id, if_match, PREPARE, APPROVE)
+    if after_period_id is not None:
+        end = _monthly_period(recurrence.organisation_id, after_period_id, "after_period")
+        _end_checked(recurrence, end, "after_period")
+        recurrence.end_period = end
+    else:
+        last = _last_generated(recurrence)
+        recurrence.is_active = False
+        if last is not None:
+            recurrence.end_period = last.period
+    recurrence.stopped_at, recurrence.stopped_by, recurrence.stop_reason = timezone.now(), actor, reason[:500]
+    recurrence.save(update_fields=["is_active", "end_period", "stopped_at", "stopped_by", "stop_reason"])
+    _audit(recurrence, "journal_recurrence.stopped", {
+        "reason": recurrence.stop_reason, "end_period_id": recurrence.end_period_id,
+        "is_active": recurrence.is_active, "by": getattr(actor, "pk", None)})
+    return recurrence

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from ledger.errors import TemplateNameTakenError
 from ledger.inputs import EntryInput, LineInput
-from ledger.models import JournalEntry, JournalLine, JournalTemplate
+from ledger.models import EntrySource, JournalEntry, JournalLine, JournalTemplate
 from ledger.services.entries import journal_entry_create
 from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import PREPARE
@@ -47,9 +47,10 @@ def _dec(value) -> Decimal | None:
 
 
 @transaction.atomic
-def journal_entry_create_from_template(*, actor, template_id: int, entry_date: date,
-                                       description: str = "") -> JournalEntry:
-    """A new draft with the template's lines, dated ``entry_date`` (its period from the date)."""
+def journal_entry_create_from_template(*, actor, template_id: int, entry_date: date, description: str = "",
+                                       source: str = EntrySource.MANUAL) -> JournalEntry:
+    """A new draft with the template's lines, dated ``entry_date`` (its period from the date).
+    ``source``: manual for a user's "new entry from template", recurring for a recurrence's draft."""
     template = JournalTemplate.objects.select_related("entity").filter(pk=template_id).first()
     if template is None:
         raise NotFound(f"Journal template {template_id} not found.")
@@ -58,4 +59,4 @@ def journal_entry_create_from_template(*, actor, template_id: int, entry_date: d
                        dimensions=ln.get("dimensions") or {}, memo=ln.get("memo") or "") for ln in template.lines]
     entry = EntryInput(entry_date=entry_date, description=(description or template.description)[:500],
                        reference=template.reference, lines=lines)
-    return journal_entry_create(actor=actor, entity=template.entity, entry=entry).entry
+    return journal_entry_create(actor=actor, entity=template.entity, entry=entry, source=source).entry

@@ -243,16 +243,93 @@ def test_an_entry_into_a_locked_period_is_refused_with_a_sentence(client, world)
     assert not JournalEntry.objects.exists()
 
 
-def test_a_draft_with_counterparties_is_shown_read_only_with_a_note(client, world):
+def test_a_draft_with_counterparties_and_dimensions_opens_in_the_grid(client, world):
+    """Issue 16: the grid has counterparty and dimensions columns, so such a draft is edited there
+    (it was read-only with a note before)."""
     preparer = staff(world, "preparer")
     sale = world.sale("30")
-    lines = [replace(sale.lines[0], counterparty_id=world.other.pk), sale.lines[1]]
+    lines = [replace(sale.lines[0], counterparty_id=world.other.pk, dimensions={"department": "SALES"}),
+             sale.lines[1]]
     entry = journal_entry_create(actor=preparer, entity=world.entity, entry=replace(sale, lines=lines)).entry
     client.force_login(preparer)
-    page = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/")
-    html = page.content.decode()
+    html = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/").content.decode()
+    assert f"Edit draft entry {entry.pk}" in html and 'name="_save"' in html
+    assert f'name="lines-0-counterparty" value="{world.other.code}"' in html
+    assert 'name="lines-0-dimensions" value="department=SALES"' in html
+
+
+def test_a_draft_whose_dimensions_the_grid_cannot_show_is_read_only_with_a_note(client, world):
+    preparer = staff(world, "preparer")
+    sale = world.sale("30")
+    lines = [replace(sale.lines[0], dimensions={"a=b": "c;d"}), sale.lines[1]]
+    entry = journal_entry_create(actor=preparer, entity=world.entity, entry=replace(sale, lines=lines)).entry
+    client.force_login(preparer)
+    html = client.get(f"/admin/ledger/journalentry/{entry.pk}/change/").content.decode()
     assert "View journal entry" in html and 'name="_save"' not in html
-    assert "This draft has intercompany counterparties or dimensions" in html
+    assert "which the form cannot show" in html
+
+
+def grid_post_with(world, rows, **header):
+    """As grid_post, rows also carrying counterparty and dimensions (7th and 8th cells)."""
+    data = grid_post(world, [r[:6] for r in rows], **header)
+    for i, row in enumerate(rows):
+        data[f"lines-{i}-counterparty"] = row[6] if len(row) > 6 else ""
+        data[f"lines-{i}-dimensions"] = row[7] if len(row) > 7 else ""
+    return data
+
+
+def test_entry_form_saves_counterparty_and_dimensions_on_the_draft(client, world):
+    client.force_login(staff(world, "preparer"))
+    response = client.post("/admin/ledger/journalentry/add/", grid_post_with(world, [
+        ("1200", "100", "", "", "", "recharge", world.other.code.lower(), "department=SALES; project = P-12"),
+        ("4100", "", "100", "", "", "", "", ""), ("", "", "", "", "", "", "", "")]))
+    entry = JournalEntry.objects.get()
+    assert response.status_code == 302 and entry.status == EntryStatus.DRAFT
+    assert list(entry.lines.order_by("line_no").values_list("counterparty_id", "dimensions")) == [
+        (world.other.pk, {"department": "SALES", "project": "P-12"}), (None, {})]
+
+
+def test_entry_form_edit_keeps_and_changes_counterparty_and_dimensions(client, world):
+    preparer = staff(world, "preparer")
+    sale = world.sale("30", day=world.period("2026-04").start_date)
+    lines = [replace(sale.lines[0], counterparty_id=world.other.pk, dimensions={"department": "SALES"}),
+             sale.lines[1]]
+    entry = journal_entry_create(actor=preparer, entity=world.entity, entry=replace(sale, lines=lines)).entry
+    client.force_login(preparer)
+    response = client.post(f"/admin/ledger/journalentry/{entry.pk}/change/", grid_post_with(world, [
+        ("1200", "30", "", "", "", "", world.other.code, "department=OPS"), ("4100", "", "30", "", "", "", "", "")],
+        entry_date="2026-04-01"))
+    assert response.status_code == 302
+    assert list(entry.lines.order_by("line_no").values_list("counterparty_id", "dimensions")) == [
+        (world.other.pk, {"department": "OPS"}), (None, {})]
+
+
+def test_entry_form_refuses_a_bad_counterparty_or_dimension_naming_the_line(client, world):
+    client.force_login(staff(world, "preparer"))
+    page = client.post("/admin/ledger/journalentry/add/", grid_post_with(world, [
+        ("1200", "100", "", "", "", "", "", ""),
+        ("4100", "", "60", "", "", "", "NOPE", ""),
+        ("4100", "", "40", "", "", "", world.entity.code, "department"),
+    ]))
+    html = page.content.decode()
+    assert page.status_code == 200 and JournalEntry.objects.count() == 0
+    assert 'id="je-line-errors"' in html
+    assert f"Line 2, counterparty: No entity with the code “NOPE” in {world.org.name}." in html
+    assert "Line 3, counterparty: The counterparty is another entity, not the entry&#x27;s own." in html
+    assert ("Line 3, dimensions: “department” is not name=value (write dimensions as name=value; "
+            "name=value).") in html
+    assert "Line 1" not in html.split('id="je-line-errors"')[1].split("</ul>")[0]
+    assert html.count("je-row je-row-errors") == 2
+
+
+def test_entry_form_refuses_a_too_long_or_repeated_dimension(client, world):
+    client.force_login(staff(world, "preparer"))
+    page = client.post("/admin/ledger/journalentry/add/", grid_post_with(world, [
+        ("1200", "100", "", "", "", "", "", "a=1; a=2"), ("4100", "", "100", "", "", "", "", f"b={'x' * 65}")]))
+    html = page.content.decode()
+    assert "Line 1, dimensions: The dimension “a” is given twice." in html
+    assert "Line 2, dimensions: The dimension “b” is longer than 64 characters." in html
+    assert JournalEntry.objects.count() == 0
 
 
 def test_a_foreign_currency_line_is_converted_at_its_rate(client, world):

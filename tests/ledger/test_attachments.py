@@ -1,11 +1,13 @@
 """Supporting documents (content-addressed, their SHA-256 in the audit event) and append-only
 comments on journal entries (issue 16): services, database rules, the admin page and the API."""
+import base64
 import hashlib
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from drf_spectacular.generators import SchemaGenerator
 
 from audit.models import AuditEvent
 from ledger.errors import AttachmentDuplicateError
@@ -164,3 +166,53 @@ def test_the_api_lists_and_adds_documents_and_comments(client, people, posted):
     said = client.post(f"{base}/comments/", {"body": "See invoice."}, content_type="application/json")
     assert said.status_code == 201 and said.json()["author"] == people["preparer"].username
     assert [c["body"] for c in client.get(f"{base}/comments/").json()] == ["See invoice."]
+
+
+def test_the_api_downloads_a_document_with_its_type_name_and_sha256(client, world, people, posted):
+    """Issue 16: the admin downloaded documents, the API only listed them."""
+    attachment = journal_entry_attachment_add(actor=people["preparer"], entry_id=posted.pk, upload=upload())
+    client.force_login(people["viewer"])
+    listed = client.get(f"/api/v1/journal-entries/{posted.pk}/attachments/").json()
+    url = listed[0]["download"]
+    assert url == f"/api/v1/journal-entries/{posted.pk}/attachments/{attachment.pk}/"
+    got = client.get(url)
+    assert got.status_code == 200 and b"".join(got.streaming_content) == INVOICE
+    assert got["Content-Type"] == "application/pdf"
+    assert got["Content-Disposition"] == 'attachment; filename="invoice.pdf"'
+    assert got["ETag"] == f'"{SHA}"' and got["X-Content-SHA256"] == SHA
+    assert got["Repr-Digest"] == f"sha-256=:{base64.b64encode(hashlib.sha256(INVOICE).digest()).decode()}:"
+    read = AuditEvent.objects.get(action="journal.attachment_read")
+    assert (read.object_id, read.changes["params"]["sha256"], read.actor_id) == (
+        str(attachment.pk), SHA, people["viewer"].pk)
+    again = client.get(url, HTTP_IF_NONE_MATCH=f'"{SHA}"')
+    assert again.status_code == 304 and again["ETag"] == f'"{SHA}"'
+
+
+def test_the_api_hides_another_entitys_document(client, world, people, posted):
+    """A user of another entity gets 404 for the document (as for a missing one); the document of
+    another entity's entry asked for under one's own entry is 404 too; without a login, 401/403."""
+    attachment = journal_entry_attachment_add(actor=people["preparer"], entry_id=posted.pk, upload=upload())
+    url = f"/api/v1/journal-entries/{posted.pk}/attachments/{attachment.pk}/"
+    outsider = user_with_role(world.other, "controller")
+    client.force_login(outsider)
+    hidden = client.get(url)
+    missing = client.get(f"/api/v1/journal-entries/{posted.pk}/attachments/{attachment.pk + 1000}/")
+    assert (hidden.status_code, missing.status_code) == (404, 404)
+    assert hidden.json()["code"] == missing.json()["code"] == "not_found"
+    theirs = journal_entry_create_and_post(actor=None, entity=world.other, entry=world.sale("9")).entry
+    client.force_login(people["viewer"])
+    assert client.get(f"/api/v1/journal-entries/{posted.pk}/attachments/{attachment.pk}/").status_code == 200
+    mine_elsewhere = journal_entry_attachment_add(actor=outsider, entry_id=theirs.pk, upload=upload(b"other"))
+    assert client.get(f"/api/v1/journal-entries/{posted.pk}/attachments/{mine_elsewhere.pk}/").status_code == 404
+    client.logout()
+    anonymous = client.get(url)
+    assert anonymous.status_code in (401, 403) and not anonymous.has_header("ETag")
+    assert AuditEvent.objects.filter(action="journal.attachment_read").count() == 1
+
+
+def test_the_download_is_documented_in_the_openapi_schema():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    op = schema["paths"]["/api/v1/journal-entries/{id}/attachments/{attachment_id}/"]["get"]
+    assert "application/octet-stream" in op["responses"]["200"]["content"]
+    assert {"ETag", "Repr-Digest", "Content-Disposition"} <= set(op["responses"]["200"]["headers"])
+    assert {"404", "304"} <= set(op["responses"])

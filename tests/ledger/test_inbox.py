@@ -1,11 +1,13 @@
 """The approver's inbox (issue 16): "Awaiting my approval" in the admin, bulk approve (each on its
 own) and bulk post (all or none) after a confirmation page, and the same over the API."""
-from datetime import date
+import re
+from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 
 from audit.models import AuditEvent
+from ledger.admin_inbox import INBOX_PAGE_SIZE
 from ledger.errors import BulkPostRefusedError
 from ledger.models import EntryStatus, JournalEntry
 from ledger.selectors.inbox import journal_entries_awaiting_approval_list
@@ -159,3 +161,28 @@ def test_posting_together_an_entry_of_another_entity_is_404_and_posts_nothing(cl
     resp = client.post("/api/v1/journal-entries/post-all/", {"entries": [theirs.pk]}, content_type="application/json")
     assert resp.status_code == 404 and status(theirs) == EntryStatus.DRAFT
     assert EntityPeriod.objects.filter(entity=world.entity, state=PeriodState.LOCKED).count() == 0
+
+
+def test_the_inbox_page_is_paged_with_a_count(client, world, people):
+    """Issue 16: the inbox showed at most 500 entries, unpaged and uncounted. 230 waiting entries,
+    copied set-based from one submitted through the services (one INSERT), read in pages of 100."""
+    first = submitted(world, people["prep"], "1")
+    fields = {f.attname: getattr(first, f.attname) for f in JournalEntry._meta.concrete_fields
+              if f.attname not in ("id", "idempotency_key", "request_hash")}
+    JournalEntry.objects.bulk_create([
+        JournalEntry(**{**fields, "description": f"Copy {i}", "submitted_at": first.submitted_at
+                        + timedelta(seconds=i)}) for i in range(1, 230)])
+    total = 230
+    assert INBOX_PAGE_SIZE == 100
+    client.force_login(people["ctrl"])
+    pages = [client.get(INBOX, {"p": n}).content.decode() for n in (1, 2, 3)]
+    counts = [html.count('name="entries"') for html in pages]
+    assert counts == [100, 100, 30]
+    assert f"<strong>{total}</strong> entries await you; showing 1–100." in pages[0]
+    assert "showing 201–230." in pages[2]
+    assert 'id="je-inbox-next"' in pages[0] and 'id="je-inbox-previous"' not in pages[0]
+    assert 'id="je-inbox-previous"' in pages[2] and 'id="je-inbox-next"' not in pages[2]
+    # Oldest first across the pages, each entry once.
+    ids = [int(i) for html in pages for i in re.findall(r'name="entries" value="(\d+)"', html)]
+    assert ids[0] == first.pk and len(set(ids)) == total
+    assert client.get(INBOX, {"p": "99"}).content.decode().count('name="entries"') == 30  # past the end: last page

@@ -118,6 +118,13 @@ def _draft_if_match(w: World, s: str) -> dict:
     return {"If-Match": journal_entry_etag(JournalEntry.objects.get(pk=w.get("entry_draft", s)))}
 
 
+def _recurrence_if_match(w: World, s: str) -> dict:
+    from ledger.etags import journal_recurrence_etag
+    from ledger.models import JournalRecurrence
+
+    return {"If-Match": journal_recurrence_etag(JournalRecurrence.objects.get(pk=w.get("journal_recurrence", s)))}
+
+
 def _account_body(w: World, s: str) -> dict:
     return {"organisation": w.get("organisation", s), "code": "9990", "name": "Matrix", "type": "expense",
             "parent": "5000"}
@@ -201,6 +208,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), multipart=True,
         body=lambda w, s: {"file": SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 matrix invoice",
                                                       content_type="application/pdf")}),
+    ("/api/v1/journal-entries/{id}/attachments/{attachment_id}/", "GET"): Expect(
+        target="entry_posted", params=lambda w, s: {"attachment_id": w.get("journal_attachment", s)}),
     ("/api/v1/journal-entries/{id}/comments/", "GET"): Expect(target="entry_posted"),
     ("/api/v1/journal-entries/{id}/comments/", "POST"): Expect(
         do=PREPARERS | APPROVERS, target="entry_posted", ok=frozenset({201}), body=lambda w, s: {"body": "matrix"}),
@@ -220,6 +229,12 @@ EXPECTATIONS: dict[tuple[str, str], Expect] = {
         body=lambda w, s: {"template": w.get("journal_template", s), "start_period": PERIOD, "day_of_month": 5}),
     ("/api/v1/journal-recurrences/generate/", "POST"): Expect(
         do=PREPARERS, body=lambda w, s: {"entity": w.get("entity_code", s), "period": PERIOD}),
+    # Changed (conditional on its ETag) by those who prepare entries; stopped by those who prepare or approve.
+    ("/api/v1/journal-recurrences/{id}/", "PATCH"): Expect(
+        do=PREPARERS, target="journal_recurrence", headers=_recurrence_if_match,
+        body=lambda w, s: {"day_of_month": 7}),
+    ("/api/v1/journal-recurrences/{id}/stop/", "POST"): Expect(
+        do=PREPARERS | APPROVERS, target="journal_recurrence", body=lambda w, s: {"reason": "matrix"}),
     # Reports: anyone who may view the entity named in the query.
     ("/api/v1/reports/trial-balance/", "GET"): Expect(query=_report),
     ("/api/v1/reports/balance-sheet/", "GET"): Expect(query=_report),

@@ -39,7 +39,7 @@ NOT_WRITES = {
     "entity_periods_resolve", "closing_period", "retained_earnings_account", "closing_lines", "http_post",
     "webhook_subscriptions_due", "elimination_ledger_code", "default_group_key", "group_period_is_locked",
     "members_locked", "evidence_storage_name", "signature_valid", "audit_digest_verify", "entries_check",
-    "run_enqueue", "import_batch_enqueue", "digest_text", "reserve_ids",
+    "run_enqueue", "import_batch_enqueue", "digest_text", "reserve_ids", "source_needs_approval",
     # checks shared by the close services (periods/services/checklist.py, reconciliation.py)
     "entity_period_for_close", "entity_period_share_lock_unlocked", "named_actor_require",
 }

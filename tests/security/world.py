@@ -63,8 +63,11 @@ def build_tenancy(world: World) -> None:
 
 
 def build_ledger(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from ledger.inputs import EntryInput, LineInput
     from ledger.services import entries as services
+    from ledger.services.attachments import journal_entry_attachment_add
     from ledger.services.templates import journal_template_create
     from periods.services.transitions import fiscal_year_generate
     from tests.ledger.helpers import build_chart
@@ -93,6 +96,9 @@ def build_ledger(world: World) -> None:
         world.put("entry_posted", scope, posted)
         world.put("journal_template", scope, journal_template_create(actor=None, entry_id=posted,
                                                                      name="matrix template").pk)
+        world.put("journal_attachment", scope, journal_entry_attachment_add(
+            actor=None, entry_id=posted, upload=SimpleUploadedFile(f"matrix-{scope}.pdf", f"%PDF {scope}".encode(),
+                                                                   content_type="application/pdf")).pk)
 
 
 def build_recurrences(world: World) -> None:

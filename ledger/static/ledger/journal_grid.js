@@ -62,7 +62,8 @@
       out.classList.toggle("je-unbalanced", bad || diff !== 0);
     }
 
-    // Paste tab-separated rows (account code, debit, credit, memo) from the cell's row down.
+    // Paste tab-separated rows (account code, debit, credit, memo, counterparty, dimensions; the
+    // last three optional) from the cell's row down.
     function paste(event) {
       var target = event.target;
       var row = target.closest && target.closest("tr.je-row");
@@ -80,6 +81,8 @@
         cell(r, "debit").value = cleanAmount(cols[1]);
         cell(r, "credit").value = cleanAmount(cols[2]);
         cell(r, "memo").value = (cols[3] || "").trim();
+        cell(r, "counterparty").value = (cols[4] || "").trim();
+        cell(r, "dimensions").value = (cols[5] || "").trim();
         at += 1;
       });
       recalc();
