@@ -23,7 +23,7 @@ from periods.models import Period
 from periods.services.transitions import fiscal_year_generate
 from sheshi.access.roles import Role
 from sheshi.access.services.grants import role_grant
-from sheshi.access.services.memberships import membership_set, user_groups_add
+from sheshi.access.services.memberships import membership_set, user_groups_set
 from sheshi.demo.chart import GROUP_CHART, UK_LOCAL_CHART
 from sheshi.demo.make_files import ENTITIES, FILES, YEAR, file_name
 from sheshi.demo.sources import SOURCE_FOR_ENTITY, SOURCE_SYSTEMS
@@ -128,8 +128,8 @@ def load_demo(stdout=None) -> Organisation:
         user.is_staff, user.is_superuser, user.email = staff, superuser, f"{username}@demo.sheshi.test"
         user.set_password(DEMO_PASSWORD)
         user.save()
-        user_groups_add(actor=None, user=user,
-                        groups=[groups["controllers"] if role == Role.CONTROLLER else groups["readers"]])
+        user_groups_set(actor=None, user=user, groups=[
+            *user.groups.all(), groups["controllers"] if role == Role.CONTROLLER else groups["readers"]])
         membership_set(actor=None, user=user, organisation=org, is_org_admin=superuser or role == Role.CONTROLLER)
         if role is not None:
             for entity in entities:

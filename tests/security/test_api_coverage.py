@@ -80,8 +80,8 @@ NOT_API_OPERATIONS = {
                                       "create a period's tasks with POST /checklist-tasks/create-from-templates/",
     "webhook_deliver": "the delivery worker (manage.py webhooks_deliver)",
     "webhook_retry": "the delivery worker's retry bookkeeping",
-    "user_groups_add": "Django groups only decide which admin pages a staff user sees; set by the demo loader "
-                       "(system) or a superuser, never a client's operation",
+    "user_groups_set": "Django groups only decide which admin pages a staff user sees; set by the demo loader "
+                       "(system) or a superuser in the user admin, never a client's operation",
 }
 
 NOT_YET_ROUTED = {

@@ -23,7 +23,7 @@ from ledger.models import JournalEntry
 from ledger.services.bulk import journal_entries_post_bulk
 from ledger.services.entries import journal_entry_create, journal_entry_update
 from sheshi.access.roles import Role
-from sheshi.access.services.memberships import membership_remove, membership_set, user_groups_add
+from sheshi.access.services.memberships import membership_remove, membership_set, user_groups_set
 from sheshi.db.context import current_context, set_context
 from sheshi.tenancy.models import Membership
 from tests.conftest import requires_role_split
@@ -233,10 +233,10 @@ def test_only_the_system_or_a_superuser_puts_a_user_in_a_group(world, admin):
     preparer = user_with_role(world.entity, Role.PREPARER)
     act_as(admin, world.org)  # an organisation administrator is not enough: groups span organisations
     before = snapshot()
-    refused("sheshi_group_change_refused", "SELECT sheshi_user_groups_add(%s, %s)", [preparer.pk, [group.pk]])
+    refused("sheshi_group_change_refused", "SELECT sheshi_user_groups_set(%s, %s)", [preparer.pk, [group.pk]])
     assert snapshot() == before and not preparer.has_perm("tenancy.close_periods", world.entity)
     set_context({"sheshi.actor_id": "", "sheshi.actor_label": "system:tests", "sheshi.org_ids": "*"})
-    user_groups_add(actor=None, user=preparer, groups=[group])
+    user_groups_set(actor=None, user=preparer, groups=[group])
     assert preparer.has_perm("tenancy.close_periods", world.entity)
 
 
@@ -308,3 +308,17 @@ def test_bulk_posting_records_each_entry_once_as_posted(world):
     rows = list(JournalEntry.history.filter(id__in=ids).order_by("id")
                 .values_list("id", "history_type", "status", "history_change_reason"))
     assert rows == [(pk, "+", "posted", "bulk posting") for pk in sorted(ids)]
+
+
+def test_a_superuser_sets_a_users_groups_in_the_admin_through_the_entry_point(client, world):
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    user = UserFactory()
+    readers, controllers = Group.objects.create(name="readers"), Group.objects.create(name="controllers")
+    user_groups_set(actor=None, user=user, groups=[readers])
+    client.force_login(superuser)
+    form = {"username": user.username, "email": user.email, "first_name": "", "last_name": "", "is_active": "on",
+            "groups": [controllers.pk], "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00",
+            "initial-date_joined_0": "2026-01-01", "initial-date_joined_1": "00:00:00"}
+    resp = client.post(f"/admin/auth/user/{user.pk}/change/", form)
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    assert list(user.groups.values_list("name", flat=True)) == ["controllers"]

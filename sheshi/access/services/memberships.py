@@ -1,7 +1,7 @@
 """Who belongs to an organisation (Membership) and which groups a user is in.
 
 The rows are written by the owner's entry points ``tenancy_membership_set`` /
-``tenancy_membership_remove`` / ``sheshi_user_groups_add`` (sheshi/tenancy/sql/0007_entry_points.sql):
+``tenancy_membership_remove`` / ``sheshi_user_groups_set`` (sheshi/tenancy/sql/0007_entry_points.sql):
 the application's roles may read these tables, not write them, and PostgreSQL checks that the acting
 user administers the organisation (groups: the system or a superuser). The history row of a
 membership change goes through the history entry point (sheshi/history.py)."""
@@ -60,11 +60,11 @@ def membership_remove(*, actor, user, organisation: Organisation) -> None:
 
 
 @transaction.atomic
-def user_groups_add(*, actor, user, groups) -> None:
-    """Put ``user`` in ``groups`` (Django groups: admin page permissions; a group's entity grants
-    reach its members, so only the system or a superuser may)."""
+def user_groups_set(*, actor, user, groups) -> None:
+    """Put ``user`` in exactly ``groups`` (Django groups: which admin pages a staff user sees; a
+    group's entity grants reach its members, so only the system or a superuser may)."""
     if actor is not None and not actor.is_superuser:
         raise PermissionDenied("Only a superuser can change a user's groups.")
     with connection.cursor() as cur:
-        cur.execute("SELECT sheshi_user_groups_add(%s, %s)", [user.pk, [g.pk for g in groups]])
+        cur.execute("SELECT sheshi_user_groups_set(%s, %s)", [user.pk, sorted({g.pk for g in groups})])
     forget()

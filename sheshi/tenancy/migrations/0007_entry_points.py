@@ -17,7 +17,7 @@ def _previous_grant_guard() -> str:
 
 
 REVERSE_SQL = """
-DROP FUNCTION IF EXISTS sheshi_user_groups_add(bigint, integer[]);
+DROP FUNCTION IF EXISTS sheshi_user_groups_set(bigint, integer[]);
 DROP FUNCTION IF EXISTS sheshi_history_record(text, bigint[], text, bigint, text);
 DROP FUNCTION IF EXISTS sheshi_history_append(text, jsonb);
 DROP FUNCTION IF EXISTS sheshi_history_table(text);

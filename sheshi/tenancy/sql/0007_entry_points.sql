@@ -230,9 +230,10 @@ BEGIN
   RETURN v_n;
 END $$;
 
--- Put a user in groups. A group's per-entity grants reach its members (sheshi_actor_may), and
--- groups belong to no organisation, so only the system or an active superuser may.
-CREATE OR REPLACE FUNCTION sheshi_user_groups_add(p_user_id bigint, p_group_ids integer[]) RETURNS void
+-- Set a user's groups (exactly `p_group_ids`). A group's per-entity grants reach its members
+-- (sheshi_actor_may), and groups belong to no organisation, so only the system or an active
+-- superuser may.
+CREATE OR REPLACE FUNCTION sheshi_user_groups_set(p_user_id bigint, p_group_ids integer[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 BEGIN
   IF NOT (CASE WHEN coalesce(current_setting('sheshi.actor_id', true), '') = '' THEN
@@ -241,9 +242,10 @@ BEGIN
                ELSE EXISTS (SELECT 1 FROM public.auth_user u
                              WHERE u.id = nullif(current_setting('sheshi.actor_id', true), '')::bigint
                                AND u.is_active AND u.is_superuser) END) THEN
-    RAISE EXCEPTION 'putting a user in a group needs the system or a superuser'
+    RAISE EXCEPTION 'changing a user''s groups needs the system or a superuser'
       USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'sheshi_group_change_refused';
   END IF;
+  DELETE FROM public.auth_user_groups ug WHERE ug.user_id = p_user_id AND ug.group_id <> ALL (p_group_ids);
   INSERT INTO public.auth_user_groups (user_id, group_id) SELECT p_user_id, g FROM unnest(p_group_ids) AS g
   ON CONFLICT DO NOTHING;
 END $$;
