@@ -309,7 +309,8 @@ def test_history_rows_cannot_be_back_dated_or_name_another_user(world):
     via_entry_point = """SELECT sheshi_history_append('ledger_historicalaccount', jsonb_build_array(jsonb_build_object(
                              'id', %s, 'request_id', '', 'code', '1200', 'name', 'forged', 'kind', 'posting',
                              'type', 'asset', 'normal_balance', 'debit', 'is_intercompany', false, 'role', '',
-                             'is_active', true, 'created_at', now(), 'updated_at', now(), 'history_date', %s::timestamptz,
+                             'is_active', true, 'created_at', now(), 'updated_at', now(),
+                             'history_date', %s::timestamptz,
                              'history_change_reason', 'forged', 'history_type', '~', 'history_user_id', %s,
                              'organisation_id', %s)))"""
     act_as(preparer)

@@ -303,7 +303,8 @@ def test_bulk_posting_records_each_entry_once_as_posted(world):
         LineInput(account_id=world.acc("1200"), amount=Decimal(d)),
         LineInput(account_id=world.acc("4100"), amount=-Decimal(d))]) for d in range(1, 4)]
     result = journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries)
-    ids = list(JournalEntry.objects.filter(pk__gte=result.first_entry_id, pk__lte=result.last_entry_id).values_list("pk", flat=True))
+    ids = list(JournalEntry.objects.filter(pk__gte=result.first_entry_id, pk__lte=result.last_entry_id)
+               .values_list("pk", flat=True))
     assert len(ids) == 3
     rows = list(JournalEntry.history.filter(id__in=ids).order_by("id")
                 .values_list("id", "history_type", "status", "history_change_reason"))
