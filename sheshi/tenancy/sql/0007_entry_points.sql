@@ -185,7 +185,8 @@ BEGIN
     RAISE EXCEPTION 'history rows come as a jsonb array' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   EXECUTE format('SELECT EXISTS (SELECT 1 FROM jsonb_populate_recordset(NULL::public.%I, $1) r '
-                 'WHERE NOT public.sheshi_in_scope(r.%I))', p_table, t.tenant_column)
+                 'WHERE NOT ((SELECT public.sheshi_scope_all()) OR r.%I = ANY ((SELECT public.sheshi_scope_orgs())::bigint[])))',
+                 p_table, t.tenant_column)
     INTO v_outside USING p_rows;
   IF v_outside THEN
     RAISE EXCEPTION 'history row for % outside this session''s organisations', p_table
@@ -201,7 +202,9 @@ END $$;
 
 -- Set-based history for rows written by SQL (the bulk posting and bulk reversal paths): a copy of
 -- each row `p_ids` of the recorded table as it is now, dated now, by `p_user_id` (the table's guard
--- checks that is the acting user). Honest by construction: the rows come from the table itself.
+-- checks that is the acting user). Honest by construction: the rows come from the table itself. The
+-- scope is read once per statement (sub-selects, as in the row-level security policies), not per row;
+-- the ids are read as runs of consecutive ids (a bulk posting's are), one index range scan per run.
 CREATE OR REPLACE FUNCTION sheshi_history_record(p_table text, p_ids bigint[], p_type text, p_user_id bigint,
                                                  p_reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
@@ -224,7 +227,11 @@ BEGIN
   EXECUTE format('INSERT INTO public.%I (%s, history_date, history_type, history_user_id, history_change_reason, '
                  'request_id) SELECT %s, now(), $2, $3, left($4, 100), '
                  'left(coalesce(current_setting(''sheshi.request_id'', true), ''''), 64) '
-                 'FROM public.%I WHERE id = ANY ($1) AND public.sheshi_in_scope(%I)',
+                 'FROM public.%I b JOIN (SELECT min(i) AS sheshi_lo, max(i) AS sheshi_hi '
+                 '                         FROM (SELECT i, i - row_number() OVER (ORDER BY i) AS g '
+                 '                                 FROM (SELECT DISTINCT unnest($1) AS i) u) s GROUP BY g) r '
+                 '  ON b.id BETWEEN r.sheshi_lo AND r.sheshi_hi '
+                 'WHERE (SELECT public.sheshi_scope_all()) OR b.%I = ANY ((SELECT public.sheshi_scope_orgs())::bigint[])',
                  p_table, v_cols, v_cols, v_base, t.tenant_column) USING p_ids, p_type, p_user_id, p_reason;
   GET DIAGNOSTICS v_n = ROW_COUNT;
   RETURN v_n;
