@@ -46,7 +46,10 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def member(user, organisation, *, org_admin: bool = False) -> Membership:
-    return Membership.objects.create(user=user, organisation=organisation, is_org_admin=org_admin)
+    """A membership, through the service (the app role may not write memberships directly)."""
+    from sheshi.access.services.memberships import membership_set
+
+    return membership_set(actor=None, user=user, organisation=organisation, is_org_admin=org_admin)
 
 
 def user_with_role(entity: Entity, role: Role | str, **user_kw):

@@ -55,7 +55,7 @@ def _statement_timer():
         text = query if isinstance(query, str) else ""
         key = ("post_insert" if "INSERT INTO ledger_journalentry" in text
                else "lines_insert" if "INSERT INTO ledger_journalline" in text
-               else "history_insert" if "INSERT INTO ledger_historicaljournalentry" in text else None)
+               else "history_insert" if "sheshi_history_record('ledger_historicaljournalentry'" in text else None)
         t0 = time.perf_counter()
         try:
             return original(self, query, params, **kw)

@@ -60,7 +60,8 @@ def with_db(url: str, name: str) -> str:
 def _migrations_digest() -> str:
     h = hashlib.sha256()
     for path in sorted(ROOT.glob("*/migrations/*.py")) + sorted(ROOT.glob("*/sql/*.sql")) + \
-            sorted(ROOT.glob("sheshi/*/migrations/*.py")) + sorted(ROOT.glob("sheshi/db/*.py")):
+            sorted(ROOT.glob("sheshi/*/migrations/*.py")) + sorted(ROOT.glob("sheshi/*/sql/*.sql")) + \
+            sorted(ROOT.glob("sheshi/db/*.py")):
         h.update(str(path.relative_to(ROOT)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]

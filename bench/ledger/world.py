@@ -34,7 +34,8 @@ def build_world(*, entities: int = 1, code: str = "BENCH", posting_per_group: in
     from periods.services.transitions import fiscal_year_generate
     from sheshi.access.roles import Role
     from sheshi.access.services.grants import role_grant
-    from sheshi.tenancy.models import Entity, Membership, Organisation
+    from sheshi.access.services.memberships import membership_set
+    from sheshi.tenancy.models import Entity, Organisation
 
     org = Organisation.objects.create(code=code, name=f"{code} Group", group_currency="EUR")
     ents = [Entity.objects.create(organisation=org, code=f"{code}-E{i:02d}", name=f"Entity {i}",
@@ -53,7 +54,7 @@ def build_world(*, entities: int = 1, code: str = "BENCH", posting_per_group: in
                     type=typ, kind=AccountKind.POSTING, parent=sub, normal_balance=normal))
     fiscal_year_generate(organisation=org, year=2026)
     user = get_user_model().objects.create_user(username=f"{code.lower()}-poster", password=None)
-    Membership.objects.create(user=user, organisation=org)
+    membership_set(actor=None, user=user, organisation=org)
     for ent in ents:
         for role in (Role.PREPARER, Role.VIEWER):
             role_grant(actor=None, user=user, entity=ent, role=role)

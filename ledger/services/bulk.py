@@ -277,16 +277,11 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 SELECT id, organisation_id, entity_id, period_id, entry_date, description, reference, source, 'posted',
                        %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, ''
                   FROM ledger_bulk_entries ORDER BY id""", {"actor": actor_id, "now": now})
-            # simple-history rows for the batch, written set-based (no save() per row).
-            pg.execute("""
-                INSERT INTO ledger_historicaljournalentry (id, organisation_id, entity_id, period_id, entry_date,
-                    description, reference, source, status, created_by_id, created_at, posted_by_id, posted_at,
-                    import_batch_id, request_hash, history_date, history_type, history_user_id,
-                    history_change_reason, request_id)
-                SELECT id, organisation_id, entity_id, period_id, entry_date, description, reference, source, 'posted',
-                       %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, '', %(now)s, '+', %(actor)s,
-                       'bulk posting', coalesce(current_setting('sheshi.request_id', true), '')
-                  FROM ledger_bulk_entries""", {"actor": actor_id, "now": now})
+            # simple-history rows for the batch, written set-based (no save() per row) by the owner's
+            # entry point: a copy of each entry as posted (sheshi/tenancy/sql/0007_entry_points.sql).
+            pg.execute("SELECT sheshi_history_record('ledger_historicaljournalentry', "
+                       "(SELECT array_agg(id) FROM ledger_bulk_entries), '+', %(actor)s, 'bulk posting')",
+                       {"actor": actor_id})
             pg.execute("SELECT ledger_bulk_stage_drop()")
     return BulkResult(n_entries, n_lines, first_id, last_id, tuple((a, b) for a, b in runs))
 

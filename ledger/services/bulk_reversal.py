@@ -85,16 +85,7 @@ def journal_entries_reverse_posted_bulk(*, actor, entity: Entity, entry_ids: lis
                    AS m(original, reversal, description)
                 ON m.original = e.id
              ORDER BY m.reversal""", params)
-        cur.execute("""
-            INSERT INTO ledger_historicaljournalentry (id, organisation_id, entity_id, period_id, entry_date,
-                description, reference, source, status, created_by_id, created_at, posted_by_id, posted_at,
-                request_hash, reverses_id, history_date, history_type, history_user_id, history_change_reason,
-                request_id)
-            SELECT m.reversal, e.organisation_id, e.entity_id, %(period)s, %(date)s, left(m.description, 500), '',
-                   %(source)s, %(posted)s, %(actor)s, %(now)s, %(actor)s, %(now)s, '', e.id, %(now)s, '+',
-                   %(actor)s, 'bulk reversal', coalesce(current_setting('sheshi.request_id', true), '')
-              FROM ledger_journalentry e
-              JOIN unnest(%(originals)s::bigint[], %(reversals)s::bigint[], %(descriptions)s::text[])
-                   AS m(original, reversal, description)
-                ON m.original = e.id""", params)
+        # Their history, set-based, by the owner's entry point (a copy of each reversal as posted).
+        cur.execute("SELECT sheshi_history_record('ledger_historicaljournalentry', %(reversals)s::bigint[], '+', "
+                    "%(actor)s, 'bulk reversal')", params)
     return reversal_ids

@@ -1,8 +1,29 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from sheshi.access.models import ApiToken
+from sheshi.access.services.memberships import user_groups_set
 from sheshi.access.services.tokens import api_token_revoke
 from sheshi.admin_writes import ReadOnlyAdmin
+
+User = get_user_model()
+
+
+class SheshiUserAdmin(UserAdmin):
+    """Django's user admin; a user's groups are saved through user_groups_set (the app role may not
+    write auth_user_groups: a group's entity grants reach its members)."""
+
+    def save_related(self, request, form, formsets, change):
+        groups = form.cleaned_data.pop("groups", None)
+        super().save_related(request, form, formsets, change)
+        if groups is not None:
+            user_groups_set(actor=request.user, user=form.instance, groups=groups)
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+admin.site.register(User, SheshiUserAdmin)
 
 
 @admin.register(ApiToken)

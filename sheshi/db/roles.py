@@ -2,7 +2,10 @@
 
 Migrations run as the schema owner. The application's role (SHESHI_APP_DB_ROLE) owns nothing,
 so it can neither disable triggers nor row-level security, and it gets only the rights it needs:
-DML on ordinary tables, and INSERT/SELECT only on append-only ones (audit log, history).
+DML on ordinary tables, INSERT/SELECT only on append-only ones (audit log), and SELECT only on the
+tables owner functions write: permission grants, memberships, group membership and every
+simple-history table go through the entry points of sheshi/tenancy/sql/0007_entry_points.sql.
+The jobs role (sheshi_jobs) is a member of the app role and has no rights of its own.
 """
 from __future__ import annotations
 
@@ -14,10 +17,17 @@ from django.dispatch import receiver
 # Tables the app may only read and append to. Apps add theirs at import time.
 APPEND_ONLY_TABLES: set[str] = set()
 # Tables the app may only read: PostgreSQL functions owned by the schema owner write them. Apps
-# add theirs in ready() (ledger balances, lock snapshots). Guardian's generic tables from the start:
-# Sheshi grants through the direct-FK tables on Entity (tenancy), which a trigger guards; nothing
-# may write these unguarded ones.
-READ_ONLY_TABLES: set[str] = {"guardian_userobjectpermission", "guardian_groupobjectpermission"}
+# add theirs in ready() (ledger balances, lock snapshots). Guardian's generic tables are unused:
+# Sheshi grants through the direct-FK tables on Entity (tenancy). Those, memberships and a user's
+# groups (a group's entity grants reach its members) are written by the entry points of
+# sheshi/tenancy/sql/0007_entry_points.sql, which check who is acting; so are the simple-history
+# tables (HISTORY_TABLE_PATTERN), through sheshi/history.py.
+READ_ONLY_TABLES: set[str] = {
+    "guardian_userobjectpermission", "guardian_groupobjectpermission",
+    "tenancy_entityuserobjectpermission", "tenancy_entitygroupobjectpermission", "tenancy_membership",
+    "auth_user_groups",
+}
+HISTORY_TABLE_PATTERN = "%\\_historical%"
 
 
 def register_append_only(*tables: str) -> None:
@@ -45,15 +55,13 @@ def grant_app_privileges(using_connection=connection) -> None:
         cur.execute("SELECT current_database()")
         database = using_connection.ops.quote_name(cur.fetchone()[0])
         cur.execute(f"REVOKE TEMPORARY ON DATABASE {database} FROM PUBLIC, {q}")
-        cur.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND (tablename = ANY(%s) OR tablename LIKE %s)",
-            [sorted(APPEND_ONLY_TABLES), "%\\_historical%"],
-        )
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(%s)",
+                    [sorted(APPEND_ONLY_TABLES)])
         for (table,) in cur.fetchall():
             cur.execute(f"REVOKE UPDATE, DELETE ON {using_connection.ops.quote_name(table)} FROM {q}")
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(%s)",
-                    [sorted(READ_ONLY_TABLES)])
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND (tablename = ANY(%s) OR tablename LIKE %s)",
+                    [sorted(READ_ONLY_TABLES), HISTORY_TABLE_PATTERN])
         for (table,) in cur.fetchall():
             cur.execute(f"REVOKE INSERT, UPDATE, DELETE ON {using_connection.ops.quote_name(table)} FROM {q}")
 

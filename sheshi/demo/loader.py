@@ -23,10 +23,11 @@ from periods.models import Period
 from periods.services.transitions import fiscal_year_generate
 from sheshi.access.roles import Role
 from sheshi.access.services.grants import role_grant
+from sheshi.access.services.memberships import membership_set, user_groups_set
 from sheshi.demo.chart import GROUP_CHART, UK_LOCAL_CHART
 from sheshi.demo.make_files import ENTITIES, FILES, YEAR, file_name
 from sheshi.demo.sources import SOURCE_FOR_ENTITY, SOURCE_SYSTEMS
-from sheshi.tenancy.models import Entity, Membership, Organisation
+from sheshi.tenancy.models import Entity, Organisation
 
 ORG_CODE = "DEMO"
 # Printed by `make run`; demo data only (load_demo refuses to run with DEBUG off).
@@ -127,9 +128,9 @@ def load_demo(stdout=None) -> Organisation:
         user.is_staff, user.is_superuser, user.email = staff, superuser, f"{username}@demo.sheshi.test"
         user.set_password(DEMO_PASSWORD)
         user.save()
-        user.groups.add(groups["controllers"] if role == Role.CONTROLLER else groups["readers"])
-        Membership.objects.get_or_create(organisation=org, user=user,
-                                         defaults={"is_org_admin": superuser or role == Role.CONTROLLER})
+        user_groups_set(actor=None, user=user, groups=[
+            *user.groups.all(), groups["controllers"] if role == Role.CONTROLLER else groups["readers"]])
+        membership_set(actor=None, user=user, organisation=org, is_org_admin=superuser or role == Role.CONTROLLER)
         if role is not None:
             for entity in entities:
                 role_grant(actor=None, user=user, entity=entity, role=role)

@@ -1,6 +1,8 @@
-"""Organisations, entities and memberships: read-only here. No service creates or changes them yet
-(they come from the demo loader, the group-pack loader and the database); entity roles are granted
-through ``role_grant``/``role_revoke`` (API and commands), not guardian's object-permission pages."""
+"""Organisations, entities and memberships: read-only here. No service creates or changes
+organisations and entities yet (they come from the demo loader, the group-pack loader and the
+database); memberships change through ``membership_set``/``membership_remove`` and entity roles through
+``role_grant``/``role_revoke`` (API and commands), not guardian's object-permission pages: the
+application's roles may not write those tables (sheshi/tenancy/sql/0007_entry_points.sql)."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 

@@ -145,8 +145,9 @@ def test_bulk_update_and_delete_record_summaries_with_both_digests(app_sql):
 
 
 def test_guardian_grant_is_recorded_in_the_entity_organisation(jobs_sql):
-    # A grant needs a role manager (here the system, so the jobs role's session) and a member of the
-    # entity's organisation (tenancy_permission_grant_guard); tests/security/test_app_role_guarantees.py tries without.
+    # A grant goes through the owner's entry point, and needs a role manager (here the system, so the jobs
+    # role's session) and a member of the entity's organisation; tests/security/test_definer_entry_points.py
+    # tries without.
     set_raw_context(jobs_sql, actor_label="system:test-raw")
     with rolled_back(jobs_sql):
         org = raw_org(jobs_sql, "PERM")
@@ -154,11 +155,9 @@ def test_guardian_grant_is_recorded_in_the_entity_organisation(jobs_sql):
         user = jobs_sql.execute("INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email,"
                                " is_staff, is_active, date_joined) VALUES ('x', false, 'permuser', '', '', '', false,"
                                " true, now()) RETURNING id").fetchone()[0]
-        jobs_sql.execute("INSERT INTO tenancy_membership (organisation_id, user_id, is_org_admin, is_active,"
-                         " created_at) VALUES (%s, %s, false, true, now())", [org, user])
-        perm = jobs_sql.execute("SELECT id FROM auth_permission WHERE codename = 'view_entity_data'").fetchone()[0]
-        jobs_sql.execute("INSERT INTO tenancy_entityuserobjectpermission (permission_id, user_id, content_object_id)"
-                        " VALUES (%s, %s, %s)", [perm, user, entity])
+        jobs_sql.execute("SELECT tenancy_membership_set(%s, %s, false, true)", [org, user])
+        jobs_sql.execute("SELECT tenancy_entity_permission_grant(%s, ARRAY['view_entity_data'], %s, NULL)",
+                         [entity, user])
         got = events(jobs_sql, "object_type = 'tenancy.entityuserobjectpermission'")
     assert [(e[0], e[1]) for e in got] == [(org, "insert")]
     assert got[0][4]["after"]["user_id"] == user

@@ -22,7 +22,6 @@ from ledger.models import Account, EntrySource, JournalEntry, JournalLine
 from ledger.services.entries import journal_entry_approve, journal_entry_post, journal_entry_submit
 from periods.models import Period
 from sheshi.errors import PermissionDenied
-from sheshi.tenancy.models import Membership
 from tests.conditional import post_if_match
 from tests.consolidation.helpers import CASES_DIR, cta_three_ways, ledger_explains_run
 from tests.factories import UserFactory, member, user_with_role
@@ -173,7 +172,7 @@ def test_over_the_api_a_viewer_of_the_group_is_refused_an_adjustment_and_a_ledge
     assert resp.status_code == 403 and JournalEntry.objects.count() == before
     preparer = user_with_role(group.top_entity, "viewer")
     admin = user_with_role(group.top_entity, "viewer")  # sees the group; an organisation admin
-    Membership.objects.filter(user=admin).update(is_org_admin=True)
+    member(admin, group.organisation, org_admin=True)
     client.force_login(admin)
     assert post_if_match(client, f"{url}ledger-roles/", {"username": preparer.username, "role": "preparer"},
                          content_type="application/json").status_code == 204

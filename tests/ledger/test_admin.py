@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from ledger.models import Account, EntryStatus, JournalEntry
 from ledger.services.entries import journal_entry_create, journal_entry_create_and_post, journal_entry_submit
 from sheshi.access.services.grants import role_grant
-from tests.factories import user_with_role
+from tests.factories import member, user_with_role
 from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
@@ -366,7 +366,7 @@ def account_form(world, **kw):
 
 def test_an_org_admin_adds_an_account_through_account_create(client, world):
     admin_user = staff(world, "viewer")
-    admin_user.memberships.update(is_org_admin=True)
+    member(admin_user, world.org, org_admin=True)
     client.force_login(admin_user)
     response = client.post("/admin/ledger/account/add/", account_form(world))
     assert response.status_code == 302
@@ -385,7 +385,7 @@ def test_a_controller_who_is_not_an_org_admin_cannot_add_an_account(client, worl
 
 def test_moving_an_account_goes_through_account_move_and_nothing_else_changes(client, world):
     admin_user = staff(world, "viewer")
-    admin_user.memberships.update(is_org_admin=True)
+    member(admin_user, world.org, org_admin=True)
     client.force_login(admin_user)
     account = Account.objects.get(organisation=world.org, code="5100")
     new_parent = Account.objects.filter(organisation=world.org, kind="group").exclude(

@@ -22,8 +22,7 @@ from periods.models import ChecklistTask, ChecklistTaskComment, LockOverride, Pe
 from periods.services.close import entity_periods_move
 from sheshi.access.services.grants import role_grant
 from sheshi.errors import SheshiError
-from sheshi.tenancy.models import Membership
-from tests.factories import user_with_role
+from tests.factories import member, user_with_role
 from tests.locking import lock_through
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +169,7 @@ def test_generating_a_fiscal_year_is_offered_to_organisation_admins_only(client,
     controller = staff(user_with_role(world.entity, "controller"))
     client.force_login(controller)
     assert "generate_next_year" not in action_names(client, "/admin/periods/fiscalyear/")
-    Membership.objects.filter(user=controller, organisation=world.org).update(is_org_admin=True)
+    member(controller, world.org, org_admin=True)
     assert "generate_next_year" in action_names(client, "/admin/periods/fiscalyear/")
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from periods.models import FiscalYear, PeriodLockSnapshot
 from sheshi.access.services.grants import role_grant
-from tests.factories import user_with_role
+from tests.factories import member, user_with_role
 from tests.ledger.helpers import build_world
 from tests.periods.helpers import state
 
@@ -109,7 +109,7 @@ def test_generate_fiscal_year_form_needs_an_org_admin(client, world, controller)
     assert resp.status_code == 403
     assert not FiscalYear.objects.filter(code="FY2027").exists()
     admin = staff(user_with_role(world.entity, "viewer"))
-    admin.memberships.update(is_org_admin=True)
+    member(admin, world.org, org_admin=True)
     client.force_login(admin)
     resp = client.post("/admin/periods/fiscalyear/generate/", {"organisation": world.org.pk, "year": 2027})
     assert resp.status_code == 302
@@ -121,7 +121,7 @@ def test_generate_next_year_action(client, world):
     from django.contrib.auth.models import Permission
 
     admin = staff(user_with_role(world.entity, "viewer"))
-    admin.memberships.update(is_org_admin=True)
+    member(admin, world.org, org_admin=True)
     admin.user_permissions.add(*Permission.objects.filter(codename="view_fiscalyear"))
     client.force_login(admin)
     fy = FiscalYear.objects.get(organisation=world.org, code="FY2026")

@@ -52,9 +52,10 @@ def seed(posters: int) -> Seeded:
     from periods.services.transitions import fiscal_year_generate
     from sheshi.access.roles import Role
     from sheshi.access.services.grants import role_grant
+    from sheshi.access.services.memberships import membership_set
     from sheshi.access.services.tokens import api_token_issue
     from sheshi.db.context import system_context
-    from sheshi.tenancy.models import Entity, Membership, Organisation
+    from sheshi.tenancy.models import Entity, Organisation
     from tests.ledger.helpers import build_chart
 
     user_model = get_user_model()
@@ -70,7 +71,7 @@ def seed(posters: int) -> Seeded:
         seeded = Seeded(organisation_id=org.pk, entities={e.code: e.pk for e in entities}, entity_periods={})
         for name, role in roles.items():
             user = user_model.objects.create_user(name, password=None)
-            Membership.objects.create(user=user, organisation=org)
+            membership_set(actor=None, user=user, organisation=org)
             for entity in entities:
                 role_grant(actor=None, user=user, entity=entity, role=role)
             scopes = ["read"] if role == Role.VIEWER else ["read", "write"]

@@ -80,6 +80,8 @@ NOT_API_OPERATIONS = {
                                       "create a period's tasks with POST /checklist-tasks/create-from-templates/",
     "webhook_deliver": "the delivery worker (manage.py webhooks_deliver)",
     "webhook_retry": "the delivery worker's retry bookkeeping",
+    "user_groups_set": "Django groups only decide which admin pages a staff user sees; set by the demo loader "
+                       "(system) or a superuser in the user admin, never a client's operation",
 }
 
 NOT_YET_ROUTED = {
@@ -90,6 +92,9 @@ NOT_YET_ROUTED = {
     "webhook_subscription_create": "issue #18: webhook subscriptions",
     "webhook_replay": "issue #18: webhook replay (manage.py replay_webhooks today)",
     "entity_bank_details_set": "issue #18: bank details are read-only over the API (admin only)",
+    "membership_set": "issue #14: memberships are made by the demo loader, commands and tests through the service "
+                      "(the membership admin is read-only); no membership endpoint yet",
+    "membership_remove": "issue #14: as membership_set",
 }
 
 

@@ -275,19 +275,29 @@ def test_a_period_move_cannot_name_someone_else_as_its_author(world):
 
 
 def test_permission_rows_cannot_reach_across_organisations_or_come_from_a_non_manager(world):
+    """The app role may not write permission rows at all; the entry point that may refuses the same
+    grants by name (tests/security/test_definer_entry_points.py)."""
     elsewhere = build_world("FOREIGN")
     outsider = UserFactory()  # a member of no organisation of world
     perm = raw("SELECT id FROM auth_permission WHERE codename = 'close_periods'")[0][0]
     grant = ("INSERT INTO tenancy_entityuserobjectpermission (permission_id, user_id, content_object_id) "
              "VALUES (%s, %s, %s)")
-    refused("tenancy_permission_grant_refused", grant, [perm, outsider.pk, world.entity.pk])
+    via_entry_point = "SELECT tenancy_entity_permission_grant(%s, ARRAY['close_periods'], %s, NULL)"
     preparer = user_with_role(world.entity, Role.PREPARER)
+    before = snapshot()
+    denied(grant, [perm, outsider.pk, world.entity.pk])
+    refused("tenancy_permission_grant_refused", via_entry_point, [world.entity.pk, outsider.pk])
     act_as(preparer)  # a preparer granting himself close rights
-    refused("tenancy_permission_grant_refused", grant, [perm, preparer.pk, world.entity.pk])
-    refused("tenancy_permission_grant_refused", grant, [perm, preparer.pk, elsewhere.entity.pk])
+    denied(grant, [perm, preparer.pk, world.entity.pk])
+    refused("tenancy_permission_grant_refused", via_entry_point, [world.entity.pk, preparer.pk])
+    refused("tenancy_permission_grant_refused", via_entry_point, [elsewhere.entity.pk, preparer.pk])
+    assert snapshot() == before
+    assert not preparer.has_perm("tenancy.close_periods", world.entity)
 
 
 def test_history_rows_cannot_be_back_dated_or_name_another_user(world):
+    """History tables are not writable by the app role; through the entry point a back-dated row or
+    one naming another user is refused (tests/security/test_definer_entry_points.py)."""
     preparer = user_with_role(world.entity, Role.PREPARER)
     victim = user_with_role(world.entity, Role.CONTROLLER)
     account = world.accounts["1200"]
@@ -296,9 +306,19 @@ def test_history_rows_cannot_be_back_dated_or_name_another_user(world):
                     history_type, history_user_id, organisation_id)
                 VALUES (%s, '', '1200', 'forged', 'posting', 'asset', 'debit', false, '', true, now(), now(), %s,
                         'forged', '~', %s, %s)"""
+    via_entry_point = """SELECT sheshi_history_append('ledger_historicalaccount', jsonb_build_array(jsonb_build_object(
+                             'id', %s, 'request_id', '', 'code', '1200', 'name', 'forged', 'kind', 'posting',
+                             'type', 'asset', 'normal_balance', 'debit', 'is_intercompany', false, 'role', '',
+                             'is_active', true, 'created_at', now(), 'updated_at', now(),
+                             'history_date', %s::timestamptz,
+                             'history_change_reason', 'forged', 'history_type', '~', 'history_user_id', %s,
+                             'organisation_id', %s)))"""
     act_as(preparer)
-    refused("sheshi_history_row_forged", insert, [account.pk, "2026-01-15T10:00:00Z", preparer.pk, world.org.pk])
-    refused("sheshi_history_row_forged", insert, [account.pk, "now", victim.pk, world.org.pk])
+    count = raw("SELECT count(*) FROM ledger_historicalaccount")[0][0]
+    for when, who in (("2026-01-15T10:00:00Z", preparer.pk), ("now", victim.pk)):
+        denied(insert, [account.pk, when, who, world.org.pk])
+        refused("sheshi_history_row_forged", via_entry_point, [account.pk, when, who, world.org.pk])
+    assert raw("SELECT count(*) FROM ledger_historicalaccount")[0][0] == count
 
 
 # 4. Governed tables in the trail -----------------------------------------------------------------------

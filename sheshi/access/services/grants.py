@@ -1,9 +1,13 @@
-"""Grant and revoke entity roles (guardian object permissions). Deny unless granted."""
+"""Grant and revoke entity roles (guardian object permissions). Deny unless granted.
+
+The permission rows are written by the owner's entry points ``tenancy_entity_permission_grant`` /
+``tenancy_entity_permission_revoke`` (sheshi/tenancy/sql/0007_entry_points.sql): the application's
+roles may read guardian's tables, not write them, and PostgreSQL checks the acting user manages
+roles on the entity and the grantee is a member of its organisation."""
 from __future__ import annotations
 
 from django.contrib.auth.models import Permission
-from django.db import transaction
-from guardian.shortcuts import assign_perm, remove_perm
+from django.db import connection, transaction
 
 from sheshi.access.memo import forget
 from sheshi.access.roles import ROLE_PERMISSIONS, Role, codename
@@ -29,8 +33,7 @@ def role_grant(*, actor, user, entity: Entity, role: Role | str) -> None:
     _check_can_manage(actor, entity)
     if not Membership.objects.filter(user=user, organisation_id=entity.organisation_id, is_active=True).exists():
         raise ValidationFailed(f"{user} is not a member of organisation {entity.organisation_id}.")
-    for perm in ROLE_PERMISSIONS[role]:
-        assign_perm(codename(perm), user, entity)
+    _permissions_write("tenancy_entity_permission_grant", user=user, entity=entity, role=role)
     forget()
     _role_event("role.granted", user=user, entity=entity, role=role)
 
@@ -41,10 +44,16 @@ def role_revoke(*, actor, user, entity: Entity, role: Role | str) -> None:
     with another role the user still holds must be granted again through that role."""
     role = Role(role)
     _check_can_manage(actor, entity)
-    for perm in ROLE_PERMISSIONS[role]:
-        remove_perm(codename(perm), user, entity)
+    _permissions_write("tenancy_entity_permission_revoke", user=user, entity=entity, role=role)
     forget()
     _role_event("role.revoked", user=user, entity=entity, role=role)
+
+
+def _permissions_write(function: str, *, user, entity: Entity, role: Role) -> None:
+    codenames = [codename(perm) for perm in ROLE_PERMISSIONS[role]]
+    with connection.cursor() as cur:
+        # `function` is one of the two names above, never input.
+        cur.execute(f"SELECT {function}(%s, %s, %s, NULL)", [entity.pk, codenames, user.pk])  # nosec B608
 
 
 def _role_event(action: str, *, user, entity: Entity, role: Role) -> None:
