@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (80), by name and signature
+-- Functions (81), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1936,6 +1936,32 @@ AS $function$
 $function$
 ;
 
+-- sheshi_superuser_flag_guard()
+CREATE OR REPLACE FUNCTION public.sheshi_superuser_flag_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_actor bigint := nullif(current_setting('sheshi.actor_id', true), '')::bigint;
+BEGIN
+  IF TG_OP = 'INSERT' AND NOT NEW.is_superuser THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.is_superuser IS NOT DISTINCT FROM OLD.is_superuser THEN
+    RETURN NEW;
+  END IF;
+  IF NOT (CASE WHEN v_actor IS NULL THEN public.sheshi_session_is_system()
+               ELSE EXISTS (SELECT 1 FROM public.auth_user u WHERE u.id = v_actor AND u.is_active AND u.is_superuser)
+          END) THEN
+    RAISE EXCEPTION 'making or unmaking a superuser needs the system or a superuser acting'
+      USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'sheshi_superuser_change_refused';
+  END IF;
+  RETURN NEW;
+END $function$
+;
+
 -- sheshi_user_groups_set(p_user_id bigint, p_group_ids integer[])
 CREATE OR REPLACE FUNCTION public.sheshi_user_groups_set(p_user_id bigint, p_group_ids integer[])
  RETURNS void
@@ -2177,7 +2203,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (268), by table and name
+-- Triggers (269), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2209,6 +2235,7 @@ CREATE TRIGGER audit_capture_platform AFTER INSERT OR DELETE OR UPDATE ON public
 CREATE TRIGGER audit_capture_platform AFTER INSERT OR DELETE OR UPDATE ON public.auth_user FOR EACH ROW EXECUTE FUNCTION audit_capture_platform('auth.user', '{last_login}', '{password}');
 CREATE TRIGGER ledger_referenced_delete AFTER DELETE ON public.auth_user REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ledger_referenced_delete_check();
 CREATE TRIGGER ledger_referenced_key_fixed BEFORE UPDATE OF id ON public.auth_user FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION ledger_referenced_key_fixed();
+CREATE TRIGGER sheshi_superuser_flag_guard BEFORE INSERT OR UPDATE OF is_superuser ON public.auth_user FOR EACH ROW EXECUTE FUNCTION sheshi_superuser_flag_guard();
 
 -- auth_user_groups
 CREATE TRIGGER audit_capture_platform AFTER INSERT OR DELETE OR UPDATE ON public.auth_user_groups FOR EACH ROW EXECUTE FUNCTION audit_capture_platform('auth.user_groups', '{}', '{}');

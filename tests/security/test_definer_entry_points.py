@@ -323,3 +323,25 @@ def test_a_superuser_sets_a_users_groups_in_the_admin_through_the_entry_point(cl
     resp = client.post(f"/admin/auth/user/{user.pk}/change/", form)
     assert resp.status_code == 302, resp.content.decode()[:2000]
     assert list(user.groups.values_list("name", flat=True)) == ["controllers"]
+
+
+# The superuser flag ------------------------------------------------------------------------------------
+
+def test_only_the_system_or_an_acting_superuser_makes_a_superuser(world, admin):
+    """sheshi_actor_may trusts is_superuser: setting it is a grant of everything, so the database
+    checks it like every other grant (a session acting as an organisation administrator is refused)."""
+    act_as(admin, world.org)
+    refused("sheshi_superuser_change_refused", "UPDATE auth_user SET is_superuser = true WHERE id = %s", [admin.pk])
+    refused("sheshi_superuser_change_refused",
+            "INSERT INTO auth_user (username, password, is_superuser, is_staff, is_active, first_name, last_name, "
+            "email, date_joined) VALUES ('mallory', '!', true, true, true, '', '', '', now())")
+    assert raw("SELECT count(*) FROM auth_user WHERE is_superuser") == [(0,)]
+    raw("UPDATE auth_user SET last_login = now() WHERE id = %s", [admin.pk])  # other columns stay writable
+
+    set_context({"sheshi.actor_id": "", "sheshi.actor_label": "system:tests", "sheshi.org_ids": "*"})
+    root = UserFactory(username="root-by-system", is_staff=True, is_superuser=True)  # e.g. createsuperuser
+    act_as(root, world.org)
+    raw("UPDATE auth_user SET is_superuser = true WHERE id = %s", [admin.pk])
+    act_as(admin, world.org)  # now a superuser acting: may take it back from someone else
+    raw("UPDATE auth_user SET is_superuser = false WHERE id = %s", [root.pk])
+    assert raw("SELECT username FROM auth_user WHERE is_superuser") == [(admin.username,)]
