@@ -21,13 +21,72 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 from bench.ledger.common import LoadSampler, Report, command_line, create_database, django_setup, machine
 
 README = Path(__file__).resolve().parent / "README.md"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds a measurement costs, less sensitive to the machine's load than wall time: this
+    process's (time.process_time) plus its database's backends' (utime + stime from /proc,
+    sampled every 50 ms so a backend that exits - a connection closed after the job is queued -
+    is still counted up to its last sample)."""
+
+    def __init__(self, database: str):
+        self.database = database
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _backends(self) -> dict[int, int]:
+        out = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes()
+                if not cmd.startswith(b"postgres: ") or f" {self.database} ".encode() not in cmd:
+                    continue
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(proc.name)] = int(fields[11]) + int(fields[12])
+        return out
+
+    def _sample(self) -> None:
+        for pid, ticks in self._backends().items():
+            self.first.setdefault(pid, ticks if self._started else 0)
+            self.last[pid] = ticks
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._started = False
+        self._sample()
+        self._started = True
+        self.t0 = time.process_time()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.app = time.process_time() - self.t0
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.pg = sum(self.last[pid] - self.first[pid] for pid in self.last) / TICK
+
+    def summary(self) -> str:
+        return f"{self.app + self.pg:.2f} ({self.app:.2f}+{self.pg:.2f})"
 EARLIER = "## Earlier runs"
 
 
@@ -65,7 +124,8 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         title=f"Consolidation: N entities x {n_accounts} accounts x 5 currencies, ~1% intercompany",
         command=command_line(),
         columns=["entities", "TB lines", "load s (set-up)", "PG aggregate s", "PG TB query s", "engine s",
-                 "full run s", "run stored ms", "re-run s", "results MB", "IC diffs", "load avg"],
+                 "full run s", "full run CPU s (app+PG)", "run stored ms", "re-run s", "re-run CPU s", "results MB",
+                 "IC diffs", "load avg"],
         facts=machine(db))
     for n in sizes:
         pack = group_pack(n, n_accounts)
@@ -75,6 +135,7 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
             loaded = group_pack_load(source=text, org_code=f"BENCH{n}")
             load_s = time.perf_counter() - t0
             org_id, period, fy_start = loaded.organisation.pk, loaded.period, loaded.period.fiscal_year.start_date
+        analyze_after_load(db)
         with db.app() as conn:
             conn.execute("SELECT set_config('sheshi.org_ids', %s, false)", [str(org_id)])  # the app role names its org
             t0 = time.perf_counter()
@@ -93,14 +154,16 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
             engine_result = consolidate(pack_parse(text).inputs)
             engine_result.to_dict()
             engine_s = time.perf_counter() - t0
-            with system_context("bench"):
+            with system_context("bench"), CpuMeter(db.name) as full_cpu:
                 t0 = time.perf_counter()
                 run = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
                 run = consolidation_run_execute(run_id=run.pk)
                 full_s = time.perf_counter() - t0
+            with system_context("bench"):
                 run = ConsolidationRun.objects.get(pk=run.pk)
                 if run.status != "succeeded":
                     sys.exit(f"run failed: {run.error}")
+            with system_context("bench"), CpuMeter(db.name) as rerun_cpu:
                 t0 = time.perf_counter()
                 rerun = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
                 rerun = consolidation_run_execute(run_id=rerun.pk)
@@ -110,10 +173,11 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         assert run.fingerprint == engine_result.fingerprint, "database and pack inputs differ"
         size_mb = len(json.dumps(run.results)) / 1e6
         report.rows.append([n, f"{len(tb_rows):,}", f"{load_s:.1f}", f"{agg_s:.3f}", f"{tb_s:.3f}",
-                            f"{engine_s:.2f}", f"{full_s:.2f}", run.duration_ms, f"{rerun_s:.2f}", f"{size_mb:.1f}",
+                            f"{engine_s:.2f}", f"{full_s:.2f}", full_cpu.summary(), run.duration_ms, f"{rerun_s:.2f}",
+                            rerun_cpu.summary(), f"{size_mb:.1f}",
                             len(run.ic_differences), load.summary()])
-        print(f"{n} entities: {len(rows):,} aggregate rows; engine {engine_s:.2f}s; full run {full_s:.2f}s; "
-              f"re-run {rerun_s:.2f}s", flush=True)
+        print(f"{n} entities: {len(rows):,} aggregate rows; engine {engine_s:.2f}s; full run {full_s:.2f}s "
+              f"(CPU {full_cpu.summary()}); re-run {rerun_s:.2f}s (CPU {rerun_cpu.summary()})", flush=True)
     report.notes += [
         "full run = request + read TBs set-based from ledger_balance (and counterparty splits from lines) + "
         "engine + store results (with per-account components) in one row; the fingerprint equals the "
@@ -123,6 +187,15 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         "goal (issue #17): full run <= 3 s for 50 entities, <= 15 s for 200",
     ]
     return report
+
+
+def analyze_after_load(db) -> None:
+    """Statistics for the loaded books, as autovacuum gives a database soon after a load (the
+    bench runs seconds later): without them the planner takes the ledger's tables for empty."""
+    with db.owner() as conn:
+        for table in ("ledger_journalentry", "ledger_journalline", "ledger_balance", "ledger_account",
+                      "periods_period", "tenancy_entity"):
+            conn.execute(f"ANALYZE {table}")
 
 
 def _readme(report: Report, previous: str) -> str:
