@@ -52,8 +52,9 @@ class CpuMeter:
             if not proc.name.isdigit():
                 continue
             try:
-                cmd = (proc / "cmdline").read_bytes()
-                if not cmd.startswith(b"postgres: ") or f" {self.database} ".encode() not in cmd:
+                cmd = (proc / "cmdline").read_bytes().split()
+                # client backends only ("postgres: <role> <database> <host>"): not autovacuum
+                if len(cmd) < 3 or cmd[0] != b"postgres:" or cmd[2] != self.database.encode():
                     continue
                 fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
