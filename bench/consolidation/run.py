@@ -15,7 +15,9 @@ For each size, in a throwaway database migrated like production (bench/ledger/co
   component - wall time from request to 'succeeded';
 * re-run: the same again, which also reverses the first run's journals in the elimination ledger
   (what every later run of a period does).
-Wall times on a shared machine vary with load; the load average is reported beside them.
+Wall times on a shared machine vary with load; the load average is reported beside them, and
+each run's CPU seconds (this process plus its database backends, CpuMeter) beside its wall time:
+on an idle machine a run takes about its CPU seconds, since it runs on one core at a time.
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ class CpuMeter:
 
     def _sample(self) -> None:
         for pid, ticks in self._backends().items():
-            self.first.setdefault(pid, ticks if self._started else 0)
+            self.first.setdefault(pid, 0 if self._started else ticks)  # a backend started meanwhile: all of it
             self.last[pid] = ticks
 
     def _run(self) -> None:
@@ -125,8 +127,8 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         title=f"Consolidation: N entities x {n_accounts} accounts x 5 currencies, ~1% intercompany",
         command=command_line(),
         columns=["entities", "TB lines", "load s (set-up)", "PG aggregate s", "PG TB query s", "engine s",
-                 "full run s", "full run CPU s (app+PG)", "run stored ms", "re-run s", "re-run CPU s", "results MB",
-                 "IC diffs", "load avg"],
+                 "full run s", "run stored ms", "re-run s", "full run CPU s (app+PG)", "re-run CPU s (app+PG)",
+                 "results MB", "IC diffs", "load avg"],
         facts=machine(db))
     for n in sizes:
         pack = group_pack(n, n_accounts)
@@ -174,7 +176,7 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         assert run.fingerprint == engine_result.fingerprint, "database and pack inputs differ"
         size_mb = len(json.dumps(run.results)) / 1e6
         report.rows.append([n, f"{len(tb_rows):,}", f"{load_s:.1f}", f"{agg_s:.3f}", f"{tb_s:.3f}",
-                            f"{engine_s:.2f}", f"{full_s:.2f}", full_cpu.summary(), run.duration_ms, f"{rerun_s:.2f}",
+                            f"{engine_s:.2f}", f"{full_s:.2f}", run.duration_ms, f"{rerun_s:.2f}", full_cpu.summary(),
                             rerun_cpu.summary(), f"{size_mb:.1f}",
                             len(run.ic_differences), load.summary()])
         print(f"{n} entities: {len(rows):,} aggregate rows; engine {engine_s:.2f}s; full run {full_s:.2f}s "
