@@ -1,6 +1,6 @@
 """Consolidation benchmark: N entities x 2,000 accounts x 5 currencies, ~1% intercompany lines.
 
-    .venv/bin/python -m bench.consolidation.run                      # 10, 25, 50 entities; writes README.md
+    .venv/bin/python -m bench.consolidation.run                      # 10, 50, 100, 200 entities; writes README.md
     .venv/bin/python -m bench.consolidation.run --entities 5 --accounts 200 --no-readme   # smoke
 
 For each size, in a throwaway database migrated like production (bench/ledger/common.py):
@@ -95,7 +95,7 @@ EARLIER = "## Earlier runs"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--entities", default="10,25,50")
+    ap.add_argument("--entities", default="10,50,100,200")  # the growth curve of issue #17
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--no-readme", action="store_true")
@@ -207,7 +207,9 @@ def _readme(report: Report, previous: str) -> str:
     history = f"\n{EARLIER}\n\n### {earlier.rstrip()}\n" if earlier else ""
     return f"""# Consolidation benchmark
 
-One command (needs the private PostgreSQL of `scripts/devdb.py`, started on demand):
+One command (needs the private PostgreSQL of `scripts/devdb.py`, started on demand), the growth
+curve of 10, 50, 100 and 200 entities (`--entities 10,50` for a quicker look; `--no-readme` to
+leave this file as it is):
 
     .venv/bin/python -m bench.consolidation.run
 
