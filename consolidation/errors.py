@@ -49,6 +49,7 @@ class ConsolidationErrorCode(ErrorCode):
     IC_DIFFERENCE_NOT_THE_SUM = ("ic_difference_not_the_sum", 422,
                                  "The difference is the sum of the two members' amounts.")
     IC_COMMENT_BLANK = ("ic_comment_blank", 422, "A comment needs some text.")
+    RUN_FINISHED = ("consolidation_run_finished", 409, "A finished run is a record and never changes.")
 
 
 class RunNotInStateError(Conflict):
@@ -86,4 +87,5 @@ register_db_rules({
     "ic_difference_status_valid": C.IC_DIFFERENCE_STATUS_INVALID,
     "ic_difference_is_the_sum": C.IC_DIFFERENCE_NOT_THE_SUM,
     "ic_comment_not_blank": C.IC_COMMENT_BLANK,
+    "consolidation_run_finished": C.RUN_FINISHED,
 })

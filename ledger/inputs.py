@@ -39,6 +39,10 @@ class EntryInput:
     # alone on the first day of the period after the entry's.
     reverse_on: date | None = None
     auto_reverse: bool = False
+    # The entry's source on the bulk path when a batch mixes sources (None: the batch's own), so
+    # one batch - one staging, one posting statement - can carry them all (a consolidation run's
+    # translation and elimination journals).
+    source: str | None = None
 
 
 def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tuple[Decimal | None, str, str]:

@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (81), by name and signature
+-- Functions (82), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -600,6 +600,26 @@ BEGIN
      OR (NEW.parent_id IS NOT NULL AND consolidation_is_elimination_ledger(NEW.parent_id)) THEN
     RAISE EXCEPTION 'An elimination ledger cannot be a member or parent in a consolidation group.'
       USING ERRCODE = 'check_violation', CONSTRAINT = 'consolidation_elimination_ledger_not_member';
+  END IF;
+  RETURN NEW;
+END $function$
+;
+
+-- consolidation_run_finished_frozen()
+CREATE OR REPLACE FUNCTION public.consolidation_run_finished_frozen()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF OLD.status IN ('succeeded', 'failed') THEN
+    RAISE EXCEPTION 'consolidation run % is %: a finished run is a record and never changes (run it again instead)',
+      OLD.id, OLD.status
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'consolidation_run_finished';
+  END IF;
+  IF NEW.results IS DISTINCT FROM OLD.results AND NEW.status <> 'succeeded' THEN
+    RAISE EXCEPTION 'consolidation run %: results are written only with its success', OLD.id
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'consolidation_run_finished';
   END IF;
   RETURN NEW;
 END $function$
@@ -2203,7 +2223,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (269), by table and name
+-- Triggers (270), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2266,6 +2286,9 @@ CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.consolidation_consoli
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.consolidation_consolidationgroup FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.consolidation_consolidationgroup FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
 CREATE TRIGGER consolidation_group_elimination_ledger_guard BEFORE INSERT OR UPDATE OF elimination_entity_id ON public.consolidation_consolidationgroup FOR EACH ROW EXECUTE FUNCTION consolidation_group_elimination_ledger_guard();
+
+-- consolidation_consolidationrun
+CREATE TRIGGER consolidation_run_finished_frozen BEFORE UPDATE ON public.consolidation_consolidationrun FOR EACH ROW EXECUTE FUNCTION consolidation_run_finished_frozen();
 
 -- consolidation_fxrate
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.consolidation_fxrate REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('consolidation.fxrate', '100', 'id', 'organisation_id', '');

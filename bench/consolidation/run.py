@@ -1,6 +1,6 @@
 """Consolidation benchmark: N entities x 2,000 accounts x 5 currencies, ~1% intercompany lines.
 
-    .venv/bin/python -m bench.consolidation.run                      # 10, 25, 50 entities; writes README.md
+    .venv/bin/python -m bench.consolidation.run                      # 10, 50, 100, 200 entities; writes README.md
     .venv/bin/python -m bench.consolidation.run --entities 5 --accounts 200 --no-readme   # smoke
 
 For each size, in a throwaway database migrated like production (bench/ledger/common.py):
@@ -15,25 +15,87 @@ For each size, in a throwaway database migrated like production (bench/ledger/co
   component - wall time from request to 'succeeded';
 * re-run: the same again, which also reverses the first run's journals in the elimination ledger
   (what every later run of a period does).
-Wall times on a shared machine vary with load; the load average is reported beside them.
+Wall times on a shared machine vary with load; the load average is reported beside them, and
+each run's CPU seconds (this process plus its database backends, CpuMeter) beside its wall time:
+on an idle machine a run takes about its CPU seconds, since it runs on one core at a time.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 from bench.ledger.common import LoadSampler, Report, command_line, create_database, django_setup, machine
 
 README = Path(__file__).resolve().parent / "README.md"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds a measurement costs, less sensitive to the machine's load than wall time: this
+    process's (time.process_time) plus its database's backends' (utime + stime from /proc,
+    sampled every 50 ms so a backend that exits - a connection closed after the job is queued -
+    is still counted up to its last sample)."""
+
+    def __init__(self, database: str):
+        self.database = database
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _backends(self) -> dict[int, int]:
+        out = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes().split()
+                # client backends only ("postgres: <role> <database> <host>"): not autovacuum
+                if len(cmd) < 3 or cmd[0] != b"postgres:" or cmd[2] != self.database.encode():
+                    continue
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(proc.name)] = int(fields[11]) + int(fields[12])
+        return out
+
+    def _sample(self) -> None:
+        for pid, ticks in self._backends().items():
+            self.first.setdefault(pid, 0 if self._started else ticks)  # a backend started meanwhile: all of it
+            self.last[pid] = ticks
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._started = False
+        self._sample()
+        self._started = True
+        self.t0 = time.process_time()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.app = time.process_time() - self.t0
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.pg = sum(self.last[pid] - self.first[pid] for pid in self.last) / TICK
+
+    def summary(self) -> str:
+        return f"{self.app + self.pg:.2f} ({self.app:.2f}+{self.pg:.2f})"
 EARLIER = "## Earlier runs"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--entities", default="10,25,50")
+    ap.add_argument("--entities", default="10,50,100,200")  # the growth curve of issue #17
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--no-readme", action="store_true")
@@ -65,7 +127,8 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         title=f"Consolidation: N entities x {n_accounts} accounts x 5 currencies, ~1% intercompany",
         command=command_line(),
         columns=["entities", "TB lines", "load s (set-up)", "PG aggregate s", "PG TB query s", "engine s",
-                 "full run s", "run stored ms", "re-run s", "results MB", "IC diffs", "load avg"],
+                 "full run s", "run stored ms", "re-run s", "full run CPU s (app+PG)", "re-run CPU s (app+PG)",
+                 "results MB", "IC diffs", "load avg"],
         facts=machine(db))
     for n in sizes:
         pack = group_pack(n, n_accounts)
@@ -75,6 +138,7 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
             loaded = group_pack_load(source=text, org_code=f"BENCH{n}")
             load_s = time.perf_counter() - t0
             org_id, period, fy_start = loaded.organisation.pk, loaded.period, loaded.period.fiscal_year.start_date
+        analyze_after_load(db)
         with db.app() as conn:
             conn.execute("SELECT set_config('sheshi.org_ids', %s, false)", [str(org_id)])  # the app role names its org
             t0 = time.perf_counter()
@@ -93,14 +157,16 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
             engine_result = consolidate(pack_parse(text).inputs)
             engine_result.to_dict()
             engine_s = time.perf_counter() - t0
-            with system_context("bench"):
+            with system_context("bench"), CpuMeter(db.name) as full_cpu:
                 t0 = time.perf_counter()
                 run = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
                 run = consolidation_run_execute(run_id=run.pk)
                 full_s = time.perf_counter() - t0
+            with system_context("bench"):
                 run = ConsolidationRun.objects.get(pk=run.pk)
                 if run.status != "succeeded":
                     sys.exit(f"run failed: {run.error}")
+            with system_context("bench"), CpuMeter(db.name) as rerun_cpu:
                 t0 = time.perf_counter()
                 rerun = consolidation_run_request(actor=None, group=loaded.group, period=period, label="bench")
                 rerun = consolidation_run_execute(run_id=rerun.pk)
@@ -110,10 +176,11 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
         assert run.fingerprint == engine_result.fingerprint, "database and pack inputs differ"
         size_mb = len(json.dumps(run.results)) / 1e6
         report.rows.append([n, f"{len(tb_rows):,}", f"{load_s:.1f}", f"{agg_s:.3f}", f"{tb_s:.3f}",
-                            f"{engine_s:.2f}", f"{full_s:.2f}", run.duration_ms, f"{rerun_s:.2f}", f"{size_mb:.1f}",
+                            f"{engine_s:.2f}", f"{full_s:.2f}", run.duration_ms, f"{rerun_s:.2f}", full_cpu.summary(),
+                            rerun_cpu.summary(), f"{size_mb:.1f}",
                             len(run.ic_differences), load.summary()])
-        print(f"{n} entities: {len(rows):,} aggregate rows; engine {engine_s:.2f}s; full run {full_s:.2f}s; "
-              f"re-run {rerun_s:.2f}s", flush=True)
+        print(f"{n} entities: {len(rows):,} aggregate rows; engine {engine_s:.2f}s; full run {full_s:.2f}s "
+              f"(CPU {full_cpu.summary()}); re-run {rerun_s:.2f}s (CPU {rerun_cpu.summary()})", flush=True)
     report.notes += [
         "full run = request + read TBs set-based from ledger_balance (and counterparty splits from lines) + "
         "engine + store results (with per-account components) in one row; the fingerprint equals the "
@@ -125,13 +192,24 @@ def _measure(db, sizes: list[int], n_accounts: int) -> Report:
     return report
 
 
+def analyze_after_load(db) -> None:
+    """Statistics for the loaded books, as autovacuum gives a database soon after a load (the
+    bench runs seconds later): without them the planner takes the ledger's tables for empty."""
+    with db.owner() as conn:
+        for table in ("ledger_journalentry", "ledger_journalline", "ledger_balance", "ledger_account",
+                      "periods_period", "tenancy_entity"):
+            conn.execute(f"ANALYZE {table}")
+
+
 def _readme(report: Report, previous: str) -> str:
     """The new figures first; the tables of earlier runs kept below them (newest first)."""
     earlier = previous.split("\n### ", 1)[1].replace(EARLIER + "\n\n", "") if "\n### " in previous else ""
     history = f"\n{EARLIER}\n\n### {earlier.rstrip()}\n" if earlier else ""
     return f"""# Consolidation benchmark
 
-One command (needs the private PostgreSQL of `scripts/devdb.py`, started on demand):
+One command (needs the private PostgreSQL of `scripts/devdb.py`, started on demand), the growth
+curve of 10, 50, 100 and 200 entities (`--entities 10,50` for a quicker look; `--no-readme` to
+leave this file as it is):
 
     .venv/bin/python -m bench.consolidation.run
 

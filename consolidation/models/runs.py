@@ -55,7 +55,9 @@ class ConsolidationRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    history = history()
+    # The results are immutable once written (trigger consolidation_run_finished_frozen): the
+    # history keeps the run's state, fingerprint and posting without a second copy of them.
+    history = history(excluded_fields=["results"])
 
     class Meta:
         ordering = ["-requested_at", "-id"]

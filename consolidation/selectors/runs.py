@@ -136,9 +136,11 @@ def manual_adjustments_get(*, group: ConsolidationGroup, period: Period) -> tupl
 
 
 def previous_successful_run(*, run: ConsolidationRun) -> ConsolidationRun | None:
+    """The run before this one (its id and fingerprint sections; its results, megabytes for a large
+    group, are not read)."""
     return (ConsolidationRun.objects.filter(group_id=run.group_id, period_id=run.period_id,
                                             status=RunStatus.SUCCEEDED, id__lt=run.pk)
-            .order_by("-id").first())
+            .only("id", "fingerprint", "fingerprint_sections").order_by("-id").first())
 
 
 def ic_open_counts(*, organisation_id: int, entity_ids: list[int], period_ids: list[int]) -> dict[tuple[int, int], int]:

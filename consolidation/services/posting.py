@@ -81,9 +81,10 @@ SYSTEM_SOURCES = (EntrySource.ELIMINATION, EntrySource.TRANSLATION)
 
 
 def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: dict[str, int],
-                  group_code: str) -> list[tuple[str, EntryInput]]:
-    """(source, entry) per journal, one line per journal line, tagged with the member it belongs to
-    (already rounded to the cent and balanced by consolidation/selectors/journals.py)."""
+                  group_code: str) -> list[EntryInput]:
+    """An entry per journal (source ``translation`` or ``elimination``), one line per journal line,
+    tagged with the member it belongs to (already rounded to the cent and balanced by
+    consolidation/selectors/journals.py)."""
     period = run.period
     out = []
     for journal in journals:
@@ -97,10 +98,10 @@ def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: d
             lines.append(LineInput(account_id=account_ids[account], amount=amount, dimensions=tag[0], memo=tag[1]))
         if len(lines) < 2:
             continue
-        source = EntrySource.TRANSLATION if journal.kind == "translation" else EntrySource.ELIMINATION
-        out.append((source, EntryInput(
+        out.append(EntryInput(
             entry_date=period.end_date, period_id=period.pk, lines=lines,
-            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {journal.description}"[:500])))
+            source=EntrySource.TRANSLATION if journal.kind == "translation" else EntrySource.ELIMINATION,
+            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {journal.description}"[:500]))
     return out
 
 
@@ -142,17 +143,9 @@ def run_eliminations_post(*, run: ConsolidationRun, results: dict[str, Any]) -> 
     account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=codes)
                        .values_list("code", "pk"))
     entries = _entry_inputs(run, journals, account_ids, run.group.code)
-    for source in SYSTEM_SOURCES:
-        batch = [entry for s, entry in entries if s == source]
-        if not batch:
-            continue
-        result = journal_entries_post_bulk(actor=None, entity=entity, source=source, entries=batch)
-        # Runs of this group post one at a time (group row lock) and other transactions' rows are
-        # invisible until they commit: the id range holds exactly this batch.
-        posted = list(JournalEntry.objects.filter(entity=entity, period=period, source=source,
-                                                  pk__gte=result.first_entry_id, pk__lte=result.last_entry_id)
-                      .order_by("pk").values_list("pk", flat=True))
-        if len(posted) != result.entries:
-            raise RuntimeError(f"Posted {result.entries} {source} entries but found {len(posted)}.")
-        outcome.posted_entry_ids += posted
+    # One batch for the translation and the elimination journals (each entry carries its source):
+    # one staging, one posting statement, one audit capture. Translation comes first in the
+    # journals, so the ids run translation then eliminations, as the journals do.
+    result = journal_entries_post_bulk(actor=None, entity=entity, source=EntrySource.ELIMINATION, entries=entries)
+    outcome.posted_entry_ids += result.entry_ids()
     return outcome

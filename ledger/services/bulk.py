@@ -181,9 +181,12 @@ def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryI
 def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                source: str = EntrySource.IMPORT, import_batch_id: int | None = None) -> BulkResult:
     require_entity_perm(actor, PREPARE, entity)
-    if source_needs_approval(entity, source):
-        raise RuleViolation(f"Entries with source '{source}' need approval in entity {entity.code}; "
-                            "the bulk path posts only sources that do not.", code="entry_needs_approval")
+    def refuse_unapproved(src: str) -> None:
+        if source_needs_approval(entity, src):
+            raise RuleViolation(f"Entries with source '{src}' need approval in entity {entity.code}; "
+                                "the bulk path posts only sources that do not.", code="entry_needs_approval")
+    refuse_unapproved(source)
+    entry_tails: dict[str | None, str] = {}  # per source: the end of an entry's COPY row
     resolve = PeriodResolver(entity.organisation_id)
     functional_ccy = entity.functional_currency
     n_entries = n_lines = 0
@@ -198,7 +201,13 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
         with raw.cursor() as pg:
             org_entity = f"{entity.organisation_id}\t{entity.pk}"
             batch = _opt(import_batch_id)
-            entry_tail = f"\t{_text(source)}\t{batch}\n"
+
+            def entry_tail(src: str | None) -> str:
+                tail = entry_tails.get(src)
+                if tail is None:
+                    refuse_unapproved(src or source)
+                    tail = entry_tails[src] = f"\t{_text(src or source)}\t{batch}\n"
+                return tail
             # Lines often share one dimensions dict (a consolidation journal's lines, one per member):
             # serialise each dict once per chunk. The dict is held with its text, so its id is not reused.
             dims_text: dict[int, tuple[dict, str]] = {}
@@ -245,7 +254,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))
                 rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"
-                        f"{_text(e.description[:500])}\t{_text(e.reference[:100])}{entry_tail}"
+                        f"{_text(e.description[:500])}\t{_text(e.reference[:100])}{entry_tail(e.source)}"
                         for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True)]
                 with pg.copy(f"COPY ledger_bulk_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))

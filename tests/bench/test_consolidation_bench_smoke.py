@@ -29,3 +29,8 @@ def test_consolidation_benchmark_runs_and_reruns_a_small_group():
     assert len(rows) == 1
     assert int(rows[0][1].replace(",", "")) > 500  # TB lines: 3 members x 170 plain accounts and more
     assert all(float(rows[0][i]) > 0 for i in (3, 4, 5, 6, 8))  # PG aggregate, TB query, engine, run, re-run
+    # CPU seconds of the run and the re-run, "total (app+PG)": the database's share is measured too
+    for cell in rows[0][9:11]:
+        total, parts = cell.split(" ", 1)
+        app, pg = (float(x) for x in parts.strip("()").split("+"))
+        assert float(total) > 0 and app > 0 and pg > 0, cell

@@ -102,6 +102,36 @@ def test_run_cannot_claim_success_without_results(group):
     assert ConsolidationRun.objects.get(pk=run.pk).status == "queued"
 
 
+def test_a_finished_run_is_a_record_its_results_never_change(group):
+    """A succeeded run's results (and anything else of it) cannot be rewritten, so its history
+    needs no copy of them: the run's history rows carry its states without the results."""
+    call_command("consolidate", "--org", "FX", "--period", "2024-12", stdout=io.StringIO())
+    run = ConsolidationRun.objects.get(status="succeeded")
+    before = (run.results, run.fingerprint, run.status)
+    refused("consolidation_run_finished",
+            "UPDATE consolidation_consolidationrun SET results = '{}'::jsonb WHERE id = %s", [run.pk])
+    refused("consolidation_run_finished",
+            "UPDATE consolidation_consolidationrun SET status = 'failed', progress_note = 'x' WHERE id = %s", [run.pk])
+    with pytest.raises(DatabaseError) as exc, transaction.atomic():
+        run.progress_note = "edited"
+        run.save(update_fields=["progress_note"])
+    assert from_db_error(exc.value).code == "consolidation_run_finished"
+    run = ConsolidationRun.objects.get(pk=run.pk)
+    assert (run.results, run.fingerprint, run.status) == before
+    states = list(run.history.order_by("history_id").values_list("status", flat=True))
+    assert states[0] == "queued" and states[-1] == "succeeded"
+    assert not hasattr(run.history.model, "results") and "results" not in {
+        f.name for f in run.history.model._meta.fields}
+
+
+def test_results_are_written_only_with_success(group):
+    period = Period.objects.get(organisation=group.organisation, code="2024-12")
+    run = ConsolidationRun.objects.create(organisation=group.organisation, group=group, period=period)
+    refused("consolidation_run_finished",
+            "UPDATE consolidation_consolidationrun SET results = '{}'::jsonb WHERE id = %s", [run.pk])
+    assert ConsolidationRun.objects.get(pk=run.pk).results is None
+
+
 def test_row_level_security_hides_other_organisations_consolidation_rows(group):
     call_command("load_group_pack", str(CASES_DIR / "wholly_owned.json"), "--org", "OTHER", stdout=io.StringIO())
     other = ConsolidationGroup.objects.get(organisation__code="OTHER")

@@ -100,3 +100,32 @@ def test_consolidate_failure_is_recorded_on_the_run():
     run = ConsolidationRun.objects.get()
     assert (run.status, run.results, run.fingerprint) == (RunStatus.FAILED, None, "")
     assert run.error["code"] == "rate_missing"
+
+
+def _run_jobs_queued(callbacks) -> list[int]:
+    from consolidation.services.runs import run_enqueue
+
+    return [cb.args[0] for cb in callbacks if getattr(cb, "func", None) is run_enqueue]
+
+
+def test_consolidate_runs_here_without_queueing_a_duplicate_job(django_capture_on_commit_callbacks):
+    """Before: the command queued a job for its run and then ran it inline as well; the job later
+    found the run finished and did nothing. Now it runs here and queues nothing."""
+    call_command("load_group_pack", str(CASES_DIR / "foreign_subsidiary_cta.json"), "--org", "CASE",
+                 stdout=io.StringIO())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = _consolidate("CASE")
+    run = ConsolidationRun.objects.get()
+    assert (run.status, run.fingerprint, result["run"]["id"]) == (RunStatus.SUCCEEDED, result["fingerprint"], run.pk)
+    assert _run_jobs_queued(callbacks) == []
+
+
+def test_consolidate_with_queue_only_queues_the_run(django_capture_on_commit_callbacks):
+    call_command("load_group_pack", str(CASES_DIR / "foreign_subsidiary_cta.json"), "--org", "CASE",
+                 stdout=io.StringIO())
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = _consolidate("CASE", "--queue")
+    run = ConsolidationRun.objects.get()
+    assert result == {"run": {"id": run.pk, "status": "queued"}}
+    assert (run.status, run.results) == (RunStatus.QUEUED, None)
+    assert _run_jobs_queued(callbacks) == [run.pk]

@@ -1,4 +1,5 @@
 """The set-based bulk path: same database checks, all or nothing, history without save()."""
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -67,6 +68,25 @@ def test_bulk_refuses_sources_that_need_approval(world):
     with pytest.raises(RuleViolation):
         journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 1))
     assert JournalEntry.objects.count() == 0
+
+
+def test_one_batch_carries_each_entrys_own_source(world):
+    """A consolidation run posts translation and elimination journals as one batch: each entry
+    keeps its source, in input order; an entry's source that needs approval is refused like the
+    batch's own."""
+    batch = entries(world, 4)
+    batch = [dataclasses.replace(e, source=s) for e, s in zip(batch, ["translation", "translation", None,
+                                                                      "elimination"], strict=True)]
+    result = journal_entries_post_bulk(actor=None, entity=world.entity, entries=batch)
+    assert list(JournalEntry.objects.filter(pk__in=result.entry_ids()).order_by("pk")
+                .values_list("source", flat=True)) == ["translation", "translation", "import", "elimination"]
+    world.entity.approval_required_sources = ["manual"]
+    world.entity.save()
+    with pytest.raises(RuleViolation) as exc:
+        journal_entries_post_bulk(actor=None, entity=world.entity,
+                                  entries=[dataclasses.replace(entries(world, 1)[0], source="manual")])
+    assert exc.value.code == "entry_needs_approval"
+    assert JournalEntry.objects.count() == 4
 
 
 def test_free_text_reaches_the_database_exactly_as_given(world):

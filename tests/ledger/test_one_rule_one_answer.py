@@ -320,6 +320,7 @@ NO_SERVICE_CHECK = {
     "consolidation_group_code_unique": "no pre-check: the unique constraint refuses and its name maps to the code",
     "consolidation_elimination_ledger_not_member": "the trigger alone checks membership",
     "consolidation_input_frozen": "the trigger alone checks the period's lock",
+    "consolidation_run_finished": "no service updates a finished run; guards raw SQL and the admin",
     "consolidation_fx_rate_frozen": "fx_rate_create and the rates import let the trigger refuse (no service check)",
     "fx_rate_unique": "no pre-check: the unique constraint refuses and its name maps to the code",
     "group_member_no_overlap": "exclusion constraint: the database alone sees overlapping ranges",

@@ -1,5 +1,6 @@
 """manage.py consolidate --org ORG --period YYYY-MM [--group CODE] [--format json|summary]
-[--xlsx FILE]: run the consolidation (recorded as a run) and print the result."""
+[--xlsx FILE] [--queue]: run the consolidation here (recorded as a run, nothing queued) and print
+the result; with --queue, queue the run for the worker instead and print its id."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,11 @@ from django.core.management.base import BaseCommand, CommandError
 from consolidation.models import ConsolidationGroup, RunStatus
 from consolidation.selectors.boardpack import board_pack_write
 from consolidation.selectors.explain import account_components
-from consolidation.services.runs import consolidation_run_execute, consolidation_run_request
+from consolidation.services.runs import (
+    consolidation_run_create,
+    consolidation_run_execute,
+    consolidation_run_request,
+)
 from periods.models import Period
 from sheshi.db.context import system_context
 
@@ -25,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--components", action="store_true",
                             help="include every account's components (rebuilt from the stored run)")
         parser.add_argument("--xlsx", help="also write the board pack to this file")
+        parser.add_argument("--queue", action="store_true",
+                            help="queue the run for the worker (django-q2) instead of running it here")
 
     def handle(self, *args, **opts):
         with system_context("consolidate"):
@@ -37,8 +44,16 @@ class Command(BaseCommand):
             period = Period.objects.filter(organisation=groups[0].organisation, code=opts["period"]).first()
             if period is None:
                 raise CommandError(f"No period {opts['period']} in {opts['org']}.")
-            run = consolidation_run_request(actor=None, group=groups[0], period=period, label="manage.py consolidate")
-            run = consolidation_run_execute(run_id=run.pk)  # a no-op if the queue already ran it
+            if opts["queue"]:
+                run = consolidation_run_request(actor=None, group=groups[0], period=period,
+                                                label="manage.py consolidate --queue")
+                self.stdout.write(json.dumps({"run": {"id": run.pk, "status": run.status}})
+                                  if opts["format"] == "json" else f"run {run.pk} queued")
+                return
+            # Run here, as the worker would: the run is recorded (committed) and executed, and no
+            # job is queued for it (a queued duplicate would find it finished and do nothing).
+            run = consolidation_run_create(actor=None, group=groups[0], period=period, label="manage.py consolidate")
+            run = consolidation_run_execute(run_id=run.pk)
             run.refresh_from_db()
             if run.status != RunStatus.SUCCEEDED:
                 raise CommandError(f"Run {run.pk} {run.status}: {json.dumps(run.error)}")
