@@ -25,6 +25,7 @@ from ledger.services.recurring import (
 )
 from ledger.services.templates import journal_template_create
 from sheshi.errors import PermissionDenied, PreconditionFailed, RuleViolation, ValidationFailed
+from tests.conditional import post_if_match
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -251,14 +252,15 @@ def test_the_api_patches_with_if_match_and_stops(client, world, preparer, recurr
     unknown = client.patch(url, {"end_period": "2031-01"}, content_type="application/json",
                            HTTP_IF_MATCH=changed["ETag"])
     assert unknown.status_code == 400 and unknown.json()["errors"][0]["field"] == "end_period"
-    stop = client.post(f"{url}stop/", {"reason": "Lease ended", "after_period": "2026-06"},
-                       content_type="application/json")
+    assert client.post(f"{url}stop/", {"reason": "x"}, content_type="application/json").status_code == 428
+    stop = post_if_match(client, f"{url}stop/", {"reason": "Lease ended", "after_period": "2026-06"},
+                         content_type="application/json")
     assert stop.status_code == 200, stop.content
     assert (stop.json()["end_period"], stop.json()["stop_reason"], stop.json()["stopped_by"]) == (
         "2026-06", "Lease ended", preparer.username)
-    again = client.post(f"{url}stop/", {"reason": "again"}, content_type="application/json")
+    again = post_if_match(client, f"{url}stop/", {"reason": "again"}, content_type="application/json")
     assert again.status_code == 409 and again.json()["code"] == "recurrence_stopped"
-    assert client.post(f"{url}stop/", {}, content_type="application/json").status_code == 400
+    assert post_if_match(client, f"{url}stop/", {}, content_type="application/json").status_code == 400
 
 
 def test_the_api_hides_and_refuses_others_recurrences(client, world, recurrence):
@@ -266,11 +268,11 @@ def test_the_api_hides_and_refuses_others_recurrences(client, world, recurrence)
     client.force_login(user_with_role(world.other, "controller"))
     assert client.patch(url, {"day_of_month": 1}, content_type="application/json",
                         HTTP_IF_MATCH='"x"').status_code == 404
-    assert client.post(f"{url}stop/", {"reason": "x"}, content_type="application/json").status_code == 404
+    assert post_if_match(client, f"{url}stop/", {"reason": "x"}, content_type="application/json").status_code == 404
     viewer = user_with_role(world.entity, "viewer")
     client.force_login(viewer)
     etag = client.get(url)["ETag"]
     refused = client.patch(url, {"day_of_month": 1}, content_type="application/json", HTTP_IF_MATCH=etag)
     assert refused.status_code == 403
-    assert client.post(f"{url}stop/", {"reason": "x"}, content_type="application/json").status_code == 403
+    assert post_if_match(client, f"{url}stop/", {"reason": "x"}, content_type="application/json").status_code == 403
     assert JournalRecurrence.objects.get().stopped_at is None
