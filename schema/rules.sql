@@ -674,13 +674,13 @@ CREATE OR REPLACE FUNCTION public.ledger_analyze_if_grown(p_new_rows bigint)
  RETURNS boolean
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+ SET search_path TO 'pg_catalog', 'public'
 AS $function$
 DECLARE
   known real;
 BEGIN
   SELECT reltuples INTO known FROM pg_class WHERE oid = 'ledger_journalline'::regclass;
-  IF p_new_rows >= 10000 AND p_new_rows > greatest(known, 0) * 0.2 THEN
+  IF p_new_rows >= 10000 AND p_new_rows >= greatest(known, 0) THEN
     ANALYZE ledger_journalline;
     ANALYZE ledger_balance;
     RETURN true;
