@@ -674,7 +674,7 @@ CREATE OR REPLACE FUNCTION public.ledger_analyze_if_grown(p_new_rows bigint)
  RETURNS boolean
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public'
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 DECLARE
   known real;

@@ -7,7 +7,7 @@
 -- current pages, and the posting checks stay linear under any plan (0003). So: only when the
 -- batch at least doubles the table as last analysed (or it never was).
 CREATE OR REPLACE FUNCTION ledger_analyze_if_grown(p_new_rows bigint) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   known real;
 BEGIN
