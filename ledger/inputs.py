@@ -9,7 +9,8 @@ from sheshi.money import RATE_DIGITS, RATE_PLACES
 
 _RATE_QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
 _RATE_LIMIT = Decimal(10) ** (RATE_DIGITS - RATE_PLACES)
-_ONE = Decimal(1)
+ONE = Decimal(1)  # the rate line_rate gives a functional-currency line (this object: `is` tests hold)
+_ONE = ONE
 
 
 @dataclass(frozen=True)

@@ -700,7 +700,7 @@ DECLARE
   known real;
 BEGIN
   SELECT reltuples INTO known FROM pg_class WHERE oid = 'ledger_journalline'::regclass;
-  IF p_new_rows >= 10000 AND p_new_rows > greatest(known, 0) * 0.2 THEN
+  IF p_new_rows >= 10000 AND p_new_rows >= greatest(known, 0) THEN
     ANALYZE ledger_journalline;
     ANALYZE ledger_balance;
     RETURN true;

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.ledger.batch_api --lines 200000                      # the real run
     .venv/bin/python -m bench.ledger.batch_api --lines 400 --batch-entries 100 --no-readme   # smoke
+    .venv/bin/python -m bench.ledger.batch_api --lines 80000 --profile-only     # where a request's time goes
 
 gunicorn (sync workers, sheshi.settings.prod on 127.0.0.1, as bench.ledger.api), bearer token
 with scope ``write``, JSON batches of ``--batch-entries`` two-line entries (default 10,000: the
@@ -93,6 +94,55 @@ def http_run(bodies: list[bytes], token: str, port: int, clients: int) -> dict:
             **posted}
 
 
+def profile_in_process(world, token: str, bodies: list[bytes]) -> list[str]:
+    """The request replayed in-process (Django test client, same settings and database): statements
+    and CPU per request, then a cProfile of the same requests grouped by package (CPU time: waits on
+    PostgreSQL are not counted)."""
+    import cProfile
+    import pstats
+    from collections import defaultdict
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.ledger.api import _package
+
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def one(body: bytes) -> None:
+        resp = client.post("/api/v1/journal-entries/batch/", data=body, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+        if resp.status_code != 201:
+            raise SystemExit(f"profile request failed: {resp.status_code} {resp.content[:300]!r}")
+
+    one(bodies[0])  # warm
+    timed = bodies[1:-1] or bodies[:1]
+    wall = cpu = 0.0
+    statements = 0
+    for body in timed:
+        with CaptureQueriesContext(connection) as q:
+            c0, t0 = time.process_time(), time.perf_counter()
+            one(body)
+            cpu += time.process_time() - c0
+            wall += time.perf_counter() - t0
+        statements += len(q.captured_queries)
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    one(bodies[-1])
+    prof.disable()
+    by_pkg: dict[str, float] = defaultdict(float)
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in pstats.Stats(prof).stats.items():  # type: ignore[attr-defined]
+        by_pkg[_package(filename)] += tottime
+    total = sum(by_pkg.values())
+    top = sorted(by_pkg.items(), key=lambda kv: -kv[1])[:6]
+    n = len(timed)
+    return [f"In-process replay of {n} batch request(s) (test client, no HTTP): {wall / n * 1000:,.0f} ms per "
+            f"request, {cpu / n * 1000:,.0f} ms of it CPU in this process; {statements / n:.0f} statements per "
+            "request through Django (the bulk path's COPY and INSERTs run on its raw cursor, not counted).",
+            "cProfile CPU self-time by package: " + ", ".join(f"{k} {v / total:.0%}" for k, v in top) + "."]
+
+
 def in_process_run(world, n_entries: int, per_batch: int) -> dict:
     """The same entries through ledger.services.bulk directly, one transaction per batch (this process
     connects as the jobs role, bench.ledger.common.django_setup; the organisation scope is set)."""
@@ -164,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--profile-only", action="store_true",
+                    help="only the in-process replay of the request (statements, CPU, cProfile by package)")
     args = ap.parse_args(argv)
     n_entries = max(args.lines // 2, 1)
 
@@ -182,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
                                        scopes=["write"])
         _, audit_note = common.ensure_audit(db)
         bodies = batch_bodies(world, n_entries, args.batch_entries, world.entity_codes[0])
+        if args.profile_only:
+            print("\n".join(profile_in_process(world, token, bodies)))
+            return 0
         facts = common.machine(db)
         facts["gunicorn"] = f"{args.workers} sync workers"
         rep = common.Report(title="Batch posting over HTTP (POST /api/v1/journal-entries/batch/)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -19,7 +20,7 @@ from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account
 from periods.models import Period
 from sheshi.errors import FieldError
-from sheshi.money import RATE_DIGITS, RATE_PLACES
+from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
 from sheshi.security.validation import parse_decimal, parse_iso_date
 from sheshi.tenancy.models import Entity
 
@@ -60,6 +61,7 @@ class Codes:
 class _Problems:
     def __init__(self):
         self.errors: list[FieldError] = []
+        self.dates: dict[str, date] = {}  # a batch's entries share a few hundred dates: each parsed once
 
     def add(self, field: str, message: str, code: str = "invalid", row: int | None = None, value=None) -> None:
         self.errors.append(FieldError(field, message, code, row, None if value is None else str(value)[:200]))
@@ -93,6 +95,26 @@ def _decimal(raw: dict, key: str, where: str, p: _Problems, *, required: bool = 
     except ValidationError as exc:
         p.add(f"{where}.{key}", exc.messages[0], exc.code or "invalid", row, value)
         return None
+
+
+# An amount string that parse_decimal accepts as it is (at most AMOUNT_DIGITS - AMOUNT_PLACES
+# whole digits and AMOUNT_PLACES decimals): read with Decimal() alone. Anything else ("5.", a
+# JSON number, 17 whole digits with leading zeros, a wrong string) takes parse_decimal's path.
+_PLAIN_AMOUNT = re.compile(rf"-?[0-9]{{1,{AMOUNT_DIGITS - AMOUNT_PLACES}}}(?:\.[0-9]{{1,{AMOUNT_PLACES}}})?")
+
+
+def _plain_line(raw, accounts: dict[str, int], row: int | None) -> LineInput | None:
+    """The common line, {"account": known code, "amount": plain decimal string} and nothing else,
+    read without the general path's per-field checks (they would all pass); None otherwise."""
+    if type(raw) is not dict or len(raw) != 2:
+        return None
+    code, amount = raw.get("account"), raw.get("amount")
+    if type(code) is not str or type(amount) is not str or _PLAIN_AMOUNT.fullmatch(amount) is None:
+        return None
+    account_id = accounts.get(code)  # a known code: a non-empty string of at most 32 characters
+    if account_id is None:
+        return None
+    return LineInput(account_id, Decimal(amount), None, None, None, None, {}, "", row)
 
 
 def _line(raw, where: str, codes: Codes, p: _Problems, row: int | None) -> LineInput | None:
@@ -142,14 +164,20 @@ def _entry(index: int, raw, codes: Codes, p: _Problems, rows: list[int] | None =
         p.add(where, "Each entry is an object.", "invalid")
         return None
     before = len(p.errors)
-    entry_date = None
-    if raw.get("entry_date") in (None, ""):
+    value = raw.get("entry_date")
+    entry_date = p.dates.get(value) if type(value) is str else None
+    if entry_date is not None:
+        pass
+    elif value in (None, ""):
         p.add(f"{where}.entry_date", "This field is required.", "required", row)
     else:
         try:
-            entry_date = parse_iso_date(raw["entry_date"])
+            entry_date = parse_iso_date(value)
         except ValidationError as exc:
-            p.add(f"{where}.entry_date", exc.messages[0], exc.code or "invalid", row, raw["entry_date"])
+            p.add(f"{where}.entry_date", exc.messages[0], exc.code or "invalid", row, value)
+        else:
+            if type(value) is str:
+                p.dates[value] = entry_date
     description = _text(raw, "description", where, p, max_length=500, required=True, row=row)
     reference = _text(raw, "reference", where, p, max_length=100, row=row) or ""
     period_code = _text(raw, "period", where, p, max_length=16, row=row)
@@ -164,7 +192,9 @@ def _entry(index: int, raw, codes: Codes, p: _Problems, rows: list[int] | None =
         p.add(f"{where}.lines", f"Between 2 and {MAX_LINES_PER_ENTRY:,} lines.", "too_few_lines"
               if len(raw_lines) < 2 else "too_many_lines", row)
     else:
-        lines = [_line(li, f"{where}.lines[{no}]", codes, p, rows[no] if rows else None)
+        accounts = codes.accounts
+        lines = [_plain_line(li, accounts, rows[no] if rows else None)
+                 or _line(li, f"{where}.lines[{no}]", codes, p, rows[no] if rows else None)
                  for no, li in enumerate(raw_lines)]
     if len(p.errors) > before:
         return None

@@ -16,6 +16,7 @@ from ledger.models import (
     JournalEntryComment,
     JournalLine,
 )
+from sheshi.api.field_cache import ClassBuiltFieldsMixin
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
 from sheshi.security.validation import DecimalStringField
 
@@ -121,7 +122,7 @@ class EntryLinesOutput(serializers.ListSerializer):
         return self.context.get("written_lines") or super().get_attribute(instance)
 
 
-class JournalLineOutput(serializers.ModelSerializer):
+class JournalLineOutput(ClassBuiltFieldsMixin, serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="code", read_only=True)
     counterparty = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
@@ -132,7 +133,7 @@ class JournalLineOutput(serializers.ModelSerializer):
                   "dimensions", "memo", "import_batch_id", "source_row"]
 
 
-class JournalEntryOutput(serializers.ModelSerializer):
+class JournalEntryOutput(ClassBuiltFieldsMixin, serializers.ModelSerializer):
     entity = serializers.SlugRelatedField(slug_field="code", read_only=True)
     period = serializers.SlugRelatedField(slug_field="code", read_only=True)
     lines = JournalLineOutput(many=True, read_only=True)

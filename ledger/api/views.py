@@ -61,6 +61,7 @@ from sheshi.api.parsers import DecimalJSONParser
 from sheshi.api.viewsets import EntityScopedMixin, OrgScopedMixin
 from sheshi.errors import FieldError, NotFound, PreconditionRequired, ValidationFailed
 from sheshi.exports import export
+from sheshi.gc_pause import cyclic_gc_paused
 from sheshi.report_files import GROUP, POSTING, ReportFile, report_response
 from sheshi.tenancy.models import Entity
 from sheshi.tenancy.scoping import entity_by_code, organisation_ids_for
@@ -256,6 +257,7 @@ class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, Entit
                     "entry), entry_date, description, account, amount and optionally period, reference, currency, "
                     "rate, functional_amount, counterparty, memo, dim.<name>.")
     @action(detail=False, methods=["post"], url_path="batch", parser_classes=[DecimalJSONParser, CsvTextParser])
+    @cyclic_gc_paused()
     def batch(self, request):
         """Many entries posted through the bulk path (ledger/services/batch.py). Its key is kept on the
         batch row, in the posting's transaction, as single entries keep theirs."""

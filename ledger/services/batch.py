@@ -105,6 +105,7 @@ def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[l
     bounds = {pk: (start, end, code) for pk, start, end, code in Period.objects.filter(
         organisation_id=entity.organisation_id, pk__in={p for p in periods if p is not None})
         .values_list("pk", "start_date", "end_date", "code")}
+    postable = {pk for pk, (kind, active) in accounts.items() if kind == AccountKind.POSTING and active}
     may_close = None
     errors: list[FieldError] = []
     for i, (e, period_id) in enumerate(zip(entries, periods, strict=True)):
@@ -129,6 +130,8 @@ def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[l
                                              "with the close permission post into it.", code="period_soft_closed",
                                              value=code, row=row))
         for no, li in enumerate(e.lines):
+            if li.account_id in postable and li.currency is None and li.counterparty_id is None:
+                continue  # nothing below can refuse it (most lines)
             where = f"entries[{i}].lines[{no}]"
             account = accounts.get(li.account_id)
             if account is None:

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger import locks
+from ledger.inputs import ONE as _ONE
 from ledger.inputs import EntryInput, line_rate
 from ledger.models import EntrySource
 from ledger.services.entries import source_needs_approval
@@ -81,14 +82,17 @@ class PeriodResolver:
         self.periods = list(Period.objects.filter(organisation_id=organisation_id, number__lte=12)
                             .values_list("id", "start_date", "end_date"))
         self.by_id = {p[0] for p in Period.objects.filter(organisation_id=organisation_id).values_list("id")}
+        self.by_date: dict = {}  # a batch's entries share a few hundred dates
 
     def __call__(self, entry: EntryInput) -> int | None:
         if entry.period_id is not None:
             return entry.period_id if entry.period_id in self.by_id else None
-        for pid, start, end in self.periods:
-            if start <= entry.entry_date <= end:
-                return pid
-        return None
+        day = entry.entry_date
+        try:
+            return self.by_date[day]
+        except KeyError:
+            found = self.by_date[day] = next((pid for pid, start, end in self.periods if start <= day <= end), None)
+            return found
 
 
 def entries_check(entity: Entity, entries: list[EntryInput], periods: list[int | None]) -> list[FieldError]:
@@ -130,6 +134,26 @@ def _check_entry(index: int, entry: EntryInput, period_id: int | None,
         errors.append(FieldError(f"entries[{index}].lines", f"Functional amounts sum to {total}, not 0.",
                                  code="unbalanced", value=total, row=first_row))
     return errors
+
+
+def _figures(chunk: list[EntryInput], functional_ccy: str) -> tuple[list[list[Decimal | None]], list[list[Decimal]]]:
+    """Each line's rate and functional amount (as _rate and _functional give them). A line in the
+    functional currency with neither a rate nor a functional amount — most lines — is at rate 1
+    and its functional amount is its amount, rounded: that is taken without line_rate's call."""
+    rates, functional = [], []
+    for e in chunk:
+        rs, fas = [], []
+        for li in e.lines:
+            if li.rate is None and li.functional_amount is None and li.currency in (None, functional_ccy):
+                rs.append(_ONE)
+                fas.append(quantize_amount(li.amount))
+            else:
+                rate = _rate(li, functional_ccy)
+                rs.append(rate)
+                fas.append(_functional(li, rate))
+        rates.append(rs)
+        functional.append(fas)
+    return rates, functional
 
 
 def _rate(li, functional_ccy: str) -> Decimal | None:
@@ -229,9 +253,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 dims_text.clear()  # per chunk: memory stays flat on a large import
                 memo_text.clear()
                 periods = [resolve(e) for e in chunk]
-                rates = [[_rate(li, functional_ccy) for li in e.lines] for e in chunk]
-                functional = [[_functional(li, r) for li, r in zip(e.lines, rs, strict=True)]
-                              for e, rs in zip(chunk, rates, strict=True)]
+                rates, functional = _figures(chunk, functional_ccy)
                 errors += [err for i, (e, p, fa, rs) in enumerate(zip(chunk, periods, functional, rates, strict=True))
                            for err in _check_entry(n_entries + i, e, p, fa, rs, functional_ccy)]
                 if errors:  # nothing more is written; the rest is still checked, to list every refusal
@@ -243,14 +265,18 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
                 line_ids = iter(reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
                 rows = []
+                functional_text = _text(functional_ccy)
                 for entry_id, period_id, e, fas, rs in zip(entry_ids, periods, chunk, functional, rates, strict=True):
                     head = f"{org_entity}\t{period_id}\t{entry_id}\t"
                     for no, (li, fa, rate) in enumerate(zip(e.lines, fas, rs, strict=True), start=1):
+                        # A functional-currency line at rate 1 (most): its amount is its functional amount.
+                        amount = fa if rate is _ONE and li.functional_amount is None else quantize_amount(li.amount)
                         rows.append(
                             f"{next(line_ids)}\t{head}{no}\t{int(li.account_id)}\t"
-                            f"{_text(li.currency or functional_ccy)}\t{quantize_amount(li.amount)}\t"
-                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t{dims(li.dimensions)}\t"
-                            f"{memo(li.memo)}\t{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
+                            f"{_text(li.currency) if li.currency else functional_text}\t{amount}\t"
+                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t"
+                            f"{dims(li.dimensions) if li.dimensions else '{}'}\t{memo(li.memo) if li.memo else ''}\t"
+                            f"{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
                     copy.write("".join(rows))
                 rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"

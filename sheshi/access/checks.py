@@ -41,6 +41,23 @@ def permission_refusal(perm: str, entity_code: str) -> str:
     return f"You are not allowed to {PERMISSION_PHRASES.get(perm, 'do this')} for entity {entity_code}."
 
 
+# The same, as an array column of a query on tenancy_entity (one parameter: the user, twice).
+ENTITY_PERMS_ARRAY_SQL = """ARRAY(
+    SELECT p.codename FROM tenancy_entityuserobjectpermission uop
+      JOIN auth_permission p ON p.id = uop.permission_id
+     WHERE uop.user_id = %s AND uop.content_object_id = "tenancy_entity"."id"
+    UNION
+    SELECT p.codename FROM tenancy_entitygroupobjectpermission gop
+      JOIN auth_user_groups ug ON ug.group_id = gop.group_id
+      JOIN auth_permission p ON p.id = gop.permission_id
+     WHERE ug.user_id = %s AND gop.content_object_id = "tenancy_entity"."id")"""
+
+
+def remember_entity_codenames(actor, entity_id: int, codenames) -> None:
+    """What ENTITY_PERMS_ARRAY_SQL read with the entity, kept as entity_codenames would keep it."""
+    remember(("entity_perms", actor.pk, entity_id), lambda: frozenset(codenames))
+
+
 def entity_codenames(actor, entity_id: int) -> frozenset[str]:
     """Codenames of the object permissions ``actor`` holds on entity ``entity_id``."""
     def query() -> frozenset[str]:

@@ -6,9 +6,10 @@ security in PostgreSQL repeats the organisation rule underneath (sheshi/db/rls.p
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from guardian.shortcuts import get_objects_for_user
 
-from sheshi.access.checks import has_entity_perm
+from sheshi.access.checks import ENTITY_PERMS_ARRAY_SQL, has_entity_perm, remember_entity_codenames
 from sheshi.access.memo import remember
 from sheshi.access.roles import VIEW
 from sheshi.tenancy.models import Entity, Membership, Organisation
@@ -47,7 +48,16 @@ def entity_ids_for(user, perm: str = VIEW) -> list[int]:
 def entity_by_code(user, code: str, perm: str = VIEW) -> Entity | None:
     """The entity with ``code`` in the user's organisations: one the user holds ``perm`` on if
     any, else one they may view (so the service can say which permission is missing), else None."""
-    candidates = list(Entity.objects.filter(organisation_id__in=organisation_ids_for(user), code=code))
+    found = Entity.objects.filter(organisation_id__in=organisation_ids_for(user), code=code)
+    # Who may do what on the entity comes back with it (one round trip, not two).
+    with_perms = getattr(user, "is_authenticated", False) and user.is_active and not user.is_superuser
+    if with_perms:
+        perms = RawSQL(ENTITY_PERMS_ARRAY_SQL, [user.pk, user.pk])  # noqa: S611  # nosec B611 constant SQL
+        found = found.annotate(held_codenames=perms)
+    candidates = list(found)
+    if with_perms:
+        for entity in candidates:
+            remember_entity_codenames(user, entity.pk, entity.held_codenames)
     for wanted in (perm, VIEW):
         for entity in candidates:
             if has_entity_perm(user, wanted, entity):

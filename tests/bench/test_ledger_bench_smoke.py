@@ -91,3 +91,9 @@ def test_batch_api_benchmark_posts_over_http_beside_the_bulk_path_and_copy():
     assert rows["raw COPY of the same lines (unconstrained table, app role)"][1] == "400"
     assert "Statuses: {201: 2}" in out
     assert "800 posted lines in the database, balances = recomputation" in out
+
+
+def test_batch_api_profile_replays_the_request_in_process():
+    out = _run("bench.ledger.batch_api", "--lines", "800", "--batch-entries", "100", "--profile-only")
+    assert "In-process replay of 2 batch request(s)" in out and "statements per request" in out
+    assert "cProfile CPU self-time by package: " in out

@@ -111,6 +111,30 @@ def test_nan_is_rejected():
         DecimalJSONParser().parse(BytesIO(b'{"amount": NaN}'))
 
 
+@pytest.mark.parametrize(("text", "refused"), [
+    ("[" * 31 + "1" + "]" * 31, False), ("[" * 32 + "1" + "]" * 32, True),  # a value 33 levels down
+    ("[" * 32 + "]" * 32, False), ("[" * 33 + "]" * 33, True),
+    ('{"a": ' * 31 + '"x"' + "}" * 31, False), ('{"a": ' * 32 + "{}" + "}" * 32, True),
+    (r'{"d": "x\\u0000"}', False),  # a backslash, then "u0000": not a NUL
+    (r'{"d": "x\u0000"}', True), (r'{"d\u0000": 1}', True), (r'[{"a": ["\u0000"]}]', True)])
+def test_json_depth_and_nul_refusals(text, refused):
+    """The NUL walk runs only when the text holds the escape \\u0000; the depth walk visits only
+    containers (sheshi/api/parsers.py). Both refuse exactly what the walk over every value did."""
+    from rest_framework.exceptions import ParseError
+
+    from sheshi.api.parsers import _check_shape
+
+    parse = lambda: DecimalJSONParser().parse(BytesIO(text.encode()))  # noqa: E731
+    if refused:
+        with pytest.raises(ParseError):
+            parse()
+        with pytest.raises(ParseError):
+            _check_shape(json.loads(text), strings=True)
+    else:
+        assert parse() == json.loads(text)
+        _check_shape(json.loads(text), strings=True)
+
+
 def test_openapi_schema_generates_without_warnings(tmp_path):
     out = tmp_path / "schema.json"
     with warnings.catch_warnings():

@@ -188,3 +188,39 @@ def test_an_entity_needing_approval_for_manual_entries_refuses_the_batch(client,
     resp = post(client, batch(world, [entry(0)]))
     assert resp.status_code == 422 and resp.json()["code"] == "entry_needs_approval"
     assert JournalEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize(("amount", "refusal"), [
+    ("12.5", None), ("-0.0001", None), ("1234567890123456", None), ("00000000000000001.5", None), ("5.", None),
+    (".5", None), ("12345678901234567", "max_whole_digits"), ("1.23456", "max_decimal_places"),
+    ("1e3", "invalid"), ("٥", "invalid"), ("", "required"), (" 5", "invalid")])
+def test_a_plain_line_and_the_general_path_read_amounts_alike(client, world, preparer, amount, refusal):
+    """Lines of just an account and an amount are read on a short path (ledger/api/batch_input.py);
+    at its edges the general path decides, with the single create endpoint's rules."""
+    client.force_login(preparer)
+    one = entry(0)
+    one["lines"][0]["amount"] = amount
+    one["lines"][1]["amount"] = "-1" if refusal else amount[1:] if amount[0] == "-" else "-" + amount
+    two = entry(1)
+    two["lines"][0].update(amount=amount, memo="general path")  # a third key: the general path
+    two["lines"][1]["amount"] = one["lines"][1]["amount"]
+    resp = post(client, batch(world, [one, two]))
+    if refusal is None:
+        assert resp.status_code == 201, resp.json()
+        lines = JournalLine.objects.filter(line_no=1).order_by("entry_id")
+        assert [li.amount for li in lines] == [Decimal(amount)] * 2
+    else:
+        assert resp.status_code == 400, resp.json()
+        assert [(e["field"], e["code"]) for e in resp.json()["errors"]] == [
+            ("entries[0].lines[0].amount", refusal), ("entries[1].lines[0].amount", refusal)]
+
+
+@pytest.mark.parametrize("account", [["1200"], {"code": "1200"}, 1200, "", "9999", "1000"])
+def test_a_line_whose_account_is_not_a_known_code_is_refused_by_field(client, world, preparer, account):
+    client.force_login(preparer)
+    one = entry(0)
+    one["lines"][0]["account"] = account
+    resp = post(client, batch(world, [one]))
+    assert resp.status_code == 400, resp.json()
+    assert [e["field"] for e in resp.json()["errors"]] == ["entries[0].lines[0].account"]
+    assert JournalEntry.objects.count() == 0

@@ -104,3 +104,17 @@ def test_free_text_reaches_the_database_exactly_as_given(world):
     assert (first.memo, first.source_raw, first.dimensions) == (tricky, tricky, {"cost_centre": tricky, "n": 1})
     assert (first.source_row, first.import_batch_id, first.amount) == (7, 5, Decimal("1.5"))
     assert (second.memo, second.source_raw, second.dimensions, second.source_row) == ("", "", {}, None)
+
+
+def test_statistics_are_refreshed_only_when_a_batch_doubles_the_line_table(world):
+    """ledger_analyze_if_grown (ledger/sql/0027): it ran ANALYZE for every batch of 10,000+ lines
+    adding over a fifth of the table — every batch of a young table, 0.1-0.3 s each."""
+    from django.db import connection
+
+    journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 6000))  # analyses (empty)
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'ledger_journalline'::regclass")
+        assert cur.fetchone()[0] == 12000
+        cur.execute("SELECT ledger_analyze_if_grown(10000), ledger_analyze_if_grown(11999), "
+                    "ledger_analyze_if_grown(12000), ledger_analyze_if_grown(9999)")
+        assert cur.fetchone() == (False, False, True, False)
