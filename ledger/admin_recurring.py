@@ -13,7 +13,14 @@ from django.template.response import TemplateResponse
 
 from ledger.admin_journal import human_message
 from ledger.models import JournalRecurrence, JournalRecurrenceRun
-from ledger.services.recurring import journal_recurrence_create, journal_recurrence_stop, journal_recurrence_update
+from ledger.services.recurring import (
+    ALREADY,
+    GENERATED,
+    journal_recurrence_create,
+    journal_recurrence_stop,
+    journal_recurrence_update,
+    recurring_entries_generate_for_entity,
+)
 from periods.models import Period
 from sheshi.access.roles import APPROVE, PREPARE, VIEW
 from sheshi.admin_writes import ActionsForRoles, ReadOnlyAdmin
@@ -97,11 +104,12 @@ def _one(modeladmin, request, queryset) -> JournalRecurrence | None:
     return chosen[0]
 
 
-def _ask(modeladmin, request, recurrence, form, *, action: str, title: str, button: str, button_id: str):
+def _ask(modeladmin, request, recurrence, form, *, action: str, title: str, button: str, button_id: str,
+         selected=None):
     return TemplateResponse(request, "admin/ledger/journalrecurrence/recurrence_action.html", {
         **modeladmin.admin_site.each_context(request), "title": title, "opts": modeladmin.model._meta,
-        "recurrence": recurrence, "form": form, "action": action, "button": button, "button_id": button_id,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+        "recurrence": recurrence, "selected": selected or [recurrence], "form": form, "action": action,
+        "button": button, "button_id": button_id, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
 
 
 @admin.action(description="Change day or end (months not yet drafted)")
@@ -153,6 +161,46 @@ def stop_recurrence(modeladmin, request, queryset):
                 button="Stop the recurrence", button_id="je-recurrence-stop")
 
 
+class RecurrenceDraftForm(forms.Form):
+    period = forms.ModelChoiceField(queryset=Period.objects.none(), help_text="The month to draft now.")
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["period"].queryset = Period.objects.filter(
+            organisation_id=organisation_id, number__lte=12).order_by("start_date")
+
+
+@admin.action(description="Draft a month now (what the daily schedule would)")
+def draft_month(modeladmin, request, queryset):
+    """The month's due drafts of the selected recurrences' entities, as the schedule would make them
+    (recurring_entries_generate_for_entity: each recurrence once, as its owner's)."""
+    chosen = list(queryset.select_related("entity"))
+    entities = {r.entity_id: r.entity for r in chosen}
+    if len({e.organisation_id for e in entities.values()}) != 1:
+        modeladmin.message_user(request, "Select recurrences of one organisation.", messages.WARNING)
+        return None
+    form = RecurrenceDraftForm(request.POST if "confirm" in request.POST else None,
+                               organisation_id=chosen[0].organisation_id)
+    if form.is_bound and form.is_valid():
+        period = form.cleaned_data["period"]
+        try:
+            outcomes = [o for entity in entities.values() for o in recurring_entries_generate_for_entity(
+                actor=request.user, entity=entity, period=period)]
+        except (SheshiError, DatabaseError) as exc:
+            modeladmin.message_user(request, f"Nothing was drafted: {human_message(exc)}", messages.ERROR)
+            return None
+        made = sum(o.status == GENERATED for o in outcomes)
+        modeladmin.message_user(request, f"{period.code}: {made} draft(s) made.", messages.SUCCESS)
+        for o in outcomes:
+            if o.status != GENERATED:
+                modeladmin.message_user(request, f"“{o.template}” ({o.entity}): "
+                                        f"{'already drafted for this month' if o.status == ALREADY else o.reason}.",
+                                        messages.WARNING)
+        return None
+    return _ask(modeladmin, request, None, form, action="draft_month", title="Draft a month now",
+                button="Draft the month", button_id="je-recurrence-draft", selected=chosen)
+
+
 class RunInline(ReadOnlyAdmin, admin.TabularInline):
     """The periods drafted or skipped, and why: written only by recurring_entries_generate."""
 
@@ -164,8 +212,8 @@ class RunInline(ReadOnlyAdmin, admin.TabularInline):
 @admin.register(JournalRecurrence)
 class JournalRecurrenceAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only fields: set up from a template (Repeat monthly), changed and stopped by the actions
-    (through the services); drafts come from the daily schedule, manage.py generate_recurring_entries
-    or the API."""
+    (through the services); drafts come from the daily schedule, manage.py generate_recurring_entries,
+    the API or "Draft a month now"."""
 
     list_display = ["template", "entity", "day_of_month", "start_period", "end_period", "owner", "is_active",
                     "stopped"]
@@ -173,8 +221,9 @@ class JournalRecurrenceAdmin(ActionsForRoles, ReadOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["template", "entity", "start_period", "end_period", "owner", "stopped_by"]
     readonly_fields = ["stop_reason", "stopped_by", "stopped_at"]
     inlines = [RunInline]
-    actions = [change_recurrence, stop_recurrence]
-    action_permissions = {"change_recurrence": (PREPARE,), "stop_recurrence": (PREPARE, APPROVE)}
+    actions = [draft_month, change_recurrence, stop_recurrence]
+    action_permissions = {"draft_month": (PREPARE,), "change_recurrence": (PREPARE,),
+                          "stop_recurrence": (PREPARE, APPROVE)}
 
     @admin.display(description="Stopped")
     def stopped(self, obj):

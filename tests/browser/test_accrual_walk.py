@@ -179,7 +179,7 @@ def test_accrual_with_invoice_inbox_bulk_post_reversal_and_recurrence(site, driv
     call_command("generate_recurring_entries", "--org", world.org.code, "--period", "2026-05", stdout=out)
     assert out.getvalue().splitlines()[-1] == f"{world.org.code} 2026-05: 1 draft(s) generated."
     walk.open("/admin/ledger/journalentry/?status__exact=draft", "journal list: drafts")
-    drafted = JournalEntry.objects.get(source=EntrySource.MANUAL, status=EntryStatus.DRAFT)
+    drafted = JournalEntry.objects.get(source=EntrySource.RECURRING, status=EntryStatus.DRAFT)
     assert recurrence.runs.get().entry_id == drafted.pk
     listed = {int(tr.find_element("css selector", ".field-id").text): [
         tr.find_element("css selector", f".field-{name}").text
@@ -188,7 +188,7 @@ def test_accrual_with_invoice_inbox_bulk_post_reversal_and_recurrence(site, driv
     assert listed == {
         reversal.pk: ["2026-05", "1 May 2026", f"Reversal of accrual {accrual.pk}: Accrued audit fee, April 2026",
                       "System: reversal", "Draft", "preparer"],
-        drafted.pk: ["2026-05", "31 May 2026", "Accrued audit fee, April 2026", "Manual", "Draft", "preparer"]}
+        drafted.pk: ["2026-05", "31 May 2026", "Accrued audit fee, April 2026", "Recurring", "Draft", "preparer"]}
     assert list(drafted.lines.order_by("line_no").values_list("account__code", "amount")) == [
         ("5100", Decimal("900.0000")), ("5100", Decimal("350.0000")), ("2100", Decimal("-1250.0000"))]
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]

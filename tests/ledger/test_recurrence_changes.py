@@ -223,6 +223,24 @@ def test_the_admin_changes_and_stops_a_recurrence_through_the_services(client, w
     assert "Office closed" in client.get(url).content.decode()
 
 
+def test_the_admin_drafts_a_month_now_as_the_schedule_would(client, world, preparer, recurrence):
+    client.force_login(preparer)
+    url = "/admin/ledger/journalrecurrence/"
+    ask = client.post(url, {"action": "draft_month", "_selected_action": [recurrence.pk]})
+    assert ask.status_code == 200 and 'id="je-recurrence-draft"' in ask.content.decode()
+    done = client.post(url, {"action": "draft_month", "_selected_action": [recurrence.pk], "confirm": "1",
+                             "period": world.period("2026-05").pk}, follow=True).content.decode()
+    assert "2026-05: 1 draft(s) made." in done
+    drafted = JournalEntry.objects.get(source=EntrySource.RECURRING)
+    assert (drafted.entry_date, drafted.created_by_id, drafted.status) == (date(2026, 5, 10), preparer.pk, "draft")
+    again = client.post(url, {"action": "draft_month", "_selected_action": [recurrence.pk], "confirm": "1",
+                              "period": world.period("2026-05").pk}, follow=True).content.decode()
+    assert "2026-05: 0 draft(s) made." in again and "already drafted for this month" in again
+    assert JournalEntry.objects.filter(source=EntrySource.RECURRING).count() == 1
+    client.force_login(staff(user_with_role(world.entity, "approver")))  # may not prepare: not offered
+    assert "draft_month" not in client.get(url).content.decode()
+
+
 def test_the_recurrence_actions_are_listed_to_those_who_may_use_them(client, world, recurrence):
     viewer = staff(user_with_role(world.entity, "viewer"))
     client.force_login(viewer)
