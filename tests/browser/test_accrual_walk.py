@@ -3,17 +3,15 @@ the grid, attaches the supplier's invoice and comments on the draft, submits it,
 template and has it repeat monthly; an approver works the "Awaiting my approval" inbox (bulk
 approve, then bulk post after the confirmation page), finds the accrual's reversal drafted on the
 first day of May and downloads the invoice, whose SHA-256 matches the page; the schedule's run
-drafts May's entry from the recurrence, listed with the reversal. Every step goes through the
+drafts May's entry from the recurrence ("Draft a month now"), listed with the reversal. Every step goes through the
 services; page timings are reported with the other walks'."""
 from __future__ import annotations
 
 import hashlib
-import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 
 from audit.models import AuditEvent
 from ledger.inputs import EntryInput, LineInput
@@ -69,7 +67,7 @@ def accrual_setting(transactional_db):
 
 
 def test_accrual_with_invoice_inbox_bulk_post_reversal_and_recurrence(site, driver, accrual_setting, tmp_path):
-    world, rent = accrual_setting
+    _world, rent = accrual_setting
     walk = Walk(driver, site)
     invoice = tmp_path / "INV-2026-0417.pdf"
     invoice.write_bytes(INVOICE)
@@ -126,6 +124,13 @@ def test_accrual_with_invoice_inbox_bulk_post_reversal_and_recurrence(site, driv
     assert (recurrence.template_id, recurrence.owner.username, recurrence.day_of_month) == (
         template_pk, "preparer", None)
 
+    # "Draft a month now" on the recurrence does what the daily schedule would for May.
+    walk.open("/admin/ledger/journalrecurrence/", "journal recurrences")
+    select_action(walk, [recurrence.pk], "draft_month", "draft a month now: form")
+    Select(walk.css("#id_period")).select_by_visible_text("2026-05")
+    walk.click(walk.css("#je-recurrence-draft"), "draft May")
+    assert walk.messages() == ["2026-05: 1 draft(s) made."]
+
     # The approver works the inbox: both April entries approved, then posted after confirmation.
     walk.log_in("approver")
     walk.click(driver.find_element("link text", "Awaiting my approval"), "awaiting my approval")
@@ -173,11 +178,7 @@ def test_accrual_with_invoice_inbox_bulk_post_reversal_and_recurrence(site, driv
     assert JournalEntryAttachment.objects.get().sha256 == sha
     assert AuditEvent.objects.get(action="journal_entry.attachment_added").changes["sha256"] == sha
 
-    # The schedule's run for May (manage.py generate_recurring_entries; the admin has no button for
-    # it) drafts the recurring entry, dated the month's last day; both May drafts are in the list.
-    out = io.StringIO()
-    call_command("generate_recurring_entries", "--org", world.org.code, "--period", "2026-05", stdout=out)
-    assert out.getvalue().splitlines()[-1] == f"{world.org.code} 2026-05: 1 draft(s) generated."
+    # Both May drafts — the accrual's reversal and the recurrence's entry — are in the list.
     walk.open("/admin/ledger/journalentry/?status__exact=draft", "journal list: drafts")
     drafted = JournalEntry.objects.get(source=EntrySource.RECURRING, status=EntryStatus.DRAFT)
     assert recurrence.runs.get().entry_id == drafted.pk
