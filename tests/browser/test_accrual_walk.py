@@ -2,9 +2,9 @@
 the grid, attaches the supplier's invoice and comments on the draft, submits it, keeps it as a
 template and has it repeat monthly; an approver works the "Awaiting my approval" inbox (bulk
 approve, then bulk post after the confirmation page), finds the accrual's reversal drafted on the
-first day of May and downloads the invoice, whose SHA-256 matches the page; the schedule's run
-drafts May's entry from the recurrence ("Draft a month now"), listed with the reversal. Every step goes through the
-services; page timings are reported with the other walks'."""
+first day of May and downloads the invoice, whose SHA-256 matches the page; May's entry drafted
+from the recurrence ("Draft a month now", as the daily schedule would) is listed with the reversal.
+Every step goes through the services; page timings are reported with the other walks'."""
 from __future__ import annotations
 
 import hashlib
