@@ -100,7 +100,6 @@ class JournalRecurrenceViewSet(ConditionalWriteMixin, EntityScopedMixin, viewset
                                                         "stopped_by")
     serializer_class = JournalRecurrenceOutput
     filterset_fields = ["entity", "template", "is_active"]
-    if_match_required = ("PATCH",)  # a change without If-Match is 428
     if_match_checked_by_service = ("partial_update", "stop")  # compared under the recurrence's row lock
 
     def etag_for(self, obj) -> str:
@@ -127,20 +126,20 @@ class JournalRecurrenceViewSet(ConditionalWriteMixin, EntityScopedMixin, viewset
         return Response(JournalRecurrenceOutput(fresh).data, headers={"ETag": journal_recurrence_etag(fresh)})
 
     @extend_schema(request=JournalRecurrenceStopInput, responses=JournalRecurrenceOutput,
-                   parameters=[if_match_parameter(required=False)])
+                   parameters=[if_match_parameter(required=True)])
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         """Stop the recurrence with a reason (journal_recurrence_stop): after ``after_period``, or from
         now on. Drafts already generated stay. 409 when already stopped."""
-        recurrence = self.get_object()
+        recurrence = self.get_object()  # 428 without If-Match (ConditionalWriteMixin); compared by the service
+        tags = if_match_tags(request.headers.get("If-Match"))
         data = JournalRecurrenceStopInput(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        tags = if_match_tags(request.headers.get("If-Match"))
         journal_recurrence_stop(actor=request.user, recurrence_id=recurrence.pk, reason=v["reason"],
                                 after_period_id=_period_id(recurrence.organisation_id, v.get("after_period"),
                                                            "after_period"),
-                                if_match=tags or None)
+                                if_match=tags)
         fresh = self.get_queryset().get(pk=recurrence.pk)
         return Response(JournalRecurrenceOutput(fresh).data, headers={"ETag": journal_recurrence_etag(fresh)})
 

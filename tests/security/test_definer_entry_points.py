@@ -27,6 +27,7 @@ from sheshi.access.services.memberships import membership_remove, membership_set
 from sheshi.db.context import current_context, set_context
 from sheshi.tenancy.models import Membership
 from tests.conftest import requires_role_split
+from tests.conditional import post_if_match
 from tests.factories import UserFactory, member, user_with_role
 from tests.ledger.helpers import build_world
 from tests.rules import raw, refused
@@ -178,12 +179,12 @@ def test_role_grants_and_revocations_through_the_api_still_work(client, world, a
     member(viewer, world.org)
     client.force_login(admin)
     url = f"/api/v1/entities/{world.entity.pk}/"
-    resp = client.post(f"{url}grant-role/", {"user": viewer.username, "role": "controller"},
-                       content_type="application/json")
+    resp = post_if_match(client, f"{url}grant-role/", {"user": viewer.username, "role": "controller"},
+                         content_type="application/json")
     assert resp.status_code == 200, resp.content
     assert viewer.has_perm("tenancy.close_periods", world.entity)
-    resp = client.post(f"{url}revoke-role/", {"user": viewer.username, "role": "controller"},
-                       content_type="application/json")
+    resp = post_if_match(client, f"{url}revoke-role/", {"user": viewer.username, "role": "controller"},
+                         content_type="application/json")
     assert resp.status_code == 200, resp.content
     assert not viewer.has_perm("tenancy.close_periods", world.entity)
     denied("INSERT INTO tenancy_entityuserobjectpermission (permission_id, user_id, content_object_id) "
