@@ -26,8 +26,8 @@ from sheshi.access.roles import Role
 from sheshi.access.services.memberships import membership_remove, membership_set, user_groups_set
 from sheshi.db.context import current_context, set_context
 from sheshi.tenancy.models import Membership
-from tests.conftest import requires_role_split
 from tests.conditional import post_if_match
+from tests.conftest import requires_role_split
 from tests.factories import UserFactory, member, user_with_role
 from tests.ledger.helpers import build_world
 from tests.rules import raw, refused
