@@ -14,7 +14,7 @@ ENTRIES_SCOPE = "journal-entries"
 BATCHES_SCOPE = "journal-entries/batch"
 
 
-def _uses(model, what: str, user, key: str, exclude_organisation_id: int | None) -> QuerySet:
+def _uses(model, what: str, user: int, key: str, exclude_organisation_id: int | None) -> QuerySet:
     # Through the caller's organisations, so the (organisation, created_by, key) unique index serves it.
     rows = model.objects.filter(organisation_id__in=Membership.objects.filter(user=user).values("organisation_id"),
                                 created_by=user, idempotency_key=key)

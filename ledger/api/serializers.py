@@ -16,7 +16,7 @@ from ledger.models import (
     JournalEntryComment,
     JournalLine,
 )
-from sheshi.api.field_cache import ClassBuiltFieldsMixin
+from sheshi.api.field_cache import ClassBuiltFieldsMixin, DeclaredFieldsCopyMixin
 from sheshi.money import AMOUNT_DIGITS, AMOUNT_PLACES, RATE_DIGITS, RATE_PLACES
 from sheshi.security.validation import DecimalStringField
 
@@ -55,7 +55,7 @@ class AccountMoveInput(serializers.Serializer):
     parent = serializers.CharField(max_length=32, allow_null=True)
 
 
-class LineInputSerializer(serializers.Serializer):
+class LineInputSerializer(DeclaredFieldsCopyMixin, serializers.Serializer):
     account = serializers.CharField(max_length=32, help_text="Group account code (a posting account).")
     amount = money_in(help_text="Signed: debit positive, credit negative, in `currency`.")
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False,
@@ -70,7 +70,7 @@ class LineInputSerializer(serializers.Serializer):
     memo = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class JournalEntryCreateInput(serializers.Serializer):
+class JournalEntryCreateInput(DeclaredFieldsCopyMixin, serializers.Serializer):
     entity = serializers.CharField(max_length=32, help_text="Entity code.")
     entry_date = serializers.DateField()
     period = serializers.CharField(max_length=16, required=False,

@@ -108,7 +108,7 @@ def _to_entry_input(entity: Entity, data: dict) -> EntryInput:
     ids = services.account_ids_by_code(entity.organisation_id, sorted(codes))
     cps = {line.get("counterparty") for line in data["lines"] if line.get("counterparty")}
     cp_ids = dict(Entity.objects.filter(organisation_id=entity.organisation_id, code__in=cps)
-                  .values_list("code", "id"))
+                  .values_list("code", "id")) if cps else {}
     errors = [FieldError(f"lines[{i}].account", "Unknown account code.", code="unknown_account", value=line["account"])
               for i, line in enumerate(data["lines"]) if line["account"] not in ids]
     errors += [FieldError(f"lines[{i}].counterparty", "Unknown entity code.", code="unknown_counterparty",

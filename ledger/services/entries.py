@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ledger import locks
@@ -33,6 +34,7 @@ from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
 from sheshi.access.memo import recall, remember
 from sheshi.access.roles import APPROVE, CLOSE, PREPARE
+from sheshi.db.compiled import run_compiled
 from sheshi.errors import (
     CommonErrorCode,
     FieldError,
@@ -543,10 +545,21 @@ def _create_then_post(*, actor, entity: Entity, entry: EntryInput, source: str, 
     return CreateResult(entry=journal_entry_post(actor=actor, entry_id=result.entry.pk), replayed=False)
 
 
+def _accounts_by_code(organisation_id: int, codes: tuple[str, ...]) -> QuerySet:
+    return Account.objects.filter(organisation_id=organisation_id, code__in=codes) \
+        .values_list(*(f.attname for f in Account._meta.concrete_fields))
+
+
 def account_ids_by_code(organisation_id: int, codes: Sequence[str]) -> dict[str, int]:
     """Ids of the organisation's accounts by code. The accounts read are remembered for the rest
     of the request, so building the lines does not read them again."""
-    accounts = list(Account.objects.filter(organisation_id=organisation_id, code__in=list(codes)))
+    codes = tuple(dict.fromkeys(codes))
+    if not codes:
+        return {}
+    names = [f.attname for f in Account._meta.concrete_fields]
+    # SQL compiled once per number of codes (sheshi/db/compiled.py): every posting reads its accounts.
+    accounts = [Account.from_db("default", names, row)
+                for row in run_compiled(("account_ids_by_code",), _accounts_by_code, int(organisation_id), codes)]
     for account in accounts:
         remember(("account", account.pk), lambda account=account: account)
     return {a.code: a.pk for a in accounts}

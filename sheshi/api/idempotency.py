@@ -47,6 +47,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from sheshi.api.models import IdempotencyRecord
+from sheshi.db.compiled import run_compiled
 from sheshi.errors import CommonErrorCode, Conflict, FieldError, ValidationFailed
 
 HEADER = "Idempotency-Key"
@@ -80,7 +81,7 @@ class IdempotencyKeyAbandoned(Conflict):
 
 RECORDS_SCOPE = "records"  # this module's IdempotencyRecord table
 
-# name -> finder(user, key, exclude_organisation_id) answering a queryset of (what, created_at) rows
+# name -> finder(user id, key, exclude_organisation_id) answering a queryset of (what, created_at) rows
 # for the caller's earlier uses of the key kept in that scope (values_list, as union() needs).
 ScopeFinder = Callable[[object, str, "int | None"], QuerySet]
 _SCOPES: dict[str, ScopeFinder] = {}
@@ -94,20 +95,27 @@ def idempotency_scope_register(name: str, finder: ScopeFinder) -> None:
 def idempotency_key_first_use(user, key: str, *, scope: str, organisation_id: int | None = None) -> str | None:
     """Where the caller first used ``key`` outside ``scope`` (and, for a scope kept per
     organisation, in ``scope`` for another organisation than ``organisation_id``); None if nowhere."""
+    # Compiled once per (scope, with an organisation or not, registered scopes): sheshi/db/compiled.py.
+    shape = ("idempotency_key_first_use", scope, organisation_id is None, tuple(_SCOPES))
+    args = (int(user.pk), key) + (() if organisation_id is None else (int(organisation_id),))
+    rows = run_compiled(shape, functools.partial(_first_use_query, scope=scope), *args)
+    return None if not rows else f"{rows[0][0]} at {rows[0][1].isoformat()}"
+
+
+def _first_use_query(user_id: int, key: str, organisation_id: int | None = None, *, scope: str) -> QuerySet:
     queries = []
     if scope != RECORDS_SCOPE:
-        queries.append(IdempotencyRecord.objects.filter(user=user, key=key).values_list(
+        queries.append(IdempotencyRecord.objects.filter(user=user_id, key=key).values_list(
             Concat(F("method"), Value(" "), F("path"), output_field=CharField()), "created_at"))
     for name, finder in _SCOPES.items():
         if name != scope:
-            queries.append(finder(user, key, None))
+            queries.append(finder(user_id, key, None))
         elif organisation_id is not None:
-            queries.append(finder(user, key, organisation_id))
+            queries.append(finder(user_id, key, organisation_id))
     if not queries:
-        return None
+        return IdempotencyRecord.objects.none()
     first, *rest = queries
-    row = (first.union(*rest, all=True) if rest else first).order_by("created_at").first()
-    return None if row is None else f"{row[0]} at {row[1].isoformat()}"
+    return (first.union(*rest, all=True) if rest else first).order_by("created_at")[:1]
 
 
 def idempotency_key_reused_check(user, key: str, *, scope: str, organisation_id: int | None = None) -> None:

@@ -11,12 +11,15 @@ import hmac
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from sheshi.access.locks import api_tokens_for_update
 from sheshi.access.models import ApiToken, TokenScope
+from sheshi.db.compiled import run_compiled
 from sheshi.errors import FieldError, NotFound, ValidationFailed
 from sheshi.request_context import apply_user_context
 
@@ -64,6 +67,26 @@ def api_token_revoke(*, token_id: int, user) -> ApiToken:
     return token
 
 
+def _token_query(prefix: str) -> QuerySet:
+    user_fields = [f"user__{f.attname}" for f in get_user_model()._meta.concrete_fields]
+    return ApiToken.objects.filter(prefix=prefix).order_by("pk") \
+        .values_list(*(f.attname for f in ApiToken._meta.concrete_fields), *user_fields)[:1]
+
+
+def _token_with_user(prefix: str) -> ApiToken | None:
+    """The token with ``prefix`` and its user, as select_related would load them, from SQL compiled
+    once per process (sheshi/db/compiled.py): every API call starts here."""
+    rows = run_compiled(("api_token_by_prefix",), _token_query, prefix)
+    if not rows:
+        return None
+    token_names = [f.attname for f in ApiToken._meta.concrete_fields]
+    user_model = get_user_model()
+    token = ApiToken.from_db("default", token_names, rows[0][:len(token_names)])
+    token.user = user_model.from_db("default", [f.attname for f in user_model._meta.concrete_fields],
+                                    rows[0][len(token_names):])
+    return token
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -75,7 +98,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = raw.split("_", 2)
         if len(parts) != 3 or parts[0] != "shs":
             raise exceptions.AuthenticationFailed("Malformed API token.")
-        token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+        token = _token_with_user(parts[1])
         if token is None or not hmac.compare_digest(token.key_hash, _hash(parts[2])):
             raise exceptions.AuthenticationFailed("Invalid API token.")
         now = timezone.now()
