@@ -80,11 +80,18 @@ def translation_journals(results: dict[str, Any]) -> list[Journal]:
         for member in results["members_order"]:
             t = results["translation"][member]
             closing = Decimal(t["closing_rate"])
+            # Each rate kind's difference to the closing rate, once per member; where it is zero (every
+            # account at the closing rate, and every account of a member in the group currency) the
+            # line would be zero and is skipped without parsing its amount.
+            deltas = {kind: Decimal(t[key]) - closing for kind, key in RATE_KEYS.items()}
             keyed: dict[str, tuple[str, str, Decimal]] = {}
-            for account, (local, _amount, kind) in sorted(results["member_balances"][member].items()):
-                diff = Decimal(local) * (Decimal(t[RATE_KEYS[kind]]) - closing)
-                if diff:
-                    keyed[account] = (member, account, diff)
+            if any(deltas.values()):
+                for account, (local, _amount, kind) in sorted(results["member_balances"][member].items()):
+                    delta = deltas[kind]
+                    if delta:
+                        diff = Decimal(local) * delta
+                        if diff:
+                            keyed[account] = (member, account, diff)
             cta = Decimal(t.get("cta_exact") or "0")
             if cta:
                 # The CTA line is the member's CTA rounded once, as the worksheet and the CTA schedule

@@ -2,6 +2,7 @@
 stored results are exactly the engine's on the same inputs."""
 from __future__ import annotations
 
+import gc
 import io
 
 import pytest
@@ -9,9 +10,11 @@ from django.core.management import call_command
 
 from consolidation.errors import RunNotInStateError
 from consolidation.models import ConsolidationGroup, ConsolidationRun, RunStatus
+from consolidation.services import runs as run_services
 from consolidation.services.runs import _transition, consolidation_run_execute, consolidation_run_request
 from consolidation.tasks import consolidation_run_task
 from periods.models import Period
+from sheshi.errors import ValidationFailed
 from tests.consolidation.helpers import CASES_DIR
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +53,28 @@ def test_stored_results_carry_the_hand_figures_and_progress_history(queued):
     notes = list(run.history.order_by("history_id").values_list("status", "progress", "progress_note"))
     assert notes == [("queued", 0, ""), ("running", 5, "reading"), ("running", 40, "consolidating"),
                      ("running", 80, "storing"), ("succeeded", 100, "done")]
+
+
+def test_run_computes_with_the_cyclic_collector_paused_and_restores_it(queued, monkeypatch):
+    """The run reads, consolidates and stores with the cyclic collector paused (its full passes
+    over the run's large acyclic inputs and results were a third of a run's Python CPU), and the
+    collector runs again afterwards, also when the run fails."""
+    seen = []
+    real = run_services.consolidate
+
+    def consolidate(inputs):
+        seen.append(gc.isenabled())
+        return real(inputs)
+
+    monkeypatch.setattr(run_services, "consolidate", consolidate)
+    assert gc.isenabled()
+    run = consolidation_run_execute(run_id=queued.pk)
+    assert (run.status, seen, gc.isenabled()) == (RunStatus.SUCCEEDED, [False], True)
+
+    def refuse(inputs):
+        raise ValidationFailed("no")
+
+    monkeypatch.setattr(run_services, "consolidate", refuse)
+    again = consolidation_run_request(actor=None, group=queued.group, period=queued.period)
+    failed = consolidation_run_execute(run_id=again.pk)
+    assert (failed.status, gc.isenabled()) == (RunStatus.FAILED, True)
