@@ -1,6 +1,7 @@
 """Where the ledger keeps Idempotency-Keys of its own: on journal entries and on integration
 batches (written in the posting's transaction), per organisation and creator. Registered with
-sheshi/api/idempotency.py so a key first used for one create endpoint is refused on any other."""
+sheshi/api/idempotency.py (from LedgerConfig.ready, so every process knows both scopes whether or
+not it loaded the API's views) so a key first used for one create endpoint is refused on any other."""
 from __future__ import annotations
 
 from django.db.models import CharField, QuerySet, Value
@@ -24,7 +25,8 @@ def _uses(model, what: str, user: int, key: str, exclude_organisation_id: int | 
                                    output_field=CharField()), "created_at")
 
 
-idempotency_scope_register(ENTRIES_SCOPE, lambda user, key, org: _uses(
-    JournalEntry, "POST /api/v1/journal-entries/ (entry", user, key, org))
-idempotency_scope_register(BATCHES_SCOPE, lambda user, key, org: _uses(
-    JournalEntryBatch, "POST /api/v1/journal-entries/batch/ (batch", user, key, org))
+def ledger_idempotency_scopes_register() -> None:
+    idempotency_scope_register(ENTRIES_SCOPE, lambda user, key, org: _uses(
+        JournalEntry, "POST /api/v1/journal-entries/ (entry", user, key, org))
+    idempotency_scope_register(BATCHES_SCOPE, lambda user, key, org: _uses(
+        JournalEntryBatch, "POST /api/v1/journal-entries/batch/ (batch", user, key, org))
