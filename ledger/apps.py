@@ -7,7 +7,6 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from ledger import errors  # noqa: F401  (registers database rule names → problem codes)
-        from ledger.api.idempotency import ledger_idempotency_scopes_register
         from ledger.imports.tasks import IMPORT_BATCH_JOB
         from ledger.selectors.books import LedgerBooks
         from periods.books import books_register
@@ -17,4 +16,3 @@ class LedgerConfig(AppConfig):
         register_read_only("ledger_line_entry_pending", "ledger_balance")  # written only by the ledger's own functions
         books_register(LedgerBooks())  # the close asks the books through periods/books.py
         job_kind_register(IMPORT_BATCH_JOB)  # lost imports are found and re-enqueued by sheshi/jobs
-        ledger_idempotency_scopes_register()  # a key's first use is looked up in the entries' and batches' rows too

@@ -124,6 +124,7 @@ register_db_rules({
     "entry_approver_not_preparer": CommonErrorCode.SEGREGATION_OF_DUTIES,
     "ledger_poster_is_preparer": L.POSTER_IS_PREPARER,
     "entry_idempotency_key_unique": CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
+    "idempotency_key_used_elsewhere": CommonErrorCode.IDEMPOTENCY_KEY_REUSED,  # 0029: one key, one endpoint
     "account_code_unique_in_org": L.ACCOUNT_CODE_TAKEN,
     "line_currency_iso": L.INVALID_CURRENCY,
     "line_not_zero": L.ZERO_LINE,

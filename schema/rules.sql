@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (82), by name and signature
+-- Functions (84), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -1165,6 +1165,63 @@ BEGIN
 END $function$
 ;
 
+-- ledger_idempotency_key_one_use()
+CREATE OR REPLACE FUNCTION public.ledger_idempotency_key_one_use()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_key text;
+  v_first text;
+BEGIN
+  IF TG_ARGV[0] = 'records' THEN
+    v_key := NEW.key;
+    v_first := ledger_idempotency_key_used_elsewhere(NEW.user_id, v_key, 'records', NULL);
+  ELSIF NEW.created_by_id IS NULL THEN
+    RETURN NEW;  -- a system row keeps no client's key
+  ELSE
+    v_key := NEW.idempotency_key;
+    v_first := ledger_idempotency_key_used_elsewhere(NEW.created_by_id, v_key, TG_ARGV[0], NEW.organisation_id);
+  END IF;
+  IF v_first IS NOT NULL THEN
+    RAISE EXCEPTION 'Idempotency-Key % was first used for %, another endpoint; use a new key for a new request.',
+      quote_literal(v_key), v_first
+      USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'idempotency_key_used_elsewhere';
+  END IF;
+  RETURN NEW;
+END $function$
+;
+
+-- ledger_idempotency_key_used_elsewhere(p_user bigint, p_key text, p_scope text, p_org bigint)
+CREATE OR REPLACE FUNCTION public.ledger_idempotency_key_used_elsewhere(p_user bigint, p_key text, p_scope text, p_org bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  v_first text;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('sheshi.idempotency-key:' || p_user || ':' || p_key, 0));
+  SELECT what || ' at ' || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+    INTO v_first FROM (
+      SELECT r.method || ' ' || r.path AS what, r.created_at FROM sheshi_api_idempotencyrecord r
+       WHERE p_scope <> 'records' AND r.user_id = p_user AND r.key = p_key
+      UNION ALL
+      SELECT 'POST /api/v1/journal-entries/ (entry ' || e.id || ')', e.created_at FROM ledger_journalentry e
+       WHERE (p_scope <> 'entries' OR e.organisation_id <> p_org)
+         AND e.organisation_id IN (SELECT m.organisation_id FROM tenancy_membership m WHERE m.user_id = p_user)
+         AND e.created_by_id = p_user AND e.idempotency_key = p_key
+      UNION ALL
+      SELECT 'POST /api/v1/journal-entries/batch/ (batch ' || b.id || ')', b.created_at FROM ledger_journalentrybatch b
+       WHERE (p_scope <> 'batches' OR b.organisation_id <> p_org)
+         AND b.organisation_id IN (SELECT m.organisation_id FROM tenancy_membership m WHERE m.user_id = p_user)
+         AND b.created_by_id = p_user AND b.idempotency_key = p_key
+  ) uses ORDER BY created_at LIMIT 1;
+  RETURN v_first;
+END $function$
+;
+
 -- ledger_line_entry_check()
 CREATE OR REPLACE FUNCTION public.ledger_line_entry_check()
  RETURNS trigger
@@ -2223,7 +2280,7 @@ END $function$
 ;
 
 -- ==============================================================================================
--- Triggers (270), by table and name
+-- Triggers (273), by table and name
 -- ==============================================================================================
 
 -- access_apitoken
@@ -2373,6 +2430,7 @@ CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentry R
 CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalentry REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentry', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalentry FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalentry FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER idempotency_key_one_use BEFORE INSERT ON public.ledger_journalentry FOR EACH ROW WHEN ((new.idempotency_key IS NOT NULL)) EXECUTE FUNCTION ledger_idempotency_key_one_use('entries');
 CREATE TRIGGER ledger_entries_posted_insert AFTER INSERT ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_posted();
 CREATE TRIGGER ledger_entries_posted_update AFTER UPDATE ON public.ledger_journalentry REFERENCING NEW TABLE AS new_entries FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_posted();
 CREATE TRIGGER ledger_entry_approver_guard BEFORE INSERT ON public.ledger_journalentry FOR EACH ROW WHEN ((new.approved_by_id IS NOT NULL)) EXECUTE FUNCTION ledger_entry_approver_guard();
@@ -2398,6 +2456,7 @@ CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentryba
 CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.ledger_journalentrybatch REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrybatch', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.ledger_journalentrybatch FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+CREATE TRIGGER idempotency_key_one_use BEFORE INSERT ON public.ledger_journalentrybatch FOR EACH ROW WHEN ((new.idempotency_key IS NOT NULL)) EXECUTE FUNCTION ledger_idempotency_key_one_use('batches');
 
 -- ledger_journalentrycomment
 CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.ledger_journalentrycomment REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('ledger.journalentrycomment', '100', 'id', 'organisation_id', '');
@@ -2585,6 +2644,9 @@ CREATE TRIGGER audit_capture_insert AFTER INSERT ON public.security_entitybankde
 CREATE TRIGGER audit_capture_update AFTER UPDATE ON public.security_entitybankdetails REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('security.entitybankdetails', '100', 'id', 'organisation_id', '');
 CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON public.security_entitybankdetails FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate();
 CREATE TRIGGER audit_require_actor BEFORE INSERT OR DELETE OR UPDATE ON public.security_entitybankdetails FOR EACH STATEMENT EXECUTE FUNCTION audit_require_actor();
+
+-- sheshi_api_idempotencyrecord
+CREATE TRIGGER idempotency_key_one_use BEFORE INSERT ON public.sheshi_api_idempotencyrecord FOR EACH ROW EXECUTE FUNCTION ledger_idempotency_key_one_use('records');
 
 -- tenancy_entity
 CREATE TRIGGER audit_capture_delete AFTER DELETE ON public.tenancy_entity REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION audit_capture('tenancy.entity', '100', 'id', 'organisation_id', '');

@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 from audit.services.events import audit_read
 from ledger.api.batch_input import Codes, CsvTextParser, csv_entries, entries_from_csv, entries_from_json
 from ledger.api.entry_records import JournalEntryRecordsMixin
-from ledger.api.idempotency import BATCHES_SCOPE, ENTRIES_SCOPE
 from ledger.api.serializers import (
     AccountInput,
     AccountMoveInput,
@@ -54,7 +53,6 @@ from sheshi.api.idempotency import (
     REPLAYED_HEADER,
     REPLAYED_HEADER_PARAMETER,
     idempotency_key,
-    idempotency_key_reused_check,
     idempotent,
 )
 from sheshi.api.parsers import DecimalJSONParser
@@ -233,9 +231,8 @@ class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, Entit
         data.is_valid(raise_exception=True)
         v = data.validated_data
         entity = _entity_for(request.user, v["entity"])
+        # A key first used for another create endpoint is refused by the entry's insert (ledger/sql/0029).
         key = idempotency_key(request)
-        if key:  # first used for another create endpoint: refused (sheshi/api/idempotency.py)
-            idempotency_key_reused_check(request.user, key, scope=ENTRIES_SCOPE, organisation_id=entity.organisation_id)
         create = services.journal_entry_create_and_post if v["post"] else services.journal_entry_create
         result = create(actor=request.user, entity=entity, entry=_to_entry_input(entity, v), source=v["source"],
                         idempotency_key=key, request_hash=services.request_fingerprint(request.data))
@@ -277,9 +274,7 @@ class JournalEntryViewSet(JournalEntryRecordsMixin, ConditionalWriteMixin, Entit
             raise ValidationFailed("Name the entity.", errors=[FieldError("entity", "An entity code is required "
                                    "(for CSV: ?entity=CODE).", code="required")])
         entity = _entity_for(request.user, code)
-        key = idempotency_key(request)
-        if key:
-            idempotency_key_reused_check(request.user, key, scope=BATCHES_SCOPE, organisation_id=entity.organisation_id)
+        key = idempotency_key(request)  # first used elsewhere: refused by the batch row's insert, before any line
         if isinstance(raw, list) and len(raw) > MAX_BATCH_ENTRIES:
             raise BatchTooLargeError(f"A batch holds at most {MAX_BATCH_ENTRIES:,} entries; this one has "
                                      f"{len(raw):,}. Split it.", errors=[FieldError(

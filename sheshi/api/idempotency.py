@@ -23,23 +23,20 @@ request there; they answer by the same rules and do not use this wrapper.
 
 A key is the caller's across every create endpoint: one first used for one endpoint and then sent
 to another is refused with 409 ``idempotency_key_reused`` naming the first use, wherever that use
-is kept (this module's records, or a scope an app registers with ``idempotency_scope_register``:
-the journal entries' and batches'). The look-up is one query over all scopes, made only for a new
-key; two requests racing with the same key to two different endpoints are not serialised (each
-endpoint still serialises its own).
+is kept (this module's records, the journal entries' or the batches'). PostgreSQL decides it, in
+the insert that keeps the key (ledger/sql/0029_idempotency_key_one_use.sql: a lock on the user and
+key held to commit, then a look in the other places), so two requests racing with one key to two
+endpoints are settled too: the second waits for the first and is refused.
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, F, QuerySet, Value
-from django.db.models.functions import Concat
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -47,8 +44,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from sheshi.api.models import IdempotencyRecord
-from sheshi.db.compiled import run_compiled
-from sheshi.errors import CommonErrorCode, Conflict, FieldError, ValidationFailed
+from sheshi.errors import CommonErrorCode, Conflict, FieldError, ValidationFailed, from_db_error
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 128
@@ -77,52 +73,6 @@ class IdempotencyKeyReused(Conflict):
 
 class IdempotencyKeyAbandoned(Conflict):
     error = CommonErrorCode.IDEMPOTENCY_KEY_ABANDONED
-
-
-RECORDS_SCOPE = "records"  # this module's IdempotencyRecord table
-
-# name -> finder(user id, key, exclude_organisation_id) answering a queryset of (what, created_at) rows
-# for the caller's earlier uses of the key kept in that scope (values_list, as union() needs).
-ScopeFinder = Callable[[object, str, "int | None"], QuerySet]
-_SCOPES: dict[str, ScopeFinder] = {}
-
-
-def idempotency_scope_register(name: str, finder: ScopeFinder) -> None:
-    """Declare where an app keeps Idempotency-Keys of its own (see the module docstring)."""
-    _SCOPES[name] = finder
-
-
-def idempotency_key_first_use(user, key: str, *, scope: str, organisation_id: int | None = None) -> str | None:
-    """Where the caller first used ``key`` outside ``scope`` (and, for a scope kept per
-    organisation, in ``scope`` for another organisation than ``organisation_id``); None if nowhere."""
-    # Compiled once per (scope, with an organisation or not, registered scopes): sheshi/db/compiled.py.
-    shape = ("idempotency_key_first_use", scope, organisation_id is None, tuple(_SCOPES))
-    args = (int(user.pk), key) + (() if organisation_id is None else (int(organisation_id),))
-    rows = run_compiled(shape, functools.partial(_first_use_query, scope=scope), *args)
-    return None if not rows else f"{rows[0][0]} at {rows[0][1].isoformat()}"
-
-
-def _first_use_query(user_id: int, key: str, organisation_id: int | None = None, *, scope: str) -> QuerySet:
-    queries = []
-    if scope != RECORDS_SCOPE:
-        queries.append(IdempotencyRecord.objects.filter(user=user_id, key=key).values_list(
-            Concat(F("method"), Value(" "), F("path"), output_field=CharField()), "created_at"))
-    for name, finder in _SCOPES.items():
-        if name != scope:
-            queries.append(finder(user_id, key, None))
-        elif organisation_id is not None:
-            queries.append(finder(user_id, key, organisation_id))
-    if not queries:
-        return IdempotencyRecord.objects.none()
-    first, *rest = queries
-    return (first.union(*rest, all=True) if rest else first).order_by("created_at")[:1]
-
-
-def idempotency_key_reused_check(user, key: str, *, scope: str, organisation_id: int | None = None) -> None:
-    """409 idempotency_key_reused when the caller's ``key`` was first used for another endpoint."""
-    if (first := idempotency_key_first_use(user, key, scope=scope, organisation_id=organisation_id)) is not None:
-        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for {first}, another endpoint; use a new "
-                                   "key for a new request.")
 
 
 def idempotency_key(request) -> str | None:
@@ -185,17 +135,13 @@ def idempotent(handler):
 def _claim(request, key: str, fingerprint: str) -> IdempotencyRecord:
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=request.user, key=key, method=request.method,
-                                                      path=request.path[:300], request_hash=fingerprint)
-    except IntegrityError:
-        pass
-    else:  # a new key here: it may still have been used for another endpoint, kept elsewhere
-        try:
-            idempotency_key_reused_check(request.user, key, scope=RECORDS_SCOPE)
-        except IdempotencyKeyReused:
-            _release(record)
-            raise
-        return record
+            return IdempotencyRecord.objects.create(user=request.user, key=key, method=request.method,
+                                                    path=request.path[:300], request_hash=fingerprint)
+    except IntegrityError as exc:
+        # First used for another endpoint (the database's idempotency_key_used_elsewhere, named);
+        # otherwise this key's own record exists: a replay, a reuse or a request still running.
+        if (refusal := from_db_error(exc)) is not None:
+            raise refusal from exc
     record = IdempotencyRecord.objects.get(user=request.user, key=key)
     if record.request_hash != fingerprint:
         raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was first used for {record.method} {record.path} with "

@@ -271,6 +271,8 @@ PARITY = [
 
 # The database is the only check: the service lets PostgreSQL refuse (and the rule's code answers).
 NO_SERVICE_CHECK = {
+    "idempotency_key_used_elsewhere": "one key across endpoints is the database's alone (the insert that keeps "
+                                      "the key, under a lock on user and key); tests/api/test_idempotency_race.py",
     "ledger_line_entry_not_draft": "lines are written only by the draft services; raw SQL is the only other way in",
     "ledger_posted_entry_immutable": "no service edits a posted entry (reversal only); guards raw SQL",
     "ledger_void_entry_immutable": "no service edits a void entry; guards raw SQL",
