@@ -2,8 +2,10 @@
 succeeded (fingerprint + results) or failed (the error) - and never change after that."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -11,6 +13,8 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateRange
+from django.db.models import JSONField, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -201,24 +205,12 @@ def _execute(run_id: int, attempt: int, started: float) -> ConsolidationRun:
         consolidation_run_progress(run_id=run_id, progress=80, note="storing", as_attempt=attempt)
         previous = selectors.previous_successful_run(run=run)
         data = result.to_dict()
-        with transaction.atomic():  # the run's success and its posted eliminations, together or not at all
-            locked = _locked_run(run_id, RunStatus.RUNNING, attempt)
-            locked.group, locked.period = run.group, run.period
-            posting = run_eliminations_post(run=locked, results=data)
-            changes = {
-                "status": RunStatus.SUCCEEDED, "progress": 100, "progress_note": "done",
-                "fingerprint": result.fingerprint, "fingerprint_sections": result.fingerprint_sections,
-                "previous_run": previous, "results": data, "ic_differences": data["ic_differences"],
-                "changed_inputs": changed_sections(previous.fingerprint_sections, result.fingerprint_sections)
-                if previous else [],
-                "posted_entry_ids": posting.posted_entry_ids, "reversal_entry_ids": posting.reversal_entry_ids,
-                "posting_error": posting.error,
-                "finished_at": timezone.now(), "duration_ms": int((time.perf_counter() - started) * 1000)}
-            for k, v in changes.items():
-                setattr(locked, k, v)
-            locked.save(update_fields=list(changes))
-            ic_worklist_sync(run=locked)
-            return locked
+        # The results' JSON text (6 MB at 50 members) is written by a second thread while this one
+        # posts the journals, which is mostly waiting for PostgreSQL: json.dumps of a dict that
+        # nothing changes meanwhile (the posting only reads it), stored as the same jsonb.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            results_json = pool.submit(json.dumps, data)
+            return _succeed(run, attempt, started, result, previous, data, results_json)
     except SheshiError as exc:
         if isinstance(exc, RunNotInStateError):
             raise  # another attempt owns the run now
@@ -227,6 +219,32 @@ def _execute(run_id: int, attempt: int, started: float) -> ConsolidationRun:
                            error={"code": exc.code, "detail": exc.detail,
                                   "errors": [e.as_dict() for e in exc.errors]},
                            finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))
+
+
+def _succeed(run: ConsolidationRun, attempt: int, started: float, result, previous: ConsolidationRun | None,
+             data: dict, results_json) -> ConsolidationRun:
+    """running -> succeeded: the run's success and its posted eliminations, together or not at all."""
+    with transaction.atomic():
+        locked = _locked_run(run.pk, RunStatus.RUNNING, attempt)
+        locked.group, locked.period = run.group, run.period
+        posting = run_eliminations_post(run=locked, results=data)
+        changes = {
+            "status": RunStatus.SUCCEEDED, "progress": 100, "progress_note": "done",
+            "fingerprint": result.fingerprint, "fingerprint_sections": result.fingerprint_sections,
+            "previous_run": previous,
+            "results": Cast(Value(results_json.result()), output_field=JSONField()),
+            "ic_differences": data["ic_differences"],
+            "changed_inputs": changed_sections(previous.fingerprint_sections, result.fingerprint_sections)
+            if previous else [],
+            "posted_entry_ids": posting.posted_entry_ids, "reversal_entry_ids": posting.reversal_entry_ids,
+            "posting_error": posting.error,
+            "finished_at": timezone.now(), "duration_ms": int((time.perf_counter() - started) * 1000)}
+        for k, v in changes.items():
+            setattr(locked, k, v)
+        locked.save(update_fields=list(changes))
+        locked.results = data  # the dict the text was made from, not the expression that wrote it
+        ic_worklist_sync(run=locked)
+        return locked
 
 
 # --- intercompany worklist --------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.db import models
 from ledger.models.accounts import Account
 from periods.models import Period
 from sheshi.history import history
-from sheshi.money import ISO_4217, amount_field, rate_field
+from sheshi.money import ISO_4217_BY_USE, amount_field, rate_field
 from sheshi.tenancy.models import Entity, Organisation
 
 
@@ -160,7 +160,7 @@ class JournalLine(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(rate__gt=0), name="line_rate_positive"),
-            models.CheckConstraint(condition=models.Q(currency__in=sorted(ISO_4217)), name="line_currency_iso"),
+            models.CheckConstraint(condition=models.Q(currency__in=ISO_4217_BY_USE), name="line_currency_iso"),
             models.CheckConstraint(condition=~models.Q(amount=0, functional_amount=0), name="line_not_zero"),
             models.CheckConstraint(
                 condition=(models.Q(amount__gte=0) & models.Q(functional_amount__gte=0))

@@ -55,6 +55,19 @@ def test_stored_results_carry_the_hand_figures_and_progress_history(queued):
                      ("running", 80, "storing"), ("succeeded", 100, "done")]
 
 
+def test_results_written_as_text_by_a_second_thread_are_the_engine_dict(queued):
+    """The results' JSON text is made in a second thread while the journals post; what is stored
+    (read back) is the dict the run returns, equal to the engine's on the same inputs."""
+    from consolidation.engine import consolidate
+    from consolidation.selectors.runs import engine_inputs_get
+
+    run = consolidation_run_execute(run_id=queued.pk)
+    stored = ConsolidationRun.objects.get(pk=queued.pk)
+    assert isinstance(run.results, dict) and stored.results == run.results
+    assert stored.results == consolidate(engine_inputs_get(group=stored.group, period=stored.period)).to_dict()
+    assert stored.ic_differences == stored.results["ic_differences"]
+
+
 def test_run_computes_with_the_cyclic_collector_paused_and_restores_it(queued, monkeypatch):
     """The run reads, consolidates and stores with the cyclic collector paused (its full passes
     over the run's large acyclic inputs and results were a third of a run's Python CPU), and the

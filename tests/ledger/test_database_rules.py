@@ -1,5 +1,6 @@
 """Every ledger rule, attacked with raw SQL as the application's role. PostgreSQL must refuse
 each attempt with its named rule, and nothing may change."""
+import re
 from decimal import Decimal
 
 import psycopg
@@ -10,6 +11,7 @@ from ledger.models import Balance, JournalEntry, JournalLine
 from ledger.services.entries import journal_entry_create, journal_entry_create_and_post
 from periods.services.transitions import entity_period_soft_close
 from sheshi.errors import RuleViolation
+from sheshi.money import _MOST_TRADED, ISO_4217
 from tests.locking import lock_through
 from tests.rules import raw, refused
 
@@ -274,6 +276,16 @@ def test_a_zero_line_or_a_made_up_currency_is_refused_by_the_database(draft):
     with pytest.raises(DatabaseError, match="line_currency_iso"), transaction.atomic():
         raw("UPDATE ledger_journalline SET currency = 'QQQ' WHERE entry_id = %s AND line_no = 1", [draft.pk])
     assert snapshot() == before
+
+
+def test_the_currency_check_admits_exactly_the_iso_codes_most_traded_first(db):
+    """line_currency_iso lists the most traded currencies first (PostgreSQL tests an IN list in
+    order, on every line written): the same set of codes as ISO_4217, nothing more or less."""
+    (definition,) = raw("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'line_currency_iso'")[0]
+    listed = re.findall(r"'([A-Z]{3})'", definition)
+    assert len(listed) == len(set(listed)) and set(listed) == ISO_4217
+    assert listed[:5] == ["USD", "EUR", "JPY", "GBP", "CNY"]
+    assert listed[len(_MOST_TRADED):] == sorted(ISO_4217 - set(_MOST_TRADED))
 
 
 def test_a_functional_currency_line_with_a_rate_other_than_one_cannot_post(draft):
