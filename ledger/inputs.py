@@ -68,3 +68,28 @@ def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tu
     if currency == functional_currency and rate != 1:
         return None, "invalid_rate", "Lines in the functional currency have rate 1."
     return rate, "", ""
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__: ten calls for a
+# line, nine for an entry, ~2.5 µs each object. A 10,000-entry batch builds 30,000 of them (a
+# quarter of its reading time), so its reader makes the common shapes with these instead: the
+# same objects (same class, fields, equality, hash), every field given, no check skipped (the
+# dataclasses have no __post_init__).
+_new = object.__new__
+
+
+def plain_line(account_id: int, amount: Decimal, source_row: int | None = None) -> LineInput:
+    """LineInput(account_id, amount, source_row=source_row), every other field at its default."""
+    line = _new(LineInput)
+    line.__dict__.update(account_id=account_id, amount=amount, currency=None, rate=None, functional_amount=None,
+                         counterparty_id=None, dimensions={}, memo="", source_row=source_row, source_raw="")
+    return line
+
+
+def entry_of(entry_date: date, description: str, lines: list[LineInput], period_id: int | None,
+             reference: str) -> EntryInput:
+    """EntryInput(entry_date, description, lines, period_id, reference), the rest at its default."""
+    entry = _new(EntryInput)
+    entry.__dict__.update(entry_date=entry_date, description=description, lines=lines, period_id=period_id,
+                          reference=reference, reverse_on=None, auto_reverse=False, source=None)
+    return entry
