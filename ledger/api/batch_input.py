@@ -158,6 +158,18 @@ def _line(raw, where: str, codes: Codes, p: _Problems, row: int | None) -> LineI
 
 
 def _entry(index: int, raw, codes: Codes, p: _Problems, rows: list[int] | None = None) -> EntryInput | None:
+    if type(raw) is dict and len(raw) == 3:  # the common entry: a known date, a description and plain lines
+        value, description, raw_lines = raw.get("entry_date"), raw.get("description"), raw.get("lines")
+        entry_date = p.dates.get(value) if type(value) is str else None
+        if (entry_date is not None and type(description) is str and 0 < len(description) <= 500
+                and type(raw_lines) is list and 2 <= len(raw_lines) <= MAX_LINES_PER_ENTRY):
+            accounts = codes.accounts
+            lines = [_plain_line(li, accounts, rows[no] if rows else None) for no, li in enumerate(raw_lines)]
+            for line in lines:
+                if line is None:
+                    break
+            else:
+                return entry_of(entry_date, description, lines, None, "")
     where = f"entries[{index}]"
     row = rows[0] if rows else None
     if not isinstance(raw, dict):
