@@ -68,3 +68,44 @@ def line_rate(line: LineInput, *, currency: str, functional_currency: str) -> tu
     if currency == functional_currency and rate != 1:
         return None, "invalid_rate", "Lines in the functional currency have rate 1."
     return rate, "", ""
+
+
+# A frozen dataclass's generated __init__ (defaults, then object.__setattr__ looked up per field)
+# takes ~1.8 µs a line; a 10,000-entry batch builds 30,000 of these, so its reader makes the
+# common shapes here: the same objects (class, fields, equality), every field set, nothing
+# checked less (the dataclasses have no __post_init__). Set attribute by attribute, not through
+# __dict__.update: that would give each object a dict of its own (memory, and work for the cyclic
+# collector where it runs).
+_new = object.__new__
+_set = object.__setattr__
+
+
+def plain_line(account_id: int, amount: Decimal, source_row: int | None = None) -> LineInput:
+    """LineInput(account_id, amount, source_row=source_row), every other field at its default."""
+    line = _new(LineInput)
+    _set(line, "account_id", account_id)
+    _set(line, "amount", amount)
+    _set(line, "currency", None)
+    _set(line, "rate", None)
+    _set(line, "functional_amount", None)
+    _set(line, "counterparty_id", None)
+    _set(line, "dimensions", {})
+    _set(line, "memo", "")
+    _set(line, "source_row", source_row)
+    _set(line, "source_raw", "")
+    return line
+
+
+def entry_of(entry_date: date, description: str, lines: list[LineInput], period_id: int | None,
+             reference: str) -> EntryInput:
+    """EntryInput(entry_date, description, lines, period_id, reference), the rest at its default."""
+    entry = _new(EntryInput)
+    _set(entry, "entry_date", entry_date)
+    _set(entry, "description", description)
+    _set(entry, "lines", lines)
+    _set(entry, "period_id", period_id)
+    _set(entry, "reference", reference)
+    _set(entry, "reverse_on", None)
+    _set(entry, "auto_reverse", False)
+    _set(entry, "source", None)
+    return entry

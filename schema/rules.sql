@@ -701,7 +701,8 @@ DECLARE
 BEGIN
   SELECT reltuples INTO known FROM pg_class WHERE oid = 'ledger_journalline'::regclass;
   IF p_new_rows >= 10000 AND p_new_rows >= greatest(known, 0) THEN
-    ANALYZE ledger_journalline;
+    ANALYZE ledger_journalline (id, organisation_id, entity_id, period_id, entry_id, line_no, account_id, currency,
+                                counterparty_id, import_batch_id);
     ANALYZE ledger_balance;
     RETURN true;
   END IF;

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser
 
-from ledger.inputs import EntryInput, LineInput
+from ledger.inputs import EntryInput, LineInput, entry_of, plain_line
 from ledger.models import Account
 from periods.models import Period
 from sheshi.errors import FieldError
@@ -114,7 +114,7 @@ def _plain_line(raw, accounts: dict[str, int], row: int | None) -> LineInput | N
     account_id = accounts.get(code)  # a known code: a non-empty string of at most 32 characters
     if account_id is None:
         return None
-    return LineInput(account_id, Decimal(amount), None, None, None, None, {}, "", row)
+    return plain_line(account_id, Decimal(amount), row)
 
 
 def _line(raw, where: str, codes: Codes, p: _Problems, row: int | None) -> LineInput | None:
@@ -158,6 +158,18 @@ def _line(raw, where: str, codes: Codes, p: _Problems, row: int | None) -> LineI
 
 
 def _entry(index: int, raw, codes: Codes, p: _Problems, rows: list[int] | None = None) -> EntryInput | None:
+    if type(raw) is dict and len(raw) == 3:  # the common entry: a known date, a description and plain lines
+        value, description, raw_lines = raw.get("entry_date"), raw.get("description"), raw.get("lines")
+        entry_date = p.dates.get(value) if type(value) is str else None
+        if (entry_date is not None and type(description) is str and 0 < len(description) <= 500
+                and type(raw_lines) is list and 2 <= len(raw_lines) <= MAX_LINES_PER_ENTRY):
+            accounts = codes.accounts
+            lines = [_plain_line(li, accounts, rows[no] if rows else None) for no, li in enumerate(raw_lines)]
+            for line in lines:
+                if line is None:
+                    break
+            else:
+                return entry_of(entry_date, description, lines, None, "")
     where = f"entries[{index}]"
     row = rows[0] if rows else None
     if not isinstance(raw, dict):
@@ -198,8 +210,7 @@ def _entry(index: int, raw, codes: Codes, p: _Problems, rows: list[int] | None =
                  for no, li in enumerate(raw_lines)]
     if len(p.errors) > before:
         return None
-    return EntryInput(entry_date=entry_date, description=description, lines=lines, period_id=period_id,
-                      reference=reference)
+    return entry_of(entry_date, description, lines, period_id, reference)
 
 
 def entries_from_json(raw_entries, codes: Codes) -> tuple[list[EntryInput], list[FieldError]]:

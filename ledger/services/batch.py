@@ -9,6 +9,7 @@ too; PostgreSQL still checks every one of them. Idempotent by key: the batch row
 write of the transaction, so a concurrent retry waits on its unique index, then replays."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
@@ -73,40 +74,66 @@ def _post(*, actor, entity: Entity, entries: list[EntryInput], idempotency_key: 
           request_hash: str) -> JournalEntryBatch:
     batch = JournalEntryBatch.objects.create(organisation_id=entity.organisation_id, entity=entity, created_by=actor,
                                              idempotency_key=idempotency_key or None, request_hash=request_hash)
-    errors, into_soft_closed = _batch_refusals(actor, entity, entries)
-    if errors:
-        raise ValidationFailed(f"The batch is not valid ({len(errors):,} refusals); nothing was posted.",
-                               errors=errors)
-    if into_soft_closed:
+    known = _Known(actor, entity, entries)
+    if known.may_close:
         # The posting trigger lets a soft-closed period take postings only under this
         # transaction-local flag, which only a path that checked the close permission sets.
         with connection.cursor() as cur:
             cur.execute("SELECT set_config('sheshi.close_privilege', 'on', true)")
-    result = journal_entries_post_bulk(actor=actor, entity=entity, entries=entries, source=EntrySource.MANUAL)
+    # The refusals are worked out (pure Python, on what _Known read) while PostgreSQL posts: the
+    # posting's statements leave this thread waiting, so the other gets the interpreter. All or
+    # nothing holds either way: a batch with refusals is refused with all of them and its posting,
+    # if it got that far, is rolled back with this transaction; a database refusal of the posting
+    # is shown as before when the checks here find nothing.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-refusals") as pool:
+        refusals = pool.submit(_batch_refusals, known, entity, entries)
+        try:
+            result = journal_entries_post_bulk(actor=actor, entity=entity, entries=entries, source=EntrySource.MANUAL)
+        except Exception:
+            _refuse(refusals.result())
+            raise
+        _refuse(refusals.result())
     batch.entry_count, batch.line_count = result.entries, result.lines
     batch.entry_id_runs = [list(run) for run in result.id_runs]
     batch.save(update_fields=["entry_count", "line_count", "entry_id_runs"])
     return batch
 
 
-def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[list[FieldError], bool]:
+def _refuse(errors: list[FieldError]) -> None:
+    if errors:
+        raise ValidationFailed(f"The batch is not valid ({len(errors):,} refusals); nothing was posted.",
+                               errors=errors)
+
+
+class _Known:
+    """What the batch's refusals are checked against, read from the database once (this thread:
+    the connection is not shared with the one that checks)."""
+
+    def __init__(self, actor, entity: Entity, entries: list[EntryInput]):
+        resolve = PeriodResolver(entity.organisation_id)
+        self.periods = [resolve(e) for e in entries]
+        self.accounts = {pk: (kind, active) for pk, kind, active in Account.objects.filter(
+            organisation_id=entity.organisation_id, pk__in={li.account_id for e in entries for li in e.lines})
+            .values_list("pk", "kind", "is_active")}
+        self.counterparties = set(Entity.objects.filter(organisation_id=entity.organisation_id)
+                                  .exclude(pk=entity.pk).values_list("pk", flat=True))
+        self.states = dict(EntityPeriod.objects.filter(entity=entity).values_list("period_id", "state"))
+        self.bounds = {pk: (start, end, code) for pk, start, end, code in Period.objects.filter(
+            organisation_id=entity.organisation_id, pk__in={p for p in self.periods if p is not None})
+            .values_list("pk", "start_date", "end_date", "code")}
+        # Only asked when an entry goes into a soft-closed period.
+        into_soft_closed = any(self.states.get(p) == PeriodState.SOFT_CLOSED for p in self.bounds)
+        self.may_close = into_soft_closed and (has_entity_perm(actor, CLOSE, entity) if actor is not None else True)
+
+
+def _batch_refusals(known: _Known, entity: Entity, entries: list[EntryInput]) -> list[FieldError]:
     """The refusals of the batch, in entry order: references and period states checked here,
     with the bulk path's own checks (rates, zero lines, signs, balance) added when there are any
-    (without, the bulk path makes those and lists every one itself); and whether it posts into a
-    soft-closed period (allowed: the actor holds the close permission)."""
-    resolve = PeriodResolver(entity.organisation_id)
-    periods = [resolve(e) for e in entries]
-    accounts = {pk: (kind, active) for pk, kind, active in Account.objects.filter(
-        organisation_id=entity.organisation_id, pk__in={li.account_id for e in entries for li in e.lines})
-        .values_list("pk", "kind", "is_active")}
-    counterparties = set(Entity.objects.filter(organisation_id=entity.organisation_id)
-                         .exclude(pk=entity.pk).values_list("pk", flat=True))
-    states = dict(EntityPeriod.objects.filter(entity=entity).values_list("period_id", "state"))
-    bounds = {pk: (start, end, code) for pk, start, end, code in Period.objects.filter(
-        organisation_id=entity.organisation_id, pk__in={p for p in periods if p is not None})
-        .values_list("pk", "start_date", "end_date", "code")}
+    (without, the bulk path makes those and lists every one itself). No database access: this
+    runs beside the posting."""
+    periods, accounts, counterparties, states, bounds = (known.periods, known.accounts, known.counterparties,
+                                                         known.states, known.bounds)
     postable = {pk for pk, (kind, active) in accounts.items() if kind == AccountKind.POSTING and active}
-    may_close = None
     errors: list[FieldError] = []
     for i, (e, period_id) in enumerate(zip(entries, periods, strict=True)):
         row = e.lines[0].source_row if e.lines else None
@@ -122,13 +149,10 @@ def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[l
             elif state == PeriodState.LOCKED:
                 errors.append(FieldError(f"entries[{i}].period", f"Period {code} is locked for entity "
                                          f"{entity.code}.", code="period_locked", value=code, row=row))
-            elif state == PeriodState.SOFT_CLOSED:
-                if may_close is None:
-                    may_close = has_entity_perm(actor, CLOSE, entity) if actor is not None else True
-                if not may_close:
-                    errors.append(FieldError(f"entries[{i}].period", f"Period {code} is soft-closed: only users "
-                                             "with the close permission post into it.", code="period_soft_closed",
-                                             value=code, row=row))
+            elif state == PeriodState.SOFT_CLOSED and not known.may_close:
+                errors.append(FieldError(f"entries[{i}].period", f"Period {code} is soft-closed: only users "
+                                         "with the close permission post into it.", code="period_soft_closed",
+                                         value=code, row=row))
         for no, li in enumerate(e.lines):
             if li.account_id in postable and li.currency is None and li.counterparty_id is None:
                 continue  # nothing below can refuse it (most lines)
@@ -148,7 +172,7 @@ def _batch_refusals(actor, entity: Entity, entries: list[EntryInput]) -> tuple[l
                                          "same organisation.", code="invalid_counterparty", row=li.source_row))
     if errors:  # the bulk path's own checks, for the full list; it makes them itself otherwise
         errors += entries_check(entity, entries, periods)
-    return sorted(errors, key=_entry_index), bool(may_close)
+    return sorted(errors, key=_entry_index)
 
 
 def _entry_index(error: FieldError) -> int:

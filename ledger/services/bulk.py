@@ -136,24 +136,34 @@ def _check_entry(index: int, entry: EntryInput, period_id: int | None,
     return errors
 
 
-def _figures(chunk: list[EntryInput], functional_ccy: str) -> tuple[list[list[Decimal | None]], list[list[Decimal]]]:
-    """Each line's rate and functional amount (as _rate and _functional give them). A line in the
-    functional currency with neither a rate nor a functional amount — most lines — is at rate 1
-    and its functional amount is its amount, rounded: that is taken without line_rate's call."""
-    rates, functional = [], []
+def _figures(chunk: list[EntryInput], functional_ccy: str) -> tuple[list[list[Decimal | None]], list[list[Decimal]],
+                                                                  list[bool]]:
+    """Each line's rate and functional amount (as _rate and _functional give them), and for each
+    entry whether _check_entry is sure to find nothing. A line in the functional currency with
+    neither a rate nor a functional amount — most lines — is at rate 1 and its functional amount
+    is its amount, rounded: that is taken without line_rate's call, and such a line can only be
+    refused as a zero line (rounding keeps the sign). An entry of such lines, at least two, that
+    balances is clean; any other entry goes through _check_entry."""
+    rates, functional, clean = [], [], []
+    plain_currencies = (None, functional_ccy)
     for e in chunk:
         rs, fas = [], []
+        ok = len(e.lines) >= 2
         for li in e.lines:
-            if li.rate is None and li.functional_amount is None and li.currency in (None, functional_ccy):
+            if li.rate is None and li.functional_amount is None and li.currency in plain_currencies:
                 rs.append(_ONE)
                 fas.append(quantize_amount(li.amount))
+                if li.amount == 0:
+                    ok = False
             else:
                 rate = _rate(li, functional_ccy)
                 rs.append(rate)
                 fas.append(_functional(li, rate))
+                ok = False
         rates.append(rs)
         functional.append(fas)
-    return rates, functional
+        clean.append(ok and sum(fas) == 0)
+    return rates, functional, clean
 
 
 def _rate(li, functional_ccy: str) -> Decimal | None:
@@ -183,6 +193,41 @@ def _opt(value) -> str:
 
 def _number(value) -> str:
     return str(value if isinstance(value, Decimal) else Decimal(value))
+
+
+_ROWS_PER_WRITE = 4000
+
+
+def _line_rows(line_ids: list[int], entry_ids: list[int], periods: list[int | None], chunk: list[EntryInput],
+               functional: list[list[Decimal]], rates: list[list[Decimal | None]], org_entity: str,
+               functional_ccy: str, batch: str, dims, memo) -> Iterator[str]:
+    """The chunk's line rows as COPY text, in pieces of ``_ROWS_PER_WRITE`` rows. Optional fields
+    are tested inline (a function call per field and line was most of this loop's time)."""
+    functional_text = _text(functional_ccy)
+    rows: list[str] = []
+    k = 0
+    for entry_id, period_id, e, fas, rs in zip(entry_ids, periods, chunk, functional, rates, strict=True):
+        head = f"{org_entity}\t{period_id}\t{entry_id}\t"
+        for no, (li, fa, rate) in enumerate(zip(e.lines, fas, rs, strict=True), start=1):
+            # A functional-currency line at rate 1 (most): its amount is its functional amount.
+            if rate is _ONE and li.functional_amount is None:
+                amount, rate_text = fa, "1"
+            else:
+                amount, rate_text = quantize_amount(li.amount), _number(rate)
+            currency, counterparty, dimensions, note, row, raw = (li.currency, li.counterparty_id, li.dimensions,
+                                                                  li.memo, li.source_row, li.source_raw)
+            rows.append(
+                f"{line_ids[k]}\t{head}{no}\t{int(li.account_id)}\t"
+                f"{_text(currency) if currency else functional_text}\t{amount}\t{rate_text}\t{fa}\t"
+                f"{NULL if counterparty is None else int(counterparty)}\t{dims(dimensions) if dimensions else '{}'}\t"
+                f"{memo(note) if note else ''}\t{batch}\t{NULL if row is None else int(row)}\t"
+                f"{_text(raw) if raw else ''}\n")
+            k += 1
+        if len(rows) >= _ROWS_PER_WRITE:
+            yield "".join(rows)
+            rows = []
+    if rows:
+        yield "".join(rows)
 
 
 def journal_entries_post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
@@ -253,9 +298,10 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 dims_text.clear()  # per chunk: memory stays flat on a large import
                 memo_text.clear()
                 periods = [resolve(e) for e in chunk]
-                rates, functional = _figures(chunk, functional_ccy)
-                errors += [err for i, (e, p, fa, rs) in enumerate(zip(chunk, periods, functional, rates, strict=True))
-                           for err in _check_entry(n_entries + i, e, p, fa, rs, functional_ccy)]
+                rates, functional, clean = _figures(chunk, functional_ccy)
+                errors += [err for i, (e, p, fa, rs, ok) in enumerate(zip(chunk, periods, functional, rates, clean,
+                                                                          strict=True))
+                           if not ok or p is None for err in _check_entry(n_entries + i, e, p, fa, rs, functional_ccy)]
                 if errors:  # nothing more is written; the rest is still checked, to list every refusal
                     if len(errors) >= MAX_ERRORS:
                         break
@@ -263,22 +309,13 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                     continue
                 entry_ids = reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
-                line_ids = iter(reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk))
-                rows = []
-                functional_text = _text(functional_ccy)
-                for entry_id, period_id, e, fas, rs in zip(entry_ids, periods, chunk, functional, rates, strict=True):
-                    head = f"{org_entity}\t{period_id}\t{entry_id}\t"
-                    for no, (li, fa, rate) in enumerate(zip(e.lines, fas, rs, strict=True), start=1):
-                        # A functional-currency line at rate 1 (most): its amount is its functional amount.
-                        amount = fa if rate is _ONE and li.functional_amount is None else quantize_amount(li.amount)
-                        rows.append(
-                            f"{next(line_ids)}\t{head}{no}\t{int(li.account_id)}\t"
-                            f"{_text(li.currency) if li.currency else functional_text}\t{amount}\t"
-                            f"{_number(rate)}\t{fa}\t{_opt(li.counterparty_id)}\t"
-                            f"{dims(li.dimensions) if li.dimensions else '{}'}\t{memo(li.memo) if li.memo else ''}\t"
-                            f"{batch}\t{_opt(li.source_row)}\t{_text(li.source_raw)}\n")
+                line_ids = reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk)
+                # Written as built, a few hundred kB at a time: PostgreSQL (the other core) reads
+                # and stores the first rows while the next ones are formatted.
                 with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write("".join(rows))
+                    for rows in _line_rows(line_ids, entry_ids, periods, chunk, functional, rates, org_entity,
+                                           functional_ccy, batch, dims, memo):
+                        copy.write(rows)
                 rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"
                         f"{_text(e.description[:500])}\t{_text(e.reference[:100])}{entry_tail(e.source)}"
                         for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True)]

@@ -105,6 +105,25 @@ def test_entries_in_a_locked_period_are_refused_by_entry(client, world, preparer
     assert JournalEntry.objects.count() == 0
 
 
+def test_a_soft_closed_period_takes_the_batch_of_a_user_who_may_close_it_only(client, world, preparer):
+    """The refusals are worked out beside the posting (ledger/services/batch.py): the preparer's
+    batch is refused by entry with the posting rolled back; the controller's is posted."""
+    from periods.services.transitions import entity_period_soft_close
+
+    entity_period_soft_close(actor=None, entity_period_id=world.entity_period("2026-03").pk, reason="month end")
+    client.force_login(preparer)
+    resp = post(client, batch(world, [entry(0, day="2026-02-10"), entry(1), entry(2, amount="1.0000")]))
+    assert resp.status_code == 400
+    assert [(e["field"], e["code"]) for e in resp.json()["errors"]] == [
+        ("entries[1].period", "period_soft_closed"), ("entries[2].period", "period_soft_closed")]
+    assert (JournalEntry.objects.count(), JournalLine.objects.count(), Balance.objects.count()) == (0, 0, 0)
+    client.force_login(user_with_role(world.entity, "controller"))
+    resp = post(client, batch(world, [entry(0, day="2026-02-10"), entry(1)]))
+    assert resp.status_code == 201, resp.json()
+    assert JournalEntry.objects.filter(status="posted").count() == 2
+    assert _balance(world, "1200") == Decimal("20.0000")
+
+
 def test_csv_body_posts_the_same_way_and_names_rows(client, world, preparer):
     client.force_login(preparer)
     csv_text = ("entry,entry_date,description,account,amount,memo,dim.project\r\n"
