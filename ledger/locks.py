@@ -4,8 +4,11 @@ keeps its rule: FOR NO KEY UPDATE for a row that changes but keeps its key, so t
 every posting takes on the rows it references (accounts, entries) goes on meanwhile."""
 from __future__ import annotations
 
+from django.db import connection
+
 from ledger.models import Account, JournalEntry, JournalRecurrence
 from periods.models import Period
+from sheshi.db.compiled import execute_prepared
 
 _ENTRY_PERIOD_SHARE_SQL = """
     SELECT p.*, ep.state AS entity_state, nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry_id
@@ -54,8 +57,19 @@ def entry_period_share_lock(*, entity_id: int, organisation_id: int, period_id: 
     else:
         which, params = "p.start_date <= %s AND p.end_date >= %s AND p.number <= 12", [entry_date] * 2
     sql = _ENTRY_PERIOD_SHARE_SQL.replace("{which}", which)  # one of the two constant conditions above
-    rows = list(Period.objects.raw(sql, [entity_id, organisation_id, *params]))
-    return rows[0] if rows else None
+    with connection.cursor() as cur:
+        # Prepared once per connection (sheshi/db/compiled.py): every single posting starts here.
+        execute_prepared(cur, ("entry_period_share_lock", period_id is not None), sql,
+                         [entity_id, organisation_id, *params])
+        row = cur.fetchone()
+        names = [d.name for d in cur.description]
+    if row is None:
+        return None
+    values = dict(zip(names, row, strict=True))
+    fields = [f.attname for f in Period._meta.concrete_fields]
+    period = Period.from_db(connection.alias, fields, [values.pop(f) for f in fields])
+    period.entity_state, period.new_entry_id = values["entity_state"], values["new_entry_id"]
+    return period
 
 
 def bulk_entity_periods_share_lock(cursor, *, entity_id: int) -> None:

@@ -29,6 +29,7 @@ from ledger.etags import journal_entry_etag
 from ledger.inputs import EntryInput, LineInput, line_rate
 from ledger.models import Account, AccountKind, EntrySource, EntryStatus, JournalEntry, JournalLine
 from ledger.services.accruals import _accrual_reversal_draft, _reverse_on_for
+from ledger.services.line_writer import journal_lines_insert
 from periods import locks as period_locks
 from periods.models import EntityPeriod, Period, PeriodState
 from sheshi.access.checks import has_entity_perm, require_entity_perm
@@ -210,7 +211,7 @@ def journal_entry_create(*, actor, entity: Entity, entry: EntryInput, source: st
         raise
     for line in lines:
         line.entry_id, line.period_id = je.pk, period.pk
-    JournalLine.objects.bulk_create(lines)
+    journal_lines_insert(lines)
     return CreateResult(entry=je, replayed=False, lines=tuple(lines))
 
 
@@ -293,7 +294,7 @@ def journal_entry_update(*, actor, entry_id: int, entry: EntryInput,
     JournalLine.objects.filter(entry_id=current.pk).delete()  # audited row by row by the capture triggers
     for line in lines:
         line.entry_id, line.period_id = current.pk, period.pk
-    JournalLine.objects.bulk_create(lines)
+    journal_lines_insert(lines)
     return current
 
 
@@ -526,7 +527,7 @@ def _post_new_entry(*, actor, entity: Entity, entry: EntryInput, source: str, id
         line.entry_id, line.period_id = je.pk, period.pk
     # The lines guard notes the entry it cannot see yet; the entry's INSERT below clears that
     # (ledger/sql/0011), and a commit without it is refused.
-    JournalLine.objects.bulk_create(lines)
+    journal_lines_insert(lines)
     je.save(force_insert=True)  # status posted: the posting trigger checks everything, updates balances
     if je.reverse_on is not None:
         _accrual_reversal_draft(actor, je)

@@ -14,16 +14,21 @@ shape changes the SQL (None or not, an empty list) belong in the caller's ``key`
 """
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.db.models import QuerySet
 
 _INT_BASE = -7_301_000_000_000_000
 _EMPTY = object()
 _cache: dict[tuple, Any] = {}
+_unpreparable: set[tuple] = set()
 
 
 def _placeholder(kind: type, n: int):
@@ -87,7 +92,7 @@ def run_compiled(key: tuple, build: Callable[..., QuerySet], *args, using: str =
               for param, slot in slots]
     connection = connections[using]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        execute_prepared(cur, full_key, sql, params, using=using)
         rows = cur.fetchall()
     if not converters:
         return rows
@@ -99,3 +104,66 @@ def run_compiled(key: tuple, build: Callable[..., QuerySet], *args, using: str =
                 values[pos] = function(values[pos], expression, connection)
         converted.append(tuple(values))
     return converted
+
+
+# Prepared on the server, once per connection. The ORM's SQL reaches PostgreSQL as text with the
+# values written in (psycopg's client-side binding: server-side binding stays off, shared/STACK.md),
+# so PostgreSQL parses, rewrites (row-level security) and plans it on every run: for the entity and
+# Idempotency-Key look-ups of a single API posting that was over a millisecond of the database's
+# CPU per request. ``PREPARE`` (SQL, not the protocol's) keeps the parsed statement and its plan in
+# the session, and ``EXECUTE name (values)`` still carries the values as literals. The plan cache
+# re-plans when a table it uses changes or the session's role differs (row-level security), and
+# the policies' settings (sheshi.org_ids, …) are read when the plan runs, not when it is made.
+# A statement lives as long as its server session; the names carry a token drawn per connection,
+# so a server session handed on by a pooler (PgBouncer, session mode: deploy/README.md) never
+# meets a name it already holds. A statement PostgreSQL will not prepare is run as plain SQL.
+_PARAM = re.compile(r"%(s|%)")
+_TYPES = {bool: "boolean", int: "bigint", date: "date"}  # str: PostgreSQL infers it from where it is used
+
+
+def execute_prepared(cur, key: tuple, sql: str, params: Sequence, *, using: str = "default") -> None:
+    """``cur.execute(sql, params)``, the statement prepared on the connection the first time ``key``
+    (which names ``sql``: one key, one SQL text) is run there. Values: int, str, bool and date."""
+    prepared = _prepared_name(connections[using], cur, key, sql, params)
+    if prepared is None:
+        cur.execute(sql, params)
+    else:
+        cur.execute(f"EXECUTE {prepared} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {prepared}",
+                    params)
+
+
+def _param_type(value) -> str | None:
+    if type(value) in _TYPES:
+        return _TYPES[type(value)]
+    return "unknown" if type(value) is str else None
+
+
+def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence) -> str | None:
+    if key in _unpreparable:
+        return None
+    raw = connection.connection
+    state = getattr(connection, "_sheshi_prepared", None)
+    if state is None or state[0] is not raw:
+        state = connection._sheshi_prepared = (raw, secrets.token_hex(4), {})
+    _, token, names = state
+    name = names.get(key)
+    if name is not None:
+        return name
+    types = [_param_type(p) for p in params]
+    if None in types:
+        _unpreparable.add(key)
+        return None
+    numbered = iter(range(1, len(params) + 1))
+    text = _PARAM.sub(lambda m: f"${next(numbered)}" if m.group(1) == "s" else "%", sql)
+    name = f"sheshi_{token}_{len(names) + 1}"
+    head = f"PREPARE {name} ({', '.join(types)}) AS " if types else f"PREPARE {name} AS "
+    try:
+        # In a transaction, under a savepoint: a refused PREPARE must not abort the caller's work.
+        with transaction.atomic(using=connection.alias) if connection.in_atomic_block else nullcontext():
+            cur.execute(head + text)
+    except DatabaseError:
+        _unpreparable.add(key)
+        return None
+    names[key] = name
+    return name
+

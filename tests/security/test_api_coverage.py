@@ -54,6 +54,8 @@ NOT_API_OPERATIONS = {
                        "through the services, as the demo does",
     "journal_entries_post_bulk": "the set-based posting path under imports, the batch endpoint "
                                  "(journal_entries_batch_post) and consolidation eliminations",
+    "journal_lines_insert": "a step inside the entry services (create, update, create and post): writes the "
+                            "lines of an entry they have checked and locked",
     "audit_event_record": "the recorder every service calls in its own transaction; not an operation itself",
     "auth_event_record": "login/logout/failed-login events, written by the authentication signals",
     "audit_anchor_write": "scheduled job (manage.py audit_anchor): anchors leave the database by design",
