@@ -10,8 +10,13 @@ from ledger.models import Account, JournalEntry, JournalRecurrence
 from periods.models import Period
 from sheshi.db.compiled import execute_prepared
 
+# The period's columns named, not p.*: the statement is prepared once per connection, and a
+# prepared p.* fails ("cached plan must not change result type") once a migration adds a column
+# to the period table while the workers run (tests/ledger/test_prepared_period_lock.py).
+_PERIOD_COLUMNS = ", ".join(f'p."{f.column}"' for f in Period._meta.concrete_fields)
 _ENTRY_PERIOD_SHARE_SQL = """
-    SELECT p.*, ep.state AS entity_state, nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry_id
+    SELECT {columns}, ep.state AS entity_state,
+           nextval(pg_get_serial_sequence('ledger_journalentry', 'id')) AS new_entry_id
       FROM periods_period p
       JOIN periods_entityperiod ep ON ep.period_id = p.id AND ep.entity_id = %s
      WHERE p.organisation_id = %s AND {which}
@@ -56,19 +61,18 @@ def entry_period_share_lock(*, entity_id: int, organisation_id: int, period_id: 
         which, params = "p.id = %s", [period_id]
     else:
         which, params = "p.start_date <= %s AND p.end_date >= %s AND p.number <= 12", [entry_date] * 2
-    sql = _ENTRY_PERIOD_SHARE_SQL.replace("{which}", which)  # one of the two constant conditions above
+    # one of the two constant conditions above, and the model's own column names
+    sql = _ENTRY_PERIOD_SHARE_SQL.replace("{which}", which).replace("{columns}", _PERIOD_COLUMNS)
     with connection.cursor() as cur:
         # Prepared once per connection (sheshi/db/compiled.py): every single posting starts here.
         execute_prepared(cur, ("entry_period_share_lock", period_id is not None), sql,
                          [entity_id, organisation_id, *params])
         row = cur.fetchone()
-        names = [d.name for d in cur.description]
     if row is None:
         return None
-    values = dict(zip(names, row, strict=True))
-    fields = [f.attname for f in Period._meta.concrete_fields]
-    period = Period.from_db(connection.alias, fields, [values.pop(f) for f in fields])
-    period.entity_state, period.new_entry_id = values["entity_state"], values["new_entry_id"]
+    fields = [f.attname for f in Period._meta.concrete_fields]  # in the order the columns are selected
+    period = Period.from_db(connection.alias, fields, row[:len(fields)])
+    period.entity_state, period.new_entry_id = row[len(fields):]
     return period
 
 

@@ -108,15 +108,16 @@ def run_compiled(key: tuple, build: Callable[..., QuerySet], *args, using: str =
 
 # Prepared on the server, once per connection. The ORM's SQL reaches PostgreSQL as text with the
 # values written in (psycopg's client-side binding: server-side binding stays off, shared/STACK.md),
-# so PostgreSQL parses, rewrites (row-level security) and plans it on every run: for the entity and
-# Idempotency-Key look-ups of a single API posting that was over a millisecond of the database's
-# CPU per request. ``PREPARE`` (SQL, not the protocol's) keeps the parsed statement and its plan in
+# so PostgreSQL parses, rewrites (row-level security) and plans it on every run: for the token, entity
+# and account look-ups of a single API posting that was over a millisecond of the database's CPU
+# per request. ``PREPARE`` (SQL, not the protocol's) keeps the parsed statement and its plan in
 # the session, and ``EXECUTE name (values)`` still carries the values as literals. The plan cache
 # re-plans when a table it uses changes or the session's role differs (row-level security), and
 # the policies' settings (sheshi.org_ids, …) are read when the plan runs, not when it is made.
 # A statement lives as long as its server session; the names carry a token drawn per connection,
 # so a server session handed on by a pooler (PgBouncer, session mode: deploy/README.md) never
 # meets a name it already holds. A statement PostgreSQL will not prepare is run as plain SQL.
+# Select named columns, never *: a prepared * fails once a migration adds a column meanwhile.
 _PARAM = re.compile(r"%(s|%)")
 _TYPES = {bool: "boolean", int: "bigint", date: "date"}  # str: PostgreSQL infers it from where it is used
 
