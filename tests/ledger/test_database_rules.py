@@ -281,7 +281,9 @@ def test_a_zero_line_or_a_made_up_currency_is_refused_by_the_database(draft):
 def test_the_currency_check_admits_exactly_the_iso_codes_most_traded_first(db):
     """line_currency_iso lists the most traded currencies first (PostgreSQL tests an IN list in
     order, on every line written): the same set of codes as ISO_4217, nothing more or less."""
-    (definition,) = raw("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'line_currency_iso'")[0]
+    (definition, validated), = raw("SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+                                   "WHERE conname = 'line_currency_iso'")
+    assert validated and "NOT VALID" not in definition  # ledger 0030 adds it NOT VALID, then validates it
     listed = re.findall(r"'([A-Z]{3})'", definition)
     assert len(listed) == len(set(listed)) and set(listed) == ISO_4217
     assert listed[:5] == ["USD", "EUR", "JPY", "GBP", "CNY"]
