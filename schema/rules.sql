@@ -7,7 +7,7 @@
 -- or merging a migration, run `make rules-sql` and commit the result.
 
 -- ==============================================================================================
--- Functions (84), by name and signature
+-- Functions (85), by name and signature
 -- ==============================================================================================
 
 -- audit_actor_check(p_what text)
@@ -707,6 +707,18 @@ BEGIN
     RETURN true;
   END IF;
   RETURN false;
+END $function$
+;
+
+-- ledger_bulk_stage_clear()
+CREATE OR REPLACE FUNCTION public.ledger_bulk_stage_clear()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  TRUNCATE pg_temp.ledger_bulk_entries, pg_temp.ledger_bulk_lines;
 END $function$
 ;
 

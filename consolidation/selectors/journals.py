@@ -25,8 +25,10 @@ Plain Decimal: the same results always give the same journals.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from itertools import chain
 from typing import Any
 
 from consolidation.engine.rounding import apportion, r2
@@ -72,8 +74,8 @@ def members_at_closing(results: dict[str, Any]) -> dict[str, dict[str, Decimal]]
     return out
 
 
-def translation_journals(results: dict[str, Any]) -> list[Journal]:
-    out = []
+def translation_journals(results: dict[str, Any]) -> Iterator[Journal]:
+    """One journal per member whose translation differs from its closing rate, in member order."""
     cta_account = results.get("cta_account")
     with localcontext() as ctx:
         ctx.prec = 60
@@ -99,22 +101,19 @@ def translation_journals(results: dict[str, Any]) -> list[Journal]:
                 keyed[f"~{cta_account}"] = (member, cta_account, r2(cta))
             lines = _rounded(keyed)
             if lines:
-                out.append(Journal(
+                yield Journal(
                     "translation", member,
                     f"Translation of {member} ({t['currency']}): equity at the historical rate, income and expense "
-                    "at the average rate, the difference to the CTA", lines))
-    return out
+                    "at the average rate, the difference to the CTA", lines)
 
 
-def elimination_journals(results: dict[str, Any]) -> list[Journal]:
-    out = []
+def elimination_journals(results: dict[str, Any]) -> Iterator[Journal]:
     for elim in results["eliminations"]:
         keyed = {f"{i:06d}": (p["entity"], p["account"], Decimal(p.get("exact", p["amount"])))
                  for i, p in enumerate(elim["postings"])}
         lines = _rounded(keyed)
         if lines:
-            out.append(Journal(elim["kind"], elim["ref"], elim["description"], lines))
-    return out
+            yield Journal(elim["kind"], elim["ref"], elim["description"], lines)
 
 
 def manual_journals(results: dict[str, Any]) -> list[Journal]:
@@ -124,11 +123,16 @@ def manual_journals(results: dict[str, Any]) -> list[Journal]:
             for adj in results.get("manual_adjustments", [])]
 
 
-def rounding_journal(results: dict[str, Any], parts: list[dict[str, Decimal]]) -> Journal | None:
+def rounding_journal(results: dict[str, Any], parts: Iterable[dict[str, Decimal]]) -> Journal | None:
     total: dict[str, Decimal] = defaultdict(Decimal)
     for part in parts:
         for account, amount in part.items():
             total[account] += amount
+    return _rounding(results, total)
+
+
+def _rounding(results: dict[str, Any], total: dict[str, Decimal]) -> Journal | None:
+    """The cents by which ``total`` (every part, per account) misses the consolidated TB."""
     tb = {a: Decimal(v) for a, v in results["consolidated_tb"].items()}
     lines = [("", a, tb.get(a, ZERO) - total.get(a, ZERO)) for a in sorted(set(tb) | set(total))]
     lines = [ln for ln in lines if ln[2] != 0]
@@ -155,10 +159,29 @@ class RunJournals:
         return kinds
 
 
-def run_journals(results: dict[str, Any]) -> RunJournals:
-    members = members_at_closing(results)
-    journals = translation_journals(results) + elimination_journals(results) + manual_journals(results)
-    rounding = rounding_journal(results, [*members.values(), *(j.by_account() for j in journals)])
+def journals_in_order(results: dict[str, Any], members: dict[str, dict[str, Decimal]]) -> Iterator[Journal]:
+    """The run's journals one by one - translation, eliminations, manual adjustments, rounding - so a
+    caller can post the first while the rest are worked out (consolidation/services/posting.py).
+    Fills ``members`` (members at closing) before the rounding journal, which needs them."""
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for journal in chain(translation_journals(results), elimination_journals(results), manual_journals(results)):
+        yield _counted(journal, total)
+    members.update(members_at_closing(results))
+    for part in members.values():
+        for account, amount in part.items():
+            total[account] += amount
+    rounding = _rounding(results, total)
     if rounding is not None:
-        journals.append(rounding)
+        yield rounding
+
+
+def _counted(journal: Journal, total: dict[str, Decimal]) -> Journal:
+    for _member, account, amount in journal.lines:
+        total[account] += amount
+    return journal
+
+
+def run_journals(results: dict[str, Any]) -> RunJournals:
+    members: dict[str, dict[str, Decimal]] = {}
+    journals = list(journals_in_order(results, members))
     return RunJournals(members, journals)

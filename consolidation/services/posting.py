@@ -14,6 +14,7 @@ caller's transaction: the run's success and its entries commit together or not a
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from consolidation import locks
 from consolidation.errors import EliminationLedgerCodeTakenError
 from consolidation.models import ConsolidationRun
 from consolidation.models.groups import ELIMINATION_LEDGER_SUFFIX
-from consolidation.selectors.journals import Journal, run_journals
+from consolidation.selectors.journals import MANUAL, Journal, journals_in_order
 from ledger.inputs import EntryInput, LineInput
 from ledger.models import Account, EntrySource, EntryStatus, JournalEntry
 from ledger.services.bulk import journal_entries_post_bulk
@@ -80,13 +81,12 @@ class PostingOutcome:
 SYSTEM_SOURCES = (EntrySource.ELIMINATION, EntrySource.TRANSLATION)
 
 
-def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: dict[str, int],
-                  group_code: str) -> list[EntryInput]:
+def _entry_inputs(run: ConsolidationRun, journals: Iterable[Journal], account_ids: dict[str, int],
+                  group_code: str) -> Iterator[EntryInput]:
     """An entry per journal (source ``translation`` or ``elimination``), one line per journal line,
     tagged with the member it belongs to (already rounded to the cent and balanced by
-    consolidation/selectors/journals.py)."""
+    consolidation/selectors/journals.py). One at a time, as the bulk path asks for them."""
     period = run.period
-    out = []
     for journal in journals:
         tags: dict[str, tuple[dict, str]] = {}  # member -> its lines' dimensions and memo, shared (built once)
         lines = []
@@ -98,11 +98,10 @@ def _entry_inputs(run: ConsolidationRun, journals: list[Journal], account_ids: d
             lines.append(LineInput(account_id=account_ids[account], amount=amount, dimensions=tag[0], memo=tag[1]))
         if len(lines) < 2:
             continue
-        out.append(EntryInput(
+        yield EntryInput(
             entry_date=period.end_date, period_id=period.pk, lines=lines,
             source=EntrySource.TRANSLATION if journal.kind == "translation" else EntrySource.ELIMINATION,
-            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {journal.description}"[:500]))
-    return out
+            description=f"Consolidation run {run.pk} of {group_code} {period.code}: {journal.description}"[:500])
 
 
 def run_eliminations_post(*, run: ConsolidationRun, results: dict[str, Any]) -> PostingOutcome:
@@ -138,14 +137,14 @@ def run_eliminations_post(*, run: ConsolidationRun, results: dict[str, Any]) -> 
         outcome.reversal_entry_ids += journal_entries_reverse_posted_bulk(
             actor=None, entity=entity, entry_ids=ids, entry_date=entry_date, period_id=period.pk,
             descriptions=[f"Consolidation run {run.pk} replaces elimination entry {pk}" for pk in ids])
-    journals = run_journals(results).to_post()
-    codes = {account for j in journals for _m, account, _a in j.lines}
-    account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id, code__in=codes)
-                       .values_list("code", "pk"))
+    # The journals' accounts are not known until the last journal is built: the organisation's chart.
+    account_ids = dict(Account.objects.filter(organisation_id=run.organisation_id).values_list("code", "pk"))
+    journals = (j for j in journals_in_order(results, {}) if j.kind != MANUAL)  # manual ones stand already
     entries = _entry_inputs(run, journals, account_ids, run.group.code)
-    # One batch for the translation and the elimination journals (each entry carries its source):
-    # one staging, one posting statement, one audit capture. Translation comes first in the
-    # journals, so the ids run translation then eliminations, as the journals do.
+    # One batch for the translation and the elimination journals (each entry carries its source),
+    # handed over as a generator: the bulk path posts the first chunk (translation) while this
+    # thread builds the next journals. Translation comes first, so the ids run translation then
+    # eliminations, as the journals do.
     result = journal_entries_post_bulk(actor=None, entity=entity, source=EntrySource.ELIMINATION, entries=entries)
     outcome.posted_entry_ids += result.entry_ids()
     return outcome

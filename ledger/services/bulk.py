@@ -1,16 +1,19 @@
 """The set-based posting path for imports and system entries.
 
-Lines and entry headers are streamed with COPY into temporary staging tables (PostgreSQL refuses
-COPY FROM into a table under row-level security, and staging keeps the real tables' triggers to
-one firing per batch). Then one INSERT … SELECT moves the lines in (their entries do not exist
-yet: the entry foreign key is checked at commit), and one INSERT … SELECT moves the entries in
-as posted. That statement fires the posting trigger once for the whole batch, which checks every
-rule set-based and updates the balances: the same database checks as the one-by-one path, with
-no save() per row. Memory stays flat: nothing is held per entry beyond the current chunk.
+Entries are posted in chunks (up to CHUNK_ENTRIES entries or CHUNK_LINES lines). A chunk's lines and
+entry headers are written with COPY into temporary staging tables (PostgreSQL refuses COPY FROM
+into a table under row-level security, and staging keeps the real tables' triggers to one firing
+per chunk). Then one INSERT … SELECT moves the lines in (their entries do not exist yet: the entry
+reference is checked when they do), and one INSERT … SELECT moves the entries in as posted. That
+statement fires the posting trigger once for the chunk, which checks every rule set-based and
+updates the balances: the same database checks as the one-by-one path, with no save() per row.
+The moves run on a second thread while the next chunk is built and formatted, all in the caller's
+one transaction: all or nothing. Memory stays flat: nothing is held per entry beyond two chunks.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,9 +34,14 @@ from sheshi.money import quantize_amount
 from sheshi.tenancy.models import Entity
 
 CHUNK_ENTRIES = 5000
+# A chunk also closes at this many lines: a consolidation run posts a few translation journals of
+# thousands of lines each, and the pipeline overlaps only from the second chunk on.
+CHUNK_LINES = 10_000
 LINE_COLUMNS = ("id", "organisation_id", "entity_id", "period_id", "entry_id", "line_no", "account_id", "currency",
                 "amount", "rate", "functional_amount", "counterparty_id", "dimensions", "memo", "import_batch_id",
                 "source_row", "source_raw")
+# Staged without an id: a line's id comes from the table's identity as the chunk is moved in.
+STAGED_LINE_COLUMNS = LINE_COLUMNS[1:]
 ENTRY_COLUMNS = ("id", "organisation_id", "entity_id", "period_id", "entry_date", "description", "reference", "source",
                  "import_batch_id")
 # Refusals listed at most: past this many the batch is refused with the first ones (a file with
@@ -64,13 +72,15 @@ def _add_runs(runs: list[list[int]], ids: list[int]) -> None:
             runs.append([i, i])
 
 
-def _chunks(items: Iterable[EntryInput], size: int) -> Iterator[list[EntryInput]]:
+def _chunks(items: Iterable[EntryInput], max_entries: int, max_lines: int) -> Iterator[list[EntryInput]]:
     chunk: list[EntryInput] = []
+    n_lines = 0
     for item in items:
         chunk.append(item)
-        if len(chunk) == size:
+        n_lines += len(item.lines)
+        if len(chunk) == max_entries or n_lines >= max_lines:
             yield chunk
-            chunk = []
+            chunk, n_lines = [], 0
     if chunk:
         yield chunk
 
@@ -198,16 +208,16 @@ def _number(value) -> str:
 _ROWS_PER_WRITE = 4000
 
 
-def _line_rows(line_ids: list[int], entry_ids: list[int], periods: list[int | None], chunk: list[EntryInput],
-               functional: list[list[Decimal]], rates: list[list[Decimal | None]], org_entity: str,
-               functional_ccy: str, batch: str, dims, memo) -> Iterator[str]:
-    """The chunk's line rows as COPY text, in pieces of ``_ROWS_PER_WRITE`` rows. Optional fields
-    are tested inline (a function call per field and line was most of this loop's time)."""
+def _line_rows(periods: list[int | None], chunk: list[EntryInput], functional: list[list[Decimal]],
+               rates: list[list[Decimal | None]], org_entity: str, functional_ccy: str, batch: str, dims,
+               memo) -> Iterator[str]:
+    """The chunk's line rows as COPY text (STAGED_LINE_COLUMNS; the entry is named by its number in
+    the chunk, from 1), in pieces of ``_ROWS_PER_WRITE`` rows. Optional fields are tested inline (a
+    function call per field and line was most of this loop's time)."""
     functional_text = _text(functional_ccy)
     rows: list[str] = []
-    k = 0
-    for entry_id, period_id, e, fas, rs in zip(entry_ids, periods, chunk, functional, rates, strict=True):
-        head = f"{org_entity}\t{period_id}\t{entry_id}\t"
+    for entry_no, (period_id, e, fas, rs) in enumerate(zip(periods, chunk, functional, rates, strict=True), start=1):
+        head = f"{org_entity}\t{period_id}\t{entry_no}\t"
         for no, (li, fa, rate) in enumerate(zip(e.lines, fas, rs, strict=True), start=1):
             # A functional-currency line at rate 1 (most): its amount is its functional amount.
             if rate is _ONE and li.functional_amount is None:
@@ -217,12 +227,11 @@ def _line_rows(line_ids: list[int], entry_ids: list[int], periods: list[int | No
             currency, counterparty, dimensions, note, row, raw = (li.currency, li.counterparty_id, li.dimensions,
                                                                   li.memo, li.source_row, li.source_raw)
             rows.append(
-                f"{line_ids[k]}\t{head}{no}\t{int(li.account_id)}\t"
+                f"{head}{no}\t{int(li.account_id)}\t"
                 f"{_text(currency) if currency else functional_text}\t{amount}\t{rate_text}\t{fa}\t"
                 f"{NULL if counterparty is None else int(counterparty)}\t{dims(dimensions) if dimensions else '{}'}\t"
                 f"{memo(note) if note else ''}\t{batch}\t{NULL if row is None else int(row)}\t"
                 f"{_text(raw) if raw else ''}\n")
-            k += 1
         if len(rows) >= _ROWS_PER_WRITE:
             yield "".join(rows)
             rows = []
@@ -258,16 +267,22 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
     entry_tails: dict[str | None, str] = {}  # per source: the end of an entry's COPY row
     resolve = PeriodResolver(entity.organisation_id)
     functional_ccy = entity.functional_currency
+    actor_id = getattr(actor, "pk", None)
     n_entries = n_lines = 0
-    first_id = last_id = None
     runs: list[list[int]] = []
     errors: list[FieldError] = []
     with connection.cursor() as cur:
         # Staging tables with the real columns' types only (the real tables check everything),
         # made by the schema owner: the application's role may not create temporary tables.
-        cur.execute("SELECT ledger_bulk_stage_create(%s, %s)", [list(ENTRY_COLUMNS), list(LINE_COLUMNS)])
-        raw = cur.connection  # psycopg 3 connection: COPY support
-        with raw.cursor() as pg:
+        cur.execute("SELECT ledger_bulk_stage_create(%s, %s)", [list(ENTRY_COLUMNS), list(STAGED_LINE_COLUMNS)])
+        raw = cur.connection  # psycopg 3 connection: COPY support; thread-safe (one statement at a time)
+        # The chunk pipeline: while the poster thread moves chunk k into the real tables (PostgreSQL
+        # working on the other core, this thread's interpreter free), this thread builds and formats
+        # chunk k+1 - for a consolidation run that includes building its journals, which the caller
+        # hands in as a generator. The connection serves one statement at a time: chunk k+1 is
+        # copied into staging only once chunk k is in.
+        with raw.cursor() as pg, ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-post") as poster:
+            pending: Future | None = None
             org_entity = f"{entity.organisation_id}\t{entity.pk}"
             batch = _opt(import_batch_id)
 
@@ -294,7 +309,7 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                 if text is None:
                     text = memo_text[value] = _text(value)
                 return text
-            for chunk in _chunks(entries, CHUNK_ENTRIES):
+            for chunk in _chunks(entries, CHUNK_ENTRIES, CHUNK_LINES):
                 dims_text.clear()  # per chunk: memory stays flat on a large import
                 memo_text.clear()
                 periods = [resolve(e) for e in chunk]
@@ -307,55 +322,86 @@ def _post_bulk(*, actor, entity: Entity, entries: Iterable[EntryInput],
                         break
                     n_entries += len(chunk)
                     continue
-                entry_ids = reserve_ids(pg, "ledger_journalentry_id_seq", len(chunk))
                 n_line_in_chunk = sum(len(e.lines) for e in chunk)
-                line_ids = reserve_ids(pg, "ledger_journalline_id_seq", n_line_in_chunk)
-                # Written as built, a few hundred kB at a time: PostgreSQL (the other core) reads
-                # and stores the first rows while the next ones are formatted.
-                with pg.copy(f"COPY ledger_bulk_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
-                    for rows in _line_rows(line_ids, entry_ids, periods, chunk, functional, rates, org_entity,
-                                           functional_ccy, batch, dims, memo):
-                        copy.write(rows)
-                rows = [f"{entry_id}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"
-                        f"{_text(e.description[:500])}\t{_text(e.reference[:100])}{entry_tail(e.source)}"
-                        for entry_id, period_id, e in zip(entry_ids, periods, chunk, strict=True)]
+                pieces = _line_rows(periods, chunk, functional, rates, org_entity, functional_ccy, batch, dims, memo)
+                if pending is None:
+                    # Nothing in flight: written as built, a few hundred kB at a time, so PostgreSQL
+                    # reads and stores the first rows while the next ones are formatted.
+                    with pg.copy(f"COPY ledger_bulk_lines ({', '.join(STAGED_LINE_COLUMNS)}) FROM STDIN") as copy:
+                        for piece in pieces:
+                            copy.write(piece)
+                    entry_text = _entry_rows(chunk, periods, org_entity, entry_tail)
+                else:
+                    line_text = "".join(pieces)  # formatted while the previous chunk is posted
+                    entry_text = _entry_rows(chunk, periods, org_entity, entry_tail)
+                    _add_runs(runs, pending.result())
+                    pending = None
+                    with pg.copy(f"COPY ledger_bulk_lines ({', '.join(STAGED_LINE_COLUMNS)}) FROM STDIN") as copy:
+                        copy.write(line_text)
                 with pg.copy(f"COPY ledger_bulk_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write("".join(rows))
+                    copy.write(entry_text)
+                pending = poster.submit(_chunk_post, raw, entity_id=entity.pk, n_entries=len(chunk),
+                                        n_lines=n_line_in_chunk, actor_id=actor_id)
                 n_entries += len(chunk)
                 n_lines += n_line_in_chunk
-                first_id = entry_ids[0] if first_id is None else first_id
-                last_id = entry_ids[-1]
-                _add_runs(runs, entry_ids)
             if errors:
+                if pending is not None:
+                    # The connection is free again before the rollback; what the chunk in flight
+                    # did, or why PostgreSQL refused it, is rolled back with the rest.
+                    wait([pending])
                 shown = errors[:MAX_ERRORS]
                 more = "" if len(errors) < MAX_ERRORS else f" The first {MAX_ERRORS:,} refusals are listed."
                 raise ValidationFailed(f"The batch is not valid; nothing was posted.{more}", errors=shown)
-            if n_entries == 0:
-                pg.execute("SELECT ledger_bulk_stage_drop()")
-                return BulkResult(0, 0, None, None)
-            actor_id = getattr(actor, "pk", None)
-            # The posting trigger share-locks the batch's entity-periods; taking them first (same
-            # order: period before entries) stamps posted_at after any wait for a period lock to end.
-            locks.bulk_entity_periods_share_lock(pg, entity_id=entity.pk)
-            now = timezone.now()
-            cols = ", ".join(LINE_COLUMNS)
-            pg.execute(f"INSERT INTO ledger_journalline ({cols}) SELECT {cols} FROM ledger_bulk_lines")
-            pg.execute("SELECT ledger_analyze_if_grown(%s)", [n_lines])  # plan the posting on fresh statistics
-            # One statement: the posting trigger sees every entry of the batch at once.
-            pg.execute("""
-                INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
-                    reference, source, status, created_by_id, created_at, posted_by_id, posted_at, import_batch_id,
-                    request_hash)
-                SELECT id, organisation_id, entity_id, period_id, entry_date, description, reference, source, 'posted',
-                       %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, ''
-                  FROM ledger_bulk_entries ORDER BY id""", {"actor": actor_id, "now": now})
-            # simple-history rows for the batch, written set-based (no save() per row) by the owner's
-            # entry point: a copy of each entry as posted (sheshi/tenancy/sql/0007_entry_points.sql).
-            pg.execute("SELECT sheshi_history_record('ledger_historicaljournalentry', "
-                       "(SELECT array_agg(id) FROM ledger_bulk_entries), '+', %(actor)s, 'bulk posting')",
-                       {"actor": actor_id})
+            if pending is not None:
+                _add_runs(runs, pending.result())
             pg.execute("SELECT ledger_bulk_stage_drop()")
-    return BulkResult(n_entries, n_lines, first_id, last_id, tuple((a, b) for a, b in runs))
+    if n_entries == 0:
+        return BulkResult(0, 0, None, None)
+    return BulkResult(n_entries, n_lines, runs[0][0], runs[-1][1], tuple((a, b) for a, b in runs))
+
+
+def _entry_rows(chunk: list[EntryInput], periods: list[int | None], org_entity: str, entry_tail) -> str:
+    """The chunk's entries as COPY text (ENTRY_COLUMNS; the id is the entry's number in the chunk)."""
+    return "".join(f"{no}\t{org_entity}\t{period_id}\t{e.entry_date.isoformat()}\t"
+                   f"{_text(e.description[:500])}\t{_text(e.reference[:100])}{entry_tail(e.source)}"
+                   for no, (period_id, e) in enumerate(zip(periods, chunk, strict=True), start=1))
+
+
+_MOVED_LINE_COLUMNS = ", ".join(STAGED_LINE_COLUMNS)
+# The staged entry numbers become the reserved ids; each line's id comes from the table's identity,
+# in input order.
+_LINES_INSERT = (f"INSERT INTO ledger_journalline ({_MOVED_LINE_COLUMNS}) "
+                 f"SELECT {_MOVED_LINE_COLUMNS.replace('entry_id', '(%(ids)s::bigint[])[entry_id]')} "
+                 "FROM ledger_bulk_lines ORDER BY entry_id, line_no")
+_ENTRIES_INSERT = """
+    INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
+        reference, source, status, created_by_id, created_at, posted_by_id, posted_at, import_batch_id,
+        request_hash)
+    SELECT (%(ids)s::bigint[])[id], organisation_id, entity_id, period_id, entry_date, description, reference,
+           source, 'posted', %(actor)s, %(now)s, %(actor)s, %(now)s, import_batch_id, ''
+      FROM ledger_bulk_entries ORDER BY id"""
+
+
+def _chunk_post(raw: psycopg.Connection, *, entity_id: int, n_entries: int, n_lines: int,
+                actor_id: int | None) -> list[int]:
+    """Move the staged chunk into the real tables (on the poster thread, in the caller's
+    transaction) and empty the staging tables; the chunk's new entry ids, in input order."""
+    with raw.cursor() as pg:
+        ids = reserve_ids(pg, "ledger_journalentry_id_seq", n_entries)
+        # The posting trigger share-locks the chunk's entity-periods; taking them first (same
+        # order: period before entries) stamps posted_at after any wait for a period lock to end.
+        locks.bulk_entity_periods_share_lock(pg, entity_id=entity_id)
+        params = {"ids": ids, "actor": actor_id, "now": timezone.now()}
+        pg.execute(_LINES_INSERT, params)
+        pg.execute("SELECT ledger_analyze_if_grown(%s)", [n_lines])  # plan the posting on fresh statistics
+        # One statement per chunk: the posting trigger checks the chunk's entries set-based.
+        pg.execute(_ENTRIES_INSERT, params)
+        # simple-history rows for the chunk, written set-based (no save() per row) by the owner's
+        # entry point: a copy of each entry as posted (sheshi/tenancy/sql/0007_entry_points.sql).
+        pg.execute("SELECT sheshi_history_record('ledger_historicaljournalentry', %(ids)s::bigint[], '+', "
+                   "%(actor)s, 'bulk posting')", params)
+        pg.execute("SELECT ledger_bulk_stage_clear()")
+    return ids
 
 
 def reserve_ids(pg, sequence: str, n: int) -> list[int]:

@@ -106,15 +106,19 @@ def test_free_text_reaches_the_database_exactly_as_given(world):
     assert (second.memo, second.source_raw, second.dimensions, second.source_row) == ("", "", {}, None)
 
 
-def test_statistics_are_refreshed_only_when_a_batch_doubles_the_line_table(world):
+def test_statistics_are_refreshed_only_when_a_chunk_doubles_the_line_table(world):
     """ledger_analyze_if_grown (ledger/sql/0027): it ran ANALYZE for every batch of 10,000+ lines
-    adding over a fifth of the table — every batch of a young table, 0.1-0.3 s each."""
+    adding over a fifth of the table — every batch of a young table, 0.1-0.3 s each. The bulk path
+    asks once per chunk, with the chunk's lines."""
     from django.db import connection
 
-    journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 6000))  # analyses (empty)
+    # 12,000 lines: a first chunk of 10,000 (analysed: the table was empty), a second of 2,000 (not).
+    journal_entries_post_bulk(actor=None, entity=world.entity, entries=entries(world, 6000))
     with connection.cursor() as cur:
         cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'ledger_journalline'::regclass")
-        assert cur.fetchone()[0] == 12000
-        cur.execute("SELECT ledger_analyze_if_grown(10000), ledger_analyze_if_grown(11999), "
-                    "ledger_analyze_if_grown(12000), ledger_analyze_if_grown(9999)")
-        assert cur.fetchone() == (False, False, True, False)
+        assert cur.fetchone()[0] == 10000
+        got = []
+        for n in (9999, 10000, 11999, 12000):  # analyses at 10,000; then the table is known at 12,000
+            cur.execute("SELECT ledger_analyze_if_grown(%s)", [n])
+            got.append(cur.fetchone()[0])
+        assert got == [False, True, False, True]

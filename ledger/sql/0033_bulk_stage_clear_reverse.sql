@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS ledger_bulk_stage_clear();
