@@ -3,7 +3,7 @@
 Nothing here touches Django, the database or floats, so the same inputs always give the same
 result and the same fingerprint (see fingerprint.py). Entry point: ``consolidate(inputs)``.
 """
-from consolidation.engine.core import consolidate
+from consolidation.engine.core import consolidate, inputs_fingerprint
 from consolidation.engine.errors import ConsolidationUnbalancedError, EngineInputError
 from consolidation.engine.types import (
     Account,
@@ -36,4 +36,5 @@ __all__ = [
     "TBLine",
     "UnrealisedProfit",
     "consolidate",
+    "inputs_fingerprint",
 ]

@@ -3,6 +3,8 @@ profit, attribute NCI, then sum, check and round once."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal, FloatOperation, localcontext
 
 from consolidation.engine.eliminations import investment_eliminate, role_account, unrealised_profit_eliminate
@@ -19,14 +21,31 @@ from consolidation.engine.types import EngineInputs, Role, TBLine
 
 PRECISION = 60  # significant digits: exact for every product of amounts and rates we meet
 
-def consolidate(inputs: EngineInputs) -> ConsolidationResult:
+@contextmanager
+def _exact() -> Iterator[None]:
+    """The engine's arithmetic: 60 digits, half-even, no float mixed in (per thread: a thread
+    starts from Python's default context)."""
     with localcontext() as ctx:
         ctx.prec, ctx.rounding = PRECISION, ROUND_HALF_EVEN
         ctx.traps[FloatOperation] = True  # no float may sneak into a Decimal
-        return _consolidate(inputs)
+        yield
 
 
-def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
+def consolidate(inputs: EngineInputs, *, fingerprinted: bool = True) -> ConsolidationResult:
+    """``fingerprinted=False`` leaves the fingerprint empty for a caller that takes it itself with
+    inputs_fingerprint() while it does other work."""
+    with _exact():
+        return _consolidate(inputs, fingerprinted)
+
+
+def inputs_fingerprint(inputs: EngineInputs) -> tuple[str, dict[str, str]]:
+    """(fingerprint, sections) of the inputs, exactly as consolidate() puts them in its result."""
+    with _exact():
+        sections = fingerprint_sections(inputs)
+        return fingerprint(sections), sections
+
+
+def _consolidate(inputs: EngineInputs, fingerprinted: bool) -> ConsolidationResult:
     structure = structure_build(inputs.members)
     accounts = {a.code: a for a in inputs.accounts}
     for m in inputs.members:
@@ -93,13 +112,13 @@ def _consolidate(inputs: EngineInputs) -> ConsolidationResult:
     if sum(tb.values(), Decimal(0)) != 0:
         raise ConsolidationUnbalancedError("The rounded consolidated trial balance does not sum to zero.")
 
-    sections = fingerprint_sections(inputs)
+    sections = fingerprint_sections(inputs) if fingerprinted else {}
     return ConsolidationResult(
         group_currency=inputs.group_currency, period_end=inputs.period_end.isoformat(), accounts=accounts,
         exact_tb=dict(exact_tb), tb=tb, rounding_adjustments=rounding, kinds=kinds, cta_account=cta_account,
         eliminations=eliminations, translated=translated, ic_differences=differences,
         effective_interest=dict(structure.effective), nci_by_member=nci_by_member,
-        goodwill_by_member=goodwill_by_member, fingerprint=fingerprint(sections),
+        goodwill_by_member=goodwill_by_member, fingerprint=fingerprint(sections) if fingerprinted else "",
         fingerprint_sections=sections, members_order=structure.order,
         manual_adjustments=inputs.manual_adjustments,
     )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from consolidation import locks
-from consolidation.engine import consolidate
+from consolidation.engine import consolidate, inputs_fingerprint
 from consolidation.engine.fingerprint import changed_sections
 from consolidation.errors import IcDifferenceWrongStateError, IcUnresolvedError, RunNotInStateError
 from consolidation.models import (
@@ -201,16 +201,19 @@ def _execute(run_id: int, attempt: int, started: float) -> ConsolidationRun:
         run = ConsolidationRun.objects.select_related("group__organisation", "period__fiscal_year").get(pk=run_id)
         inputs = selectors.engine_inputs_get(group=run.group, period=run.period)
         consolidation_run_progress(run_id=run_id, progress=40, note="consolidating", as_attempt=attempt)
-        result = consolidate(inputs)
+        # The fingerprint is taken beside the posting (below), not here: the same function of the
+        # same inputs, in the time the posting leaves this process waiting for PostgreSQL.
+        result = consolidate(inputs, fingerprinted=False)
         consolidation_run_progress(run_id=run_id, progress=80, note="storing", as_attempt=attempt)
         previous = selectors.previous_successful_run(run=run)
         data = result.to_dict()
-        # The results' JSON text (6 MB at 50 members) is written by a second thread while this one
-        # posts the journals, which is mostly waiting for PostgreSQL: json.dumps of a dict that
-        # nothing changes meanwhile (the posting only reads it), stored as the same jsonb.
+        # A second thread fingerprints the inputs and writes the results' JSON text (6 MB at 50
+        # members) while this one posts the journals, which is mostly waiting for PostgreSQL. It
+        # reads what nothing changes meanwhile (the inputs, the results dict: the posting only
+        # reads it) and serialises a copy with the fingerprint, stored as the same jsonb.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            results_json = pool.submit(json.dumps, data)
-            return _succeed(run, attempt, started, result, previous, data, results_json)
+            stamped = pool.submit(_fingerprinted_json, inputs, data)
+            return _succeed(run, attempt, started, result, previous, data, stamped)
     except SheshiError as exc:
         if isinstance(exc, RunNotInStateError):
             raise  # another attempt owns the run now
@@ -221,18 +224,29 @@ def _execute(run_id: int, attempt: int, started: float) -> ConsolidationRun:
                            finished_at=timezone.now(), duration_ms=int((time.perf_counter() - started) * 1000))
 
 
+def _fingerprinted_json(inputs, data: dict) -> tuple[str, dict[str, str], str]:
+    """(fingerprint, its sections, the results' JSON text with both), as consolidate() would have
+    put them in the results."""
+    stamp, sections = inputs_fingerprint(inputs)
+    return stamp, sections, json.dumps({**data, "fingerprint": stamp,
+                                        "fingerprint_sections": dict(sorted(sections.items()))})
+
+
 def _succeed(run: ConsolidationRun, attempt: int, started: float, result, previous: ConsolidationRun | None,
-             data: dict, results_json) -> ConsolidationRun:
+             data: dict, stamped) -> ConsolidationRun:
     """running -> succeeded: the run's success and its posted eliminations, together or not at all."""
     with transaction.atomic():
         locked = _locked_run(run.pk, RunStatus.RUNNING, attempt)
         locked.group, locked.period = run.group, run.period
         posting = run_eliminations_post(run=locked, results=data)
+        result.fingerprint, result.fingerprint_sections, results_json = stamped.result()
+        data["fingerprint"], data["fingerprint_sections"] = result.fingerprint, dict(
+            sorted(result.fingerprint_sections.items()))
         changes = {
             "status": RunStatus.SUCCEEDED, "progress": 100, "progress_note": "done",
             "fingerprint": result.fingerprint, "fingerprint_sections": result.fingerprint_sections,
             "previous_run": previous,
-            "results": Cast(Value(results_json.result()), output_field=JSONField()),
+            "results": Cast(Value(results_json), output_field=JSONField()),
             "ic_differences": data["ic_differences"],
             "changed_inputs": changed_sections(previous.fingerprint_sections, result.fingerprint_sections)
             if previous else [],

@@ -16,6 +16,7 @@ from consolidation.engine import (
     RateType,
     TBLine,
     consolidate,
+    inputs_fingerprint,
 )
 from consolidation.engine.fingerprint import changed_sections
 from consolidation.engine.ownership import structure_build
@@ -177,3 +178,25 @@ def test_foreign_subsidiary_translation_sums_to_zero_with_cta():
     # equity -1,000 x (0.9 - 0.8) + profit -300 x (0.9 - 0.85) = -100 - 15
     assert tm.cta == D("-115.00")
     assert Decimal(result.to_dict()["cta_nci"]) == D("23.00")
+
+
+def test_a_fingerprint_taken_apart_from_the_run_is_the_runs_own_in_any_thread():
+    """consolidation.services.runs fingerprints the inputs on a second thread while the journals
+    post (consolidate(..., fingerprinted=False) + inputs_fingerprint). A new thread starts from
+    Python's default 28-digit context: a member's lines of 30 significant digits sum differently
+    there, so the fingerprint must be taken in the engine's own context to be the same."""
+    import threading
+
+    tiny = D("0.000000000000000000000000000001")  # 1E-30: lost against 1,300 at 28 digits
+    inputs = simple_inputs(sub_lines=[("1000", "1300"), ("1000", str(tiny)), ("3000", "-1000"), ("4000", "-500"),
+                                      ("5000", "200"), ("5000", str(-tiny))])
+    whole = consolidate(inputs)
+    bare = consolidate(inputs, fingerprinted=False)
+    assert (bare.fingerprint, bare.fingerprint_sections) == ("", {})
+    assert {k: v for k, v in bare.to_dict().items() if not k.startswith("fingerprint")} == {
+        k: v for k, v in whole.to_dict().items() if not k.startswith("fingerprint")}
+    got = []
+    thread = threading.Thread(target=lambda: got.append(inputs_fingerprint(inputs)))
+    thread.start()
+    thread.join()
+    assert got == [(whole.fingerprint, whole.fingerprint_sections)]

@@ -75,16 +75,16 @@ def test_run_computes_with_the_cyclic_collector_paused_and_restores_it(queued, m
     seen = []
     real = run_services.consolidate
 
-    def consolidate(inputs):
+    def consolidate(inputs, **kwargs):
         seen.append(gc.isenabled())
-        return real(inputs)
+        return real(inputs, **kwargs)
 
     monkeypatch.setattr(run_services, "consolidate", consolidate)
     assert gc.isenabled()
     run = consolidation_run_execute(run_id=queued.pk)
     assert (run.status, seen, gc.isenabled()) == (RunStatus.SUCCEEDED, [False], True)
 
-    def refuse(inputs):
+    def refuse(inputs, **kwargs):
         raise ValidationFailed("no")
 
     monkeypatch.setattr(run_services, "consolidate", refuse)
