@@ -2,7 +2,7 @@
 of consecutive ids, the posting rule checks the lines in one hashed pass, running 0031's exact
 query only to name an entry at fault, and the reference check clears a bulk batch's pending line
 check by a range test (issue 18). The functions ship whole in ledger/sql/0033_*.sql; the reverse
-restores 0031's, 0013's and 0011's."""
+restores 0031's, 0013's and 0011's (that one function alone: 0033_pending_cleared_by_range_reverse.sql)."""
 from pathlib import Path
 
 from django.db import migrations
@@ -18,8 +18,6 @@ class Migration(migrations.Migration):
                           (SQL_DIR / "0031_posting_closed_year_once.sql").read_text()),
         migrations.RunSQL((SQL_DIR / "0033_lines_guard_by_range.sql").read_text(),
                           (SQL_DIR / "0013_lines_guard_share_lock.sql").read_text()),
-        # Last, so that its reverse runs first: 0011's file also holds an older lines guard, which
-        # the reverse of the operation above then replaces with 0013's.
         migrations.RunSQL((SQL_DIR / "0033_pending_cleared_by_range.sql").read_text(),
-                          (SQL_DIR / "0011_pending_resolved_early.sql").read_text()),
+                          (SQL_DIR / "0033_pending_cleared_by_range_reverse.sql").read_text()),
     ]
