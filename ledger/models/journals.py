@@ -85,7 +85,14 @@ class JournalEntry(models.Model):
     class Meta:
         verbose_name_plural = "journal entries"
         ordering = ["-entry_date", "-id"]
-        indexes = [models.Index(fields=["entity", "period", "status"], name="entry_entity_period_status")]
+        indexes = [
+            models.Index(fields=["entity", "period", "status"], name="entry_entity_period_status"),
+            # The posting rule looks up an entity's closing entries on every posting (is a fiscal
+            # year closed?): without this partial index it read every entry of the entity, a cost
+            # per posting growing with the ledger. Only closing entries are in it.
+            models.Index(fields=["entity", "period"], condition=models.Q(source="closing"),
+                         name="entry_closing_by_entity"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=EntryStatus.values), name="entry_status_valid"),
             models.CheckConstraint(condition=models.Q(source__in=EntrySource.values), name="entry_source_valid"),

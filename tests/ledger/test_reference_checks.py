@@ -178,3 +178,45 @@ def test_lines_for_an_entry_that_another_transaction_posts_meanwhile_are_refused
     lines = owner_sql.execute("SELECT count(*), sum(functional_amount) FROM ledger_journalline WHERE entry_id = %s",
                               [p["x"]]).fetchone()
     assert lines == (2, 0)
+
+
+def _lines_for(ids: str = "%(ids)s") -> str:
+    return f"""INSERT INTO ledger_journalline (organisation_id, entity_id, period_id, entry_id, line_no, account_id,
+                   currency, amount, rate, functional_amount, dimensions, memo, source_raw)
+               SELECT %(org)s, %(entity)s, %(open_period)s, i, 9, %(acc_1200)s, 'EUR', 1, 1, 1, '{{}}', '', ''
+                 FROM unnest({ids}::bigint[]) i"""
+
+
+def _entries_for(ids: str = "%(entries)s") -> str:
+    return f"""INSERT INTO ledger_journalentry (id, organisation_id, entity_id, period_id, entry_date, description,
+                   source, status, created_at, request_hash)
+               SELECT i, %(org)s, %(entity)s, %(open_period)s, '2026-03-03', 'x', 'manual', 'draft', now(), ''
+                 FROM unnest({ids}::bigint[]) i"""
+
+
+def test_entries_with_consecutive_ids_clear_the_pending_check_of_their_lines(app, committed):  # noqa: F811
+    """The bulk path's shape: lines of several entries first, then the entries in one statement with
+    consecutive ids; their INSERT clears the check by a range test (ledger/sql/0034)."""
+    p = committed.params
+    count = "SELECT count(*) FROM ledger_line_entry_pending"
+    with app.transaction(force_rollback=True):
+        ids = [app.execute("SELECT nextval('ledger_journalentry_id_seq')").fetchone()[0] for _ in range(3)]
+        app.execute(_lines_for(), {**p, "ids": ids})
+        assert app.execute(count).fetchone()[0] == 1
+        app.execute(_entries_for(), {**p, "entries": ids})
+        assert app.execute(count).fetchone()[0] == 0
+        app.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_a_pending_id_outside_the_inserted_entries_range_keeps_the_check(app, committed):  # noqa: F811
+    """Lines for entries a and c; the statement inserts a and b (consecutive ids, c beyond them):
+    the check stays and refuses c's line at commit."""
+    p = committed.params
+    count = "SELECT count(*) FROM ledger_line_entry_pending"
+    with app.transaction(force_rollback=True):
+        a, b, c = (app.execute("SELECT nextval('ledger_journalentry_id_seq')").fetchone()[0] for _ in range(3))
+        app.execute(_lines_for(), {**p, "ids": [a, c]})
+        app.execute(_entries_for(), {**p, "entries": [a, b]})
+        assert app.execute(count).fetchone()[0] == 1
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=f"journal entry {c} does not exist"):
+            app.execute("SET CONSTRAINTS ALL IMMEDIATE")
