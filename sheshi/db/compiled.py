@@ -138,10 +138,12 @@ _PARAM = re.compile(r"%(s|%)")
 _TYPES = {bool: "boolean", int: "bigint", date: "date"}  # str: PostgreSQL infers it from where it is used
 
 
-def execute_prepared(cur, key: tuple, sql: str, params: Sequence, *, using: str = "default") -> None:
+def execute_prepared(cur, key: tuple, sql: str, params: Sequence, *, using: str = "default",
+                     types: Sequence[str] | None = None) -> None:
     """``cur.execute(sql, params)``, the statement prepared on the connection the first time ``key``
-    (which names ``sql``: one key, one SQL text) is run there. Values: int, str, bool and date."""
-    prepared = _prepared_name(connections[using], cur, key, sql, params)
+    (which names ``sql``: one key, one SQL text) is run there. Values: int, str, bool and date, or
+    any value (None included) when ``types`` names the PostgreSQL type of each parameter."""
+    prepared = _prepared_name(connections[using], cur, key, sql, params, types)
     if prepared is None:
         cur.execute(sql, params)
     else:
@@ -155,7 +157,8 @@ def _param_type(value) -> str | None:
     return "unknown" if type(value) is str else None
 
 
-def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence) -> str | None:
+def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence,
+                   types: Sequence[str] | None = None) -> str | None:
     if key in _unpreparable:
         return None
     raw = connection.connection
@@ -166,7 +169,10 @@ def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence) -> s
     name = names.get(key)
     if name is not None:
         return name
-    types = [_param_type(p) for p in params]
+    if types is None:
+        types = [_param_type(p) for p in params]
+    elif len(types) != len(params):
+        raise ValueError(f"prepared statement {key!r}: {len(types)} types for {len(params)} parameters")
     if None in types:
         _unpreparable.add(key)
         return None
