@@ -1924,6 +1924,21 @@ DECLARE
   v_cols text;
   v_outside boolean;
 BEGIN
+  IF p_table = 'ledger_historicaljournalentry' THEN
+    IF jsonb_typeof(p_rows) <> 'array' THEN
+      RAISE EXCEPTION 'history rows come as a jsonb array' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM jsonb_populate_recordset(NULL::public.ledger_historicaljournalentry, p_rows) r
+                WHERE NOT ((SELECT public.sheshi_scope_all())
+                           OR r.organisation_id = ANY ((SELECT public.sheshi_scope_orgs())::bigint[]))) THEN
+      RAISE EXCEPTION 'history row for % outside this session''s organisations', p_table
+        USING ERRCODE = 'insufficient_privilege', CONSTRAINT = 'sheshi_history_row_forged';
+    END IF;
+    RETURN QUERY INSERT INTO public.ledger_historicaljournalentry OVERRIDING USER VALUE
+                 SELECT * FROM jsonb_populate_recordset(NULL::public.ledger_historicaljournalentry, p_rows)
+                 RETURNING history_id::bigint;
+    RETURN;
+  END IF;
   SELECT * INTO t FROM public.sheshi_history_table(p_table);
   IF jsonb_typeof(p_rows) <> 'array' THEN
     RAISE EXCEPTION 'history rows come as a jsonb array' USING ERRCODE = 'invalid_parameter_value';
@@ -2151,18 +2166,20 @@ $function$
 -- sheshi_user_scope_org_ids(p_user_id bigint)
 CREATE OR REPLACE FUNCTION public.sheshi_user_scope_org_ids(p_user_id bigint)
  RETURNS text
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '')
-  FROM (
-    SELECT o.id FROM tenancy_organisation o
-     WHERE EXISTS (SELECT 1 FROM auth_user u WHERE u.id = p_user_id AND u.is_superuser AND u.is_active)
-    UNION
-    SELECT m.organisation_id FROM tenancy_membership m WHERE m.user_id = p_user_id AND m.is_active
-  ) orgs
-$function$
+BEGIN
+  RETURN (
+    SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '')
+    FROM (
+      SELECT o.id FROM tenancy_organisation o
+       WHERE EXISTS (SELECT 1 FROM auth_user u WHERE u.id = p_user_id AND u.is_superuser AND u.is_active)
+      UNION
+      SELECT m.organisation_id FROM tenancy_membership m WHERE m.user_id = p_user_id AND m.is_active
+    ) orgs);
+END $function$
 ;
 
 -- tenancy_entity_identity_guard()

@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 
 from sheshi.access.memo import recall, remember, request_scope
-from sheshi.db.context import set_context, swap_context
+from sheshi.db.context import context_was_set, set_context, swap_context
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 # Who is acting, for log lines (set with the database context; see apply_user_context).
@@ -89,11 +89,9 @@ def _parse_orgs(text: str) -> tuple[int, ...]:
     return tuple(int(i) for i in text.split(",") if i)
 
 
-def apply_user_context(request, user) -> dict[str, str]:
-    """Point the session's tenant scope and actor at this user for the rest of the request, in
-    one round trip; returns the context it replaced."""
+def _context_values(request, user) -> dict[str, str]:
     authenticated = getattr(user, "is_authenticated", False)
-    values = {
+    return {
         # Superusers too get an explicit list (sheshi_user_scope_org_ids): '*' is the system role's only.
         "sheshi.org_ids": "",
         "sheshi.actor_id": str(user.pk) if authenticated else "",
@@ -101,6 +99,13 @@ def apply_user_context(request, user) -> dict[str, str]:
         "sheshi.request_id": getattr(request, "request_id", ""),
         "sheshi.client_addr": client_addr(request),
     }
+
+
+def apply_user_context(request, user) -> dict[str, str]:
+    """Point the session's tenant scope and actor at this user for the rest of the request, in
+    one round trip; returns the context it replaced."""
+    authenticated = getattr(user, "is_authenticated", False)
+    values = _context_values(request, user)
     orgs_of_user = None
     if authenticated:
         # The same memo key as sheshi.tenancy.scoping.organisation_ids_for: one look-up per request.
@@ -117,6 +122,61 @@ def apply_user_context(request, user) -> dict[str, str]:
     return previous
 
 
+def user_context_applied(user, values: dict[str, str]) -> None:
+    """Note that a statement of the caller's own has set ``values`` (the user's context, org ids
+    included) on the session, as apply_user_context would have."""
+    context_was_set(values)
+    orgs = values["sheshi.org_ids"]
+    remember(("org_ids", user.pk), lambda: _parse_orgs(orgs))
+    user_id_var.set(str(user.pk))
+    org_ids_var.set(orgs)
+
+
+def connection_for_context():
+    from django.db import connections
+
+    return connections["default"]
+
+
+class DeferredContext:
+    """The anonymous context of a request that carries a bearer token, not yet set on the session.
+
+    The token's authentication sets it in its own statement, together with the look-up of the token
+    and, once the token holds, the user's context (sheshi/access/services/tokens.py): one round trip
+    instead of three. Should any other statement reach the database first, this (an execute
+    wrapper on the connection for the request) sets the context before it, as the middleware did."""
+
+    def __init__(self, values: dict[str, str]):
+        self.values = values
+        self.pending = True
+        self.previous: dict[str, str] | None = None
+
+    def take(self) -> bool:
+        """True, once: the caller sets the context itself, and reports the context it replaced
+        with ``replaced``. False when the context is set already."""
+        if not self.pending:
+            return False
+        self.pending = False
+        return True
+
+    def replaced(self, previous: dict[str, str]) -> None:
+        self.previous = previous
+
+    def give_back(self) -> None:
+        """The caller's statement failed: nothing was set."""
+        self.pending = True
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.pending:
+            self.pending = False
+            self.previous, _ = swap_context(self.values)
+        return execute(sql, params, many, context)
+
+
+def deferred_context(request) -> DeferredContext | None:
+    return getattr(request, "sheshi_deferred_context", None)
+
+
 class DatabaseContextMiddleware:
     """Set tenant scope and actor for session-authenticated requests; restore afterwards.
 
@@ -127,13 +187,27 @@ class DatabaseContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        previous = apply_user_context(request, request.user)
+        user = request.user
+        if not getattr(user, "is_authenticated", False) \
+                and request.META.get("HTTP_AUTHORIZATION", "").startswith("Bearer "):
+            # A token request: its context is set by the token's own statement (DeferredContext).
+            deferred = DeferredContext(_context_values(request, user))
+            request.sheshi_deferred_context = deferred
+            with connection_for_context().execute_wrapper(deferred):
+                try:
+                    return self.get_response(request)
+                finally:
+                    if deferred.previous is not None:
+                        self._restore(deferred.previous)
+        previous = apply_user_context(request, user)
         try:
             return self.get_response(request)
         finally:
-            try:
-                set_context(previous)
-            except Exception:  # noqa: BLE001 - a broken connection is closed by Django anyway
-                from django.db import connection
+            self._restore(previous)
 
-                connection.close()
+    @staticmethod
+    def _restore(previous: dict[str, str]) -> None:
+        try:
+            set_context(previous)
+        except Exception:  # noqa: BLE001 - a broken connection is closed by Django anyway
+            connection_for_context().close()

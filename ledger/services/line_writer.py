@@ -15,11 +15,16 @@ from functools import cache
 from django.db import connection
 
 from ledger.models import JournalLine
+from sheshi.db.compiled import execute_prepared
 
 _COLUMNS = ("organisation_id", "entity_id", "period_id", "entry_id", "line_no", "account_id", "currency", "amount",
             "rate", "functional_amount", "counterparty_id", "dimensions", "memo", "import_batch_id", "source_row",
             "source_raw")
 _ROW = "(" + ", ".join("%s::jsonb" if c == "dimensions" else "%s" for c in _COLUMNS) + ")"
+# The parameters' types, for the statement prepared once per connection and number of lines
+# (sheshi/db/compiled.py): the columns' own types, the JSON as text (cast in the statement).
+_TYPES = ("bigint", "bigint", "bigint", "bigint", "integer", "bigint", "text", "numeric", "numeric", "numeric",
+          "bigint", "text", "text", "bigint", "integer", "text")
 FEW_LINES = 50  # up to this many, one hand-built INSERT; more: bulk_create
 
 
@@ -41,7 +46,8 @@ def journal_lines_insert(lines: Sequence[JournalLine]) -> None:
                    ln.currency, ln.amount, ln.rate, ln.functional_amount, ln.counterparty_id,
                    json.dumps(ln.dimensions), ln.memo, ln.import_batch_id, ln.source_row, ln.source_raw)
     with connection.cursor() as cur:
-        cur.execute(_insert_sql(len(lines)), params)
+        execute_prepared(cur, ("journal_lines_insert", len(lines)), _insert_sql(len(lines)), params,
+                         types=_TYPES * len(lines))
         ids = [row[0] for row in cur.fetchall()]
     for ln, pk in zip(lines, ids, strict=True):
         ln.pk = pk

@@ -77,33 +77,49 @@ def _compile(key: tuple, build: Callable[..., QuerySet], args: Sequence, using: 
     return sql, tuple(slots), converters
 
 
-def run_compiled(key: tuple, build: Callable[..., QuerySet], *args, using: str = "default") -> list[tuple]:
-    """Rows of ``build(*args)`` (a values_list queryset), from SQL compiled once for ``key``.
-    ``key`` names the query and whatever of its arguments changes the SQL's shape; tuple lengths
-    are added to it here."""
+def compiled_query(key: tuple, build: Callable[..., QuerySet], *args, using: str = "default"):
+    """``(sql, params, converters)`` of ``build(*args)``, compiled once for ``key`` (see
+    run_compiled), or None when the query can match nothing (an empty IN). For a statement that
+    embeds the ORM's query; ``convert_row`` applies the converters to the rows it reads."""
     full_key = (using, key, tuple(len(a) if isinstance(a, tuple) else -1 for a in args))
     compiled = _cache.get(full_key)
     if compiled is None:
         compiled = _cache[full_key] = _compile(key, build, args, using)
     if compiled is _EMPTY:
-        return []
+        return None
     sql, slots, converters = compiled
     params = [param if slot is None else (args[slot[0]] if slot[1] is None else args[slot[0]][slot[1]])
               for param, slot in slots]
+    return sql, params, converters
+
+
+def convert_row(row: Sequence, converters, *, using: str = "default") -> tuple:
+    """A row of the compiled query as the ORM would give it (JSON decoded, …)."""
+    if not converters:
+        return tuple(row)
     connection = connections[using]
-    with connection.cursor() as cur:
+    values = list(row)
+    for pos, (functions, expression) in converters:
+        for function in functions:
+            values[pos] = function(values[pos], expression, connection)
+    return tuple(values)
+
+
+def run_compiled(key: tuple, build: Callable[..., QuerySet], *args, using: str = "default") -> list[tuple]:
+    """Rows of ``build(*args)`` (a values_list queryset), from SQL compiled once for ``key``.
+    ``key`` names the query and whatever of its arguments changes the SQL's shape; tuple lengths
+    are added to it here."""
+    compiled = compiled_query(key, build, *args, using=using)
+    if compiled is None:
+        return []
+    sql, params, converters = compiled
+    full_key = (using, key, tuple(len(a) if isinstance(a, tuple) else -1 for a in args))
+    with connections[using].cursor() as cur:
         execute_prepared(cur, full_key, sql, params, using=using)
         rows = cur.fetchall()
     if not converters:
         return rows
-    converted = []
-    for row in rows:
-        values = list(row)
-        for pos, (functions, expression) in converters:
-            for function in functions:
-                values[pos] = function(values[pos], expression, connection)
-        converted.append(tuple(values))
-    return converted
+    return [convert_row(row, converters, using=using) for row in rows]
 
 
 # Prepared on the server, once per connection. The ORM's SQL reaches PostgreSQL as text with the
@@ -122,10 +138,12 @@ _PARAM = re.compile(r"%(s|%)")
 _TYPES = {bool: "boolean", int: "bigint", date: "date"}  # str: PostgreSQL infers it from where it is used
 
 
-def execute_prepared(cur, key: tuple, sql: str, params: Sequence, *, using: str = "default") -> None:
+def execute_prepared(cur, key: tuple, sql: str, params: Sequence, *, using: str = "default",
+                     types: Sequence[str] | None = None) -> None:
     """``cur.execute(sql, params)``, the statement prepared on the connection the first time ``key``
-    (which names ``sql``: one key, one SQL text) is run there. Values: int, str, bool and date."""
-    prepared = _prepared_name(connections[using], cur, key, sql, params)
+    (which names ``sql``: one key, one SQL text) is run there. Values: int, str, bool and date, or
+    any value (None included) when ``types`` names the PostgreSQL type of each parameter."""
+    prepared = _prepared_name(connections[using], cur, key, sql, params, types)
     if prepared is None:
         cur.execute(sql, params)
     else:
@@ -139,7 +157,8 @@ def _param_type(value) -> str | None:
     return "unknown" if type(value) is str else None
 
 
-def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence) -> str | None:
+def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence,
+                   types: Sequence[str] | None = None) -> str | None:
     if key in _unpreparable:
         return None
     raw = connection.connection
@@ -150,7 +169,10 @@ def _prepared_name(connection, cur, key: tuple, sql: str, params: Sequence) -> s
     name = names.get(key)
     if name is not None:
         return name
-    types = [_param_type(p) for p in params]
+    if types is None:
+        types = [_param_type(p) for p in params]
+    elif len(types) != len(params):
+        raise ValueError(f"prepared statement {key!r}: {len(types)} types for {len(params)} parameters")
     if None in types:
         _unpreparable.add(key)
         return None

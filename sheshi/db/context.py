@@ -82,11 +82,17 @@ def swap_context(values: dict[str, str], *, orgs_of_user: int | None = None,
     previous = dict(zip(KEYS, row[:len(KEYS)], strict=True))
     keys = list(values)
     now_set = dict(zip(keys, row[len(KEYS):len(KEYS) + len(keys)], strict=True))
-    remembered = getattr(wrapper, "_sheshi_context", {})
-    remembered.update(now_set)
-    wrapper._sheshi_context = remembered
+    context_was_set(now_set, using)
     orgs = now_set.get("sheshi.org_ids", row[-1]) or ""
     return previous, orgs
+
+
+def context_was_set(values: dict[str, str], using: str = "default") -> None:
+    """Remember ``values``, set on the session by a statement (see set_context)."""
+    wrapper = connections[using]
+    remembered = getattr(wrapper, "_sheshi_context", {})
+    remembered.update(values)
+    wrapper._sheshi_context = remembered
 
 
 def set_context(values: dict[str, str], using: str = "default") -> None:

@@ -151,3 +151,16 @@ def test_a_statement_postgresql_will_not_prepare_runs_as_plain_sql_inside_a_tran
     with transaction.atomic():
         assert run_compiled(("test_prepared", "untyped"), untyped, (a.organisation_id,), "PRX") == [(a.pk,)]
         assert Entity.objects.filter(pk=a.pk).exists()  # the transaction is still usable
+
+
+def test_the_lines_insert_is_prepared_once_and_writes_the_same_lines():
+    world = build_world()
+    first = _post(world, _lines(world, 1), description="first")
+    with CaptureQueriesContext(connection) as ctx:
+        second = _post(world, _lines(world, 1), description="second")
+    inserts = [q["sql"] for q in ctx.captured_queries if "ledger_journalline" in q["sql"] or
+               (q["sql"].startswith("EXECUTE") and "1.2500" in q["sql"])]
+    assert inserts and all(q.startswith("EXECUTE") for q in inserts), inserts  # prepared by the first posting
+    assert [r[2:] for r in _stored(first.pk)] == [r[2:] for r in _stored(second.pk)]  # same values, NULLs included
+    assert _stored(second.pk)[1][2:] == (world.accounts["4100"].pk, "EUR", Decimal("-1.2500"), Decimal("1"),
+                                         Decimal("-1.2500"), None, {}, "", "")
