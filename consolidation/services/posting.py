@@ -67,7 +67,7 @@ def elimination_ledger_ensure(*, group_id: int) -> Entity:
         raise
     group.elimination_entity = entity
     group.save(update_fields=["elimination_entity", "updated_at"])
-    entity_periods_open(organisation=org)
+    entity_periods_open(organisation=org, entity=entity)
     return entity
 
 

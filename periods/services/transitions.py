@@ -33,7 +33,7 @@ from sheshi.access.checks import require_entity_perm
 from sheshi.access.roles import CLOSE, REOPEN
 from sheshi.errors import FieldError, ValidationFailed
 from sheshi.observability.hooks import enqueue
-from sheshi.tenancy.models import Organisation
+from sheshi.tenancy.models import Entity, Organisation
 
 
 def _add_months(d: date, months: int) -> date:
@@ -78,16 +78,18 @@ def close_tasks_create_for_periods(*, organisation: Organisation, period_ids: li
                for pk in eps.order_by("period__start_date", "entity_id").values_list("pk", flat=True))
 
 
-def entity_periods_open(*, organisation: Organisation) -> int:
+def entity_periods_open(*, organisation: Organisation, entity: Entity | None = None) -> int:
     """Every active entity follows its organisation's calendar: create missing entity-period rows
-    (open), set-based."""
+    (open), set-based; for ``entity`` alone when given (a new entity: the row triggers of the table
+    fire for every candidate row, the existing ones included, before the conflict is seen)."""
     with connection.cursor() as cur:
         cur.execute("""
             INSERT INTO periods_entityperiod (organisation_id, entity_id, period_id, state, reason)
             SELECT e.organisation_id, e.id, p.id, 'open', ''
               FROM tenancy_entity e JOIN periods_period p ON p.organisation_id = e.organisation_id
-             WHERE e.organisation_id = %s AND e.is_active
-            ON CONFLICT (entity_id, period_id) DO NOTHING""", [organisation.pk])
+             WHERE e.organisation_id = %s AND e.is_active AND (%s::bigint IS NULL OR e.id = %s::bigint)
+            ON CONFLICT (entity_id, period_id) DO NOTHING""",
+                    [organisation.pk, getattr(entity, "pk", None), getattr(entity, "pk", None)])
         return cur.rowcount
 
 
