@@ -1116,7 +1116,7 @@ CREATE OR REPLACE FUNCTION public.ledger_entry_refs_check()
  RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public'
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 DECLARE
   v_orgs bigint[];
@@ -1332,7 +1332,7 @@ CREATE OR REPLACE FUNCTION public.ledger_lines_guard()
  RETURNS trigger
  LANGUAGE plpgsql
  SECURITY DEFINER
- SET search_path TO 'pg_catalog', 'public'
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 DECLARE
   bad bigint;

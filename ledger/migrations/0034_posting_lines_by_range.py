@@ -16,8 +16,10 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL((SQL_DIR / "0034_posting_lines_by_range.sql").read_text(),
                           (SQL_DIR / "0031_posting_closed_year_once.sql").read_text()),
+        # 0013's text predates the search-path pin (consolidation 0006): the reverse pins it again.
         migrations.RunSQL((SQL_DIR / "0034_lines_guard_by_range.sql").read_text(),
-                          (SQL_DIR / "0013_lines_guard_share_lock.sql").read_text()),
+                          [(SQL_DIR / "0013_lines_guard_share_lock.sql").read_text(),
+                           "ALTER FUNCTION ledger_lines_guard() SET search_path = pg_catalog, public, pg_temp"]),
         migrations.RunSQL((SQL_DIR / "0034_pending_cleared_by_range.sql").read_text(),
                           (SQL_DIR / "0034_pending_cleared_by_range_reverse.sql").read_text()),
     ]

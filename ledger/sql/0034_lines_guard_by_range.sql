@@ -4,7 +4,7 @@
 -- over the whole entry table (issue 18: ~15 ms per 10,000-entry bulk batch at 20,000 entries,
 -- growing with the table). Same rows held, same refusals, same pending check.
 CREATE OR REPLACE FUNCTION ledger_lines_guard() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   bad bigint;
   v_missing bigint[];

@@ -2,7 +2,7 @@
 -- (0011's file also holds older versions of the lines guard and of ledger_line_entry_check, which
 -- later migrations replaced).
 CREATE OR REPLACE FUNCTION ledger_entry_refs_check() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
 DECLARE
   v_orgs bigint[];
   v_entities bigint[];

@@ -27,6 +27,11 @@ NAMED_EXCEPTIONS = {
         "an entity-period may be deleted only while open and empty; entries point at the entity and the period, "
         "not at the entity-period row, so no foreign key refuses it. The rule reads the ledger's table, never "
         "writes it.",
+    ("sheshi_history_append", "ledger_historicaljournalentry"):
+        "the history entry point writes every history table by the name its caller gives; the journal entry's "
+        "history, written on every single posting, has a static path (no catalogue look-ups, no dynamic SQL: "
+        "0.78 -> 0.21 ms a call, sheshi/tenancy/sql/0009_hot_entry_points.sql). It writes that table only when "
+        "the ledger's own save asks for it, and checks the rows as for every other table.",
 }
 
 
