@@ -25,7 +25,7 @@ Plain Decimal: the same results always give the same journals.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from itertools import chain
@@ -123,15 +123,7 @@ def manual_journals(results: dict[str, Any]) -> list[Journal]:
             for adj in results.get("manual_adjustments", [])]
 
 
-def rounding_journal(results: dict[str, Any], parts: Iterable[dict[str, Decimal]]) -> Journal | None:
-    total: dict[str, Decimal] = defaultdict(Decimal)
-    for part in parts:
-        for account, amount in part.items():
-            total[account] += amount
-    return _rounding(results, total)
-
-
-def _rounding(results: dict[str, Any], total: dict[str, Decimal]) -> Journal | None:
+def rounding_journal(results: dict[str, Any], total: dict[str, Decimal]) -> Journal | None:
     """The cents by which ``total`` (every part, per account) misses the consolidated TB."""
     tb = {a: Decimal(v) for a, v in results["consolidated_tb"].items()}
     lines = [("", a, tb.get(a, ZERO) - total.get(a, ZERO)) for a in sorted(set(tb) | set(total))]
@@ -170,7 +162,7 @@ def journals_in_order(results: dict[str, Any], members: dict[str, dict[str, Deci
     for part in members.values():
         for account, amount in part.items():
             total[account] += amount
-    rounding = _rounding(results, total)
+    rounding = rounding_journal(results, total)
     if rounding is not None:
         yield rounding
 
